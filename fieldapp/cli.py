@@ -1,0 +1,223 @@
+"""The ``fieldapp`` command: init, passwd, recover, demo."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import secrets
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from fieldapp import i18n
+from fieldapp.errors import FieldappError, WrongPassphrase
+from fieldapp.i18n import t
+
+TRIES = 3
+
+
+def _say(msg_id: str, **params: object) -> None:
+    print(t(msg_id, **params))
+
+
+def _ask(prompt_id: str, secret: bool = False) -> str:
+    prompt = t(prompt_id) + " "
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt) if secret else input(prompt)
+    # Scripted use (tests, pipes): read a line from stdin; never echo a secret.
+    print(prompt, end="", file=sys.stderr, flush=True)
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line.rstrip("\n")
+
+
+def _new_passphrase() -> str:
+    from fieldapp.store.vault import check_passphrase
+
+    for _ in range(TRIES):
+        first = _ask("cli.new_passphrase", secret=True)
+        try:
+            check_passphrase(first)
+        except FieldappError as exc:
+            print(exc.render(), file=sys.stderr)
+            continue
+        if _ask("cli.repeat_passphrase", secret=True) == first:
+            return first
+        print(t("cli.passphrases_differ"), file=sys.stderr)
+    raise SystemExit(1)
+
+
+def _with_retries(action: Callable[[str], object], prompt_id: str) -> object:
+    for attempt in range(TRIES):
+        try:
+            return action(_ask(prompt_id, secret=True))
+        except WrongPassphrase as exc:
+            print(exc.render(), file=sys.stderr)
+            if attempt == TRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _vault_path(args: argparse.Namespace) -> Path:
+    from fieldapp import paths
+
+    return Path(args.vault) if args.vault else paths.vault_dir()
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from fieldapp.errors import VaultExists
+    from fieldapp.services.records import RecordService
+    from fieldapp.store import Vault
+    from fieldapp.store.vault import KEY_FILE
+
+    path = _vault_path(args)
+    if (path / KEY_FILE).exists():
+        raise VaultExists(path=str(path))
+    passphrase = _new_passphrase()
+    name = _ask("cli.worker_name").strip()
+    community = _ask("cli.worker_community").strip()
+    _say("cli.creating")
+    vault, recovery = Vault.create(path, passphrase)
+    try:
+        _say("cli.recovery_key_intro")
+        print("\n    " + recovery + "\n")
+        groups = recovery.split("-")
+        confirmed = False
+        for _ in range(TRIES):
+            a, b = sorted(secrets.SystemRandom().sample(range(len(groups)), 2))
+            typed = _ask_fmt("cli.recovery_confirm", a=a + 1, b=b + 1).upper().split()
+            if typed == [groups[a], groups[b]]:
+                confirmed = True
+                break
+            print(t("cli.recovery_mismatch"), file=sys.stderr)
+        if not confirmed:
+            vault.close(compact=False)
+            shutil.rmtree(path)
+            print(t("cli.init_abandoned"), file=sys.stderr)
+            return 1
+        RecordService(vault).set_profile(name or "—", community or "—")
+    finally:
+        vault.close()
+    _say("cli.init_done", path=str(path))
+    return 0
+
+
+def _ask_fmt(prompt_id: str, **params: object) -> str:
+    prompt = t(prompt_id, **params) + " "
+    if sys.stdin.isatty():
+        return input(prompt)
+    print(prompt, end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().rstrip("\n")
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    from fieldapp.store import Vault
+
+    path = _vault_path(args)
+    vault = _with_retries(lambda p: Vault.open(path, p), "cli.current_passphrase")
+    assert isinstance(vault, Vault)
+    try:
+        new = _new_passphrase()
+        _say("cli.creating")
+        vault.change_passphrase(new)
+    finally:
+        vault.close(compact=False)
+    _say("cli.passwd_done")
+    return 0
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    from fieldapp.store import Vault
+    from fieldapp.store.crypto import parse_recovery_key
+
+    path = _vault_path(args)
+    for attempt in range(TRIES):
+        key = _ask("cli.recovery_key")
+        try:
+            parse_recovery_key(key)
+            break
+        except FieldappError as exc:
+            print(exc.render(), file=sys.stderr)
+            if attempt == TRIES - 1:
+                return 1
+    new = _new_passphrase()
+    _say("cli.creating")
+    Vault.recover(path, key, new).close(compact=False)
+    _say("cli.recover_done")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from fieldapp import paths
+    from fieldapp.services.demo import DEMO_PASSPHRASE, build_demo
+    from fieldapp.services.records import RecordService
+    from fieldapp.services.schedule import overdue
+    from fieldapp.store import Vault
+    from fieldapp.store.vault import KEY_FILE
+
+    path = Path(args.dir) if args.dir else paths.demo_dir()
+    today = dt.date.today()
+    if args.keep and (path / KEY_FILE).exists():
+        vault = Vault.open(path, DEMO_PASSPHRASE)
+    else:
+        if (path / KEY_FILE).exists():
+            Vault.open(path, DEMO_PASSPHRASE).close(compact=False)  # only ever wipe a demo vault
+            shutil.rmtree(path)
+        _say("cli.demo_building", path=str(path))
+        vault, _ = Vault.create(path, DEMO_PASSPHRASE)
+        build_demo(RecordService(vault), today)
+    with vault:
+        service = RecordService(vault)
+        from fieldapp.domain import RecordKind
+
+        counts = {k.value: service.count(k) for k in RecordKind}
+        _say("cli.demo_summary", path=str(path), passphrase=DEMO_PASSPHRASE, **counts)
+        late = overdue(vault, today)
+        _say("cli.demo_overdue", count=len(late))
+        for item in late[:10]:
+            doc = vault.get(item.resident_id) or {}
+            print(
+                f"  {item.due.isoformat()}  {t('enum.Activity.' + item.activity.value):<8} "
+                f"{doc.get('name', '')}  ({doc.get('community', '')})"
+            )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fieldapp", description=t("cli.description"))
+    parser.add_argument("--lang", choices=i18n.LANGUAGES, help=t("cli.help_lang"))
+    parser.add_argument("--vault", metavar="DIR", help=t("cli.help_vault"))
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("init", help=t("cli.help_init")).set_defaults(func=cmd_init)
+    sub.add_parser("passwd", help=t("cli.help_passwd")).set_defaults(func=cmd_passwd)
+    sub.add_parser("recover", help=t("cli.help_recover")).set_defaults(func=cmd_recover)
+    demo = sub.add_parser("demo", help=t("cli.help_demo"))
+    demo.add_argument("--keep", action="store_true", help=t("cli.help_keep"))
+    demo.add_argument("--dir", metavar="DIR", help=t("cli.help_demo_dir"))
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--lang" in argv[:-1] and argv[argv.index("--lang") + 1] in i18n.LANGUAGES:
+        i18n.set_language(argv[argv.index("--lang") + 1])  # so --help is translated too
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.lang:
+        i18n.set_language(args.lang)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        code: int = args.func(args)
+        return code
+    except FieldappError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 1
+    except (EOFError, KeyboardInterrupt):
+        print(file=sys.stderr)
+        return 130

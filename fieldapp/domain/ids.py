@@ -1,0 +1,26 @@
+"""UUIDv7 record ids (RFC 9562): time-ordered, so new records sort last."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+_UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+def new_id(now_ms: int | None = None) -> str:
+    """A fresh UUIDv7 as a lower-case string."""
+    ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & 0xFFFF_FFFF_FFFF) << 80
+    value |= 0x7 << 76
+    value |= (rand >> 68 & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & 0x3FFF_FFFF_FFFF_FFFF
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def is_record_id(value: str) -> bool:
+    return bool(_UUID7.match(value))

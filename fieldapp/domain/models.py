@@ -1,0 +1,295 @@
+"""The records a social worker keeps. Pure data + validation: no I/O, no UI.
+
+Every model refuses unknown fields (``extra="forbid"``); every refusal has a stable
+code (see :func:`fieldapp.domain.validation.problems_of`) with messages in both
+catalogs. A record is stored as its fields (``to_fields``); each field is the unit of
+an op and of a merge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, ClassVar, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from fieldapp.domain.enums import (
+    Activity,
+    CheckAnswer,
+    ConsentStatus,
+    Gender,
+    NeedCategory,
+    NeedStatus,
+    PlanStatus,
+    RecordKind,
+    Urgency,
+    VisitKind,
+    Vulnerability,
+)
+from fieldapp.domain.idcard import birth_date_of, normalise_id_number
+from fieldapp.domain.ids import is_record_id, new_id
+from fieldapp.domain.phone import normalise_phone
+from fieldapp.domain.text import clean_line, clean_note
+
+
+def _fail(code: str, field: str) -> PydanticCustomError:
+    """A cross-field refusal, attributed to the field the user should fix."""
+    return PydanticCustomError(code, code, {"field": field})
+
+
+def _required(max_len: int) -> AfterValidator:
+    def check(value: str) -> str:
+        value = clean_line(value, max_len)
+        if not value:
+            raise PydanticCustomError("required", "this field is required")
+        return value
+
+    return AfterValidator(check)
+
+
+def _record_id(value: str) -> str:
+    if not is_record_id(value):
+        raise PydanticCustomError("record_id", "not a record id")
+    return value
+
+
+def _slug(value: str) -> str:
+    if not (0 < len(value) <= 64) or not all(c.isascii() and (c.isalnum() or c in "_-.") for c in value):
+        raise PydanticCustomError("slug", "use letters, digits, '-', '_' or '.'")
+    return value
+
+
+Line = Annotated[str, AfterValidator(clean_line)]
+RequiredLine = Annotated[str, _required(300)]
+Name = Annotated[str, _required(50)]
+Note = Annotated[str, AfterValidator(clean_note)]
+ShortNote = Annotated[str, AfterValidator(lambda v: clean_note(v, 2000))]
+RecordId = Annotated[str, AfterValidator(_record_id)]
+Slug = Annotated[str, AfterValidator(_slug)]
+PhoneNumber = Annotated[str, AfterValidator(normalise_phone)]
+IdNumber = Annotated[str, AfterValidator(lambda v: normalise_id_number(v))]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Record(Model):
+    """Base of the five record kinds: an id and the fields that ops write."""
+
+    KIND: ClassVar[RecordKind]
+    id: RecordId = Field(default_factory=new_id)
+
+    def to_fields(self) -> dict[str, Any]:
+        """The record's fields as JSON-ready values (no id): what ops carry."""
+        return self.model_dump(mode="json", exclude={"id"})
+
+    @classmethod
+    def from_fields(cls, record_id: str, fields: dict[str, Any]) -> Self:
+        return cls.model_validate({**fields, "id": record_id})
+
+
+# ---------------------------------------------------------------- residents
+
+
+class HouseholdMember(Model):
+    name: Name
+    relation: Annotated[str, AfterValidator(lambda v: clean_line(v, 30))] = ""
+    phone: PhoneNumber | None = None
+    notes: ShortNote = ""
+
+
+class Consent(Model):
+    """Consent to keep and share the file (保密规范). Given/withdrawn need a date."""
+
+    status: ConsentStatus = ConsentStatus.PENDING
+    on: dt.date | None = None
+    note: Line = ""
+
+    @model_validator(mode="after")
+    def _dated(self) -> Self:
+        if self.status is not ConsentStatus.PENDING and self.on is None:
+            raise _fail("consent_date_required", "on")
+        return self
+
+
+class CadenceRule(Model):
+    """``interview`` every 7 days + ``home_visit`` every 30 = 周面谈 + 月家访."""
+
+    activity: Activity
+    every_days: int = Field(ge=1, le=366)
+
+
+class Resident(Record):
+    """一人一档案: one file per person."""
+
+    KIND: ClassVar[RecordKind] = RecordKind.RESIDENT
+    name: Name
+    gender: Gender = Gender.UNKNOWN
+    birth_date: dt.date | None = None
+    birth_year: int | None = Field(default=None, ge=1880, le=2100)
+    id_number: IdNumber | None = None
+    phones: list[PhoneNumber] = Field(default_factory=list, max_length=5)
+    address: Line = ""
+    community: Annotated[str, _required(100)]
+    household: list[HouseholdMember] = Field(default_factory=list, max_length=30)
+    tags: list[Vulnerability] = Field(default_factory=list, max_length=len(Vulnerability))
+    consent: Consent = Field(default_factory=Consent)
+    cadence: list[CadenceRule] = Field(default_factory=list, max_length=5)
+    notes: Note = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        self.tags = sorted(set(self.tags))
+        today = dt.date.today()
+        if self.birth_date is not None:
+            if self.birth_date > today:
+                raise _fail("date_in_future", "birth_date")
+            if self.birth_year is None:
+                self.birth_year = self.birth_date.year
+            elif self.birth_year != self.birth_date.year:
+                raise _fail("birth_year_mismatch", "birth_year")
+        if self.birth_year is not None and self.birth_year > today.year:
+            raise _fail("date_in_future", "birth_date")
+        if self.id_number is not None:
+            born = birth_date_of(self.id_number)
+            if (self.birth_date and self.birth_date != born) or (
+                self.birth_year and self.birth_year != born.year
+            ):
+                raise _fail("id_birth_mismatch", "id_number")
+        seen = set()
+        for rule in self.cadence:
+            if rule.activity in seen:
+                raise _fail("cadence_duplicate", "cadence")
+            seen.add(rule.activity)
+        return self
+
+    def age(self, today: dt.date) -> int | None:
+        if self.birth_date:
+            b = self.birth_date
+            return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+        return today.year - self.birth_year if self.birth_year else None
+
+
+# ---------------------------------------------------------------- needs
+
+NOTE_REQUIRED = frozenset({NeedStatus.RESOLVED, NeedStatus.REFERRED})
+
+
+class Need(Record):
+    """One item of the needs list (需求清单)."""
+
+    KIND: ClassVar[RecordKind] = RecordKind.NEED
+    resident_id: RecordId
+    category: NeedCategory
+    description: Annotated[str, AfterValidator(lambda v: clean_note(v, 2000)), Field(min_length=1)]
+    urgency: Urgency = Urgency.MEDIUM
+    status: NeedStatus = NeedStatus.OPEN
+    status_note: ShortNote = ""
+    referred_to: Line = ""
+    opened_on: dt.date = Field(default_factory=dt.date.today)
+    due_date: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.status in NOTE_REQUIRED and not self.status_note.strip():
+            raise _fail("status_note_required", "status_note")
+        if self.due_date is not None and self.due_date < self.opened_on:
+            raise _fail("due_before_opened", "due_date")
+        return self
+
+
+# ---------------------------------------------------------------- interviews
+
+Answer = bool | int | float | Annotated[str, AfterValidator(lambda v: clean_note(v, 10_000))] | list[Line]
+
+
+class FollowUp(Model):
+    text: RequiredLine
+    due_date: dt.date | None = None
+    done: bool = False
+
+
+class Interview(Record):
+    """面谈 / 社会调查 / screening: a template's answers plus free notes."""
+
+    KIND: ClassVar[RecordKind] = RecordKind.INTERVIEW
+    resident_ids: list[RecordId] = Field(min_length=1, max_length=20)
+    held_on: dt.date
+    place: Line = ""
+    template_id: Slug
+    answers: dict[Slug, Answer] = Field(default_factory=dict, max_length=500)
+    notes: Note = ""
+    follow_ups: list[FollowUp] = Field(default_factory=list, max_length=50)
+
+
+# ---------------------------------------------------------------- visits
+
+
+class CheckItem(Model):
+    answer: CheckAnswer
+    note: Line = ""
+
+
+class Visit(Record):
+    """A home visit, phone call, office meeting or outreach contact."""
+
+    KIND: ClassVar[RecordKind] = RecordKind.VISIT
+    resident_id: RecordId
+    kind: VisitKind
+    started_at: dt.datetime
+    duration_minutes: int = Field(ge=1, le=24 * 60)
+    purpose: RequiredLine
+    observations: Note = ""
+    checklist_template: Slug | None = None
+    checklist: dict[Slug, CheckItem] = Field(default_factory=dict, max_length=200)
+    next_due: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.next_due is not None and self.next_due < self.started_at.date():
+            raise _fail("next_due_before_visit", "next_due")
+        if self.checklist and not self.checklist_template:
+            raise _fail("checklist_template_required", "checklist_template")
+        return self
+
+
+# ---------------------------------------------------------------- case plans
+
+
+class Goal(Model):
+    text: RequiredLine
+    achieved: bool = False
+
+
+class PlanAction(Model):
+    text: RequiredLine
+    owner: Line = ""
+    due_date: dt.date | None = None
+    done: bool = False
+
+
+class PlanReview(Model):
+    held_on: dt.date
+    text: Annotated[str, AfterValidator(lambda v: clean_note(v, 10_000)), Field(min_length=1)]
+    reviewer: Line = ""
+
+
+class CasePlan(Record):
+    """个性化帮教方案: goals, actions with owners and due dates, reviews."""
+
+    KIND: ClassVar[RecordKind] = RecordKind.CASE_PLAN
+    resident_id: RecordId
+    title: RequiredLine
+    status: PlanStatus = PlanStatus.ACTIVE
+    start_date: dt.date
+    goals: list[Goal] = Field(default_factory=list, max_length=50)
+    actions: list[PlanAction] = Field(default_factory=list, max_length=200)
+    reviews: list[PlanReview] = Field(default_factory=list, max_length=200)
+    next_review: dt.date | None = None
+
+
+MODELS: dict[RecordKind, type[Record]] = {
+    m.KIND: m for m in (Resident, Need, Interview, Visit, CasePlan)
+}

@@ -1,0 +1,56 @@
+"""Chinese phone numbers: mobiles (1[3-9]x, 11 digits) and landlines (area code + 7–8 digits)."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic_core import PydanticCustomError
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_DIGITS = re.compile(r"^\d+$")
+
+
+def _error() -> PydanticCustomError:
+    return PydanticCustomError("phone_format", "not a phone number")
+
+
+def normalise_phone(value: str) -> str:
+    """``138 0013 8000`` → ``13800138000``; ``(010) 6512 3456`` → ``010-65123456``.
+
+    A +86/0086 prefix is dropped; an extension may follow ``-``, ``#`` or ``转``
+    and is kept as ``-ext``. Area codes are three digits for 010 and 02x, four otherwise.
+    """
+    v = value.strip()
+    for sep in (" ", "\u3000", "(", ")", "（", "）"):
+        v = v.replace(sep, "")
+    if v.startswith("+86"):
+        v = v[3:]
+    elif v.startswith("0086"):
+        v = v[4:]
+    v = v.replace("转", "#")
+    if not v.isascii():
+        raise _error()
+    if _MOBILE.match(v.replace("-", "")):
+        return v.replace("-", "")
+    ext = ""
+    if "#" in v:
+        v, ext = v.split("#", 1)
+    parts = v.split("-")
+    if len(parts) == 3 and not ext:
+        parts, ext = parts[:2], parts[2]
+    digits = "".join(parts)
+    if not _DIGITS.match(digits) or (ext and not re.fullmatch(r"\d{1,6}", ext)):
+        raise _error()
+    if not digits.startswith("0") or digits.startswith("00"):
+        raise _error()
+    area_len = 3 if digits.startswith(("010", "02")) else 4
+    area, number = digits[:area_len], digits[area_len:]
+    if len(parts) == 2 and parts[0] != area:
+        raise _error()
+    if not re.fullmatch(r"[2-9]\d{6,7}", number):
+        raise _error()
+    return f"{area}-{number}" + (f"-{ext}" if ext else "")
+
+
+def is_mobile(value: str) -> bool:
+    return bool(_MOBILE.match(value))

@@ -1,0 +1,46 @@
+"""Text checks shared by every model: no lone surrogates, no control characters,
+lengths capped with a clear message."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from pydantic_core import PydanticCustomError
+
+NOTE_MAX = 100_000
+LINE_MAX = 300
+
+
+def _check_chars(value: str, allow_newlines: bool) -> None:
+    for ch in value:
+        code = ord(ch)
+        if 0xD800 <= code <= 0xDFFF:
+            raise PydanticCustomError("surrogate", "text contains a broken character")
+        if allow_newlines and ch in "\n\t":
+            continue
+        if unicodedata.category(ch) in ("Cc", "Cs") or ch in "\u2028\u2029":
+            raise PydanticCustomError(
+                "control_char", "text contains a control character", {"code": f"U+{code:04X}"}
+            )
+
+
+def clean_line(value: str, max_len: int = LINE_MAX) -> str:
+    """One line of text: trimmed, no control characters, at most ``max_len``."""
+    value = value.strip()
+    _check_chars(value, allow_newlines=False)
+    if len(value) > max_len:
+        raise PydanticCustomError(
+            "too_long", "text is too long", {"max": max_len, "actual": len(value)}
+        )
+    return value
+
+
+def clean_note(value: str, max_len: int = NOTE_MAX) -> str:
+    """Free text (notes, observations): newlines and tabs allowed, capped."""
+    value = value.replace("\r\n", "\n").rstrip()
+    _check_chars(value, allow_newlines=True)
+    if len(value) > max_len:
+        raise PydanticCustomError(
+            "too_long", "text is too long", {"max": max_len, "actual": len(value)}
+        )
+    return value

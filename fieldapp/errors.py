@@ -1,0 +1,139 @@
+"""The one exception tree of fieldapp.
+
+Every error a user can cause carries a message id from the catalogs
+(``fieldapp/locales``) and the parameters to fill it, so any front end can show
+it in the user's language::
+
+    FieldappError
+    ├── VaultError
+    │   ├── VaultNotFound          no vault in that directory
+    │   ├── VaultExists            init over an existing vault
+    │   ├── WrongPassphrase
+    │   ├── WrongRecoveryKey       (also a mistyped one: RecoveryKeyMistyped)
+    │   ├── WeakPassphrase
+    │   ├── VaultLocked            another process has the vault open
+    │   ├── VaultTampered          a file was changed, truncated, swapped or rolled back
+    │   ├── VaultUnsupported       written by a newer fieldapp
+    │   └── VaultWriteFailed       disk full, I/O error: nothing was saved
+    ├── BundleError                (sync; see sync/)
+    └── RecordInvalid              a record failed validation; carries FieldProblems
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class FieldappError(Exception):
+    """Base of every error fieldapp raises on purpose."""
+
+    msg_id = "error.generic"
+
+    def __init__(self, msg_id: str | None = None, /, **params: Any) -> None:
+        if msg_id is not None:
+            self.msg_id = msg_id
+        self.params: dict[str, Any] = params
+        super().__init__(self.msg_id, params)
+
+    def render(self, lang: str | None = None) -> str:
+        """The message in ``lang`` (or the current language)."""
+        from fieldapp.i18n import t
+
+        return t(self.msg_id, lang, **self.params)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
+class VaultError(FieldappError):
+    msg_id = "vault.error"
+
+
+class VaultNotFound(VaultError):
+    msg_id = "vault.not_found"
+
+
+class VaultExists(VaultError):
+    msg_id = "vault.exists"
+
+
+class WrongPassphrase(VaultError):
+    msg_id = "vault.wrong_passphrase"
+
+
+class WrongRecoveryKey(VaultError):
+    msg_id = "vault.wrong_recovery_key"
+
+
+class RecoveryKeyMistyped(WrongRecoveryKey):
+    msg_id = "vault.recovery_key_mistyped"
+
+
+class WeakPassphrase(VaultError):
+    msg_id = "vault.weak_passphrase"
+
+
+class VaultLocked(VaultError):
+    msg_id = "vault.locked"
+
+
+class VaultTampered(VaultError):
+    """A vault file failed verification; ``file`` names it, ``what`` says which part."""
+
+    msg_id = "vault.tampered"
+
+    def render(self, lang: str | None = None) -> str:
+        from fieldapp.i18n import t
+
+        what = t(f"vault.damage.{self.params.get('what', 'unknown')}", lang, **self.params)
+        return t(self.msg_id, lang, file=self.params.get("file", "?"), what=what)
+
+
+class VaultUnsupported(VaultError):
+    msg_id = "vault.unsupported"
+
+
+class VaultWriteFailed(VaultError):
+    msg_id = "vault.write_failed"
+
+
+class BundleError(FieldappError):
+    msg_id = "bundle.error"
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One reason a field was refused: a stable code, the field path, parameters."""
+
+    field: str
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def render(self, lang: str | None = None) -> str:
+        from fieldapp.i18n import t
+
+        return t(f"invalid.{self.code}", lang, **self.params)
+
+
+class RecordInvalid(FieldappError):
+    """A record was refused; ``problems`` says which field and why."""
+
+    msg_id = "invalid.record"
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        self.problems = problems
+        super().__init__(count=len(problems))
+
+    def render(self, lang: str | None = None) -> str:
+        lines = [super().render(lang)]
+        lines += [f"  {p.field}: {p.render(lang)}" for p in self.problems]
+        return "\n".join(lines)
+
+    def codes(self) -> dict[str, str]:
+        """field → first problem code, handy for forms and tests."""
+        out: dict[str, str] = {}
+        for p in self.problems:
+            out.setdefault(p.field, p.code)
+        return out

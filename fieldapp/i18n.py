@@ -1,0 +1,70 @@
+"""Message catalogs: every string a user sees comes from ``locales/<lang>.toml``.
+
+Catalogs are flat TOML tables; ``t("vault.locked")`` looks up ``[vault] locked``.
+Nothing is loaded at import time; the current language is chosen by the caller
+(CLI flag, config, or the ``LANG`` environment variable as a last resort).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cache
+from importlib import resources
+from typing import Any
+
+LANGUAGES = ("zh_CN", "en")
+DEFAULT_LANGUAGE = "zh_CN"
+
+_current: str | None = None
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = str(value)
+    return out
+
+
+@cache
+def catalog(lang: str) -> dict[str, str]:
+    """The flattened catalog for ``lang`` (``zh_CN`` or ``en``)."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}")
+    text = resources.files("fieldapp.locales").joinpath(f"{lang}.toml").read_text("utf-8")
+    return _flatten(tomllib.loads(text))
+
+
+def language_from_env() -> str:
+    """zh_CN unless the environment asks for English (``LANG=en_US.UTF-8`` …)."""
+    for var in ("FIELDAPP_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return "en" if value.lower().startswith("en") else "zh_CN"
+    return DEFAULT_LANGUAGE
+
+
+def set_language(lang: str) -> None:
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}")
+    global _current
+    _current = lang
+
+
+def current_language() -> str:
+    return _current or language_from_env()
+
+
+def t(msg_id: str, lang: str | None = None, /, **params: Any) -> str:
+    """Translate ``msg_id``; a missing id shows as itself so it is noticed, never crashes."""
+    text = catalog(lang or current_language()).get(msg_id)
+    if text is None:
+        return msg_id
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return text

@@ -1,0 +1,172 @@
+"""Saving, reading and deleting records, and their history.
+
+Screens and the CLI call these with domain objects; nothing above this layer touches
+the vault's documents or ops directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from fieldapp.domain import MODELS, Need, NeedStatus, Record, RecordKind
+from fieldapp.domain.validation import validate
+from fieldapp.domain.workflow import check_transition
+from fieldapp.errors import FieldProblem, RecordInvalid
+from fieldapp.store import Change, Vault
+from sync.hlc import to_seconds
+from sync.ops import DELETED, Op
+
+R = TypeVar("R", bound=Record)
+
+PROFILE_KEY = "profile"
+DEVICE_NAMES_KEY = "device_names"
+
+# Which fields of which kinds must point at an existing resident.
+_RESIDENT_LINKS = {
+    RecordKind.NEED: "resident_id",
+    RecordKind.VISIT: "resident_id",
+    RecordKind.CASE_PLAN: "resident_id",
+}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change of one field: who, when, old → new."""
+
+    when: dt.datetime
+    field: str
+    old: Any
+    new: Any
+    device_id: str
+    author: str
+    op_id: str
+
+
+class RecordService:
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+
+    # ------------------------------------------------------------ writing
+
+    def save(self, record: Record, *, drafts_done: list[str] | None = None) -> list[Op]:
+        """Durably save a (validated) record; returns the ops it made.
+
+        Refuses, with :class:`RecordInvalid`, a need whose status moves along a
+        transition the workflow does not allow, and links to residents that do not
+        exist. ``drafts_done`` names drafts to delete in the same atomic commit.
+        """
+        kind = record.KIND
+        self._check_links(record)
+        if isinstance(record, Need):
+            stored = self.vault.get(record.id)
+            if stored is not None:
+                check_transition(NeedStatus(stored["status"]), record.status)
+        kv = {f"draft/{key}": None for key in drafts_done or []}
+        return self.vault.commit([Change(kind.value, record.id, record.to_fields())], kv=kv)
+
+    def save_many(self, records: list[Record]) -> list[Op]:
+        """Save several records in one atomic commit (imports, demo data)."""
+        for record in records:
+            self._check_links(record, pending={r.id for r in records})
+        changes = [Change(r.KIND.value, r.id, r.to_fields()) for r in records]
+        return self.vault.commit(changes)
+
+    def delete(self, record_id: str) -> list[Op]:
+        """Delete (tombstone) a record; its history stays."""
+        kind = self.vault.kind_of(record_id)
+        if kind is None or self.vault.get(record_id) is None:
+            raise RecordInvalid([FieldProblem("id", "unknown_record")])
+        return self.vault.commit([Change(kind, record_id, {DELETED: True})])
+
+    def change_need_status(
+        self, need_id: str, status: NeedStatus, note: str = "", referred_to: str = ""
+    ) -> Need:
+        """Move a need along the workflow; resolving or referring needs a note."""
+        need = self.get(Need, need_id)
+        if need is None:
+            raise RecordInvalid([FieldProblem("id", "unknown_record")])
+        check_transition(need.status, status)
+        fields = need.to_fields() | {"status": status.value, "status_note": note}
+        if status is NeedStatus.REFERRED:
+            fields["referred_to"] = referred_to
+        updated = validate(Need, {**fields, "id": need_id})
+        self.save(updated)
+        return updated
+
+    def _check_links(self, record: Record, pending: set[str] | None = None) -> None:
+        field = _RESIDENT_LINKS.get(record.KIND)
+        targets: list[tuple[str, str]] = []
+        if field is not None:
+            targets.append((field, getattr(record, field)))
+        elif record.KIND is RecordKind.INTERVIEW:
+            ids = getattr(record, "resident_ids", [])
+            targets += [(f"resident_ids.{i}", rid) for i, rid in enumerate(ids)]
+        problems = [
+            FieldProblem(name, "unknown_resident")
+            for name, rid in targets
+            if self.vault.kind_of(rid) != RecordKind.RESIDENT.value
+            and not (pending and rid in pending)
+        ]
+        if problems:
+            raise RecordInvalid(problems)
+
+    # ------------------------------------------------------------ reading
+
+    def get(self, model: type[R], record_id: str) -> R | None:
+        doc = self.vault.get(record_id)
+        if doc is None or self.vault.kind_of(record_id) != model.KIND.value:
+            return None
+        return model.from_fields(record_id, _public(doc))
+
+    def all(self, model: type[R]) -> list[R]:
+        return [
+            model.from_fields(rid, _public(doc))
+            for rid, doc in self.vault.iter_records(model.KIND.value)
+        ]
+
+    def count(self, kind: RecordKind) -> int:
+        return self.vault.count(kind.value)
+
+    def history(self, record_id: str) -> list[HistoryEntry]:
+        """Every change of the record, oldest first, with who made it."""
+        names = self.vault.get_meta(DEVICE_NAMES_KEY, {})
+        previous: dict[str, Any] = {}
+        out: list[HistoryEntry] = []
+        for op in self.vault.history(record_id):
+            out.append(
+                HistoryEntry(
+                    when=dt.datetime.fromtimestamp(to_seconds(op.hlc)),
+                    field=op.field,
+                    old=previous.get(op.field),
+                    new=op.value,
+                    device_id=op.device_id,
+                    author=names.get(op.device_id, op.device_id),
+                    op_id=op.op_id,
+                )
+            )
+            previous[op.field] = op.value
+        return out
+
+    # ------------------------------------------------------------ the worker
+
+    def set_profile(self, name: str, community: str) -> None:
+        """Who uses this device; their name is what history shows for its changes."""
+        names = dict(self.vault.get_meta(DEVICE_NAMES_KEY, {}))
+        names[self.vault.device_id] = name
+        self.vault.commit(
+            (), kv={PROFILE_KEY: {"name": name, "community": community}, DEVICE_NAMES_KEY: names}
+        )
+
+    def profile(self) -> dict[str, str]:
+        value: dict[str, str] = self.vault.get_meta(PROFILE_KEY, {})
+        return value
+
+
+def _public(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def model_for(kind: str) -> type[Record]:
+    return MODELS[RecordKind(kind)]

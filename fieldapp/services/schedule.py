@@ -1,0 +1,74 @@
+"""What is due and what is overdue, from each resident's cadence (周面谈 + 月家访).
+
+For each cadence rule of a resident, the next contact is due ``every_days`` after the
+last one of that activity — or on the ``next_due`` date the last visit set, which a
+worker uses to bring a visit forward or push it back. A resident never contacted is
+due from the day the rule applies (today). One scan of visits and interviews: O(N).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from fieldapp.domain import Activity, RecordKind, VisitKind
+from fieldapp.store import Vault
+
+_VISIT_ACTIVITY = {VisitKind.HOME.value: Activity.HOME_VISIT, VisitKind.PHONE.value: Activity.PHONE_CALL}
+
+
+@dataclass(frozen=True, order=True)
+class DueItem:
+    due: dt.date
+    resident_id: str
+    activity: Activity
+    last: dt.date | None
+
+    def days_overdue(self, today: dt.date) -> int:
+        return max(0, (today - self.due).days)
+
+
+def last_contacts(vault: Vault) -> dict[tuple[str, Activity], tuple[dt.date, dt.date | None]]:
+    """(resident, activity) → (date of the last contact, the next_due it set)."""
+    last: dict[tuple[str, Activity], tuple[dt.date, dt.date | None]] = {}
+    for _, doc in vault.iter_records(RecordKind.VISIT.value):
+        activity = _VISIT_ACTIVITY.get(doc.get("kind", ""))
+        if activity is None:
+            continue
+        day = dt.date.fromisoformat(doc["started_at"][:10])
+        key = (doc["resident_id"], activity)
+        if key not in last or day >= last[key][0]:
+            nd = doc.get("next_due")
+            last[key] = (day, dt.date.fromisoformat(nd) if nd else None)
+    for _, doc in vault.iter_records(RecordKind.INTERVIEW.value):
+        day = dt.date.fromisoformat(doc["held_on"])
+        for rid in doc.get("resident_ids", ()):
+            key = (rid, Activity.INTERVIEW)
+            if key not in last or day >= last[key][0]:
+                last[key] = (day, None)
+    return last
+
+
+def due_items(vault: Vault, today: dt.date, horizon_days: int = 0) -> list[DueItem]:
+    """Every contact due on or before ``today + horizon_days``, most overdue first."""
+    limit = today + dt.timedelta(days=horizon_days)
+    last = last_contacts(vault)
+    items: list[DueItem] = []
+    for rid, doc in vault.iter_records(RecordKind.RESIDENT.value):
+        for rule in doc.get("cadence") or ():
+            activity = Activity(rule["activity"])
+            seen = last.get((rid, activity))
+            if seen is None:
+                due, last_day = today, None
+            else:
+                last_day, next_due = seen
+                due = next_due or last_day + dt.timedelta(days=rule["every_days"])
+            if due <= limit:
+                items.append(DueItem(due, rid, activity, last_day))
+    items.sort()
+    return items
+
+
+def overdue(vault: Vault, today: dt.date) -> list[DueItem]:
+    """Contacts whose due date has passed."""
+    return [item for item in due_items(vault, today) if item.due < today]

@@ -1,0 +1,54 @@
+"""TinyDB as the query layer over the decrypted vault state.
+
+TinyDB's default table rebuilds the whole table (and its storage re-serialises every
+table) on every write. Our :class:`RecordTable` keeps its documents in one dict that the
+vault updates in place, so a save costs O(fields), not O(records); reads, ``search``
+and queries are TinyDB's own. Documents are keyed by the record's UUIDv7.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import MemoryStorage
+from tinydb.table import Table
+
+
+class RecordTable(Table):  # type: ignore[misc]
+    document_id_class = str
+
+    def __init__(self, storage: Any, name: str, **kwargs: Any) -> None:
+        super().__init__(storage, name, **kwargs)
+        self.docs: dict[str, dict[str, Any]] = {}
+
+    def _read_table(self) -> dict[str, Mapping[str, Any]]:
+        return self.docs
+
+    def _update_table(self, updater: Callable[[dict[str, Any]], None]) -> None:
+        updater(self.docs)
+        self.clear_cache()
+
+    def _get_next_id(self) -> str:
+        raise TypeError("records are inserted with their own id")
+
+    def put(self, record_id: str, doc: dict[str, Any]) -> None:
+        """Insert or replace one document (the vault's write path)."""
+        self.docs[record_id] = doc
+        self.clear_cache()
+
+    def drop(self, record_id: str) -> None:
+        if self.docs.pop(record_id, None) is not None:
+            self.clear_cache()
+
+
+class VaultDB(TinyDB):  # type: ignore[misc]
+    table_class = RecordTable
+
+    def __init__(self) -> None:
+        super().__init__(storage=MemoryStorage)
+
+    def records(self, kind: str) -> RecordTable:
+        table: RecordTable = self.table(kind, cache_size=0)
+        return table

@@ -1,0 +1,792 @@
+"""The encrypted, crash-safe local vault (DESIGN §3.3).
+
+Files in the vault directory (see docs/vault-format.md)::
+
+    vault.key            key slots (passphrase, recovery), header MAC — no personal data
+    vault.state          two alternating superblock slots: generation, acknowledged length
+    snap-<gen>.fv        the materialised state at the start of generation <gen>
+    journal-<gen>.fv     every commit since, one sealed frame each, appended + fdatasync
+    ops-<gen>.fv         the ops of generation <gen>'s journal, archived at compaction
+    vault.lock           flock: one process at a time
+
+A commit appends one frame to the journal, fdatasyncs it, then records the new
+acknowledged length in the superblock and fdatasyncs that. Only then does ``commit``
+return. On open, everything up to the acknowledged length must verify (else
+:class:`VaultTampered`); complete frames past it are kept (they were durable, the
+acknowledgement was lost); anything after the last good frame is a torn tail from a
+crash: it is reported in :attr:`Vault.report` and cut off.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import struct
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from fieldapp.errors import (
+    VaultExists,
+    VaultLocked,
+    VaultNotFound,
+    VaultTampered,
+    VaultUnsupported,
+    VaultWriteFailed,
+    WeakPassphrase,
+    WrongPassphrase,
+    WrongRecoveryKey,
+)
+from fieldapp.store import crypto, fsio
+from fieldapp.store.crypto import KdfParams
+from fieldapp.store.tables import RecordTable, VaultDB
+from sync.hlc import HybridClock
+from sync.ops import DELETED, Op, make_op_id
+
+FORMAT = "fieldapp-vault"
+VERSION = 1
+KEY_FILE = "vault.key"
+STATE_FILE = "vault.state"
+LOCK_FILE = "vault.lock"
+SNAP_MAGIC = b"FVSNAP01"
+JOURNAL_MAGIC = b"FVJRNL01"
+ARCHIVE_MAGIC = b"FVOPSA01"
+STATE_SLOT = 256
+MIN_PASSPHRASE = 8
+MAX_FRAME = 64 * 1024 * 1024
+# Compact (snapshot + archive the journal) when the journal grows past this at open/close.
+COMPACT_BYTES = 4 * 1024 * 1024
+
+_LEN = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
+
+
+def snap_name(gen: int) -> str:
+    return f"snap-{gen:06d}.fv"
+
+
+def journal_name(gen: int) -> str:
+    return f"journal-{gen:06d}.fv"
+
+
+def archive_name(gen: int) -> str:
+    return f"ops-{gen:06d}.fv"
+
+
+@dataclass(frozen=True)
+class Change:
+    """Set ``fields`` of one record (the vault turns each field into an op)."""
+
+    kind: str
+    record_id: str
+    fields: dict[str, Any]
+
+
+@dataclass
+class OpenReport:
+    """What opening found and repaired; the UI shows anything non-empty."""
+
+    torn_tail_bytes: int = 0
+    frames_replayed: int = 0
+    unacknowledged_frames_kept: int = 0
+    state_slot_damaged: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Superblock:
+    seq: int
+    gen: int
+    length: int
+    header_gen: int
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(
+            {"seq": self.seq, "gen": self.gen, "length": self.length, "header_gen": self.header_gen}
+        )
+
+
+def check_passphrase(passphrase: str) -> None:
+    """Raise :class:`WeakPassphrase` for passphrases too short to protect a lost laptop."""
+    if len(passphrase.strip()) < MIN_PASSPHRASE:
+        raise WeakPassphrase(min=MIN_PASSPHRASE)
+
+
+class Vault:
+    """One open, unlocked vault. Create with :meth:`create`, open with :meth:`open`."""
+
+    def __init__(self, path: Path, lock_fd: int) -> None:
+        self.path = path
+        self._lock_fd = lock_fd
+        self._write_lock = threading.RLock()
+        self.report = OpenReport()
+        self.db = VaultDB()
+        self._tables: dict[str, RecordTable] = {}
+        self._state_fd = -1
+        self._docs: dict[str, dict[str, Any]] = {}  # record id → doc (incl. tombstoned)
+        self._kinds: dict[str, str] = {}  # record id → kind
+        self._stamps: dict[str, dict[str, list[Any]]] = {}  # id → field → [hlc, device index]
+        self._devices: list[str] = []
+        self._device_index: dict[str, int] = {}
+        self._kv: dict[str, Any] = {}
+        self._journal_ops: list[Op] = []
+        self._archives: list[dict[str, Any]] = []
+        self._history: dict[str, list[Op]] | None = None
+        self._journal_fd = -1
+        self._broken = False
+        self.clock = HybridClock()
+        self.device_id = ""
+        self.vault_id = b""
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @staticmethod
+    def _lock(path: Path) -> int:
+        fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise VaultLocked(path=str(path)) from None
+        return fd
+
+    @classmethod
+    def create(
+        cls,
+        path: Path,
+        passphrase: str,
+        *,
+        kdf: KdfParams | None = None,
+        device_id: str | None = None,
+    ) -> tuple[Vault, str]:
+        """Create a vault; returns it open and the recovery key to show once.
+
+        ``kdf`` defaults to parameters calibrated on this machine (≥ 64 MiB, ≥ 150 ms);
+        tests pass cheaper ones.
+        """
+        check_passphrase(passphrase)
+        path = Path(path)
+        if (path / KEY_FILE).exists():
+            raise VaultExists(path=str(path))
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock_fd = cls._lock(path)
+        try:
+            vault = cls(path, lock_fd)
+            vault.vault_id = secrets.token_bytes(16)
+            vault.device_id = device_id or secrets.token_hex(8)
+            dek = secrets.token_bytes(crypto.KEY_LEN)
+            recovery_raw, recovery_text = crypto.new_recovery_key()
+            vault._set_keys(dek)
+            vault._gen = 0
+            vault._header_gen = 1
+            vault._sb = _Superblock(seq=0, gen=0, length=len(JOURNAL_MAGIC), header_gen=1)
+            for stale in path.glob("*.fv"):  # leftovers of a crash during an earlier create
+                stale.unlink()
+            vault._write_snapshot(0, [])
+            fsio.atomic_write(path / journal_name(0), JOURNAL_MAGIC)
+            vault._write_superblock(vault._sb)
+            vault._write_superblock(vault._sb)  # both slots valid from the start
+            header = vault._build_header(
+                dek, passphrase, kdf or crypto.calibrate(), recovery_raw, header_gen=1
+            )
+            # The key file is written last: its presence is what makes this a vault.
+            fsio.atomic_write(path / KEY_FILE, header)
+            vault._open_journal(len(JOURNAL_MAGIC), 0)
+        except BaseException:
+            os.close(lock_fd)
+            raise
+        return vault, recovery_text
+
+    @classmethod
+    def open(cls, path: Path, passphrase: str) -> Vault:
+        """Unlock with the passphrase. Raises a :class:`VaultError` subclass on any problem."""
+        return cls._open(Path(path), passphrase=passphrase)
+
+    @classmethod
+    def recover(
+        cls, path: Path, recovery_key: str, new_passphrase: str, *, kdf: KdfParams | None = None
+    ) -> Vault:
+        """Unlock with the recovery key and set a new passphrase."""
+        check_passphrase(new_passphrase)
+        raw = crypto.parse_recovery_key(recovery_key)
+        vault = cls._open(Path(path), recovery_raw=raw)
+        try:
+            vault.change_passphrase(new_passphrase, kdf=kdf)
+        except BaseException:
+            vault.close(compact=False)
+            raise
+        return vault
+
+    @classmethod
+    def _open(
+        cls, path: Path, *, passphrase: str | None = None, recovery_raw: bytes | None = None
+    ) -> Vault:
+        if not (path / KEY_FILE).exists():
+            raise VaultNotFound(path=str(path))
+        lock_fd = cls._lock(path)
+        vault = cls(path, lock_fd)
+        try:
+            vault._unlock(passphrase, recovery_raw)
+            vault._load()
+            if vault._journal_len > COMPACT_BYTES:
+                vault.compact()
+        except BaseException:
+            vault._close_files()
+            raise
+        return vault
+
+    def close(self, *, compact: bool = True) -> None:
+        """Close the vault (compacting a long journal first) and release the lock."""
+        with self._write_lock:
+            if self._lock_fd < 0:
+                return
+            try:
+                if compact and not self._broken and self._journal_ops:
+                    self.compact()
+            finally:
+                self._close_files()
+
+    def _close_files(self) -> None:
+        for name in ("_journal_fd", "_state_fd"):
+            fd = getattr(self, name)
+            if fd >= 0:
+                os.close(fd)
+                setattr(self, name, -1)
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+        self._key = b""
+        self._mac_key = b""
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ keys and header
+
+    def _set_keys(self, dek: bytes) -> None:
+        self._dek = dek
+        self._key = crypto.hkdf(dek, b"fieldapp vault frames v1")
+        self._mac_key = crypto.hkdf(dek, b"fieldapp vault header mac v1")
+
+    def _slot_aad(self, name: str, params: dict[str, Any]) -> bytes:
+        return b"fieldapp slot|" + name.encode() + b"|" + self.vault_id + crypto.canonical(params)
+
+    def _build_header(
+        self,
+        dek: bytes,
+        passphrase: str,
+        kdf: KdfParams,
+        recovery_raw: bytes | None,
+        header_gen: int,
+        keep_recovery: dict[str, Any] | None = None,
+    ) -> bytes:
+        import hmac
+
+        salt = secrets.token_bytes(16)
+        pw_params = {"kdf": "argon2id", "salt": salt.hex(), **kdf.as_dict()}
+        kek = crypto.derive_passphrase_key(passphrase, salt, kdf)
+        pw_slot = {
+            **pw_params,
+            "wrapped": crypto.seal(kek, dek, self._slot_aad("passphrase", pw_params)).hex(),
+        }
+        if keep_recovery is not None:
+            rec_slot = keep_recovery
+        else:
+            assert recovery_raw is not None
+            rsalt = secrets.token_bytes(16)
+            rec_params = {"kdf": "hkdf-sha256", "salt": rsalt.hex()}
+            rkek = crypto.hkdf(recovery_raw, b"fieldapp recovery v1", rsalt)
+            rec_slot = {
+                **rec_params,
+                "wrapped": crypto.seal(rkek, dek, self._slot_aad("recovery", rec_params)).hex(),
+            }
+        body = {
+            "format": FORMAT,
+            "version": VERSION,
+            "vault_id": self.vault_id.hex(),
+            "header_gen": header_gen,
+            "slots": {"passphrase": pw_slot, "recovery": rec_slot},
+        }
+        body["mac"] = hmac.new(self._mac_key, crypto.canonical(body), "sha256").hexdigest()
+        body["checksum"] = crypto.sha256(crypto.canonical(body))
+        return orjson.dumps(body, option=orjson.OPT_INDENT_2)
+
+    def _read_header(self) -> dict[str, Any]:
+        raw = (self.path / KEY_FILE).read_bytes()
+        try:
+            header = orjson.loads(raw)
+            if not isinstance(header, dict):
+                raise ValueError
+            checksum = header.pop("checksum")
+        except (orjson.JSONDecodeError, ValueError, KeyError, TypeError):
+            raise VaultTampered(file=KEY_FILE, what="unreadable") from None
+        if header.get("format") != FORMAT:
+            raise VaultTampered(file=KEY_FILE, what="format")
+        if not isinstance(header.get("version"), int) or header["version"] > VERSION:
+            raise VaultUnsupported(version=str(header.get("version")))
+        if checksum != crypto.sha256(crypto.canonical(header)):
+            raise VaultTampered(file=KEY_FILE, what="checksum")
+        return header
+
+    def _unlock(self, passphrase: str | None, recovery_raw: bytes | None) -> None:
+        import hmac
+
+        header = self._read_header()
+        try:
+            self.vault_id = bytes.fromhex(header["vault_id"])
+            slots = header["slots"]
+            self._header_gen = int(header["header_gen"])
+            if passphrase is not None:
+                slot = dict(slots["passphrase"])
+                wrapped = bytes.fromhex(slot.pop("wrapped"))
+                params = KdfParams(slot["memory_kib"], slot["iterations"], slot["lanes"])
+                if not params.is_sane() or slot["kdf"] != "argon2id":
+                    raise VaultTampered(file=KEY_FILE, what="kdf")
+                kek = crypto.derive_passphrase_key(passphrase, bytes.fromhex(slot["salt"]), params)
+                dek = crypto.unseal(kek, wrapped, self._slot_aad("passphrase", slot))
+                if dek is None:
+                    raise WrongPassphrase()
+            else:
+                assert recovery_raw is not None
+                slot = dict(slots["recovery"])
+                wrapped = bytes.fromhex(slot.pop("wrapped"))
+                rkek = crypto.hkdf(recovery_raw, b"fieldapp recovery v1", bytes.fromhex(slot["salt"]))
+                dek = crypto.unseal(rkek, wrapped, self._slot_aad("recovery", slot))
+                if dek is None:
+                    raise WrongRecoveryKey()
+        except (KeyError, TypeError, ValueError):
+            raise VaultTampered(file=KEY_FILE, what="slots") from None
+        self._set_keys(dek)
+        mac = header.pop("mac", "")
+        expected = hmac.new(self._mac_key, crypto.canonical(header), "sha256").hexdigest()
+        if not hmac.compare_digest(str(mac), expected):
+            raise VaultTampered(file=KEY_FILE, what="mac")
+        self._header = header
+
+    def change_passphrase(self, new_passphrase: str, *, kdf: KdfParams | None = None) -> None:
+        """Re-wrap the data key under a new passphrase; the data files are untouched."""
+        check_passphrase(new_passphrase)
+        with self._write_lock:
+            header_gen = self._header_gen + 1
+            data = self._build_header(
+                self._dek,
+                new_passphrase,
+                kdf or crypto.calibrate(),
+                None,
+                header_gen,
+                keep_recovery=self._header["slots"]["recovery"],
+            )
+            try:
+                fsio.atomic_write(self.path / KEY_FILE, data)
+            except OSError as exc:
+                raise VaultWriteFailed(reason=exc.strerror or str(exc)) from None
+            self._header_gen = header_gen
+            self._header = orjson.loads(data)
+            self._header.pop("checksum")
+            self._header.pop("mac")
+            self._write_superblock(self._next_sb(header_gen=header_gen))
+
+    # ------------------------------------------------------------------ superblock
+
+    def _sb_aad(self, slot: int) -> bytes:
+        return b"fieldapp state|" + self.vault_id + bytes([slot])
+
+    def _write_superblock(self, sb: _Superblock) -> None:
+        sb.seq += 1
+        slot = sb.seq % 2
+        blob = crypto.seal(self._key, sb.to_json(), self._sb_aad(slot))
+        data = (_LEN.pack(len(blob)) + blob).ljust(STATE_SLOT, b"\0")
+        if self._state_fd < 0:
+            self._state_fd = os.open(self.path / STATE_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        os.pwrite(self._state_fd, data, slot * STATE_SLOT)
+        os.fdatasync(self._state_fd)
+        self._sb = sb
+
+    def _next_sb(self, **changes: int) -> _Superblock:
+        sb = self._sb
+        values = {"seq": sb.seq, "gen": sb.gen, "length": sb.length, "header_gen": sb.header_gen}
+        values.update(changes)
+        return _Superblock(**values)
+
+    def _read_superblock(self) -> _Superblock:
+        try:
+            raw = (self.path / STATE_FILE).read_bytes()
+        except FileNotFoundError:
+            raise VaultTampered(file=STATE_FILE, what="missing") from None
+        found: list[_Superblock] = []
+        for slot in (0, 1):
+            chunk = raw[slot * STATE_SLOT : (slot + 1) * STATE_SLOT]
+            if len(chunk) < _LEN.size:
+                continue
+            (n,) = _LEN.unpack_from(chunk)
+            plain = crypto.unseal(self._key, chunk[_LEN.size : _LEN.size + n], self._sb_aad(slot))
+            if plain is None:
+                continue
+            d = orjson.loads(plain)
+            found.append(_Superblock(d["seq"], d["gen"], d["length"], d["header_gen"]))
+        if not found:
+            raise VaultTampered(file=STATE_FILE, what="no valid slot")
+        if len(found) < 2:
+            self.report.state_slot_damaged = True
+        return max(found, key=lambda s: s.seq)
+
+    # ------------------------------------------------------------------ loading
+
+    def _frame_aad(self, tag: bytes, gen: int, index: int) -> bytes:
+        return b"fieldapp " + tag + b"|" + self.vault_id + _U64.pack(gen) + _U64.pack(index)
+
+    def _load(self) -> None:
+        sb = self._read_superblock()
+        self._sb = sb
+        if sb.header_gen > self._header_gen:
+            raise VaultTampered(file=KEY_FILE, what="older than the vault")
+        self._gen = sb.gen
+        self._load_snapshot(sb.gen)
+        self._replay_journal(sb)
+        if self._header_gen > sb.header_gen:  # a passphrase change whose last step was cut
+            self._write_superblock(self._next_sb(header_gen=self._header_gen))
+        self._write_superblock(self._next_sb(length=self._journal_len))
+
+    def _load_snapshot(self, gen: int) -> None:
+        name = snap_name(gen)
+        try:
+            raw = (self.path / name).read_bytes()
+        except FileNotFoundError:
+            raise VaultTampered(file=name, what="missing") from None
+        if not raw.startswith(SNAP_MAGIC):
+            raise VaultTampered(file=name, what="header")
+        plain = crypto.unseal(self._key, raw[len(SNAP_MAGIC) :], self._frame_aad(b"snap", gen, 0))
+        if plain is None:
+            raise VaultTampered(file=name, what="body")
+        state = orjson.loads(plain)
+        if state.get("v") != VERSION:
+            raise VaultUnsupported(version=str(state.get("v")))
+        self.device_id = state["device_id"]
+        self._devices = state["devices"]
+        self._device_index = {d: i for i, d in enumerate(self._devices)}
+        self._kv = state["kv"]
+        self._archives = state["archives"]
+        self.clock.observe(state["hlc"])
+        docs, kinds, stamps = self._docs, self._kinds, self._stamps
+        tables = self._tables
+        for kind, rid, doc, st in state["records"]:
+            docs[rid] = doc
+            kinds[rid] = kind
+            stamps[rid] = st
+            if not doc.get(DELETED):
+                table = tables.get(kind) or self.table(kind)
+                table.docs[rid] = doc
+
+    def _replay_journal(self, sb: _Superblock) -> None:
+        name = journal_name(sb.gen)
+        try:
+            raw = (self.path / name).read_bytes()
+        except FileNotFoundError:
+            raise VaultTampered(file=name, what="missing") from None
+        if len(raw) < sb.length:
+            raise VaultTampered(file=name, what="truncated", missing=sb.length - len(raw))
+        if not raw.startswith(JOURNAL_MAGIC):
+            raise VaultTampered(file=name, what="header")
+        pos = len(JOURNAL_MAGIC)
+        index = 0
+        while pos < len(raw):
+            frame = self._parse_frame(raw, pos, sb.gen, index)
+            if frame is None:
+                if pos < sb.length:  # acknowledged data that no longer verifies
+                    raise VaultTampered(file=name, what="frame", index=index)
+                self.report.torn_tail_bytes = len(raw) - pos
+                self.report.notes.append("torn_tail")
+                break
+            payload, end = frame
+            if pos >= sb.length:
+                self.report.unacknowledged_frames_kept += 1
+            commit = orjson.loads(payload)
+            self._apply_ops([Op.from_row(row) for row in commit.get("ops", ())])
+            self._apply_kv(commit.get("kv", {}))
+            pos = end
+            index += 1
+        if pos < sb.length:
+            raise VaultTampered(file=name, what="truncated", missing=sb.length - pos)
+        self.report.frames_replayed = index
+        self._open_journal(pos, index)
+
+    def _parse_frame(self, raw: bytes, pos: int, gen: int, index: int) -> tuple[bytes, int] | None:
+        if pos + _LEN.size > len(raw):
+            return None
+        (n,) = _LEN.unpack_from(raw, pos)
+        end = pos + _LEN.size + n
+        if n > MAX_FRAME or end > len(raw):
+            return None
+        plain = crypto.unseal(self._key, raw[pos + _LEN.size : end], self._frame_aad(b"jrnl", gen, index))
+        return None if plain is None else (plain, end)
+
+    def _open_journal(self, length: int, frames: int) -> None:
+        fd = os.open(self.path / journal_name(self._gen), os.O_WRONLY)
+        try:
+            if os.fstat(fd).st_size != length:  # cut off a torn tail before appending
+                os.ftruncate(fd, length)
+                os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        os.lseek(fd, length, os.SEEK_SET)
+        self._journal_fd = fd
+        self._journal_len = length
+        self._frames = frames
+
+    # ------------------------------------------------------------------ state
+
+    def _device_idx(self, device_id: str) -> int:
+        idx = self._device_index.get(device_id)
+        if idx is None:
+            idx = self._device_index[device_id] = len(self._devices)
+            self._devices.append(device_id)
+        return idx
+
+    def _apply_op(self, op: Op) -> None:
+        rid = op.record_id
+        doc = self._docs.get(rid)
+        if doc is None:
+            doc = self._docs[rid] = {}
+            self._kinds[rid] = op.kind
+            self._stamps[rid] = {}
+        stamps = self._stamps[rid]
+        current = stamps.get(op.field)
+        if current is not None and (current[0], self._devices[current[1]]) >= op.stamp:
+            return
+        stamps[op.field] = [op.hlc, self._device_idx(op.device_id)]
+        doc[op.field] = op.value
+        table = self.table(self._kinds[rid])
+        if doc.get(DELETED):
+            table.drop(rid)
+        else:
+            table.put(rid, doc)
+
+    def _apply_ops(self, ops: list[Op]) -> None:
+        for op in ops:
+            self.clock.observe(op.hlc)
+            self._apply_op(op)
+        self._journal_ops.extend(ops)
+        if self._history is not None:
+            for op in ops:
+                self._history.setdefault(op.record_id, []).append(op)
+
+    def _apply_kv(self, kv: dict[str, Any]) -> None:
+        for key, value in kv.items():
+            if value is None:
+                self._kv.pop(key, None)
+            else:
+                self._kv[key] = value
+
+    def _make_ops(self, changes: Iterable[Change]) -> list[Op]:
+        ops: list[Op] = []
+        dev = self.device_id
+        for change in changes:
+            rid = change.record_id
+            kind = self._kinds.get(rid)
+            if kind is not None and kind != change.kind:
+                raise ValueError(f"record {rid} is a {kind}, not a {change.kind}")
+            doc = self._docs.get(rid, {})
+            stamps = self._stamps.get(rid, {})
+            for name, value in change.fields.items():
+                if name in doc and doc[name] == value:
+                    continue  # unchanged fields make no op
+                current = stamps.get(name)
+                base = None if current is None else make_op_id(current[0], self._devices[current[1]])
+                hlc = self.clock.now()
+                ops.append(Op(make_op_id(hlc, dev), change.kind, rid, name, value, hlc, dev, base))
+        return ops
+
+    # ------------------------------------------------------------------ writing
+
+    def commit(self, changes: Iterable[Change], kv: dict[str, Any] | None = None) -> list[Op]:
+        """Durably save ``changes`` (and key/value updates such as drafts) as one frame.
+
+        Returns the ops made (fields that did not change make none). When this returns,
+        the save survives kill -9 and power loss. On a write failure nothing changes and
+        :class:`VaultWriteFailed` is raised.
+        """
+        with self._write_lock:
+            if self._journal_fd < 0:
+                raise VaultWriteFailed(reason="closed")
+            if self._broken:
+                raise VaultWriteFailed(reason="reopen")
+            saved_clock = self.clock.last
+            ops = self._make_ops(changes)
+            if not ops and not kv:
+                return []
+            commit: dict[str, Any] = {"ops": [op.to_row() for op in ops]}
+            if kv:
+                commit["kv"] = kv
+            payload = orjson.dumps(commit)
+            blob = crypto.seal(self._key, payload, self._frame_aad(b"jrnl", self._gen, self._frames))
+            frame = _LEN.pack(len(blob)) + blob
+            start = self._journal_len
+            step = "write"
+            try:
+                fsio.write_all(self._journal_fd, frame)
+                step = "fsync"
+                os.fdatasync(self._journal_fd)
+            except OSError as exc:
+                self.clock.last = saved_clock
+                self._undo_append(start, fsync_failed=step == "fsync")
+                raise VaultWriteFailed(reason=exc.strerror or str(exc)) from None
+            self._journal_len = start + len(frame)
+            self._frames += 1
+            self._apply_ops(ops)
+            self._apply_kv(kv or {})
+            try:
+                self._write_superblock(self._next_sb(length=self._journal_len))
+            except OSError:
+                # The frame is durable and will be replayed; the next commit retries this.
+                pass
+            return ops
+
+    def _undo_append(self, start: int, *, fsync_failed: bool) -> None:
+        # After a failed fsync the kernel's view of the file cannot be trusted
+        # (fsyncgate): refuse further writes until the vault is reopened. Either way the
+        # bytes past the acknowledged length are cut here or discarded at the next open.
+        self._broken = fsync_failed
+        try:
+            os.ftruncate(self._journal_fd, start)
+            os.lseek(self._journal_fd, start, os.SEEK_SET)
+            os.fsync(self._journal_fd)
+        except OSError:
+            self._broken = True
+
+    def put_meta(self, key: str, value: Any) -> None:
+        """Durably store a small value (drafts, profile, settings); None deletes it."""
+        self.commit((), kv={key: value})
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        return self._kv.get(key, default)
+
+    def meta_keys(self, prefix: str = "") -> list[str]:
+        return sorted(k for k in self._kv if k.startswith(prefix))
+
+    # ------------------------------------------------------------------ compaction
+
+    def _write_snapshot(self, gen: int, archives: list[dict[str, Any]]) -> None:
+        records = [
+            [self._kinds[rid], rid, doc, self._stamps[rid]] for rid, doc in self._docs.items()
+        ]
+        state = {
+            "v": VERSION,
+            "device_id": self.device_id,
+            "devices": self._devices,
+            "hlc": self.clock.last,
+            "kv": self._kv,
+            "archives": archives,
+            "records": records,
+        }
+        blob = crypto.seal(self._key, orjson.dumps(state), self._frame_aad(b"snap", gen, 0))
+        fsio.atomic_write(self.path / snap_name(gen), SNAP_MAGIC + blob)
+
+    def compact(self) -> None:
+        """Archive the journal's ops, write a new snapshot, start a new journal.
+
+        Each step is atomic and the superblock switches generation last, so a crash at
+        any point leaves the old generation (or the new one) whole.
+        """
+        with self._write_lock:
+            gen = self._gen
+            new = gen + 1
+            try:
+                if self._journal_ops:
+                    rows = [op.to_row() for op in self._journal_ops]
+                    blob = crypto.seal(
+                        self._key, orjson.dumps(rows), self._frame_aad(b"arch", gen, 0)
+                    )
+                    data = ARCHIVE_MAGIC + blob
+                    fsio.atomic_write(self.path / archive_name(gen), data)
+                    archives = [
+                        *self._archives,
+                        {"gen": gen, "sha256": crypto.sha256(data), "ops": len(rows)},
+                    ]
+                else:
+                    archives = self._archives
+                self._write_snapshot(new, archives)
+                fsio.atomic_write(self.path / journal_name(new), JOURNAL_MAGIC)
+                self._write_superblock(self._next_sb(gen=new, length=len(JOURNAL_MAGIC)))
+            except OSError as exc:
+                raise VaultWriteFailed(reason=exc.strerror or str(exc)) from None
+            # Committed: switch to the new generation, then clean up the old one.
+            self._archives = archives
+            os.close(self._journal_fd)
+            self._journal_fd = -1
+            self._gen = new
+            self._journal_ops = []
+            self._open_journal(len(JOURNAL_MAGIC), 0)
+            for name in (snap_name(gen), journal_name(gen)):
+                (self.path / name).unlink(missing_ok=True)
+            fsio.fsync_dir(self.path)
+
+    # ------------------------------------------------------------------ reading
+
+    def table(self, kind: str) -> RecordTable:
+        """The TinyDB table of live records of ``kind`` (query layer; do not write)."""
+        table = self._tables.get(kind)
+        if table is None:
+            table = self._tables[kind] = self.db.records(kind)
+        return table
+
+    def get(self, record_id: str) -> dict[str, Any] | None:
+        """The live record's fields, or None (unknown or deleted)."""
+        doc = self._docs.get(record_id)
+        if doc is None or doc.get(DELETED):
+            return None
+        return doc
+
+    def kind_of(self, record_id: str) -> str | None:
+        return self._kinds.get(record_id)
+
+    def count(self, kind: str | None = None) -> int:
+        if kind is None:
+            return sum(len(t.docs) for t in self._tables.values())
+        return len(self.table(kind).docs)
+
+    def iter_records(self, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(id, fields) of every live record of ``kind``; a plain scan, no copies."""
+        return iter(self.table(kind).docs.items())
+
+    def history(self, record_id: str) -> list[Op]:
+        """Every op ever applied to the record, oldest first."""
+        if self._history is None:
+            self._history = self._load_history()
+        return sorted(self._history.get(record_id, []), key=lambda op: op.stamp)
+
+    def all_ops(self) -> list[Op]:
+        """Every op in the vault (archives + current journal), oldest first."""
+        if self._history is None:
+            self._history = self._load_history()
+        return sorted((op for ops in self._history.values() for op in ops), key=lambda o: o.stamp)
+
+    def _load_history(self) -> dict[str, list[Op]]:
+        index: dict[str, list[Op]] = {}
+        for entry in self._archives:
+            name = archive_name(entry["gen"])
+            try:
+                data = (self.path / name).read_bytes()
+            except FileNotFoundError:
+                raise VaultTampered(file=name, what="missing") from None
+            if crypto.sha256(data) != entry["sha256"] or not data.startswith(ARCHIVE_MAGIC):
+                raise VaultTampered(file=name, what="body")
+            plain = crypto.unseal(
+                self._key, data[len(ARCHIVE_MAGIC) :], self._frame_aad(b"arch", entry["gen"], 0)
+            )
+            if plain is None:
+                raise VaultTampered(file=name, what="body")
+            for row in orjson.loads(plain):
+                op = Op.from_row(row)
+                index.setdefault(op.record_id, []).append(op)
+        for op in self._journal_ops:
+            index.setdefault(op.record_id, []).append(op)
+        return index
