@@ -55,9 +55,9 @@ def _with_retries(action: Callable[[str], object], prompt_id: str) -> object:
         try:
             return action(_ask(prompt_id, secret=True))
         except WrongPassphrase as exc:
-            print(exc.render(), file=sys.stderr)
             if attempt == TRIES - 1:
-                raise
+                raise  # main() prints it
+            print(exc.render(), file=sys.stderr)
     raise AssertionError("unreachable")
 
 

@@ -196,6 +196,7 @@ class Vault:
             )
             # The key file is written last: its presence is what makes this a vault.
             fsio.atomic_write(path / KEY_FILE, header)
+            vault._adopt_header(header)
             vault._open_journal(len(JOURNAL_MAGIC), 0)
         except BaseException:
             os.close(lock_fd)
@@ -319,6 +320,12 @@ class Vault:
         body["checksum"] = crypto.sha256(crypto.canonical(body))
         return orjson.dumps(body, option=orjson.OPT_INDENT_2)
 
+    def _adopt_header(self, data: bytes) -> None:
+        header = orjson.loads(data)
+        header.pop("checksum")
+        header.pop("mac")
+        self._header = header
+
     def _read_header(self) -> dict[str, Any]:
         raw = (self.path / KEY_FILE).read_bytes()
         try:
@@ -389,9 +396,7 @@ class Vault:
             except OSError as exc:
                 raise VaultWriteFailed(reason=exc.strerror or str(exc)) from None
             self._header_gen = header_gen
-            self._header = orjson.loads(data)
-            self._header.pop("checksum")
-            self._header.pop("mac")
+            self._adopt_header(data)
             self._write_superblock(self._next_sb(header_gen=header_gen))
 
     # ------------------------------------------------------------------ superblock

@@ -1,0 +1,148 @@
+"""Services: saving domain records, need workflow, history, schedule on a fixed clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from fieldapp.domain import (
+    Activity,
+    CadenceRule,
+    Interview,
+    Need,
+    NeedCategory,
+    NeedStatus,
+    Resident,
+    Visit,
+    VisitKind,
+)
+from fieldapp.domain.ids import new_id
+from fieldapp.errors import RecordInvalid
+from fieldapp.services.demo import build_demo
+from fieldapp.services.records import RecordService
+from fieldapp.services.schedule import due_items, overdue
+from fieldapp.store import Vault
+from tests.conftest import PASSPHRASE
+
+TODAY = dt.date(2026, 11, 29)
+
+
+@pytest.fixture
+def service(vault: Vault) -> RecordService:
+    s = RecordService(vault)
+    s.set_profile("李娜", "史家社区")
+    return s
+
+
+def person(name: str = "张三", **extra: object) -> Resident:
+    return Resident(name=name, community="史家社区", **extra)
+
+
+def test_save_and_read_back_domain_objects(service: RecordService, vault_path: Path) -> None:
+    r = person(phones=["138 0013 8000"])
+    service.save(r)
+    assert service.get(Resident, r.id) == r
+    assert service.get(Need, r.id) is None  # wrong kind
+    service.vault.close()
+    with Vault.open(vault_path, PASSPHRASE) as v:
+        assert RecordService(v).all(Resident) == [r]
+
+
+def test_links_to_residents_are_checked(service: RecordService) -> None:
+    with pytest.raises(RecordInvalid) as info:
+        service.save(Need(resident_id=new_id(), category=NeedCategory.HEALTH, description="x"))
+    assert info.value.codes() == {"resident_id": "unknown_resident"}
+    assert service.count(Need.KIND) == 0
+
+
+def test_need_workflow_through_the_service(service: RecordService) -> None:
+    r = person()
+    need = Need(resident_id=r.id, category=NeedCategory.HOUSING, description="屋顶漏雨")
+    service.save_many([r, need])
+    with pytest.raises(RecordInvalid) as info:
+        service.change_need_status(need.id, NeedStatus.RESOLVED, "done")
+    assert info.value.codes() == {"status": "transition"}
+    service.change_need_status(need.id, NeedStatus.IN_PROGRESS)
+    with pytest.raises(RecordInvalid) as info:
+        service.change_need_status(need.id, NeedStatus.RESOLVED, "")
+    assert info.value.codes() == {"status_note": "status_note_required"}
+    assert service.get(Need, need.id).status is NeedStatus.IN_PROGRESS
+    done = service.change_need_status(need.id, NeedStatus.RESOLVED, "已修缮")
+    assert service.get(Need, need.id) == done
+    # A form that edits the status directly goes through the same check.
+    with pytest.raises(RecordInvalid):
+        service.save(done.model_copy(update={"status": NeedStatus.IN_PROGRESS}))
+
+
+def test_history_says_who_changed_what_when(service: RecordService) -> None:
+    r = person()
+    service.save(r)
+    service.save(r.model_copy(update={"name": "张三丰"}))
+    entries = [e for e in service.history(r.id) if e.field == "name"]
+    assert [(e.old, e.new) for e in entries] == [(None, "张三"), ("张三", "张三丰")]
+    assert {e.author for e in entries} == {"李娜"}
+    assert entries[0].when <= entries[1].when
+    assert abs((entries[1].when - dt.datetime.now()).total_seconds()) < 3600
+
+
+def test_delete_keeps_history(service: RecordService) -> None:
+    r = person()
+    service.save(r)
+    service.delete(r.id)
+    assert service.get(Resident, r.id) is None
+    assert service.history(r.id)[-1].field == "_deleted"
+    with pytest.raises(RecordInvalid):
+        service.delete(r.id)
+
+
+def test_overdue_on_a_fixed_clock(service: RecordService) -> None:
+    weekly_and_monthly = [
+        CadenceRule(activity=Activity.INTERVIEW, every_days=7),
+        CadenceRule(activity=Activity.HOME_VISIT, every_days=30),
+    ]
+    on_time = person("按时", cadence=weekly_and_monthly)
+    late = person("逾期", cadence=weekly_and_monthly)
+    never = person("从未", cadence=[CadenceRule(activity=Activity.HOME_VISIT, every_days=30)])
+    moved = person("改期", cadence=[CadenceRule(activity=Activity.HOME_VISIT, every_days=30)])
+    no_rule = person("无规则")
+
+    def visit(r: Resident, days_ago: int, **extra: object) -> Visit:
+        at = dt.datetime.combine(TODAY - dt.timedelta(days=days_ago), dt.time(10))
+        return Visit(resident_id=r.id, kind=VisitKind.HOME, started_at=at, duration_minutes=30,
+                     purpose="例行探访", **extra)  # fmt: skip
+
+    def interview(r: Resident, days_ago: int) -> Interview:
+        return Interview(resident_ids=[r.id], held_on=TODAY - dt.timedelta(days=days_ago),
+                         template_id="general_intake")  # fmt: skip
+
+    service.save_many([
+        on_time, late, never, moved, no_rule,
+        visit(on_time, 29), interview(on_time, 6), interview(on_time, 20),
+        visit(late, 45), visit(late, 31), interview(late, 8),
+        visit(moved, 60, next_due=TODAY + dt.timedelta(days=2)),
+        visit(no_rule, 400),
+    ])  # fmt: skip
+    items = overdue(service.vault, TODAY)
+    got = {(service.vault.get(i.resident_id)["name"], i.activity, i.days_overdue(TODAY)) for i in items}
+    assert got == {("逾期", Activity.HOME_VISIT, 1), ("逾期", Activity.INTERVIEW, 1)}
+    due_today = {service.vault.get(i.resident_id)["name"] for i in due_items(service.vault, TODAY)}
+    assert due_today == {"逾期", "从未"}
+    week = {service.vault.get(i.resident_id)["name"] for i in due_items(service.vault, TODAY, 7)}
+    assert week == {"逾期", "从未", "按时", "改期"}
+
+
+def test_demo_has_every_need_status_and_overdue_visits(service: RecordService) -> None:
+    counts = build_demo(service, TODAY, residents=300)
+    assert counts["resident"] == 300
+    statuses = {n.status for n in service.all(Need)}
+    assert statuses == set(NeedStatus)
+    assert counts["interview"] > 0 and counts["visit"] > 0 and counts["case_plan"] > 0
+    assert len(overdue(service.vault, TODAY)) > 10
+    communities = {r.community for r in service.all(Resident)}
+    assert len(communities) >= 4
+    resolved = next(n for n in service.all(Need) if n.status is NeedStatus.RESOLVED)
+    assert [e.new for e in service.history(resolved.id) if e.field == "status"] == [
+        "in_progress", "resolved",
+    ]  # fmt: skip
