@@ -60,7 +60,9 @@ def test_ids_used_in_code_exist() -> None:
 @pytest.mark.parametrize("lang", i18n.LANGUAGES)
 def test_every_enum_value_has_a_label(lang: str) -> None:
     enums = [getattr(domain, n) for n in domain.__all__]
-    enums = [e for e in enums if isinstance(e, type) and issubclass(e, str) and hasattr(e, "__members__")]
+    enums = [
+        e for e in enums if isinstance(e, type) and issubclass(e, str) and hasattr(e, "__members__")
+    ]
     assert len(enums) >= 10
     for enum in enums:
         for member in enum:
@@ -71,7 +73,9 @@ def test_the_two_languages_really_differ() -> None:
     en, zh = i18n.catalog("en"), i18n.catalog("zh_CN")
     same = [k for k in en if en[k] == zh[k] and re.search("[a-zA-Z]{4}", en[k])]
     assert not same, f"untranslated in zh_CN: {same}"
-    assert all(re.search("[\u4e00-\u9fff]", zh[k]) for k in zh if not k.startswith("enum.CheckAnswer"))
+    assert all(
+        re.search("[\u4e00-\u9fff]", zh[k]) for k in zh if not k.startswith("enum.CheckAnswer")
+    )
 
 
 def test_placeholders_match_between_languages() -> None:
@@ -82,7 +86,7 @@ def test_placeholders_match_between_languages() -> None:
 
 def test_missing_id_shows_itself_not_a_crash() -> None:
     assert i18n.t("no.such.id", "en") == "no.such.id"
-    assert i18n.t("vault.locked", "en") .startswith("The vault in")  # missing param: raw text
+    assert i18n.t("vault.locked", "en").startswith("The vault in")  # missing param: raw text
 
 
 def test_catalog_files_are_the_only_source(tmp_path: Path) -> None:

@@ -75,7 +75,9 @@ def test_init_shows_the_recovery_key_once_and_asks_to_confirm_it(tmp_path: Path)
     with Vault.open(vault, "seven words are easy to remember") as v:
         assert RecordService(v).profile() == {"name": "李娜", "community": "史家社区"}
     # The key shown works for recovery.
-    run = fieldapp("--vault", str(vault), "recover", stdin=f"{key}\nnew passphrase ok\nnew passphrase ok\n")
+    run = fieldapp(
+        "--vault", str(vault), "recover", stdin=f"{key}\nnew passphrase ok\nnew passphrase ok\n"
+    )
     assert run.returncode == 0, run.stderr
     Vault.open(vault, "new passphrase ok").close()
 

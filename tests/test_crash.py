@@ -70,5 +70,7 @@ def test_kill_9_loses_no_acknowledged_save(tmp_path: Path) -> None:
                 last = acked_last
             vault.close(compact=False)
     assert last > KILLS  # the loop really saved between kills
-    print(f"\n{KILLS} kills, {last} commits, {compactions} compactions, "
-          f"{torn} torn tails cut, {in_flight_kept} unacknowledged commits kept whole")
+    print(
+        f"\n{KILLS} kills, {last} commits, {compactions} compactions, "
+        f"{torn} torn tails cut, {in_flight_kept} unacknowledged commits kept whole"
+    )

@@ -83,8 +83,12 @@ def test_no_personal_data_in_any_file(tmp_path: Path) -> None:
     vault = Vault.open(vault_dir, DEMO_PASSPHRASE)
     service = RecordService(vault)
     service.save(
-        Need(resident_id=extra.id, category=NeedCategory.HEALTH, description="陪同复诊 escort-text",
-             opened_on=dt.date.today())
+        Need(
+            resident_id=extra.id,
+            category=NeedCategory.HEALTH,
+            description="陪同复诊 escort-text",
+            opened_on=dt.date.today(),
+        )
     )
     vault.close(compact=False)
 

@@ -125,7 +125,9 @@ def test_overdue_on_a_fixed_clock(service: RecordService) -> None:
         visit(no_rule, 400),
     ])  # fmt: skip
     items = overdue(service.vault, TODAY)
-    got = {(service.vault.get(i.resident_id)["name"], i.activity, i.days_overdue(TODAY)) for i in items}
+    got = {
+        (service.vault.get(i.resident_id)["name"], i.activity, i.days_overdue(TODAY)) for i in items
+    }
     assert got == {("逾期", Activity.HOME_VISIT, 1), ("逾期", Activity.INTERVIEW, 1)}
     due_today = {service.vault.get(i.resident_id)["name"] for i in due_items(service.vault, TODAY)}
     assert due_today == {"逾期", "从未"}

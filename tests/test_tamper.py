@@ -101,7 +101,10 @@ REFUSED: dict[str, Mutation] = {
     "key tail": flip("vault.key", lambda d: len(d) - 10),
     "key truncated": truncate("vault.key", lambda d: len(d) // 2),
     "key empty": truncate("vault.key", lambda d: 0),
-    "both state slots": lambda p: (flip("vault.state", lambda d: 40)(p), flip("vault.state", lambda d: STATE_SLOT + 40)(p)),
+    "both state slots": lambda p: (
+        flip("vault.state", lambda d: 40)(p),
+        flip("vault.state", lambda d: STATE_SLOT + 40)(p),
+    ),
     "state deleted": delete("vault.state"),
     "snapshot header": flip("snap-000001.fv", lambda d: 3),
     "snapshot body": flip("snap-000001.fv", lambda d: len(d) // 2),
@@ -114,7 +117,9 @@ REFUSED: dict[str, Mutation] = {
     "journal tail (last acknowledged frame)": flip("journal-000001.fv", last_frame),
     "journal last byte": flip("journal-000001.fv", lambda d: len(d) - 1),
     "journal truncated mid-frame": truncate("journal-000001.fv", lambda d: frames(d)[3][0] + 10),
-    "journal truncated at a frame boundary": truncate("journal-000001.fv", lambda d: frames(d)[-1][0]),
+    "journal truncated at a frame boundary": truncate(
+        "journal-000001.fv", lambda d: frames(d)[-1][0]
+    ),
     "journal truncated to its header": truncate("journal-000001.fv", lambda d: len(JOURNAL_MAGIC)),
     "journal frames swapped": swap_frames(1, 2),
     "journal deleted": delete("journal-000001.fv"),

@@ -225,7 +225,9 @@ def test_disk_full_on_save_changes_nothing(
     monkeypatch.setattr(fsio, "write_all", half_then_enospc)
     lost = new_id()
     with pytest.raises(VaultWriteFailed) as info:
-        vault.commit([Change("resident", lost, resident("李四")), Change("resident", kept, {"name": "改"})])
+        vault.commit(
+            [Change("resident", lost, resident("李四")), Change("resident", kept, {"name": "改"})]
+        )
     assert "No space" in info.value.render("en")
     assert vault.get(lost) is None and vault.get(kept)["name"] == "张三"
     monkeypatch.setattr(fsio, "write_all", real_write_all)

@@ -30,7 +30,9 @@ def normalise_id_number(value: str, today: dt.date | None = None) -> str:
     try:
         born = birth_date_of(v)
     except ValueError:
-        raise PydanticCustomError("id_birth_date", "ID number has an impossible birth date") from None
+        raise PydanticCustomError(
+            "id_birth_date", "ID number has an impossible birth date"
+        ) from None
     if born > (today or dt.date.today()) or born.year < 1880:
         raise PydanticCustomError("id_birth_date", "ID number has an impossible birth date")
     if check_char(v[:17]) != v[17]:

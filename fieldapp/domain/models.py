@@ -55,7 +55,9 @@ def _record_id(value: str) -> str:
 
 
 def _slug(value: str) -> str:
-    if not (0 < len(value) <= 64) or not all(c.isascii() and (c.isalnum() or c in "_-.") for c in value):
+    if not (0 < len(value) <= 64) or not all(
+        c.isascii() and (c.isalnum() or c in "_-.") for c in value
+    ):
         raise PydanticCustomError("slug", "use letters, digits, '-', '_' or '.'")
     return value
 
@@ -202,7 +204,13 @@ class Need(Record):
 
 # ---------------------------------------------------------------- interviews
 
-Answer = bool | int | float | Annotated[str, AfterValidator(lambda v: clean_note(v, 10_000))] | list[Line]
+Answer = (
+    bool
+    | int
+    | float
+    | Annotated[str, AfterValidator(lambda v: clean_note(v, 10_000))]
+    | list[Line]
+)
 
 
 class FollowUp(Model):

@@ -64,14 +64,62 @@ COMMUNITIES = (
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭"
 GIVEN = (
-    "秀英 桂兰 建国 志强 淑珍 玉兰 国华 丽 伟 芳 敏 静 磊 洋 浩然 子涵 欣怡 "
-    "德明 凤英 文 雪梅 振华 桂芝 宇轩 思雨 建军 春花 海燕 长林 美玲"
-).split()
-TIBETAN = "扎西 卓玛 次仁 旺堆 央金 格桑 拉姆 达瓦 顿珠 白玛 德吉 平措 尼玛 曲珍 多吉 索朗".split()
+    "秀英",
+    "桂兰",
+    "建国",
+    "志强",
+    "淑珍",
+    "玉兰",
+    "国华",
+    "丽",
+    "伟",
+    "芳",
+    "敏",
+    "静",
+    "磊",
+    "洋",
+    "浩然",
+    "子涵",
+    "欣怡",
+    "德明",
+    "凤英",
+    "文",
+    "雪梅",
+    "振华",
+    "桂芝",
+    "宇轩",
+    "思雨",
+    "建军",
+    "春花",
+    "海燕",
+    "长林",
+    "美玲",
+)
+TIBETAN = (
+    "扎西",
+    "卓玛",
+    "次仁",
+    "旺堆",
+    "央金",
+    "格桑",
+    "拉姆",
+    "达瓦",
+    "顿珠",
+    "白玛",
+    "德吉",
+    "平措",
+    "尼玛",
+    "曲珍",
+    "多吉",
+    "索朗",
+)
 
 NEED_TEXT: dict[NeedCategory, tuple[tuple[str, str], ...]] = {
     NeedCategory.INCOME: (
-        ("申请低保，材料待补充户口本复印件", "Apply for minimum living allowance; hukou copy missing"),
+        (
+            "申请低保，材料待补充户口本复印件",
+            "Apply for minimum living allowance; hukou copy missing",
+        ),
         ("临时救助：医疗费用导致生活困难", "Temporary relief: medical bills left the family short"),
     ),
     NeedCategory.HOUSING: (
@@ -79,11 +127,17 @@ NEED_TEXT: dict[NeedCategory, tuple[tuple[str, str], ...]] = {
         ("卫生间加装扶手和防滑垫", "Grab bars and anti-slip mats in the bathroom"),
     ),
     NeedCategory.HEALTH: (
-        ("高血压需定期测量，协助签约家庭医生", "High blood pressure; help sign up with a family doctor"),
+        (
+            "高血压需定期测量，协助签约家庭医生",
+            "High blood pressure; help sign up with a family doctor",
+        ),
         ("术后康复，需陪同复诊", "Post-surgery recovery; needs someone to accompany check-ups"),
     ),
     NeedCategory.DAILY_CARE: (
-        ("独居，需助餐服务（社区食堂送餐）", "Lives alone; needs meal delivery from the community canteen"),
+        (
+            "独居，需助餐服务（社区食堂送餐）",
+            "Lives alone; needs meal delivery from the community canteen",
+        ),
         ("申请居家养老服务，每周两次助洁", "Home-care service: cleaning help twice a week"),
     ),
     NeedCategory.EDUCATION: (
@@ -112,14 +166,33 @@ NEED_TEXT: dict[NeedCategory, tuple[tuple[str, str], ...]] = {
 }
 
 OBSERVATIONS = (
-    ("老人精神状态良好，冰箱有存粮，药品按时服用。", "In good spirits; food in the fridge; taking medicine on time."),
-    ("屋内较冷，暖气不热，已联系物业。", "Flat is cold, heating weak; property management contacted."),
-    ("家属在场，沟通顺畅，约定下次面谈时间。", "Family present, good conversation; next interview agreed."),
+    (
+        "老人精神状态良好，冰箱有存粮，药品按时服用。",
+        "In good spirits; food in the fridge; taking medicine on time.",
+    ),
+    (
+        "屋内较冷，暖气不热，已联系物业。",
+        "Flat is cold, heating weak; property management contacted.",
+    ),
+    (
+        "家属在场，沟通顺畅，约定下次面谈时间。",
+        "Family present, good conversation; next interview agreed.",
+    ),
     ("本人情绪波动较大，提到睡眠不好。", "Mood swings; mentions sleeping badly."),
-    ("按计划完成学习打卡，与母亲关系改善。", "Kept to the study plan; relationship with mother improving."),
+    (
+        "按计划完成学习打卡，与母亲关系改善。",
+        "Kept to the study plan; relationship with mother improving.",
+    ),
 )
 
-HOME_SAFETY = ("gas_off", "smoke_alarm", "floor_clear", "bath_grab_bar", "emergency_phone", "medicine_ok")
+HOME_SAFETY = (
+    "gas_off",
+    "smoke_alarm",
+    "floor_clear",
+    "bath_grab_bar",
+    "emergency_phone",
+    "medicine_ok",
+)
 
 
 def _person(rng: random.Random, community: Community) -> str:
@@ -134,7 +207,8 @@ def _mobile(rng: random.Random) -> str:
 
 def _landline(rng: random.Random, community: Community) -> str:
     digits = 8 if community.area_code == "010" else 7
-    return f"{community.area_code}-{rng.randrange(2, 9)}{rng.randrange(10 ** (digits - 1)):0{digits - 1}d}"
+    rest = rng.randrange(10 ** (digits - 1))
+    return f"{community.area_code}-{rng.randrange(2, 9)}{rest:0{digits - 1}d}"
 
 
 def _text(rng: random.Random, pair: tuple[str, str]) -> str:
@@ -214,7 +288,8 @@ def build_demo(
             if rng.random() < 0.85
             else None,
             phones=[_mobile(rng)] + ([_landline(rng, community)] if rng.random() < 0.3 else []),
-            address=f"{street}{rng.randrange(1, 120)}号" + ("" if community.tibetan else f"{rng.randrange(1, 7)}单元"),
+            address=f"{street}{rng.randrange(1, 120)}号"
+            + ("" if community.tibetan else f"{rng.randrange(1, 7)}单元"),
             community=community.name,
             household=household,
             tags=tags,
@@ -231,7 +306,9 @@ def build_demo(
             status = rng.choice(list(NeedStatus))
             note = ""
             if status is NeedStatus.RESOLVED:
-                note = rng.choice(("已办结，居民满意", "Done; resident satisfied", "已落实助餐服务"))
+                note = rng.choice(
+                    ("已办结，居民满意", "Done; resident satisfied", "已落实助餐服务")
+                )
             elif status is NeedStatus.REFERRED:
                 note = rng.choice(("转介至街道残联", "Referred to the district legal aid centre"))
             need = Need(
@@ -256,7 +333,11 @@ def build_demo(
         # Contacts: most residents are on time, about a fifth are overdue.
         late = rng.random() < 0.2
         for rule in cadence:
-            last_gap = rule.every_days + rng.randrange(3, 20) if late else rng.randrange(0, rule.every_days)
+            last_gap = (
+                rule.every_days + rng.randrange(3, 20)
+                if late
+                else rng.randrange(0, rule.every_days)
+            )
             for n in range(rng.randrange(1, 4)):
                 when = day(last_gap + n * rule.every_days)
                 if rule.activity is Activity.INTERVIEW:
@@ -267,11 +348,17 @@ def build_demo(
                             held_on=when,
                             place=rng.choice(("社区服务站", "居民家中", "司法所")),
                             template_id="juvenile_followup",
-                            answers={"school_attendance": rng.choice(("regular", "irregular")),
-                                     "contact_with_peers": rng.choice(("yes", "no")),
-                                     "mood_0_10": rng.randrange(3, 10)},
+                            answers={
+                                "school_attendance": rng.choice(("regular", "irregular")),
+                                "contact_with_peers": rng.choice(("yes", "no")),
+                                "mood_0_10": rng.randrange(3, 10),
+                            },
                             notes=_text(rng, rng.choice(OBSERVATIONS)),
-                            follow_ups=[FollowUp(text="联系学校班主任", due_date=when + dt.timedelta(days=7))]
+                            follow_ups=[
+                                FollowUp(
+                                    text="联系学校班主任", due_date=when + dt.timedelta(days=7)
+                                )
+                            ]
                             if rng.random() < 0.3
                             else [],
                         )
@@ -281,7 +368,9 @@ def build_demo(
                 checklist = {}
                 if kind is VisitKind.HOME and Vulnerability.ELDERLY_ALONE in tags:
                     checklist = {
-                        item: CheckItem(answer=CheckAnswer.YES if rng.random() < 0.85 else CheckAnswer.NO)
+                        item: CheckItem(
+                            answer=CheckAnswer.YES if rng.random() < 0.85 else CheckAnswer.NO
+                        )
                         for item in HOME_SAFETY
                     }
                 add(
@@ -289,9 +378,15 @@ def build_demo(
                         id=new_id(),
                         resident_id=resident.id,
                         kind=kind,
-                        started_at=dt.datetime.combine(when, dt.time(rng.randrange(9, 17), rng.choice((0, 15, 30, 45)))),
-                        duration_minutes=rng.choice((10, 15, 30, 45, 60)) if kind is VisitKind.HOME else 10,
-                        purpose=rng.choice(("例行探访", "Routine check-in", "了解需求进展", "节前慰问")),
+                        started_at=dt.datetime.combine(
+                            when, dt.time(rng.randrange(9, 17), rng.choice((0, 15, 30, 45)))
+                        ),
+                        duration_minutes=rng.choice((10, 15, 30, 45, 60))
+                        if kind is VisitKind.HOME
+                        else 10,
+                        purpose=rng.choice(
+                            ("例行探访", "Routine check-in", "了解需求进展", "节前慰问")
+                        ),
                         observations=_text(rng, rng.choice(OBSERVATIONS)),
                         checklist_template="home_safety_elderly" if checklist else None,
                         checklist=checklist,
@@ -304,14 +399,34 @@ def build_demo(
                 CasePlan(
                     id=new_id(),
                     resident_id=resident.id,
-                    title="个性化帮教方案" if Vulnerability.JUVENILE_ASSISTANCE in tags else "个案服务计划",
+                    title="个性化帮教方案"
+                    if Vulnerability.JUVENILE_ASSISTANCE in tags
+                    else "个案服务计划",
                     start_date=start,
-                    goals=[Goal(text="恢复规律作息与学习"), Goal(text="Rebuild trust with family", achieved=rng.random() < 0.3)],
-                    actions=[
-                        PlanAction(text="每周面谈一次", owner="李娜", due_date=start + dt.timedelta(days=90)),
-                        PlanAction(text="联系学校安排复学", owner="王老师", due_date=start + dt.timedelta(days=30), done=rng.random() < 0.5),
+                    goals=[
+                        Goal(text="恢复规律作息与学习"),
+                        Goal(text="Rebuild trust with family", achieved=rng.random() < 0.3),
                     ],
-                    reviews=[PlanReview(held_on=start + dt.timedelta(days=28), text="进展良好，继续执行。", reviewer="督导 陈静")],
+                    actions=[
+                        PlanAction(
+                            text="每周面谈一次",
+                            owner="李娜",
+                            due_date=start + dt.timedelta(days=90),
+                        ),
+                        PlanAction(
+                            text="联系学校安排复学",
+                            owner="王老师",
+                            due_date=start + dt.timedelta(days=30),
+                            done=rng.random() < 0.5,
+                        ),
+                    ],
+                    reviews=[
+                        PlanReview(
+                            held_on=start + dt.timedelta(days=28),
+                            text="进展良好，继续执行。",
+                            reviewer="督导 陈静",
+                        )
+                    ],
                     next_review=start + dt.timedelta(days=rng.randrange(40, 120)),
                 )
             )

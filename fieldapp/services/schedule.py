@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from fieldapp.domain import Activity, RecordKind, VisitKind
 from fieldapp.store import Vault
 
-_VISIT_ACTIVITY = {VisitKind.HOME.value: Activity.HOME_VISIT, VisitKind.PHONE.value: Activity.PHONE_CALL}
+_VISIT_ACTIVITY = {
+    VisitKind.HOME.value: Activity.HOME_VISIT,
+    VisitKind.PHONE.value: Activity.PHONE_CALL,
+}
 
 
 @dataclass(frozen=True, order=True)

@@ -16,17 +16,18 @@ from tinydb.storages import MemoryStorage
 from tinydb.table import Table
 
 
-class RecordTable(Table):  # type: ignore[misc]
-    document_id_class = str
+class RecordTable(Table):
+    # Record ids are UUIDv7 strings; TinyDB annotates ids as int but only calls this class.
+    document_id_class = str  # type: ignore[assignment]
 
     def __init__(self, storage: Any, name: str, **kwargs: Any) -> None:
         super().__init__(storage, name, **kwargs)
         self.docs: dict[str, dict[str, Any]] = {}
 
     def _read_table(self) -> dict[str, Mapping[str, Any]]:
-        return self.docs
+        return self.docs  # type: ignore[return-value]
 
-    def _update_table(self, updater: Callable[[dict[str, Any]], None]) -> None:
+    def _update_table(self, updater: Callable[[dict[str, Any]], None]) -> None:  # type: ignore[override]
         updater(self.docs)
         self.clear_cache()
 
@@ -43,12 +44,13 @@ class RecordTable(Table):  # type: ignore[misc]
             self.clear_cache()
 
 
-class VaultDB(TinyDB):  # type: ignore[misc]
-    table_class = RecordTable
+class VaultDB(TinyDB):
+    table_class = RecordTable  # type: ignore[assignment]
 
     def __init__(self) -> None:
         super().__init__(storage=MemoryStorage)
 
     def records(self, kind: str) -> RecordTable:
-        table: RecordTable = self.table(kind, cache_size=0)
+        table = self.table(kind, cache_size=0)
+        assert isinstance(table, RecordTable)
         return table

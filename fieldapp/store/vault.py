@@ -20,6 +20,7 @@ crash: it is reported in :attr:`Vault.report` and cut off.
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import secrets
 import struct
@@ -111,6 +112,23 @@ class _Superblock:
         )
 
 
+def _pack_stamps(stamps: dict[str, list[Any]] | str) -> str:
+    """``{"name": [hlc, dev]}`` → ``"name=<hlc hex>.<dev>;…"`` (one string per record)."""
+    if isinstance(stamps, str):
+        return stamps
+    return ";".join(f"{name}={hlc:x}.{dev}" for name, (hlc, dev) in stamps.items())
+
+
+def _unpack_stamps(packed: str) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    if packed:
+        for item in packed.split(";"):
+            name, _, rest = item.rpartition("=")
+            hlc, _, dev = rest.partition(".")
+            out[name] = [int(hlc, 16), int(dev)]
+    return out
+
+
 def check_passphrase(passphrase: str) -> None:
     """Raise :class:`WeakPassphrase` for passphrases too short to protect a lost laptop."""
     if len(passphrase.strip()) < MIN_PASSPHRASE:
@@ -130,7 +148,9 @@ class Vault:
         self._state_fd = -1
         self._docs: dict[str, dict[str, Any]] = {}  # record id → doc (incl. tombstoned)
         self._kinds: dict[str, str] = {}  # record id → kind
-        self._stamps: dict[str, dict[str, list[Any]]] = {}  # id → field → [hlc, device index]
+        # id → field → [hlc, device index]; records not touched since open keep the packed
+        # string form of the snapshot (see _pack_stamps), which is much cheaper to load.
+        self._stamps: dict[str, dict[str, list[Any]] | str] = {}
         self._devices: list[str] = []
         self._device_index: dict[str, int] = {}
         self._kv: dict[str, Any] = {}
@@ -365,7 +385,9 @@ class Vault:
                 assert recovery_raw is not None
                 slot = dict(slots["recovery"])
                 wrapped = bytes.fromhex(slot.pop("wrapped"))
-                rkek = crypto.hkdf(recovery_raw, b"fieldapp recovery v1", bytes.fromhex(slot["salt"]))
+                rkek = crypto.hkdf(
+                    recovery_raw, b"fieldapp recovery v1", bytes.fromhex(slot["salt"])
+                )
                 dek = crypto.unseal(rkek, wrapped, self._slot_aad("recovery", slot))
                 if dek is None:
                     raise WrongRecoveryKey()
@@ -471,7 +493,19 @@ class Vault:
         plain = crypto.unseal(self._key, raw[len(SNAP_MAGIC) :], self._frame_aad(b"snap", gen, 0))
         if plain is None:
             raise VaultTampered(file=name, what="body")
-        state = orjson.loads(plain)
+        # Loading creates ~10 container objects per record; the cyclic GC would walk them
+        # all again and again (3× the parse time at 50 000 records). They are long-lived:
+        # load with the GC off, then freeze them out of future collections.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._adopt_snapshot(orjson.loads(plain))
+        finally:
+            if gc_was_enabled:
+                gc.freeze()
+                gc.enable()
+
+    def _adopt_snapshot(self, state: dict[str, Any]) -> None:
         if state.get("v") != VERSION:
             raise VaultUnsupported(version=str(state.get("v")))
         self.device_id = state["device_id"]
@@ -530,7 +564,9 @@ class Vault:
         end = pos + _LEN.size + n
         if n > MAX_FRAME or end > len(raw):
             return None
-        plain = crypto.unseal(self._key, raw[pos + _LEN.size : end], self._frame_aad(b"jrnl", gen, index))
+        plain = crypto.unseal(
+            self._key, raw[pos + _LEN.size : end], self._frame_aad(b"jrnl", gen, index)
+        )
         return None if plain is None else (plain, end)
 
     def _open_journal(self, length: int, frames: int) -> None:
@@ -556,6 +592,12 @@ class Vault:
             self._devices.append(device_id)
         return idx
 
+    def _stamps_of(self, rid: str) -> dict[str, list[Any]]:
+        stamps = self._stamps[rid]
+        if isinstance(stamps, str):
+            stamps = self._stamps[rid] = _unpack_stamps(stamps)
+        return stamps
+
     def _apply_op(self, op: Op) -> None:
         rid = op.record_id
         doc = self._docs.get(rid)
@@ -563,7 +605,7 @@ class Vault:
             doc = self._docs[rid] = {}
             self._kinds[rid] = op.kind
             self._stamps[rid] = {}
-        stamps = self._stamps[rid]
+        stamps = self._stamps_of(rid)
         current = stamps.get(op.field)
         if current is not None and (current[0], self._devices[current[1]]) >= op.stamp:
             return
@@ -600,12 +642,16 @@ class Vault:
             if kind is not None and kind != change.kind:
                 raise ValueError(f"record {rid} is a {kind}, not a {change.kind}")
             doc = self._docs.get(rid, {})
-            stamps = self._stamps.get(rid, {})
+            stamps = self._stamps_of(rid) if rid in self._stamps else {}
             for name, value in change.fields.items():
+                if not name.isidentifier():  # field names are packed into stamp strings
+                    raise ValueError(f"bad field name {name!r}")
                 if name in doc and doc[name] == value:
                     continue  # unchanged fields make no op
                 current = stamps.get(name)
-                base = None if current is None else make_op_id(current[0], self._devices[current[1]])
+                base = (
+                    None if current is None else make_op_id(current[0], self._devices[current[1]])
+                )
                 hlc = self.clock.now()
                 ops.append(Op(make_op_id(hlc, dev), change.kind, rid, name, value, hlc, dev, base))
         return ops
@@ -632,7 +678,9 @@ class Vault:
             if kv:
                 commit["kv"] = kv
             payload = orjson.dumps(commit)
-            blob = crypto.seal(self._key, payload, self._frame_aad(b"jrnl", self._gen, self._frames))
+            blob = crypto.seal(
+                self._key, payload, self._frame_aad(b"jrnl", self._gen, self._frames)
+            )
             frame = _LEN.pack(len(blob)) + blob
             start = self._journal_len
             step = "write"
@@ -681,7 +729,8 @@ class Vault:
 
     def _write_snapshot(self, gen: int, archives: list[dict[str, Any]]) -> None:
         records = [
-            [self._kinds[rid], rid, doc, self._stamps[rid]] for rid, doc in self._docs.items()
+            [self._kinds[rid], rid, doc, _pack_stamps(self._stamps[rid])]
+            for rid, doc in self._docs.items()
         ]
         state = {
             "v": VERSION,
