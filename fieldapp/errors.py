@@ -114,7 +114,11 @@ class FieldProblem:
     def render(self, lang: str | None = None) -> str:
         from fieldapp.i18n import t
 
-        return t(f"invalid.{self.code}", lang, **self.params)
+        params = dict(self.params)
+        if self.code == "transition":  # show status labels, not ids
+            for key in ("old", "new"):
+                params[key] = t(f"enum.NeedStatus.{params[key]}", lang)
+        return t(f"invalid.{self.code}", lang, **params)
 
 
 class RecordInvalid(FieldappError):

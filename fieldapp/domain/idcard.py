@@ -25,7 +25,7 @@ def normalise_id_number(value: str, today: dt.date | None = None) -> str:
     v = value.replace(" ", "").upper()
     if len(v) != 18 or not v[:17].isdigit() or not (v[17].isdigit() or v[17] == "X"):
         raise PydanticCustomError("id_format", "ID number must be 17 digits and a check digit")
-    if not v[:17].isascii():
+    if not v.isascii():
         raise PydanticCustomError("id_format", "ID number must be 17 digits and a check digit")
     try:
         born = birth_date_of(v)

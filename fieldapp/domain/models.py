@@ -48,6 +48,16 @@ def _required(max_len: int) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _required_note(max_len: int) -> AfterValidator:
+    def check(value: str) -> str:
+        value = clean_note(value, max_len)
+        if not value.strip():
+            raise PydanticCustomError("required", "this field is required")
+        return value
+
+    return AfterValidator(check)
+
+
 def _record_id(value: str) -> str:
     if not is_record_id(value):
         raise PydanticCustomError("record_id", "not a record id")
@@ -153,7 +163,7 @@ class Resident(Record):
             elif self.birth_year != self.birth_date.year:
                 raise _fail("birth_year_mismatch", "birth_year")
         if self.birth_year is not None and self.birth_year > today.year:
-            raise _fail("date_in_future", "birth_date")
+            raise _fail("date_in_future", "birth_year")
         if self.id_number is not None:
             born = birth_date_of(self.id_number)
             if (self.birth_date and self.birth_date != born) or (
@@ -185,7 +195,7 @@ class Need(Record):
     KIND: ClassVar[RecordKind] = RecordKind.NEED
     resident_id: RecordId
     category: NeedCategory
-    description: Annotated[str, AfterValidator(lambda v: clean_note(v, 2000)), Field(min_length=1)]
+    description: Annotated[str, _required_note(2000)]
     urgency: Urgency = Urgency.MEDIUM
     status: NeedStatus = NeedStatus.OPEN
     status_note: ShortNote = ""
@@ -204,13 +214,30 @@ class Need(Record):
 
 # ---------------------------------------------------------------- interviews
 
-Answer = (
-    bool
-    | int
-    | float
-    | Annotated[str, AfterValidator(lambda v: clean_note(v, 10_000))]
-    | list[Line]
-)
+JSON_SAFE_INT = 2**53  # larger integers do not survive every JSON reader (bundles, exports)
+
+
+def _answer(value: Any) -> Any:
+    """One template answer: yes/no, a number, text, or a list of choices."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if not -JSON_SAFE_INT <= value <= JSON_SAFE_INT:
+            raise PydanticCustomError("too_large", "number too large", {"limit": JSON_SAFE_INT})
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise PydanticCustomError("number_format", "not a number")
+        return value
+    if isinstance(value, str):
+        return clean_note(value, 10_000)
+    if isinstance(value, list) and len(value) <= 100 and all(isinstance(i, str) for i in value):
+        return [clean_line(item) for item in value]
+    raise PydanticCustomError("answer_type", "not an answer")
+
+
+# A plain validator rather than a union: one clear error per answer, no branch names.
+Answer = Annotated[Any, AfterValidator(_answer)]
 
 
 class FollowUp(Model):
@@ -280,7 +307,7 @@ class PlanAction(Model):
 
 class PlanReview(Model):
     held_on: dt.date
-    text: Annotated[str, AfterValidator(lambda v: clean_note(v, 10_000)), Field(min_length=1)]
+    text: Annotated[str, _required_note(10_000)]
     reviewer: Line = ""
 
 

@@ -6,8 +6,8 @@ import re
 
 from pydantic_core import PydanticCustomError
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_DIGITS = re.compile(r"^\d+$")
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_DIGITS = re.compile(r"\d+")
 
 
 def _error() -> PydanticCustomError:
@@ -20,7 +20,7 @@ def normalise_phone(value: str) -> str:
     A +86/0086 prefix is dropped; an extension may follow ``-``, ``#`` or ``转``
     and is kept as ``-ext``. Area codes are three digits for 010 and 02x, four otherwise.
     """
-    v = value.strip()
+    v = value.strip(" \t\n\r\u3000")
     for sep in (" ", "\u3000", "(", ")", "（", "）"):
         v = v.replace(sep, "")
     if v.startswith("+86"):
@@ -28,18 +28,19 @@ def normalise_phone(value: str) -> str:
     elif v.startswith("0086"):
         v = v[4:]
     v = v.replace("转", "#")
-    if not v.isascii():
+    if not v.isascii() or not v.isprintable():
         raise _error()
-    if _MOBILE.match(v.replace("-", "")):
+    if _MOBILE.fullmatch(v.replace("-", "")):
         return v.replace("-", "")
-    ext = ""
+    ext = None
     if "#" in v:
         v, ext = v.split("#", 1)
     parts = v.split("-")
-    if len(parts) == 3 and not ext:
-        parts, ext = parts[:2], parts[2]
+    if ext is None and (len(parts) == 3 or (len(parts) == 2 and len(parts[0]) > 4)):
+        # 010-65123456-8001, or (010) 6512 3456-8001 once the brackets are gone
+        parts, ext = parts[:-1], parts[-1]
     digits = "".join(parts)
-    if not _DIGITS.match(digits) or (ext and not re.fullmatch(r"\d{1,6}", ext)):
+    if not _DIGITS.fullmatch(digits) or (ext is not None and not re.fullmatch(r"\d{1,6}", ext)):
         raise _error()
     if not digits.startswith("0") or digits.startswith("00"):
         raise _error()
@@ -53,4 +54,4 @@ def normalise_phone(value: str) -> str:
 
 
 def is_mobile(value: str) -> bool:
-    return bool(_MOBILE.match(value))
+    return bool(_MOBILE.fullmatch(value))

@@ -9,6 +9,7 @@ from pydantic_core import PydanticCustomError
 
 NOTE_MAX = 100_000
 LINE_MAX = 300
+_PASTE = " \t\n\r"  # what a paste leaves around a value: trimmed, not refused
 
 
 def _check_chars(value: str, allow_newlines: bool) -> None:
@@ -26,8 +27,10 @@ def _check_chars(value: str, allow_newlines: bool) -> None:
 
 def clean_line(value: str, max_len: int = LINE_MAX) -> str:
     """One line of text: trimmed, no control characters, at most ``max_len``."""
+    # Control characters are refused even at the ends; other whitespace (full-width and
+    # no-break spaces included) is trimmed.
+    _check_chars(value.strip(_PASTE), allow_newlines=False)
     value = value.strip()
-    _check_chars(value, allow_newlines=False)
     if len(value) > max_len:
         raise PydanticCustomError(
             "too_long", "text is too long", {"max": max_len, "actual": len(value)}
@@ -37,7 +40,7 @@ def clean_line(value: str, max_len: int = LINE_MAX) -> str:
 
 def clean_note(value: str, max_len: int = NOTE_MAX) -> str:
     """Free text (notes, observations): newlines and tabs allowed, capped."""
-    value = value.replace("\r\n", "\n").rstrip()
+    value = value.replace("\r\n", "\n").rstrip(_PASTE)
     _check_chars(value, allow_newlines=True)
     if len(value) > max_len:
         raise PydanticCustomError(

@@ -53,7 +53,7 @@ OUR_CODES = frozenset(
         "id_checksum", "phone_format", "record_id", "slug", "consent_date_required",
         "date_in_future", "birth_year_mismatch", "id_birth_mismatch", "cadence_duplicate",
         "status_note_required", "due_before_opened", "next_due_before_visit",
-        "checklist_template_required", "transition", "invalid",
+        "checklist_template_required", "transition", "answer_type", "invalid",
     }
 )  # fmt: skip
 
@@ -67,12 +67,18 @@ def problems_of(exc: ValidationError) -> list[FieldProblem]:
     for err in exc.errors(include_url=False, include_input=False):
         ctx: dict[str, Any] = dict(err.get("ctx") or {})
         kind = err["type"]
-        code = kind if kind in OUR_CODES else _PYDANTIC_CODES.get(kind, "invalid")
-        # A union (str | list …) reports every branch; keep the one that explains the value.
-        loc = [str(p) for p in err["loc"] if not _is_union_branch(p)]
-        field = ".".join(loc) or str(ctx.pop("field", ""))
+        if kind == "too_long" and "max_length" in ctx:
+            code = "too_many"  # pydantic's list length error shares our text code's name
+        else:
+            code = kind if kind in OUR_CODES else _PYDANTIC_CODES.get(kind, "invalid")
+        loc = [str(p) for p in err["loc"]]
+        # A cross-field refusal names the field to fix, relative to the model that raised it.
+        if "field" in ctx:
+            loc.append(str(ctx.pop("field")))
+        field = ".".join(loc)
         if code in ("too_small", "too_large"):
-            ctx = {"limit": ctx.get("ge", ctx.get("gt", ctx.get("le", ctx.get("lt", ""))))}
+            limits = [ctx[k] for k in ("ge", "gt", "le", "lt", "limit") if k in ctx]
+            ctx = {"limit": limits[0] if limits else ""}
         elif code in ("too_long", "too_many", "too_few") and "max_length" in ctx:
             ctx = {"max": ctx["max_length"], "actual": ctx.get("actual_length", "")}
         elif code == "too_few":
@@ -82,21 +88,7 @@ def problems_of(exc: ValidationError) -> list[FieldProblem]:
             continue
         seen.add((field, code))
         problems.append(FieldProblem(field=field, code=code, params=ctx))
-    # A value refused by every branch of a union: the specific reason beats "wrong type".
-    specific = {p.field for p in problems if p.code not in _TYPE_CODES}
-    return [p for p in problems if p.code not in _TYPE_CODES or p.field not in specific]
-
-
-_TYPE_CODES = frozenset(
-    {"text_type", "list_type", "number_format", "yes_no", "object_type", "invalid"}
-)
-
-
-def _is_union_branch(part: object) -> bool:
-    text = str(part)
-    return text in {"bool", "int", "float", "str", "list[str]"} or text.startswith(
-        ("function-after", "list[", "constrained-str")
-    )
+    return problems
 
 
 def validate(model: type[M], data: dict[str, Any]) -> M:
