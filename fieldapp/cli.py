@@ -61,6 +61,12 @@ def _with_retries(action: Callable[[str], object], prompt_id: str) -> object:
     raise AssertionError("unreachable")
 
 
+def _tell_report(vault: object) -> None:
+    """Say what opening repaired (an interrupted save, a damaged state copy)."""
+    for msg_id, params in getattr(vault, "report").messages():
+        print(t(msg_id, **params), file=sys.stderr)
+
+
 def _vault_path(args: argparse.Namespace) -> Path:
     from fieldapp import paths
 
@@ -119,6 +125,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     path = _vault_path(args)
     vault = _with_retries(lambda p: Vault.open(path, p), "cli.current_passphrase")
     assert isinstance(vault, Vault)
+    _tell_report(vault)
     try:
         new = _new_passphrase()
         _say("cli.creating")
@@ -162,6 +169,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     today = dt.date.today()
     if args.keep and (path / KEY_FILE).exists():
         vault = Vault.open(path, DEMO_PASSPHRASE)
+        _tell_report(vault)
     else:
         if (path / KEY_FILE).exists():
             Vault.open(path, DEMO_PASSPHRASE).close(compact=False)  # only ever wipe a demo vault

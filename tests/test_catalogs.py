@@ -92,3 +92,14 @@ def test_missing_id_shows_itself_not_a_crash() -> None:
 def test_catalog_files_are_the_only_source(tmp_path: Path) -> None:
     files = sorted(p.name for p in (ROOT / "fieldapp" / "locales").glob("*.toml"))
     assert files == ["en.toml", "zh_CN.toml"]
+
+
+def test_open_report_messages_exist() -> None:
+    from fieldapp.store import OpenReport
+
+    report = OpenReport(torn_tail_bytes=12, unacknowledged_frames_kept=1, state_slot_damaged=True)
+    assert len(report.messages()) == 3
+    for lang in i18n.LANGUAGES:
+        for msg_id, params in report.messages():
+            assert msg_id in i18n.catalog(lang)
+            assert "{" not in i18n.t(msg_id, lang, **params)

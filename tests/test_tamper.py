@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fieldapp.domain.ids import new_id
 from fieldapp.errors import VaultTampered, WrongPassphrase
@@ -176,6 +178,7 @@ def test_torn_tail_is_cut_and_reported(
     journal.write_bytes(journal.read_bytes() + tail)
     with Vault.open(path, PASSPHRASE) as v:
         assert v.report.torn_tail_bytes == len(tail)
+        assert [m for m, _ in v.report.messages()] == ["vault.report.torn_tail"]
         assert {rid: v.get(rid) for rid in state} == state
     with Vault.open(path, PASSPHRASE) as v:
         assert v.report.torn_tail_bytes == 0
@@ -261,3 +264,53 @@ def test_frame_from_another_vault_does_not_verify(tmp_path: Path) -> None:
     shutil.copy(a_path / "journal-000000.fv", b_path / "journal-000000.fv")
     with pytest.raises(VaultTampered):
         Vault.open(b_path, PASSPHRASE)
+
+
+# ------------------------------------------------------------------ property: any damage
+
+FILES = ["vault.key", "vault.state", "snap-000001.fv", "journal-000001.fv"]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=st.sampled_from(FILES),
+    kind=st.sampled_from(["flip", "truncate", "append", "overwrite"]),
+    position=st.floats(0, 1, exclude_max=True),
+    payload=st.binary(min_size=1, max_size=64),
+)
+def test_any_damage_is_refused_or_harmless(
+    pristine: tuple[Path, dict[str, dict[str, object]]],
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    kind: str,
+    position: float,
+    payload: bytes,
+) -> None:
+    source, state = pristine
+    path = tmp_path_factory.mktemp("prop") / "vault"
+    shutil.copytree(source, path)
+    target = path / name
+    data = bytearray(target.read_bytes())
+    at = int(position * len(data))
+    if kind == "flip":
+        data[at] ^= payload[0] or 1
+    elif kind == "truncate":
+        del data[at:]
+    elif kind == "append":
+        data += payload
+    else:
+        data[at : at + len(payload)] = payload
+    target.write_bytes(bytes(data))
+    try:
+        v = Vault.open(path, PASSPHRASE)
+    except VaultTampered as exc:
+        assert exc.render("zh_CN") and exc.params["file"] in FILES
+        return
+    except WrongPassphrase:
+        # Only a key slot edited so that its checksum still matches can say this.
+        assert name == "vault.key"
+        return
+    with v:
+        assert {rid: v.get(rid) for rid in state} == state

@@ -98,6 +98,17 @@ class OpenReport:
     state_slot_damaged: bool = False
     notes: list[str] = field(default_factory=list)
 
+    def messages(self) -> list[tuple[str, dict[str, int]]]:
+        """(message id, params) for each thing the user should be told after opening."""
+        out: list[tuple[str, dict[str, int]]] = []
+        if self.torn_tail_bytes:
+            out.append(("vault.report.torn_tail", {"bytes": self.torn_tail_bytes}))
+        if self.unacknowledged_frames_kept:
+            out.append(("vault.report.kept", {"count": self.unacknowledged_frames_kept}))
+        if self.state_slot_damaged:
+            out.append(("vault.report.state_slot", {}))
+        return out
+
 
 @dataclass
 class _Superblock:
