@@ -10,10 +10,14 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fieldapp import i18n
 from fieldapp.errors import FieldappError, WrongPassphrase
 from fieldapp.i18n import t
+
+if TYPE_CHECKING:
+    from fieldapp.store import Vault
 
 TRIES = 3
 
@@ -61,9 +65,9 @@ def _with_retries(action: Callable[[str], object], prompt_id: str) -> object:
     raise AssertionError("unreachable")
 
 
-def _tell_report(vault: object) -> None:
+def _tell_report(vault: Vault) -> None:
     """Say what opening repaired (an interrupted save, a damaged state copy)."""
-    for msg_id, params in getattr(vault, "report").messages():
+    for msg_id, params in vault.report.messages():
         print(t(msg_id, **params), file=sys.stderr)
 
 
