@@ -1,0 +1,115 @@
+"""Interview and checklist templates, as data: one TOML file per template.
+
+Templates ship in ``fieldapp/templates``; a team can add its own as
+``$FIELDAPP_HOME/templates/*.toml`` (or the data dir's ``templates``) — no code change.
+Every label is bilingual; answers are checked against the template before saving.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from fieldapp.errors import FieldappError, FieldProblem, RecordInvalid
+
+QuestionType = Literal["text", "note", "yesno", "number", "choice", "multi", "check"]
+
+
+class TemplateInvalid(FieldappError):
+    msg_id = "template.invalid"
+
+
+class Label(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    zh_CN: str
+    en: str
+
+    def __call__(self, lang: str) -> str:
+        return self.zh_CN if lang == "zh_CN" else self.en
+
+
+class Choice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    zh_CN: str
+    en: str
+
+    def label(self, lang: str) -> str:
+        return self.zh_CN if lang == "zh_CN" else self.en
+
+
+class Question(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    type: QuestionType
+    label: Label
+    choices: list[Choice] = Field(default_factory=list)
+    min: int | None = None
+    max: int | None = None
+
+
+class Template(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    kind: Literal["interview", "checklist"]
+    title: Label
+    questions: list[Question] = Field(min_length=1)
+
+    def check_answers(self, answers: dict[str, Any], prefix: str = "answers") -> None:
+        """Raise :class:`RecordInvalid` for answers the template does not allow."""
+        problems: list[FieldProblem] = []
+        by_id = {q.id: q for q in self.questions}
+        for key, value in answers.items():
+            q = by_id.get(key)
+            field = f"{prefix}.{key}"
+            if q is None:
+                problems.append(FieldProblem(field, "unknown_field"))
+            elif q.type in ("choice",) and value not in {c.id for c in q.choices}:
+                problems.append(FieldProblem(field, "choice"))
+            elif q.type == "multi" and not (
+                isinstance(value, list) and set(value) <= {c.id for c in q.choices}
+            ):
+                problems.append(FieldProblem(field, "choice"))
+            elif q.type == "yesno" and not isinstance(value, bool):
+                problems.append(FieldProblem(field, "yes_no"))
+            elif q.type == "number":
+                if isinstance(value, bool) or not isinstance(value, int):
+                    problems.append(FieldProblem(field, "number_format"))
+                elif q.min is not None and value < q.min:
+                    problems.append(FieldProblem(field, "too_small", {"limit": q.min}))
+                elif q.max is not None and value > q.max:
+                    problems.append(FieldProblem(field, "too_large", {"limit": q.max}))
+        if problems:
+            raise RecordInvalid(problems)
+
+
+def _parse(text: str, source: str) -> Template:
+    try:
+        return Template.model_validate(tomllib.loads(text))
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise TemplateInvalid(source=source, detail=str(exc).splitlines()[0]) from None
+
+
+@cache
+def builtin_templates() -> dict[str, Template]:
+    out = {}
+    for entry in sorted(resources.files("fieldapp.templates").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            template = _parse(entry.read_text("utf-8"), entry.name)
+            out[template.id] = template
+    return out
+
+
+def load_templates(extra_dir: Path | None = None) -> dict[str, Template]:
+    """Built-in templates plus any in ``extra_dir`` (a team's own, same id overrides)."""
+    templates = dict(builtin_templates())
+    if extra_dir is not None and extra_dir.is_dir():
+        for path in sorted(extra_dir.glob("*.toml")):
+            template = _parse(path.read_text("utf-8"), str(path))
+            templates[template.id] = template
+    return templates
