@@ -17,6 +17,7 @@ from fieldapp.errors import FieldappError, WrongPassphrase
 from fieldapp.i18n import t
 
 if TYPE_CHECKING:
+    from fieldapp.config import Config
     from fieldapp.store import Vault
 
 TRIES = 3
@@ -181,6 +182,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _say("cli.demo_building", path=str(path))
         vault, _ = Vault.create(path, DEMO_PASSPHRASE)
         build_demo(RecordService(vault), today)
+    if not args.summary and sys.stdin.isatty() and sys.stdout.isatty():
+        from fieldapp.tui.app import run
+
+        run(path, _config(args), vault)  # opens straight into the app, no questions
+        return 0
     with vault:
         service = RecordService(vault)
         from fieldapp.domain import RecordKind
@@ -198,6 +204,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config(args: argparse.Namespace) -> Config:
+    from fieldapp.config import load_config
+
+    config = load_config()
+    if args.lang:
+        config.language = args.lang
+    elif not _config_exists():
+        config.language = i18n.language_from_env()
+    return config
+
+
+def _config_exists() -> bool:
+    from fieldapp.config import config_path
+
+    return config_path().exists()
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """No command: the worker's app on their own vault (first run or unlock)."""
+    from fieldapp.tui.app import run
+
+    run(_vault_path(args), _config(args))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fieldapp", description=t("cli.description"))
     parser.add_argument("--lang", choices=i18n.LANGUAGES, help=t("cli.help_lang"))
@@ -209,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help=t("cli.help_demo"))
     demo.add_argument("--keep", action="store_true", help=t("cli.help_keep"))
     demo.add_argument("--dir", metavar="DIR", help=t("cli.help_demo_dir"))
+    demo.add_argument("--summary", action="store_true", help=t("cli.help_summary"))
     demo.set_defaults(func=cmd_demo)
     return parser
 
@@ -222,8 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.lang:
         i18n.set_language(args.lang)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+        args.func = cmd_app
     try:
         code: int = args.func(args)
         return code

@@ -128,11 +128,11 @@ def test_missing_vault_is_explained(tmp_path: Path) -> None:
 @pytest.mark.parametrize("lang", ["en", "zh_CN"])
 def test_demo_builds_then_keeps(tmp_path: Path, lang: str) -> None:
     target = tmp_path / "demo"
-    first = fieldapp("demo", "--dir", str(target), lang=lang)
+    first = fieldapp("demo", "--summary", "--dir", str(target), lang=lang)
     assert first.returncode == 0, first.stderr
     assert re.search(r"3[0-9]{2}", first.stdout)  # ≥ 300 residents
     marker = (target / "vault.key").read_bytes()
-    kept = fieldapp("demo", "--dir", str(target), "--keep", lang=lang)
+    kept = fieldapp("demo", "--summary", "--dir", str(target), "--keep", lang=lang)
     assert kept.returncode == 0 and (target / "vault.key").read_bytes() == marker
-    rebuilt = fieldapp("demo", "--dir", str(target), lang=lang)
+    rebuilt = fieldapp("demo", "--summary", "--dir", str(target), lang=lang)
     assert rebuilt.returncode == 0 and (target / "vault.key").read_bytes() != marker

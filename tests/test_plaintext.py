@@ -60,7 +60,11 @@ def test_no_personal_data_in_any_file(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {**os.environ, "FIELDAPP_HOME": str(home), "FIELDAPP_LANG": "en"}
     run = subprocess.run(
-        [python(), "-m", "fieldapp", "demo"], env=env, cwd=ROOT, capture_output=True, text=True
+        [python(), "-m", "fieldapp", "demo", "--summary"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stderr
 

@@ -270,3 +270,19 @@ def test_hlc_never_goes_back_across_reopen(vault: Vault, vault_path: Path) -> No
         later = v.commit([Change("resident", rid, {"name": "张三二"})])
         assert later[0].hlc > max(op.hlc for op in ops)
         assert v.get(rid)["name"] == "张三二"
+
+
+def test_check_passphrase_for_the_lock_screen(vault: Vault) -> None:
+    assert vault.check_passphrase(PASSPHRASE)
+    assert not vault.check_passphrase(PASSPHRASE + "x")
+    vault.change_passphrase("changed passphrase", kdf=FAST_KDF)
+    assert vault.check_passphrase("changed passphrase")
+    assert not vault.check_passphrase(PASSPHRASE)
+
+
+def test_create_with_a_recovery_key_shown_beforehand(vault_path: Path) -> None:
+    recovery = new_recovery_key()
+    v, shown = Vault.create(vault_path, PASSPHRASE, kdf=FAST_KDF, recovery=recovery)
+    assert shown == recovery[1]
+    v.close()
+    Vault.recover(vault_path, recovery[1], "another passphrase", kdf=FAST_KDF).close()

@@ -42,6 +42,7 @@ class HistoryEntry:
     device_id: str
     author: str
     op_id: str
+    record_id: str
 
 
 class RecordService:
@@ -144,6 +145,7 @@ class RecordService:
                     device_id=op.device_id,
                     author=names.get(op.device_id, op.device_id),
                     op_id=op.op_id,
+                    record_id=op.record_id,
                 )
             )
             previous[op.field] = op.value

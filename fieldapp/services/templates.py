@@ -69,10 +69,11 @@ class Template(BaseModel):
             field = f"{prefix}.{key}"
             if q is None:
                 problems.append(FieldProblem(field, "unknown_field"))
-            elif q.type in ("choice",) and value not in {c.id for c in q.choices}:
-                problems.append(FieldProblem(field, "choice"))
-            elif q.type == "multi" and not (
-                isinstance(value, list) and set(value) <= {c.id for c in q.choices}
+                continue
+            ids = {c.id for c in q.choices}
+            picked = value if isinstance(value, list) else [value]
+            if q.type in ("choice", "multi") and (
+                not set(picked) <= ids or (q.type == "choice" and isinstance(value, list))
             ):
                 problems.append(FieldProblem(field, "choice"))
             elif q.type == "yesno" and not isinstance(value, bool):

@@ -194,6 +194,7 @@ class Vault:
         *,
         kdf: KdfParams | None = None,
         device_id: str | None = None,
+        recovery: tuple[bytes, str] | None = None,
     ) -> tuple[Vault, str]:
         """Create a vault; returns it open and the recovery key to show once.
 
@@ -211,7 +212,8 @@ class Vault:
             vault.vault_id = secrets.token_bytes(16)
             vault.device_id = device_id or secrets.token_hex(8)
             dek = secrets.token_bytes(crypto.KEY_LEN)
-            recovery_raw, recovery_text = crypto.new_recovery_key()
+            # A first-run screen shows (and has confirmed) the key before the vault exists.
+            recovery_raw, recovery_text = recovery or crypto.new_recovery_key()
             vault._set_keys(dek)
             vault._gen = 0
             vault._header_gen = 1
@@ -410,6 +412,14 @@ class Vault:
         if not hmac.compare_digest(str(mac), expected):
             raise VaultTampered(file=KEY_FILE, what="mac")
         self._header = header
+
+    def check_passphrase(self, passphrase: str) -> bool:
+        """Whether ``passphrase`` unlocks this vault (to leave the lock screen)."""
+        slot = dict(self._header["slots"]["passphrase"])
+        wrapped = bytes.fromhex(slot.pop("wrapped"))
+        params = KdfParams(slot["memory_kib"], slot["iterations"], slot["lanes"])
+        kek = crypto.derive_passphrase_key(passphrase, bytes.fromhex(slot["salt"]), params)
+        return crypto.unseal(kek, wrapped, self._slot_aad("passphrase", slot)) is not None
 
     def change_passphrase(self, new_passphrase: str, *, kdf: KdfParams | None = None) -> None:
         """Re-wrap the data key under a new passphrase; the data files are untouched."""

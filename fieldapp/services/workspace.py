@@ -1,0 +1,307 @@
+"""The worker's workspace: what the screens ask for, as domain objects and small rows.
+
+One object per open vault. It owns the record service, the search index and the
+clock ("today"), so screens never touch the vault's documents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fieldapp.domain import (
+    CasePlan,
+    Interview,
+    Need,
+    NeedStatus,
+    Record,
+    RecordKind,
+    Resident,
+    Urgency,
+    Visit,
+)
+from fieldapp.services import schedule
+from fieldapp.services.records import HistoryEntry, RecordService
+from fieldapp.services.search import ResidentIndex
+from fieldapp.services.templates import Template, load_templates
+from fieldapp.store import Vault
+from sync.ops import Op
+
+OPEN_STATUSES = frozenset({NeedStatus.OPEN.value, NeedStatus.IN_PROGRESS.value})
+URGENT = frozenset({Urgency.HIGH.value, Urgency.CRITICAL.value})
+DRAFT_PREFIX = "draft/"
+
+
+@dataclass(frozen=True)
+class ResidentRow:
+    id: str
+    name: str
+    community: str
+    age: int | None
+    tags: tuple[str, ...]
+    open_needs: int
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class DueRow:
+    resident_id: str
+    name: str
+    community: str
+    activity: str
+    due: dt.date
+    days_overdue: int
+
+
+@dataclass(frozen=True)
+class NeedRow:
+    id: str
+    resident_id: str
+    resident_name: str
+    category: str
+    description: str
+    urgency: str
+    status: str
+    due_date: dt.date | None
+    overdue: bool
+
+
+@dataclass
+class TodaySummary:
+    today: dt.date
+    due: list[DueRow]
+    urgent_needs: list[NeedRow]
+    needs_due_soon: list[NeedRow]
+    needs_listed: int
+    needs_resolved: int
+    needs_open: int
+    residents: int
+
+
+@dataclass
+class ResidentFile:
+    """Everything about one person (一人一档案)."""
+
+    resident: Resident
+    needs: list[Need] = field(default_factory=list)
+    interviews: list[Interview] = field(default_factory=list)
+    visits: list[Visit] = field(default_factory=list)
+    plans: list[CasePlan] = field(default_factory=list)
+    due: list[schedule.DueItem] = field(default_factory=list)
+
+
+class Workspace:
+    def __init__(self, vault: Vault, today: Callable[[], dt.date] = dt.date.today) -> None:
+        self.vault = vault
+        self.records = RecordService(vault)
+        self.today = today
+        self.index = ResidentIndex()
+        self.templates: dict[str, Template] = load_templates()
+
+    # ------------------------------------------------------------ start-up
+
+    def build_index(self) -> None:
+        """Index every resident for search (run off the UI thread)."""
+        self.index.build(self.vault.iter_records(RecordKind.RESIDENT.value))
+
+    # ------------------------------------------------------------ today
+
+    def _name(self, rid: str) -> tuple[str, str]:
+        doc = self.vault.get(rid) or {}
+        return doc.get("name", "?"), doc.get("community", "")
+
+    def need_row(self, nid: str, doc: dict[str, Any], today: dt.date) -> NeedRow:
+        due = dt.date.fromisoformat(doc["due_date"]) if doc.get("due_date") else None
+        return NeedRow(
+            id=nid,
+            resident_id=doc["resident_id"],
+            resident_name=self._name(doc["resident_id"])[0],
+            category=doc["category"],
+            description=doc["description"],
+            urgency=doc["urgency"],
+            status=doc["status"],
+            due_date=due,
+            overdue=bool(due and due < today and doc["status"] in OPEN_STATUSES),
+        )
+
+    def today_summary(self, soon_days: int = 7) -> TodaySummary:
+        today = self.today()
+        due_rows = []
+        for item in schedule.due_items(self.vault, today):
+            name, community = self._name(item.resident_id)
+            due_rows.append(
+                DueRow(
+                    item.resident_id,
+                    name,
+                    community,
+                    item.activity.value,
+                    item.due,
+                    item.days_overdue(today),
+                )
+            )
+        urgent, soon = [], []
+        listed = resolved = open_ = 0
+        horizon = today + dt.timedelta(days=soon_days)
+        for nid, doc in self.vault.iter_records(RecordKind.NEED.value):
+            listed += 1
+            status = doc["status"]
+            if status == NeedStatus.RESOLVED.value:
+                resolved += 1
+            if status not in OPEN_STATUSES:
+                continue
+            open_ += 1
+            row = self.need_row(nid, doc, today)
+            if row.urgency in URGENT:
+                urgent.append(row)
+            elif row.due_date is not None and row.due_date <= horizon:
+                soon.append(row)
+        urgent.sort(key=lambda r: (r.urgency != Urgency.CRITICAL.value, r.due_date or dt.date.max))
+        soon.sort(key=lambda r: r.due_date or dt.date.max)
+        return TodaySummary(
+            today=today,
+            due=due_rows,
+            urgent_needs=urgent,
+            needs_due_soon=soon,
+            needs_listed=listed,
+            needs_resolved=resolved,
+            needs_open=open_,
+            residents=self.vault.count(RecordKind.RESIDENT.value),
+        )
+
+    # ------------------------------------------------------------ residents
+
+    def communities(self) -> list[str]:
+        return sorted(
+            {doc.get("community", "") for _, doc in self.vault.iter_records("resident")} - {""}
+        )
+
+    def open_needs_by_resident(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for _, doc in self.vault.iter_records(RecordKind.NEED.value):
+            if doc["status"] in OPEN_STATUSES:
+                counts[doc["resident_id"]] = counts.get(doc["resident_id"], 0) + 1
+        return counts
+
+    def overdue_residents(self) -> set[str]:
+        return {item.resident_id for item in schedule.overdue(self.vault, self.today())}
+
+    def find_residents(
+        self,
+        query: str = "",
+        *,
+        community: str | None = None,
+        tag: str | None = None,
+        open_needs: bool = False,
+        overdue: bool = False,
+        limit: int = 500,
+        open_counts: dict[str, int] | None = None,
+        overdue_ids: set[str] | None = None,
+    ) -> tuple[list[ResidentRow], int]:
+        """Matching residents (first ``limit``, by name) and how many matched in all."""
+        ids = self.index.search(query)
+        counts = open_counts if open_counts is not None else {}
+        late = overdue_ids if overdue_ids is not None else set()
+        today = self.today()
+        rows: list[ResidentRow] = []
+        total = 0
+        for rid in ids:
+            doc = self.vault.get(rid)
+            if doc is None:
+                continue
+            if community and doc.get("community") != community:
+                continue
+            tags = tuple(doc.get("tags") or ())
+            if tag and tag not in tags:
+                continue
+            if open_needs and not counts.get(rid):
+                continue
+            if overdue and rid not in late:
+                continue
+            total += 1
+            if len(rows) < limit:
+                rows.append(
+                    ResidentRow(
+                        rid,
+                        doc.get("name", ""),
+                        doc.get("community", ""),
+                        _age(doc, today),
+                        tags,
+                        counts.get(rid, 0),
+                        rid in late,
+                    )
+                )
+        rows.sort(key=lambda r: r.name)
+        return rows, total
+
+    def resident_file(self, rid: str) -> ResidentFile | None:
+        resident = self.records.get(Resident, rid)
+        if resident is None:
+            return None
+        file = ResidentFile(resident)
+        for nid, doc in self.vault.iter_records(RecordKind.NEED.value):
+            if doc["resident_id"] == rid:
+                file.needs.append(Need.from_fields(nid, _public(doc)))
+        for iid, doc in self.vault.iter_records(RecordKind.INTERVIEW.value):
+            if rid in doc["resident_ids"]:
+                file.interviews.append(Interview.from_fields(iid, _public(doc)))
+        for vid, doc in self.vault.iter_records(RecordKind.VISIT.value):
+            if doc["resident_id"] == rid:
+                file.visits.append(Visit.from_fields(vid, _public(doc)))
+        for pid, doc in self.vault.iter_records(RecordKind.CASE_PLAN.value):
+            if doc["resident_id"] == rid:
+                file.plans.append(CasePlan.from_fields(pid, _public(doc)))
+        file.needs.sort(
+            key=lambda n: (n.status.value not in OPEN_STATUSES, n.opened_on), reverse=False
+        )
+        file.interviews.sort(key=lambda i: i.held_on, reverse=True)
+        file.visits.sort(key=lambda v: v.started_at, reverse=True)
+        file.due = [
+            d for d in schedule.due_items(self.vault, self.today(), 60) if d.resident_id == rid
+        ]
+        return file
+
+    def history(self, rid: str) -> list[HistoryEntry]:
+        return self.records.history(rid)
+
+    # ------------------------------------------------------------ saving
+
+    def save(self, record: Record, draft_key: str | None = None) -> list[Op]:
+        """Save a record durably (and drop its draft in the same commit)."""
+        ops = self.records.save(record, drafts_done=[draft_key] if draft_key else None)
+        if record.KIND is RecordKind.RESIDENT:
+            self.index.update(record.id, self.vault.get(record.id))
+        return ops
+
+    def change_need_status(
+        self, need_id: str, status: NeedStatus, note: str = "", referred_to: str = ""
+    ) -> Need:
+        return self.records.change_need_status(need_id, status, note, referred_to)
+
+    # ------------------------------------------------------------ drafts
+
+    def draft(self, key: str) -> dict[str, Any] | None:
+        value: dict[str, Any] | None = self.vault.get_meta(DRAFT_PREFIX + key)
+        return value
+
+    def put_draft(self, key: str, values: dict[str, Any]) -> None:
+        """Keep a half-filled form in the vault (encrypted, durable)."""
+        self.vault.put_meta(DRAFT_PREFIX + key, values)
+
+    def drop_draft(self, key: str) -> None:
+        if self.vault.get_meta(DRAFT_PREFIX + key) is not None:
+            self.vault.put_meta(DRAFT_PREFIX + key, None)
+
+
+def _public(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def _age(doc: dict[str, Any], today: dt.date) -> int | None:
+    born = doc.get("birth_date")
+    if born:
+        b = dt.date.fromisoformat(born)
+        return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+    year = doc.get("birth_year")
+    return today.year - year if year else None

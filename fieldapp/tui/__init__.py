@@ -1,0 +1,1 @@
+"""The Textual app: screens, dialogs, commands. The only package that imports textual."""

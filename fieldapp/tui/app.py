@@ -1,0 +1,254 @@
+"""The worker's app: composes and routes; each screen lives in its own module."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.theme import Theme
+
+from fieldapp import i18n
+from fieldapp.config import Config, save_config
+from fieldapp.i18n import t
+from fieldapp.services.workspace import Workspace
+from fieldapp.store import KdfParams, Vault
+from fieldapp.tui.commands import ResidentCommands
+from fieldapp.tui.i18n import translate_bindings
+
+HIGH_CONTRAST = Theme(
+    name="fieldapp-high-contrast",
+    primary="#ffff00",
+    secondary="#00ffff",
+    accent="#ffff00",
+    foreground="#ffffff",
+    background="#000000",
+    surface="#000000",
+    panel="#1a1a1a",
+    success="#00ff00",
+    warning="#ffff00",
+    error="#ff5555",
+    dark=True,
+)
+THEMES = ("textual-dark", "textual-light", "fieldapp-high-contrast")
+
+
+class FieldApp(App[None]):
+    """fieldapp for a community social worker."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "fieldapp"
+    COMMANDS = App.COMMANDS | {ResidentCommands}
+    BINDINGS = [
+        Binding("f1", "help", "Help", id="app.help"),
+        Binding("question_mark", "help", "Help", id="app.help_key", show=False),
+        Binding("f2", "toggle_language", "中文/English", id="app.language"),
+        Binding("f3", "go_today", "Today", id="app.today", show=False),
+        Binding("f4", "go_residents", "Residents", id="app.residents", show=False),
+        Binding("ctrl+l", "lock", "Lock", id="app.lock", show=False),
+        Binding("ctrl+p", "command_palette", "Commands", id="app.palette", show=False),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", show=False),
+    ]
+
+    def __init__(
+        self,
+        *,
+        config: Config | None = None,
+        vault_path: Path | None = None,
+        workspace: Workspace | None = None,
+        today: Callable[[], dt.date] = dt.date.today,
+        save_settings: bool = True,
+    ) -> None:
+        self.config = config or Config()
+        i18n.set_language(self.config.language)
+        super().__init__()
+        self.vault_path = vault_path
+        self.workspace = workspace
+        self.today = today
+        self.save_settings = save_settings
+        self.last_input = time.monotonic()
+        self.locked = False
+        self.unlock_delay_base = 1.0  # seconds; doubles with each wrong passphrase
+        self.kdf_for_new_vaults: KdfParams | None = None  # None: calibrate (tests pass cheap ones)
+        self.register_theme(HIGH_CONTRAST)
+
+    # ------------------------------------------------------------------ start
+
+    def on_mount(self) -> None:
+        translate_bindings(self)
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
+        if self.config.theme in self.available_themes:
+            self.theme = self.config.theme
+        self.set_interval(5, self._check_idle, name="idle-lock")
+        if self.workspace is not None:
+            self.start_session(self.workspace)
+        elif self.vault_path is not None and (self.vault_path / "vault.key").exists():
+            from fieldapp.tui.screens.unlock import UnlockScreen
+
+            self.push_screen(UnlockScreen(self.vault_path))
+        else:
+            from fieldapp.tui.screens.first_run import FirstRunScreen
+
+            self.push_screen(FirstRunScreen(self.vault_path))
+
+    def start_session(self, workspace: Workspace) -> None:
+        """The vault is open: show Today, index for search in the background."""
+        from fieldapp.tui.screens.today import TodayScreen
+
+        self.workspace = workspace
+        self.switch_to(TodayScreen())
+        for message_id, params in workspace.vault.report.messages():
+            self.notify(t(message_id, **params), severity="warning", timeout=15)
+        self.build_index()
+
+    def switch_to(self, screen: Screen[object]) -> None:
+        """Replace everything on the stack with ``screen`` (going home, unlocking)."""
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(screen)
+
+    @work(thread=True, exit_on_error=False, group="index")
+    def build_index(self) -> None:
+        assert self.workspace is not None
+        self.workspace.build_index()
+        self.call_from_thread(self._index_ready)
+
+    def _index_ready(self) -> None:
+        from fieldapp.tui.screens.residents import ResidentsScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, ResidentsScreen):
+                screen.run_search()
+
+    # ------------------------------------------------------------------ idle lock
+
+    def on_event(self, event: object) -> object:
+        from textual import events
+
+        if isinstance(event, events.Key | events.MouseDown | events.Paste):
+            self.last_input = time.monotonic()
+        return super().on_event(event)  # type: ignore[arg-type]
+
+    def _check_idle(self) -> None:
+        idle = time.monotonic() - self.last_input
+        if idle >= self.config.idle_lock_minutes * 60:
+            self.action_lock()
+
+    def action_lock(self) -> None:
+        if self.workspace is None or self.locked:
+            return
+        from fieldapp.tui.screens.form import FormScreen
+        from fieldapp.tui.screens.unlock import LockScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, FormScreen):
+                screen.flush_draft()  # a half-filled form survives whatever happens next
+        self.locked = True
+        self.push_screen(LockScreen(), callback=self._unlocked)
+
+    def _unlocked(self, _: object) -> None:
+        self.locked = False
+        self.last_input = time.monotonic()
+
+    # ------------------------------------------------------------------ navigation
+
+    def action_help(self) -> None:
+        from fieldapp.tui.dialogs.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def action_go_today(self) -> None:
+        from fieldapp.tui.screens.today import TodayScreen
+
+        if self.workspace is not None and not self.locked:
+            self.switch_to(TodayScreen())
+
+    def action_go_residents(self) -> None:
+        from fieldapp.tui.screens.residents import ResidentsScreen
+
+        if self.workspace is not None and not self.locked:
+            self.push_screen(ResidentsScreen())
+
+    def open_resident(self, resident_id: str) -> None:
+        from fieldapp.tui.screens.resident_file import ResidentFileScreen
+
+        if self.workspace is not None and not self.locked:
+            self.push_screen(ResidentFileScreen(resident_id))
+
+    def action_new_resident(self) -> None:
+        from fieldapp.tui.screens.form import resident_form
+
+        if self.workspace is not None and not self.locked:
+            self.push_screen(resident_form(self.workspace, None))
+
+    # ------------------------------------------------------------------ settings
+
+    async def action_toggle_language(self) -> None:
+        await self.set_language("en" if i18n.current_language() == "zh_CN" else "zh_CN")
+
+    async def set_language(self, lang: str) -> None:
+        """Switch every screen to ``lang`` now, keeping what is typed in forms."""
+        i18n.set_language(lang)
+        self.config.language = lang
+        self._save_config()
+        translate_bindings(self)
+        for screen in self.screen_stack:
+            translate_bindings(screen)
+            relabel = getattr(screen, "relabel", None)
+            if relabel is not None:
+                await relabel()
+        self.refresh_bindings()
+
+    def action_next_theme(self) -> None:
+        index = THEMES.index(self.theme) if self.theme in THEMES else -1
+        self.theme = THEMES[(index + 1) % len(THEMES)]
+        self.config.theme = self.theme
+        self._save_config()
+        self.notify(t("ui.theme_now", theme=self.theme))
+
+    def _save_config(self) -> None:
+        if self.save_settings:
+            save_config(self.config)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        if self.workspace is not None and not self.locked:
+            yield SystemCommand(t("cmd.today"), t("cmd.today_help"), self.action_go_today)
+            yield SystemCommand(
+                t("cmd.residents"), t("cmd.residents_help"), self.action_go_residents
+            )
+            yield SystemCommand(
+                t("cmd.new_resident"), t("cmd.new_resident_help"), self.action_new_resident
+            )
+            yield SystemCommand(t("cmd.lock"), t("cmd.lock_help"), self.action_lock)
+        yield SystemCommand(t("cmd.language"), t("cmd.language_help"), self.action_toggle_language)
+        yield SystemCommand(t("cmd.theme"), t("cmd.theme_help"), self.action_next_theme)
+        yield SystemCommand(t("cmd.help"), t("cmd.help_help"), self.action_help)
+        yield SystemCommand(t("cmd.quit"), t("cmd.quit_help"), self.action_quit)
+
+    async def action_quit(self) -> None:
+        if self.workspace is not None:
+            self.close_vault()
+        self.exit()
+
+    def close_vault(self) -> None:
+        if self.workspace is not None:
+            self.workspace.vault.close()
+
+
+def run(vault_path: Path, config: Config, vault: Vault | None = None) -> None:
+    """Start the TUI on ``vault_path`` (first run, unlock) or on an already open vault."""
+    workspace = Workspace(vault) if vault is not None else None
+    app = FieldApp(config=config, vault_path=vault_path, workspace=workspace)
+    try:
+        app.run()
+    finally:
+        if app.workspace is not None and app.workspace.vault._lock_fd >= 0:
+            app.workspace.vault.close()

@@ -1,0 +1,86 @@
+"""Move a need along its workflow; resolving or referring asks for the note."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Select, Static, TextArea
+
+from fieldapp.domain import Need, NeedStatus
+from fieldapp.domain.workflow import allowed_next
+from fieldapp.errors import FieldappError, RecordInvalid
+from fieldapp.i18n import t
+from fieldapp.tui.i18n import label, translate_bindings
+
+if TYPE_CHECKING:
+    from fieldapp.tui.app import FieldApp
+
+
+class StatusDialog(ModalScreen[Need | None]):
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="status.save", priority=True),
+        Binding("escape", "cancel", "Cancel", id="status.cancel"),
+    ]
+
+    def __init__(self, need: Need) -> None:
+        super().__init__()
+        self.need = need
+
+    def compose(self) -> ComposeResult:
+        options = [
+            (label("NeedStatus", s.value), s.value)
+            for s in NeedStatus
+            if s in allowed_next(self.need.status)
+        ]
+        with Vertical(classes="dialog"):
+            yield Static(
+                t("ui.status_dialog_title", status=label("NeedStatus", self.need.status.value)),
+                classes="dialog-title",
+            )
+            yield Select(options, id="new-status", allow_blank=False, value=options[0][1])
+            yield Label(t("field.need.status_note"))
+            yield TextArea(id="note", soft_wrap=True, tab_behavior="focus")
+            yield Label(t("field.need.referred_to"), id="referred-label")
+            yield Input(id="referred-to")
+            yield Static("", id="status-error", classes="error")
+
+    def on_mount(self) -> None:
+        translate_bindings(self)
+        self.query_one("#new-status", Select).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_save(self) -> None:
+        status = NeedStatus(str(self.query_one("#new-status", Select).value))
+        note = self.query_one("#note", TextArea).text
+        referred = self.query_one("#referred-to", Input).value
+        self.change(status, note, referred)
+
+    @work(thread=True, exit_on_error=False, group="save")
+    def change(self, status: NeedStatus, note: str, referred_to: str) -> None:
+        app: FieldApp = self.app  # type: ignore[assignment]
+        assert app.workspace is not None
+        try:
+            need = app.workspace.change_need_status(self.need.id, status, note, referred_to)
+        except RecordInvalid as exc:
+            text = "\n".join(p.render() for p in exc.problems)
+            self.app.call_from_thread(self._error, text)
+            return
+        except FieldappError as exc:
+            self.app.call_from_thread(self._error, exc.render())
+            return
+        self.app.call_from_thread(self.dismiss, need)
+
+    def _error(self, text: str) -> None:
+        self.query_one("#status-error", Static).update(text)
+
+    @on(Select.Changed, "#new-status")
+    def _status(self, event: Select.Changed) -> None:
+        needs_note = event.value in (NeedStatus.RESOLVED.value, NeedStatus.REFERRED.value)
+        self.query_one("#note", TextArea).border_title = t("ui.note_required") if needs_note else ""

@@ -1,0 +1,102 @@
+"""Translation helpers for widgets: bindings and labels follow the current language."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.dom import DOMNode
+
+from fieldapp.i18n import current_language, t
+from fieldapp.services.search import tag_words  # noqa: F401 — re-exported for screens
+
+
+def translate_bindings(node: DOMNode) -> None:
+    """Give every binding with an id its description and tooltip in the current language.
+
+    BINDINGS hold English fallbacks; the catalogs hold ``key.<id>`` and ``tip.<id>``.
+    """
+    bindings = node._bindings.key_to_bindings
+    for key, items in bindings.items():
+        bindings[key] = [_translated(b) for b in items]
+
+
+def _translated(binding: Binding) -> Binding:
+    if not binding.id:
+        return binding
+    return dataclasses.replace(
+        binding, description=t(f"key.{binding.id}"), tooltip=t(f"tip.{binding.id}")
+    )
+
+
+def label(enum_name: str, value: str) -> str:
+    return t(f"enum.{enum_name}.{value}")
+
+
+def day(value: dt.date | None) -> str:
+    return value.isoformat() if value else "—"
+
+
+def lang() -> str:
+    return current_language()
+
+
+_ENUM_FIELDS = {
+    ("resident", "gender"): "Gender",
+    ("resident", "tags"): "Vulnerability",
+    ("need", "category"): "NeedCategory",
+    ("need", "urgency"): "Urgency",
+    ("need", "status"): "NeedStatus",
+    ("visit", "kind"): "VisitKind",
+    ("case_plan", "status"): "PlanStatus",
+}
+
+
+def show_value(kind: str, field: str, value: object, names: dict[str, str] | None = None) -> str:
+    """A stored field value as a worker should read it (labels, masked ID numbers)."""
+    from fieldapp.domain.idcard import mask_id_number
+
+    if value in (None, "", [], {}):
+        return "—"
+    enum = _ENUM_FIELDS.get((kind, field))
+    if enum and isinstance(value, list):
+        return "、".join(label(enum, str(v)) for v in value)
+    if enum:
+        return label(enum, str(value))
+    if field == "id_number":
+        return mask_id_number(str(value))
+    if field in ("resident_id", "resident_ids") and names is not None:
+        ids = value if isinstance(value, list) else [value]
+        return "、".join(names.get(str(i), "?") for i in ids)
+    if field == "_deleted":
+        return t("ui.deleted") if value else "—"
+    if isinstance(value, bool):
+        return t("enum.CheckAnswer.yes") if value else t("enum.CheckAnswer.no")
+    if isinstance(value, dict):
+        if "status" in value and field == "consent":
+            return f"{label('ConsentStatus', str(value['status']))} {value.get('on') or ''}".strip()
+        return "; ".join(f"{k}={show_value(kind, k, v, names)}" for k, v in value.items())
+    if isinstance(value, list):
+        parts = []
+        for item in value:
+            if isinstance(item, dict) and "activity" in item:
+                parts.append(
+                    t(
+                        "ui.every_days",
+                        activity=label("Activity", item["activity"]),
+                        n=item.get("every_days"),
+                    )
+                )
+            elif isinstance(item, dict):
+                parts.append(str(item.get("name") or item.get("text") or item.get("held_on") or ""))
+            else:
+                parts.append(str(item))
+        return "、".join(parts)
+    return str(value).replace("\n", " ")
+
+
+def cells(*values: object) -> list[Text]:
+    """Table cells as plain text: a name or note containing [brackets] is not markup."""
+    return [Text(str(v)) for v in values]

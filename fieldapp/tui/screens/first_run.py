@@ -1,0 +1,188 @@
+"""First run on a new laptop: language, passphrase, recovery key, who you are.
+
+The recovery key is generated and confirmed before the vault exists, so quitting
+half-way leaves nothing behind; the vault is created (KDF calibrated) in a worker.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, ContentSwitcher, Footer, Input, Label, ProgressBar, Static
+
+from fieldapp import i18n
+from fieldapp.errors import FieldappError
+from fieldapp.i18n import t
+from fieldapp.services.workspace import Workspace
+from fieldapp.store import Vault
+from fieldapp.store.crypto import new_recovery_key
+from fieldapp.store.vault import MIN_PASSPHRASE, check_passphrase
+from fieldapp.tui.i18n import translate_bindings
+
+if TYPE_CHECKING:
+    from fieldapp.tui.app import FieldApp
+
+
+def strength(passphrase: str) -> int:
+    """0–4: a rough guide (length and variety), shown as a bar while typing."""
+    if len(passphrase) < MIN_PASSPHRASE:
+        return 0
+    kinds = sum(
+        any(test(c) for c in passphrase)
+        for test in (
+            str.islower,
+            str.isupper,
+            str.isdigit,
+            lambda c: not c.isalnum(),
+            lambda c: ord(c) > 0x2E80,
+        )
+    )
+    score = 1 + (len(passphrase) >= 12) + (len(passphrase) >= 16) + (kinds >= 3)
+    return min(4, score)
+
+
+class FirstRunScreen(Screen[None]):
+    BINDINGS = [Binding("ctrl+q", "app.quit", "Quit", id="first_run.quit")]
+
+    def __init__(self, vault_path: Path | None) -> None:
+        super().__init__()
+        self.vault_path = vault_path
+        self.passphrase = ""
+        self.recovery = new_recovery_key()
+        self.asked = sorted(secrets.SystemRandom().sample(range(14), 2))
+
+    @property
+    def fieldapp(self) -> FieldApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        groups = self.recovery[1].split("-")
+        with Center(), Vertical(id="first-run"):
+            yield Static(t("ui.welcome"), id="first-title")
+            with ContentSwitcher(initial="step-language", id="steps"):
+                with Vertical(id="step-language"):
+                    yield Label(t("ui.choose_language"))
+                    yield Button("中文", id="lang-zh_CN", variant="primary")
+                    yield Button("English", id="lang-en")
+                with Vertical(id="step-passphrase"):
+                    yield Label(t("ui.choose_passphrase", min=MIN_PASSPHRASE))
+                    yield Input(password=True, id="pass1", placeholder=t("ui.passphrase"))
+                    yield ProgressBar(total=4, show_eta=False, show_percentage=False, id="strength")
+                    yield Static("", id="strength-label")
+                    yield Input(password=True, id="pass2", placeholder=t("ui.repeat_passphrase"))
+                    yield Static("", id="pass-error", classes="error")
+                with Vertical(id="step-recovery"):
+                    yield Static(t("ui.recovery_intro"), id="recovery-intro")
+                    yield Static(
+                        "\n".join(" ".join(groups[i : i + 7]) for i in (0, 7)),
+                        id="recovery-key",
+                    )
+                    yield Label(t("ui.recovery_confirm", a=self.asked[0] + 1, b=self.asked[1] + 1))
+                    yield Input(id="recovery-check")
+                    yield Static("", id="recovery-error", classes="error")
+                with Vertical(id="step-profile"):
+                    yield Label(t("ui.your_name"))
+                    yield Input(id="worker-name")
+                    yield Label(t("ui.your_community"))
+                    yield Input(id="worker-community")
+                    yield Static("", id="profile-error", classes="error")
+                with Vertical(id="step-creating"):
+                    yield Static(t("ui.creating_vault"), id="creating")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        translate_bindings(self)
+
+    async def relabel(self) -> None:
+        current = self.query_one("#steps", ContentSwitcher).current
+        values = {i.id: i.value for i in self.query(Input)}
+        await self.recompose()
+        self.query_one("#steps", ContentSwitcher).current = current
+        for box in self.query(Input):
+            box.value = values.get(box.id, "")
+
+    def _show(self, step: str, focus: str | None = None) -> None:
+        self.query_one("#steps", ContentSwitcher).current = step
+        if focus:
+            self.query_one(focus).focus()
+
+    @on(Button.Pressed)
+    async def _language(self, event: Button.Pressed) -> None:
+        lang = (event.button.id or "").removeprefix("lang-")
+        if lang in i18n.LANGUAGES:
+            await self.fieldapp.set_language(lang)
+            self._show("step-passphrase", "#pass1")
+
+    @on(Input.Changed, "#pass1")
+    def _strength(self, event: Input.Changed) -> None:
+        score = strength(event.value)
+        self.query_one("#strength", ProgressBar).update(progress=score)
+        self.query_one("#strength-label", Static).update(t(f"ui.strength_{score}"))
+
+    @on(Input.Submitted, "#pass1")
+    def _pass1(self) -> None:
+        self.query_one("#pass2").focus()
+
+    @on(Input.Submitted, "#pass2")
+    def _pass2(self) -> None:
+        first = self.query_one("#pass1", Input).value
+        error = self.query_one("#pass-error", Static)
+        try:
+            check_passphrase(first)
+        except FieldappError as exc:
+            error.update(exc.render())
+            self.query_one("#pass1").focus()
+            return
+        if self.query_one("#pass2", Input).value != first:
+            error.update(t("cli.passphrases_differ"))
+            return
+        self.passphrase = first
+        error.update("")
+        self._show("step-recovery", "#recovery-check")
+
+    @on(Input.Submitted, "#recovery-check")
+    def _recovery(self, event: Input.Submitted) -> None:
+        groups = self.recovery[1].split("-")
+        typed = event.value.upper().split()
+        if typed != [groups[self.asked[0]], groups[self.asked[1]]]:
+            self.query_one("#recovery-error", Static).update(t("cli.recovery_mismatch"))
+            return
+        self._show("step-profile", "#worker-name")
+
+    @on(Input.Submitted, "#worker-name")
+    def _name(self) -> None:
+        self.query_one("#worker-community").focus()
+
+    @on(Input.Submitted, "#worker-community")
+    def _profile(self) -> None:
+        name = self.query_one("#worker-name", Input).value.strip()
+        community = self.query_one("#worker-community", Input).value.strip()
+        if not name or not community:
+            self.query_one("#profile-error", Static).update(t("invalid.required"))
+            return
+        self._show("step-creating")
+        self.create_vault(name, community)
+
+    @work(thread=True, exit_on_error=False, group="create")
+    def create_vault(self, name: str, community: str) -> None:
+        from fieldapp import paths
+
+        path = self.vault_path or paths.vault_dir()
+        try:
+            vault, _ = Vault.create(
+                path, self.passphrase, kdf=self.fieldapp.kdf_for_new_vaults, recovery=self.recovery
+            )
+        except FieldappError as exc:
+            self.app.call_from_thread(self.app.notify, exc.render(), severity="error")
+            self.app.call_from_thread(self._show, "step-passphrase", "#pass1")
+            return
+        workspace = Workspace(vault, self.fieldapp.today)
+        workspace.records.set_profile(name, community)
+        self.app.call_from_thread(self.fieldapp.start_session, workspace)

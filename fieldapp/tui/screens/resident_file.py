@@ -1,0 +1,328 @@
+"""The resident's file (一人一档案): profile, needs, interviews, visits, case plan and
+the history of every change."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+
+from fieldapp.domain import Need, NeedStatus
+from fieldapp.domain.idcard import mask_id_number
+from fieldapp.domain.workflow import allowed_next
+from fieldapp.i18n import t
+from fieldapp.services.records import HistoryEntry
+from fieldapp.services.workspace import ResidentFile
+from fieldapp.tui.i18n import cells, day, label, lang, show_value, translate_bindings
+
+if TYPE_CHECKING:
+    from fieldapp.tui.app import FieldApp
+
+
+def short(value: Any, width: int = 24) -> str:
+    text = "—" if value in (None, "", [], {}) else str(value)
+    text = text.replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class ResidentFileScreen(Screen[None]):
+    BINDINGS = [
+        Binding("e", "edit", "Edit", id="file.edit"),
+        Binding("n", "new_need", "Need", id="file.new_need"),
+        Binding("v", "new_visit", "Visit", id="file.new_visit"),
+        Binding("i", "new_interview", "Interview", id="file.new_interview"),
+        Binding("p", "plan", "Plan", id="file.plan"),
+        Binding("s", "need_status", "Status", id="file.need_status"),
+        Binding("escape", "back", "Back", id="file.back"),
+    ]
+
+    def __init__(self, resident_id: str) -> None:
+        super().__init__()
+        self.resident_id = resident_id
+        self.file: ResidentFile | None = None
+
+    @property
+    def fieldapp(self) -> FieldApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(id="file-tabs"):
+            with TabPane(t("ui.tab_profile"), id="tab-profile"):
+                yield Static(t("ui.loading"), id="profile", markup=False)
+            with TabPane(t("ui.tab_needs"), id="tab-needs"):
+                yield DataTable(id="needs", cursor_type="row", zebra_stripes=True)
+            with TabPane(t("ui.tab_interviews"), id="tab-interviews"):
+                yield DataTable(id="interviews", cursor_type="row", zebra_stripes=True)
+            with TabPane(t("ui.tab_visits"), id="tab-visits"):
+                yield DataTable(id="visits", cursor_type="row", zebra_stripes=True)
+            with TabPane(t("ui.tab_plan"), id="tab-plan"):
+                yield Static("", id="plan", markup=False)
+            with TabPane(t("ui.tab_history"), id="tab-history"):
+                yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        translate_bindings(self)
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    async def relabel(self) -> None:
+        active = self.query_one("#file-tabs", TabbedContent).active
+        await self.recompose()
+        self.query_one("#file-tabs", TabbedContent).active = active
+        self.load()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    @work(thread=True, exit_on_error=False, group="file", exclusive=True)
+    def load(self) -> None:
+        workspace = self.fieldapp.workspace
+        assert workspace is not None
+        file = workspace.resident_file(self.resident_id)
+        if file is None:
+            return
+        self.app.call_from_thread(self.show, file)
+        history = workspace.history(self.resident_id)
+        for record in [*file.needs, *file.visits, *file.interviews, *file.plans]:
+            history += workspace.history(record.id)
+        history.sort(key=lambda e: e.when, reverse=True)
+        self.app.call_from_thread(self.show_history, history)
+
+    def show(self, f: ResidentFile) -> None:
+        self.file = f
+        r = f.resident
+        age = r.age(self.fieldapp.today())
+        tags = [v.value for v in r.tags]
+        self.title = r.name
+        self.sub_title = r.community
+        lines = [
+            f"{r.name}  {label('Gender', r.gender.value)}"
+            + (f"  {t('ui.age', n=age)}" if age is not None else ""),
+            f"{t('field.resident.id_number')}: {mask_id_number(r.id_number) or '—'}",
+            f"{t('field.resident.phones')}: {', '.join(r.phones) or '—'}",
+            f"{t('field.resident.address')}: {r.address or '—'}  ·  {r.community}",
+            f"{t('field.resident.tags')}: {show_value('resident', 'tags', tags)}",
+            f"{t('field.resident.consent')}: "
+            + show_value("resident", "consent", r.consent.model_dump(mode="json")),
+            f"{t('field.resident.cadence')}: "
+            + (
+                "; ".join(
+                    t("ui.every_days", activity=label("Activity", c.activity.value), n=c.every_days)
+                    for c in r.cadence
+                )
+                or "—"
+            ),
+        ]
+        for member in r.household:
+            phone = member.phone or ""
+            lines.append(
+                f"{t('field.resident.household')}: {member.name} ({member.relation}) {phone}"
+            )
+        for item in f.due:
+            lines.append(
+                t(
+                    "ui.next_due",
+                    activity=label("Activity", item.activity.value),
+                    date=day(item.due),
+                )
+            )
+        if r.notes:
+            lines.append("")
+            lines.append(r.notes)
+        self.query_one("#profile", Static).update("\n".join(lines))
+
+        needs = self.query_one("#needs", DataTable)
+        needs.clear(columns=True)
+        needs.add_columns(
+            t("ui.col_category"),
+            t("ui.col_urgency"),
+            t("ui.col_status"),
+            t("ui.col_due"),
+            t("ui.col_description"),
+        )
+        today = self.fieldapp.today()
+        for need in f.needs:
+            late = (
+                need.due_date
+                and need.due_date < today
+                and need.status in (NeedStatus.OPEN, NeedStatus.IN_PROGRESS)
+            )
+            needs.add_row(
+                *cells(
+                    label("NeedCategory", need.category.value),
+                    label("Urgency", need.urgency.value),
+                    label("NeedStatus", need.status.value),
+                    day(need.due_date) + (" !" if late else ""),
+                    short(need.description, 30),
+                ),
+                key=need.id,
+            )
+
+        interviews = self.query_one("#interviews", DataTable)
+        interviews.clear(columns=True)
+        interviews.add_columns(
+            t("ui.col_date"), t("ui.col_template"), t("ui.col_place"), t("ui.col_notes")
+        )
+        for iv in f.interviews:
+            template = (
+                self.fieldapp.workspace.templates.get(iv.template_id)
+                if self.fieldapp.workspace
+                else None
+            )
+            name = template.title(lang()) if template else iv.template_id
+            interviews.add_row(
+                *cells(day(iv.held_on), name, short(iv.place, 12), short(iv.notes, 30)), key=iv.id
+            )
+
+        visits = self.query_one("#visits", DataTable)
+        visits.clear(columns=True)
+        visits.add_columns(
+            t("ui.col_date"),
+            t("ui.col_kind"),
+            t("ui.col_minutes"),
+            t("ui.col_purpose"),
+            t("ui.col_next_due"),
+        )
+        for v in f.visits:
+            visits.add_row(
+                *cells(
+                    v.started_at.strftime("%Y-%m-%d %H:%M"),
+                    label("VisitKind", v.kind.value),
+                    str(v.duration_minutes),
+                    short(v.purpose, 20),
+                    day(v.next_due),
+                ),
+                key=v.id,
+            )
+
+        plan_text = [t("ui.no_plan")]
+        if f.plans:
+            p = f.plans[0]
+            plan_text = [
+                f"[b]{p.title}[/b]  {label('PlanStatus', p.status.value)}  {day(p.start_date)}"
+            ]
+            plan_text += [f"  {'☑' if g.achieved else '☐'} {g.text}" for g in p.goals]
+            plan_text += [t("ui.plan_actions")]
+            plan_text += [
+                f"  {'☑' if a.done else '☐'} {a.text} ({a.owner or '—'}, {day(a.due_date)})"
+                for a in p.actions
+            ]
+            plan_text += [t("ui.plan_reviews")]
+            plan_text += [
+                f"  {day(rv.held_on)} {rv.reviewer}: {short(rv.text, 50)}" for rv in p.reviews
+            ]
+            plan_text += [t("ui.plan_next_review", date=day(p.next_review))]
+        self.query_one("#plan", Static).update("\n".join(plan_text))
+
+    def show_history(self, entries: list[HistoryEntry]) -> None:
+        table = self.query_one("#history", DataTable)
+        table.clear(columns=True)
+        table.add_columns(t("ui.col_when"), t("ui.col_who"), t("ui.col_field"), t("ui.col_change"))
+        workspace = self.fieldapp.workspace
+        names = {self.resident_id: self.file.resident.name} if self.file else {}
+        for e in entries:
+            kind = workspace.vault.kind_of(e.record_id) if workspace else None
+            kind = kind or "resident"
+            field = t(f"field.any.{e.field}")
+            if field.startswith("field."):
+                field = e.field
+            if kind != "resident":  # a need's status, a visit's purpose …
+                field = f"{label('RecordKind', kind)}·{field}"
+            old = short(show_value(kind, e.field, e.old, names), 14)
+            new = short(show_value(kind, e.field, e.new, names), 18)
+            table.add_row(
+                *cells(
+                    e.when.strftime("%Y-%m-%d %H:%M"), short(e.author, 10), field, f"{old} → {new}"
+                )
+            )
+
+    # ------------------------------------------------------------ actions
+
+    def action_edit(self) -> None:
+        from fieldapp.tui.screens.form import resident_form
+
+        if self.file and self.fieldapp.workspace:
+            self.app.push_screen(resident_form(self.fieldapp.workspace, self.file.resident))
+
+    def action_new_need(self) -> None:
+        from fieldapp.tui.screens.form import need_form
+
+        if self.file and self.fieldapp.workspace:
+            self.app.push_screen(need_form(self.fieldapp.workspace, self.resident_id, None))
+
+    def action_new_visit(self) -> None:
+        from fieldapp.tui.screens.form import visit_form
+
+        if self.file and self.fieldapp.workspace:
+            self.app.push_screen(visit_form(self.fieldapp.workspace, self.file.resident))
+
+    def action_new_interview(self) -> None:
+        from fieldapp.tui.dialogs.choose import ChooseDialog
+        from fieldapp.tui.screens.form import interview_form
+
+        workspace = self.fieldapp.workspace
+        if not (self.file and workspace):
+            return
+        options = [
+            (tpl.title(lang()), tpl.id)
+            for tpl in workspace.templates.values()
+            if tpl.kind == "interview"
+        ]
+
+        def chosen(template_id: str | None) -> None:
+            if template_id and workspace and self.file:
+                self.app.push_screen(interview_form(workspace, self.file.resident, template_id))
+
+        self.app.push_screen(ChooseDialog(t("ui.choose_template"), options), chosen)
+
+    def action_plan(self) -> None:
+        from fieldapp.tui.screens.form import plan_form
+
+        if self.file and self.fieldapp.workspace:
+            existing = self.file.plans[0] if self.file.plans else None
+            self.app.push_screen(plan_form(self.fieldapp.workspace, self.resident_id, existing))
+
+    def _selected_need(self) -> Need | None:
+        if not self.file or not self.file.needs:
+            return None
+        table = self.query_one("#needs", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((n for n in self.file.needs if n.id == key), None)
+
+    def action_need_status(self) -> None:
+        from fieldapp.tui.dialogs.status import StatusDialog
+
+        self.query_one("#file-tabs", TabbedContent).active = "tab-needs"
+        need = self._selected_need()
+        if need is None:
+            self.notify(t("ui.no_need_selected"))
+            return
+        if not allowed_next(need.status):
+            return
+
+        def done(result: Need | None) -> None:
+            if result is not None:
+                self.notify(t("ui.status_changed", status=label("NeedStatus", result.status.value)))
+                self.load()
+
+        self.app.push_screen(StatusDialog(need), done)
+
+    @on(DataTable.RowSelected, "#needs")
+    def _edit_need(self, event: DataTable.RowSelected) -> None:
+        from fieldapp.tui.screens.form import need_form
+
+        need = next(
+            (n for n in (self.file.needs if self.file else []) if n.id == event.row_key.value), None
+        )
+        if need and self.fieldapp.workspace:
+            self.app.push_screen(need_form(self.fieldapp.workspace, self.resident_id, need))

@@ -1,0 +1,187 @@
+"""Residents: search-as-you-type (name, pinyin, address, community, tags, ID digits)
+with filters; Enter opens the resident's file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Select, Static
+
+from fieldapp.domain import Vulnerability
+from fieldapp.i18n import t
+from fieldapp.services.workspace import ResidentRow
+from fieldapp.tui.i18n import cells, label, translate_bindings
+
+if TYPE_CHECKING:
+    from fieldapp.tui.app import FieldApp
+
+
+@dataclass
+class Filters:
+    query: str = ""
+    community: str | None = None
+    tag: str | None = None
+    open_needs: bool = False
+    overdue: bool = False
+
+
+class ResidentsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("slash", "focus_search", "Search", id="residents.search"),
+        Binding("n", "app.new_resident", "New resident", id="residents.new"),
+        Binding("escape", "back", "Back", id="residents.back"),
+    ]
+
+    class Results(Message):
+        def __init__(self, filters: Filters, rows: list[ResidentRow], total: int) -> None:
+            super().__init__()
+            self.filters = filters
+            self.rows = rows
+            self.total = total
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filters = Filters()
+        self._open_counts: dict[str, int] | None = None
+        self._overdue: set[str] | None = None
+
+    @property
+    def fieldapp(self) -> FieldApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        workspace = self.fieldapp.workspace
+        assert workspace is not None
+        yield Header()
+        yield Input(placeholder=t("ui.search_placeholder"), id="search", value=self.filters.query)
+        with Horizontal(id="filters"):
+            yield Select(
+                [(Text(c), c) for c in workspace.communities()],
+                prompt=t("ui.all_communities"),
+                id="community",
+                value=self.filters.community or Select.NULL,
+            )
+            yield Select(
+                [(label("Vulnerability", v.value), v.value) for v in Vulnerability],
+                prompt=t("ui.all_tags"),
+                id="tag",
+                value=self.filters.tag or Select.NULL,
+            )
+            yield Checkbox(t("ui.has_open_needs"), self.filters.open_needs, id="open-needs")
+            yield Checkbox(t("ui.overdue_only"), self.filters.overdue, id="overdue")
+        yield DataTable(id="residents", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="result-count")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        translate_bindings(self)
+        self.title = t("ui.residents_title")
+        self.query_one("#search", Input).focus()
+        self.run_search()
+
+    def on_screen_resume(self) -> None:
+        self._open_counts = self._overdue = None  # a save elsewhere may change them
+        self.run_search()
+
+    async def relabel(self) -> None:
+        await self.recompose()
+        self.title = t("ui.residents_title")
+        self.run_search()
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    @on(Input.Changed, "#search")
+    def _typed(self, event: Input.Changed) -> None:
+        self.filters.query = event.value
+        self.run_search()
+
+    @on(Input.Submitted, "#search")
+    def _to_table(self) -> None:
+        self.query_one("#residents", DataTable).focus()
+
+    @on(Select.Changed)
+    def _selected(self, event: Select.Changed) -> None:
+        value = None if event.value is Select.NULL else str(event.value)
+        if event.select.id == "community":
+            self.filters.community = value
+        elif event.select.id == "tag":
+            self.filters.tag = value
+        self.run_search()
+
+    @on(Checkbox.Changed)
+    def _checked(self, event: Checkbox.Changed) -> None:
+        if event.checkbox.id == "open-needs":
+            self.filters.open_needs = event.value
+        elif event.checkbox.id == "overdue":
+            self.filters.overdue = event.value
+        self.run_search()
+
+    def run_search(self) -> None:
+        self.search(Filters(**vars(self.filters)))
+
+    @work(thread=True, exit_on_error=False, group="search", exclusive=True)
+    def search(self, filters: Filters) -> None:
+        workspace = self.fieldapp.workspace
+        assert workspace is not None
+        if filters.open_needs and self._open_counts is None:
+            self._open_counts = workspace.open_needs_by_resident()
+        if filters.overdue and self._overdue is None:
+            self._overdue = workspace.overdue_residents()
+        rows, total = workspace.find_residents(
+            filters.query,
+            community=filters.community,
+            tag=filters.tag,
+            open_needs=filters.open_needs,
+            overdue=filters.overdue,
+            open_counts=self._open_counts,
+            overdue_ids=self._overdue,
+            limit=200,
+        )
+        self.post_message(self.Results(filters, rows, total))
+
+    @on(Results)
+    def _show(self, message: Results) -> None:
+        if message.filters != self.filters:
+            return  # the user has typed on since: a newer search is coming
+        table = self.query_one("#residents", DataTable)
+        table.clear(columns=True)
+        table.add_columns(
+            t("ui.col_name"),
+            t("ui.col_community"),
+            t("ui.col_age"),
+            t("ui.col_tags"),
+            t("ui.col_open_needs"),
+        )
+        for row in message.rows:
+            tags = "、".join(label("Vulnerability", tag) for tag in row.tags)
+            table.add_row(
+                *cells(
+                    row.name,
+                    row.community,
+                    "" if row.age is None else str(row.age),
+                    tags,
+                    str(row.open_needs or ""),
+                ),
+                key=row.id,
+            )
+        shown = len(message.rows)
+        self.query_one("#result-count", Static).update(
+            t("ui.result_count", shown=shown, total=message.total)
+        )
+
+    @on(DataTable.RowSelected, "#residents")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.fieldapp.open_resident(str(event.row_key.value))

@@ -1,0 +1,143 @@
+"""Today (home): contacts due and overdue, urgent needs, needs due soon, the counts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from fieldapp.i18n import t
+from fieldapp.services.workspace import TodaySummary
+from fieldapp.tui.i18n import cells, day, label, translate_bindings
+
+if TYPE_CHECKING:
+    from fieldapp.tui.app import FieldApp
+
+
+class TodayScreen(Screen[None]):
+    BINDINGS = [
+        Binding("r", "app.go_residents", "Residents", id="today.residents"),
+        Binding("n", "app.new_resident", "New resident", id="today.new_resident"),
+        Binding("g", "refresh", "Refresh", id="today.refresh", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.summary: TodaySummary | None = None
+        self._row_resident: dict[str, str] = {}
+
+    @property
+    def fieldapp(self) -> FieldApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(t("ui.loading"), id="today-counts")
+        yield Static(t("ui.sync_placeholder"), id="sync-status")
+        with VerticalScroll(id="today-body"):
+            yield Static(t("ui.due_title", count="…"), id="due-title", classes="section")
+            yield DataTable(id="due", cursor_type="row", zebra_stripes=True)
+            yield Static(t("ui.urgent_title", count="…"), id="urgent-title", classes="section")
+            yield DataTable(id="urgent", cursor_type="row", zebra_stripes=True)
+            yield Static(t("ui.soon_title", count="…"), id="soon-title", classes="section")
+            yield DataTable(id="soon", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        translate_bindings(self)
+        self.title = t("ui.today_title")
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        self.load()  # a visit or need saved elsewhere changes what is due
+
+    async def relabel(self) -> None:
+        await self.recompose()
+        self.title = t("ui.today_title")
+        if self.summary is not None:
+            self.show(self.summary)
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    @work(thread=True, exit_on_error=False, group="today", exclusive=True)
+    def load(self) -> None:
+        workspace = self.fieldapp.workspace
+        assert workspace is not None
+        summary = workspace.today_summary()
+        self.app.call_from_thread(self.show, summary)
+
+    def show(self, s: TodaySummary) -> None:
+        self.summary = s
+        self.sub_title = s.today.isoformat()
+        self.query_one("#today-counts", Static).update(
+            t(
+                "ui.today_counts",
+                residents=s.residents,
+                listed=s.needs_listed,
+                resolved=s.needs_resolved,
+                open=s.needs_open,
+            )
+        )
+        self._row_resident.clear()
+        due = self.query_one("#due", DataTable)
+        due.clear(columns=True)
+        due.add_columns(
+            t("ui.col_name"),
+            t("ui.col_community"),
+            t("ui.col_activity"),
+            t("ui.col_due"),
+            t("ui.col_overdue_days"),
+        )
+        for i, row in enumerate(s.due):
+            key = f"due-{i}"
+            self._row_resident[key] = row.resident_id
+            late = t("ui.days", n=row.days_overdue) if row.days_overdue else t("ui.due_today")
+            due.add_row(
+                *cells(
+                    row.name, row.community, label("Activity", row.activity), day(row.due), late
+                ),
+                key=key,
+            )
+        self.query_one("#due-title", Static).update(t("ui.due_title", count=len(s.due)))
+        for table_id, rows, title_id in (
+            ("urgent", s.urgent_needs, "ui.urgent_title"),
+            ("soon", s.needs_due_soon, "ui.soon_title"),
+        ):
+            table = self.query_one(f"#{table_id}", DataTable)
+            table.clear(columns=True)
+            table.add_columns(
+                t("ui.col_name"),
+                t("ui.col_category"),
+                t("ui.col_urgency"),
+                t("ui.col_status"),
+                t("ui.col_due"),
+                t("ui.col_description"),
+            )
+            for row in rows:
+                key = f"{table_id}-{row.id}"
+                self._row_resident[key] = row.resident_id
+                due_text = day(row.due_date) + (" !" if row.overdue else "")
+                table.add_row(
+                    *cells(
+                        row.resident_name,
+                        label("NeedCategory", row.category),
+                        label("Urgency", row.urgency),
+                        label("NeedStatus", row.status),
+                        due_text,
+                        row.description[:40],
+                    ),
+                    key=key,
+                )
+            self.query_one(f"#{table_id}-title", Static).update(t(title_id, count=len(rows)))
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        rid = self._row_resident.get(str(event.row_key.value))
+        if rid:
+            self.fieldapp.open_resident(rid)

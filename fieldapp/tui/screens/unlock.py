@@ -1,0 +1,128 @@
+"""Unlock at start, and the lock screen that hides everything after idle time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Static
+
+from fieldapp.errors import FieldappError, WrongPassphrase
+from fieldapp.i18n import t
+from fieldapp.services.workspace import Workspace
+from fieldapp.store import Vault
+from fieldapp.tui.i18n import translate_bindings
+
+if TYPE_CHECKING:
+    from fieldapp.tui.app import FieldApp
+
+MAX_DELAY = 30.0
+
+
+def wrong_passphrase_delay(failures: int, base: float = 1.0) -> float:
+    """Seconds to wait after the n-th wrong passphrase: 1, 2, 4 … up to 30."""
+    return min(MAX_DELAY, base * 2 ** max(0, failures - 1)) if failures else 0.0
+
+
+class _PassphraseScreen(Screen[None]):
+    """Shared by unlock and lock: a passphrase box that waits longer after each miss."""
+
+    BINDINGS = [Binding("ctrl+q", "app.quit", "Quit", id="unlock.quit")]
+    failures = 0
+    last_delay = 0.0
+
+    def compose(self) -> ComposeResult:
+        with Center(), Vertical(id="unlock-box"):
+            yield Static(self._title(), id="unlock-title")
+            yield Label(t("ui.passphrase"), id="unlock-label")
+            yield Input(password=True, id="passphrase")
+            yield Static("", id="unlock-message")
+        yield Footer()
+
+    def _title(self) -> str:
+        return t("ui.unlock_title")
+
+    def on_mount(self) -> None:
+        translate_bindings(self)
+        self.query_one("#passphrase", Input).focus()
+
+    async def relabel(self) -> None:
+        self.query_one("#unlock-title", Static).update(self._title())
+        self.query_one("#unlock-label", Label).update(t("ui.passphrase"))
+
+    @property
+    def fieldapp(self) -> FieldApp:
+        return self.app  # type: ignore[return-value]
+
+    @on(Input.Submitted, "#passphrase")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if not event.value:
+            return
+        box = self.query_one("#passphrase", Input)
+        box.disabled = True
+        self.query_one("#unlock-message", Static).update(t("ui.unlocking"))
+        self.try_passphrase(event.value)
+
+    @work(thread=True, exit_on_error=False, group="unlock")
+    def try_passphrase(self, passphrase: str) -> None:
+        raise NotImplementedError
+
+    def wrong(self, message: str) -> None:
+        self.failures += 1
+        delay = self.last_delay = wrong_passphrase_delay(
+            self.failures, self.fieldapp.unlock_delay_base
+        )
+        self.query_one("#unlock-message", Static).update(
+            message + "\n" + t("ui.wait_seconds", seconds=round(delay))
+        )
+        self.set_timer(delay, self._ready_again)
+
+    def _ready_again(self) -> None:
+        box = self.query_one("#passphrase", Input)
+        box.value = ""
+        box.disabled = False
+        box.focus()
+
+    def fail(self, message: str) -> None:
+        self.query_one("#unlock-message", Static).update(message)
+        self._ready_again()
+
+
+class UnlockScreen(_PassphraseScreen):
+    def __init__(self, vault_path: Path) -> None:
+        super().__init__()
+        self.vault_path = vault_path
+
+    @work(thread=True, exit_on_error=False, group="unlock")
+    def try_passphrase(self, passphrase: str) -> None:
+        try:
+            vault = Vault.open(self.vault_path, passphrase)
+        except WrongPassphrase as exc:
+            self.app.call_from_thread(self.wrong, exc.render())
+            return
+        except FieldappError as exc:
+            self.app.call_from_thread(self.fail, exc.render())
+            return
+        workspace = Workspace(vault, self.fieldapp.today)
+        self.app.call_from_thread(self.fieldapp.start_session, workspace)
+
+
+class LockScreen(_PassphraseScreen):
+    """Covers every screen until the passphrase is typed again; drafts are already saved."""
+
+    def _title(self) -> str:
+        return t("ui.locked_title")
+
+    @work(thread=True, exit_on_error=False, group="unlock")
+    def try_passphrase(self, passphrase: str) -> None:
+        workspace = self.fieldapp.workspace
+        assert workspace is not None
+        if workspace.vault.check_passphrase(passphrase):
+            self.app.call_from_thread(self.dismiss, None)
+        else:
+            self.app.call_from_thread(self.wrong, WrongPassphrase().render())
