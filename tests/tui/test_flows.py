@@ -303,8 +303,10 @@ async def test_create_a_need_a_visit_an_interview_and_a_plan(demo_vault: Path) -
         assert ws is not None
 
         def mine(model: type) -> list:  # type: ignore[type-arg]
-            return [r for r in ws.records.all(model)
-                    if rid in (getattr(r, "resident_ids", None) or [getattr(r, "resident_id", "")])]  # fmt: skip
+            def links(r: object) -> list[str]:
+                return getattr(r, "resident_ids", None) or [getattr(r, "resident_id", "")]
+
+            return [r for r in ws.records.all(model) if rid in links(r)]
 
         counts = {m: len(mine(m)) for m in (Need, Visit, Interview, CasePlan)}
 
