@@ -93,10 +93,16 @@ class ResidentFile:
 
 
 class Workspace:
-    def __init__(self, vault: Vault, today: Callable[[], dt.date] = dt.date.today) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        today: Callable[[], dt.date] = dt.date.today,
+        now: Callable[[], dt.datetime] = dt.datetime.now,
+    ) -> None:
         self.vault = vault
         self.records = RecordService(vault)
         self.today = today
+        self.now = now
         self.index = ResidentIndex()
         self.templates: dict[str, Template] = load_templates()
 

@@ -51,7 +51,7 @@ def make_app(path: Path, lang: str = "en", **config: object) -> FieldApp:
     app = FieldApp(
         config=Config(language=lang, **config),  # type: ignore[arg-type]
         vault_path=path,
-        workspace=Workspace(vault, lambda: TODAY),
+        workspace=Workspace(vault, lambda: TODAY, lambda: dt.datetime(2026, 11, 29, 10, 30)),
         today=lambda: TODAY,
         save_settings=False,
     )

@@ -198,7 +198,7 @@ class FormScreen(Screen[bool]):
         if self.values.get(name) == value:
             return
         self.values[name] = value
-        self.query_one(f"#e-{name}", Static).update("")
+        self._error(name, "")
         if self._draft_timer is not None:
             self._draft_timer.stop()
         self._draft_timer = self.set_timer(DRAFT_DELAY, self._keep_draft)
@@ -278,10 +278,14 @@ class FormScreen(Screen[bool]):
             self.app.notify(message, severity="error", timeout=10)
         self.show_problems(problems)
 
+    def _error(self, name: str, text: str) -> None:
+        box = self.query_one(f"#e-{name}", Static)
+        box.update(text)
+        box.set_class(bool(text), "-shown")
+
     def show_problems(self, problems: list[FieldProblem]) -> None:
-        for box in self.query(".field-error"):
-            assert isinstance(box, Static)
-            box.update("")
+        for spec in self.form.specs:
+            self._error(spec.name, "")
         general: list[str] = []
         shown: dict[str, list[str]] = {}
         names = self._names()
@@ -298,9 +302,11 @@ class FormScreen(Screen[bool]):
             else:
                 general.append(f"{problem.field}: {text}")
         for name, texts in shown.items():
-            self.query_one(f"#e-{name}", Static).update("\n".join(texts))
+            self._error(name, "\n".join(texts))
         summary = t("invalid.record", count=len(problems))
-        self.query_one("#form-errors", Static).update("\n".join([summary, *general]))
+        errors = self.query_one("#form-errors", Static)
+        errors.update("\n".join([summary, *general]))
+        errors.set_class(bool(problems), "-shown")
         if first_bad:
             self.query_one(f"#f-{first_bad}").focus()
 
@@ -518,9 +524,7 @@ def need_form(ws: Workspace, resident_id: str, need: Need | None) -> FormScreen:
 
 
 def visit_form(ws: Workspace, resident: Resident) -> FormScreen:
-    now = dt.datetime.now().replace(second=0, microsecond=0)
-    if ws.today() != now.date():
-        now = dt.datetime.combine(ws.today(), dt.time(10, 0))
+    now = ws.now().replace(second=0, microsecond=0)
     template = ws.templates.get("home_safety_elderly")
     with_checklist = template is not None and Vulnerability.ELDERLY_ALONE in resident.tags
     values: dict[str, Any] = {
