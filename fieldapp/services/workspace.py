@@ -210,36 +210,27 @@ class Workspace:
         counts = open_counts if open_counts is not None else {}
         late = overdue_ids if overdue_ids is not None else set()
         today = self.today()
-        rows: list[ResidentRow] = []
-        total = 0
+        matches: list[tuple[str, str, dict[str, Any]]] = []
         for rid in ids:
             doc = self.vault.get(rid)
             if doc is None:
                 continue
             if community and doc.get("community") != community:
                 continue
-            tags = tuple(doc.get("tags") or ())
-            if tag and tag not in tags:
+            if tag and tag not in (doc.get("tags") or ()):
                 continue
             if open_needs and not counts.get(rid):
                 continue
             if overdue and rid not in late:
                 continue
-            total += 1
-            if len(rows) < limit:
-                rows.append(
-                    ResidentRow(
-                        rid,
-                        doc.get("name", ""),
-                        doc.get("community", ""),
-                        _age(doc, today),
-                        tags,
-                        counts.get(rid, 0),
-                        rid in late,
-                    )
-                )
-        rows.sort(key=lambda r: r.name)
-        return rows, total
+            matches.append((doc.get("name", ""), rid, doc))
+        matches.sort(key=lambda m: (m[0], m[1]))
+        rows = [
+            ResidentRow(rid, name, doc.get("community", ""), _age(doc, today),
+                        tuple(doc.get("tags") or ()), counts.get(rid, 0), rid in late)
+            for name, rid, doc in matches[:limit]
+        ]  # fmt: skip
+        return rows, len(matches)
 
     def resident_file(self, rid: str) -> ResidentFile | None:
         resident = self.records.get(Resident, rid)

@@ -73,6 +73,7 @@ class FieldApp(App[None]):
         self.save_settings = save_settings
         self.last_input = time.monotonic()
         self.locked = False
+        self._indexing = False
         self.unlock_delay_base = 1.0  # seconds; doubles with each wrong passphrase
         self.kdf_for_new_vaults: KdfParams | None = None  # None: calibrate (tests pass cheap ones)
         self.register_theme(HIGH_CONTRAST)
@@ -105,7 +106,12 @@ class FieldApp(App[None]):
         self.switch_to(TodayScreen())
         for message_id, params in workspace.vault.report.messages():
             self.notify(t(message_id, **params), severity="warning", timeout=15)
-        self.build_index()
+
+    def today_shown(self) -> None:
+        """The first screen is up: now index for search (pinyin) in the background."""
+        if self.workspace is not None and not self._indexing:
+            self._indexing = True
+            self.build_index()
 
     def switch_to(self, screen: Screen[object]) -> None:
         """Replace everything on the stack with ``screen`` (going home, unlocking)."""

@@ -470,3 +470,24 @@ async def test_command_palette_jumps_to_a_resident(demo_vault: Path) -> None:
             r.id for r in RecordService(app.workspace.vault).all(Resident) if r.name == target.name
         }
         app.close_vault()
+
+
+async def test_brackets_in_user_text_are_shown_not_interpreted(demo_vault: Path) -> None:
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.workspace is not None
+        odd = Resident(name="[b]方括号[/b]", community="[red]社区", notes="[link=x]注意[/link]")
+        app.workspace.save(odd)
+        app.open_resident(odd.id)
+        await settle(pilot)
+        profile = str(app.screen.query_one("#profile", Static).render())
+        assert "[b]方括号[/b]" in profile and "[link=x]注意[/link]" in profile
+        await pilot.press("escape")
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press(*"方括号")
+        await settle(pilot)
+        rows = cell_texts(app.screen.query_one("#residents", DataTable))
+        assert rows[0][:2] == ["[b]方括号[/b]", "[red]社区"]
+        app.close_vault()

@@ -16,7 +16,6 @@ from textual.widgets import Input
 from fieldapp.config import Config
 from fieldapp.domain import Need, NeedStatus, Resident, Vulnerability
 from fieldapp.services.records import RecordService
-from fieldapp.store.crypto import new_recovery_key
 from fieldapp.tui.app import FieldApp
 from fieldapp.tui.screens import first_run
 from fieldapp.tui.screens.resident_file import ResidentFileScreen
@@ -38,7 +37,9 @@ def elderly(app: FieldApp) -> Resident:
     return next(r for r in residents if Vulnerability.ELDERLY_ALONE in r.tags and r.household)
 
 
-def steps(*actions: Callable[[Pilot[None]], Awaitable[None]]) -> Callable[[Pilot[None]], Awaitable[None]]:
+def steps(
+    *actions: Callable[[Pilot[None]], Awaitable[None]],
+) -> Callable[[Pilot[None]], Awaitable[None]]:
     async def run(pilot: Pilot[None]) -> None:
         await settle(pilot)
         for action in actions:
@@ -154,4 +155,3 @@ def test_first_run(
 class _FixedSample:
     def sample(self, population: range, k: int) -> list[int]:
         return [2, 9][:k]
-

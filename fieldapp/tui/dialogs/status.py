@@ -47,7 +47,7 @@ class StatusDialog(ModalScreen[Need | None]):
             yield TextArea(id="note", soft_wrap=True, tab_behavior="focus")
             yield Label(t("field.need.referred_to"), id="referred-label")
             yield Input(id="referred-to")
-            yield Static("", id="status-error", classes="error")
+            yield Static("", id="status-error", classes="error", markup=False)
 
     def on_mount(self) -> None:
         translate_bindings(self)

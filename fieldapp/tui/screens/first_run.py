@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, ContentSwitcher, Footer, Input, Label, ProgressBar, Static
+from textual.widgets import Button, ContentSwitcher, Footer, Input, ProgressBar, Static
 
 from fieldapp import i18n
 from fieldapp.errors import FieldappError
@@ -68,31 +68,31 @@ class FirstRunScreen(Screen[None]):
             yield Static(t("ui.welcome"), id="first-title")
             with ContentSwitcher(initial="step-language", id="steps"):
                 with Vertical(id="step-language"):
-                    yield Label(t("ui.choose_language"))
+                    yield Static(t("ui.choose_language"))
                     yield Button("中文", id="lang-zh_CN", variant="primary")
                     yield Button("English", id="lang-en")
                 with Vertical(id="step-passphrase"):
-                    yield Label(t("ui.choose_passphrase", min=MIN_PASSPHRASE))
+                    yield Static(t("ui.choose_passphrase", min=MIN_PASSPHRASE))
                     yield Input(password=True, id="pass1", placeholder=t("ui.passphrase"))
                     yield ProgressBar(total=4, show_eta=False, show_percentage=False, id="strength")
-                    yield Static("", id="strength-label")
+                    yield Static("", id="strength-label", markup=False)
                     yield Input(password=True, id="pass2", placeholder=t("ui.repeat_passphrase"))
-                    yield Static("", id="pass-error", classes="error")
+                    yield Static("", id="pass-error", classes="error", markup=False)
                 with Vertical(id="step-recovery"):
                     yield Static(t("ui.recovery_intro"), id="recovery-intro")
                     yield Static(
                         "\n".join(" ".join(groups[i : i + 7]) for i in (0, 7)),
                         id="recovery-key",
                     )
-                    yield Label(t("ui.recovery_confirm", a=self.asked[0] + 1, b=self.asked[1] + 1))
+                    yield Static(t("ui.recovery_confirm", a=self.asked[0] + 1, b=self.asked[1] + 1))
                     yield Input(id="recovery-check")
-                    yield Static("", id="recovery-error", classes="error")
+                    yield Static("", id="recovery-error", classes="error", markup=False)
                 with Vertical(id="step-profile"):
-                    yield Label(t("ui.your_name"))
+                    yield Static(t("ui.your_name"))
                     yield Input(id="worker-name")
-                    yield Label(t("ui.your_community"))
+                    yield Static(t("ui.your_community"))
                     yield Input(id="worker-community")
-                    yield Static("", id="profile-error", classes="error")
+                    yield Static("", id="profile-error", classes="error", markup=False)
                 with Vertical(id="step-creating"):
                     yield Static(t("ui.creating_vault"), id="creating")
         yield Footer()

@@ -9,7 +9,6 @@ vault (debounced), so a crash or an auto-lock mid-form loses nothing.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -143,13 +142,15 @@ class FormScreen(Screen[bool]):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="form"):
-            yield Static("", id="form-errors", classes="error")
+            yield Static("", id="form-errors", classes="error", markup=False)
             for spec in self.form.specs:
-                yield Label(spec.caption(), classes="field-label", id=f"l-{spec.name}")
+                yield Label(
+                    spec.caption(), classes="field-label", id=f"l-{spec.name}", markup=False
+                )
                 yield self._widget(spec)
                 if spec.hint:
-                    yield Static(t(spec.hint), classes="hint")
-                yield Static("", id=f"e-{spec.name}", classes="error field-error")
+                    yield Static(t(spec.hint), classes="hint", markup=False)
+                yield Static("", id=f"e-{spec.name}", classes="error field-error", markup=False)
         yield Footer()
 
     def _widget(self, spec: FieldSpec) -> Any:

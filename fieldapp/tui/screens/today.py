@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
 
 
+# The most pressing rows of each list; the title says how many there are in all, and the
+# residents screen (overdue filter) shows every one. Thousands of rows would only slow
+# the first screen down.
+SHOWN = 50
+
+
 class TodayScreen(Screen[None]):
     BINDINGS = [
         Binding("r", "app.go_residents", "Residents", id="today.residents"),
@@ -73,16 +79,18 @@ class TodayScreen(Screen[None]):
         self.app.call_from_thread(self.show, summary)
 
     def show(self, s: TodaySummary) -> None:
+        first = self.summary is None
         self.summary = s
         self.sub_title = s.today.isoformat()
+        counts = t(
+            "ui.today_counts",
+            residents=s.residents,
+            listed=s.needs_listed,
+            resolved=s.needs_resolved,
+            open=s.needs_open,
+        )
         self.query_one("#today-counts", Static).update(
-            t(
-                "ui.today_counts",
-                residents=s.residents,
-                listed=s.needs_listed,
-                resolved=s.needs_resolved,
-                open=s.needs_open,
-            )
+            counts if s.residents else t("ui.empty_hint")
         )
         self._row_resident.clear()
         due = self.query_one("#due", DataTable)
@@ -94,7 +102,7 @@ class TodayScreen(Screen[None]):
             t("ui.col_due"),
             t("ui.col_overdue_days"),
         )
-        for i, row in enumerate(s.due):
+        for i, row in enumerate(s.due[:SHOWN]):
             key = f"due-{i}"
             self._row_resident[key] = row.resident_id
             late = t("ui.days", n=row.days_overdue) if row.days_overdue else t("ui.due_today")
@@ -119,7 +127,7 @@ class TodayScreen(Screen[None]):
                 t("ui.col_due"),
                 t("ui.col_description"),
             )
-            for row in rows:
+            for row in rows[:SHOWN]:
                 key = f"{table_id}-{row.id}"
                 self._row_resident[key] = row.resident_id
                 due_text = day(row.due_date) + (" !" if row.overdue else "")
@@ -135,6 +143,8 @@ class TodayScreen(Screen[None]):
                     key=key,
                 )
             self.query_one(f"#{table_id}-title", Static).update(t(title_id, count=len(rows)))
+        if first:
+            self.fieldapp.today_shown()
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:

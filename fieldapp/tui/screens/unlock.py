@@ -41,7 +41,7 @@ class _PassphraseScreen(Screen[None]):
             yield Static(self._title(), id="unlock-title")
             yield Label(t("ui.passphrase"), id="unlock-label")
             yield Input(password=True, id="passphrase")
-            yield Static("", id="unlock-message")
+            yield Static("", id="unlock-message", markup=False)
         yield Footer()
 
     def _title(self) -> str:
