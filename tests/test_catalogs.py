@@ -13,6 +13,7 @@ from fieldapp.domain.validation import OUR_CODES
 from fieldapp.errors import FieldappError
 from tests.conftest import ROOT
 
+MSG = re.compile(r"(field|hint|ui|cmd|invalid|enum)(\.[A-Za-z_]*[a-z])+")
 ID = re.compile(r"^[a-z_]+(\.[A-Za-z_ ]+)+$")
 
 
@@ -27,11 +28,13 @@ def literal_ids() -> set[str]:
                 name = getattr(node.func, "id", getattr(node.func, "attr", ""))
                 if name in {"t", "_say", "_ask", "_ask_fmt"} and isinstance(first, ast.Constant):
                     found.add(first.value)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if re.fullmatch(
-                    r"(field|hint|ui|cmd|invalid|enum)(\.[A-Za-z_]*[a-z])+", node.value
-                ):
-                    found.add(node.value)  # FieldSpec labels and hints, passed on to t() later
+            # FieldSpec labels and hints: ids passed on to t() later.
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and MSG.fullmatch(node.value)
+            ):
+                found.add(node.value)
             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Binding":
                 for kw in node.keywords:
                     if kw.arg == "id" and isinstance(kw.value, ast.Constant):
