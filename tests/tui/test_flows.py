@@ -491,3 +491,50 @@ async def test_brackets_in_user_text_are_shown_not_interpreted(demo_vault: Path)
         rows = cell_texts(app.screen.query_one("#residents", DataTable))
         assert rows[0][:2] == ["[b]方括号[/b]", "[red]社区"]
         app.close_vault()
+
+
+async def test_edit_a_resident_and_see_it_in_the_history(demo_vault: Path) -> None:
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        file = await open_first_resident(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        await type_into(pilot, "#f-address", "新地址 8 号")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is file
+        assert app.workspace is not None
+        assert app.workspace.records.get(Resident, file.resident_id).address == "新地址 8 号"  # type: ignore[union-attr]
+        history = cell_texts(file.query_one("#history", DataTable))
+        assert any(row[2] == "Address" and row[3].endswith("→ 新地址 8 号") for row in history)
+        app.close_vault()
+
+
+async def test_language_switch_relabels_choices(demo_vault: Path) -> None:
+    app = make_app(demo_vault, lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        gender = app.screen.query_one("#f-gender", Select)
+        gender.value = "female"
+        await pilot.press("f2")
+        await settle(pilot)
+        assert gender.value == "female"
+        assert ("女", "female") in [(str(a), b) for a, b in gender._options]
+        app.close_vault()
+
+
+async def test_themes_include_high_contrast(demo_vault: Path) -> None:
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        seen = set()
+        for _ in range(3):
+            app.action_next_theme()
+            seen.add(app.theme)
+        assert "fieldapp-high-contrast" in seen and app.config.theme == app.theme
+        app.close_vault()

@@ -192,6 +192,12 @@ class FormScreen(Screen[bool]):
         self.title = t(self.form.title, **self.form.title_params)
         for spec in self.form.specs:
             self.query_one(f"#l-{spec.name}", Label).update(spec.caption())
+            source = getattr(spec.options, "source", None)
+            if source is not None and spec.kind == "select":  # enum labels follow the language
+                select = self.query_one(f"#f-{spec.name}", Select)
+                value = select.value
+                select.set_options(_enum_options(*source))
+                select.value = value
 
     # ------------------------------------------------------------ values
 
@@ -333,8 +339,14 @@ class FormScreen(Screen[bool]):
 # ---------------------------------------------------------------- the five forms
 
 
+class _EnumOptions(list[tuple[str, str]]):
+    source: tuple[str, Any]
+
+
 def _enum_options(enum_name: str, enum: Any) -> list[tuple[str, str]]:
-    return [(label(enum_name, m.value), m.value) for m in enum]
+    options = _EnumOptions((label(enum_name, m.value), m.value) for m in enum)
+    options.source = (enum_name, enum)
+    return options
 
 
 def resident_form(ws: Workspace, resident: Resident | None) -> FormScreen:
