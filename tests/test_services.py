@@ -148,3 +148,48 @@ def test_demo_has_every_need_status_and_overdue_visits(service: RecordService) -
     assert [e.new for e in service.history(resolved.id) if e.field == "status"] == [
         "in_progress", "resolved",
     ]  # fmt: skip
+
+
+def test_a_team_template_needs_no_code_change(vault: Vault, tmp_path: Path) -> None:
+    import os
+
+    from fieldapp.services.workspace import Workspace
+
+    folder = Path(os.environ["FIELDAPP_HOME"]) / "templates"
+    folder.mkdir(parents=True)
+    (folder / "school_visit.toml").write_text(
+        'id = "school_visit"\nkind = "interview"\n'
+        'title = { zh_CN = "学校走访", en = "School visit" }\n'
+        '[[questions]]\nid = "teacher_view"\ntype = "note"\n'
+        'label = { zh_CN = "老师评价", en = "What the teacher says" }\n',
+        "utf-8",
+    )
+    ws = Workspace(vault, lambda: TODAY)
+    template = ws.templates["school_visit"]
+    assert template.title("zh_CN") == "学校走访"
+    assert {"general_intake", "home_safety_elderly", "school_visit"} <= set(ws.templates)
+    with pytest.raises(RecordInvalid) as info:
+        template.check_answers({"teacher_view": "好", "unknown": 1})
+    assert info.value.codes() == {"answers.unknown": "unknown_field"}
+
+
+def test_a_broken_template_file_is_a_clear_error(tmp_path: Path) -> None:
+    from fieldapp.services.templates import TemplateInvalid, load_templates
+
+    (tmp_path / "bad.toml").write_text('id = "x"\nkind = "survey"\n', "utf-8")
+    with pytest.raises(TemplateInvalid) as info:
+        load_templates(tmp_path)
+    assert "bad.toml" in info.value.render("en") and "模板" in info.value.render("zh_CN")
+
+
+def test_a_broken_team_template_is_skipped_and_reported(vault: Vault) -> None:
+    import os
+
+    from fieldapp.services.workspace import Workspace
+
+    folder = Path(os.environ["FIELDAPP_HOME"]) / "templates"
+    folder.mkdir(parents=True)
+    (folder / "broken.toml").write_bytes(b"\xff\xfe not toml")
+    ws = Workspace(vault, lambda: TODAY)
+    assert "general_intake" in ws.templates
+    assert [e.params["source"].endswith("broken.toml") for e in ws.template_errors] == [True]

@@ -106,11 +106,28 @@ def builtin_templates() -> dict[str, Template]:
     return out
 
 
-def load_templates(extra_dir: Path | None = None) -> dict[str, Template]:
-    """Built-in templates plus any in ``extra_dir`` (a team's own, same id overrides)."""
+def load_templates(
+    extra_dir: Path | None = None, errors: list[TemplateInvalid] | None = None
+) -> dict[str, Template]:
+    """Built-in templates plus any in ``extra_dir`` (a team's own, same id overrides).
+
+    A broken file raises :class:`TemplateInvalid` — or, when ``errors`` is given, is
+    skipped and reported there, so one bad file never keeps the app from starting.
+    """
     templates = dict(builtin_templates())
     if extra_dir is not None and extra_dir.is_dir():
         for path in sorted(extra_dir.glob("*.toml")):
-            template = _parse(path.read_text("utf-8"), str(path))
+            try:
+                template = _parse(path.read_text("utf-8"), str(path))
+            except (TemplateInvalid, UnicodeDecodeError) as exc:
+                error = (
+                    exc
+                    if isinstance(exc, TemplateInvalid)
+                    else TemplateInvalid(source=str(path), detail=str(exc))
+                )
+                if errors is None:
+                    raise error from None
+                errors.append(error)
+                continue
             templates[template.id] = template
     return templates

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fieldapp import paths
 from fieldapp.domain import (
     CasePlan,
     Interview,
@@ -25,7 +26,7 @@ from fieldapp.domain import (
 from fieldapp.services import schedule
 from fieldapp.services.records import HistoryEntry, RecordService
 from fieldapp.services.search import ResidentIndex
-from fieldapp.services.templates import Template, load_templates
+from fieldapp.services.templates import Template, TemplateInvalid, load_templates
 from fieldapp.store import Vault
 from sync.ops import Op
 
@@ -104,7 +105,11 @@ class Workspace:
         self.today = today
         self.now = now
         self.index = ResidentIndex()
-        self.templates: dict[str, Template] = load_templates()
+        # A team's own templates: $FIELDAPP_HOME/templates/*.toml (or the data dir's).
+        self.template_errors: list[TemplateInvalid] = []
+        self.templates: dict[str, Template] = load_templates(
+            paths.data_dir() / "templates", self.template_errors
+        )
 
     # ------------------------------------------------------------ start-up
 

@@ -106,6 +106,8 @@ class FieldApp(App[None]):
         self.switch_to(TodayScreen())
         for message_id, params in workspace.vault.report.messages():
             self.notify(t(message_id, **params), severity="warning", timeout=15)
+        for error in workspace.template_errors:
+            self.notify(error.render(), severity="warning", timeout=15)
 
     def today_shown(self) -> None:
         """The first screen is up: now index for search (pinyin) in the background."""
