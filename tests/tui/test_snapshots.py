@@ -126,7 +126,7 @@ def test_unlock(snap_compare: Callable[..., bool], demo_vault: Path, lang: str) 
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("step", ["language", "passphrase", "recovery"])
+@pytest.mark.parametrize("step", ["language", "passphrase", "recovery", "profile"])
 def test_first_run(
     snap_compare: Callable[..., bool],
     tmp_path: Path,
@@ -145,8 +145,11 @@ def test_first_run(
         pilot.app.screen.query_one(f"#lang-{lang}").press()  # type: ignore[attr-defined]
         await settle(pilot)
         await pilot.press(*"river stone lantern")
-        if step == "recovery":
+        if step in ("recovery", "profile"):
             await pilot.press("enter", *"river stone lantern", "enter")
+        if step == "profile":
+            groups = FIXED_KEY[1].split("-")
+            await pilot.press(*f"{groups[2]} {groups[9]}", "enter", *"李娜")
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run)
