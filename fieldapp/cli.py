@@ -229,6 +229,92 @@ def cmd_app(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_vault(args: argparse.Namespace) -> Vault:
+    from fieldapp.store import Vault
+
+    path = _vault_path(args)
+    if not (path / "vault.key").exists():
+        from fieldapp.errors import VaultNotFound
+
+        raise VaultNotFound(path=str(path))
+    vault = _with_retries(lambda p: Vault.open(path, p), "cli.current_passphrase")
+    assert isinstance(vault, Vault)
+    _tell_report(vault)
+    return vault
+
+
+def _card_text(value: str) -> str:
+    """A card given as its code or as the path of a file holding it."""
+    path = Path(value)
+    if len(value) < 512 and path.is_file():
+        return path.read_text("utf-8").strip()
+    return value
+
+
+def cmd_team(args: argparse.Namespace) -> int:
+    from sync import team
+
+    vault = _open_vault(args)
+    try:
+        if args.team_command == "create":
+            hub = {"endpoint": args.hub} if args.hub else None
+            secrets = team.create_team(vault, args.name, hub)
+            code = secrets.code()
+            _say("cli.team_created", name=args.name, fingerprint=secrets.card().fingerprint)
+            print(code)
+            if args.out:
+                Path(args.out).write_text(code + "\n", "utf-8")
+                _say("cli.card_written", path=args.out)
+        elif args.team_command == "join":
+            from fieldapp.services.records import RecordService
+
+            name = RecordService(vault).profile().get("name") or vault.device_id
+            card, code = team.join(vault, _card_text(args.card), name)
+            _say("cli.team_joined", name=card.name, fingerprint=card.fingerprint)
+            print(code)
+            if args.out:
+                Path(args.out).write_text(code + "\n", "utf-8")
+                _say("cli.card_written", path=args.out)
+        elif args.team_command == "enrol":
+            device = team.enrol(vault, _card_text(args.card))
+            _say("cli.device_enrolled", name=device.name, device=device.device_id,
+                 fingerprint=device.fingerprint)  # fmt: skip
+        elif args.team_command == "revoke":
+            team.revoke(vault, args.device)
+            _say("cli.device_revoked", device=args.device)
+        else:
+            secrets = team.team_secrets(vault)
+            if secrets is not None:
+                _say("cli.team_line", name=secrets.name, team=secrets.team_id,
+                     fingerprint=secrets.card().fingerprint)  # fmt: skip
+            for entry in team.devices(vault):
+                state = (
+                    t("cli.revoked_on", date=entry.revoked) if entry.revoked else t("cli.active")
+                )
+                print(f"  {entry.device_id}  {entry.name}  {entry.enrolled}  {state}")
+    finally:
+        vault.close()
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from sync.outbox import sync_to
+    from sync.transport import FolderTransport
+
+    vault = _open_vault(args)
+    try:
+        transport = FolderTransport(Path(args.to_folder))
+        transport.clean_temp()
+        result = sync_to(vault, transport)
+    finally:
+        vault.close()
+    _say("cli.sync_result", cut=result.cut, delivered=len(result.delivered), pending=result.pending)
+    if result.error:
+        print(result.error, file=sys.stderr)
+        return 3  # something is still in the outbox
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fieldapp", description=t("cli.description"))
     parser.add_argument("--lang", choices=i18n.LANGUAGES, help=t("cli.help_lang"))
@@ -242,6 +328,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", metavar="DIR", help=t("cli.help_demo_dir"))
     demo.add_argument("--summary", action="store_true", help=t("cli.help_summary"))
     demo.set_defaults(func=cmd_demo)
+    team_parser = sub.add_parser("team", help=t("cli.help_team"))
+    team_sub = team_parser.add_subparsers(dest="team_command")
+    create = team_sub.add_parser("create", help=t("cli.help_team_create"))
+    create.add_argument("name")
+    create.add_argument("--hub", metavar="URL", help=t("cli.help_hub"))
+    create.add_argument("--out", metavar="FILE", help=t("cli.help_out"))
+    join = team_sub.add_parser("join", help=t("cli.help_team_join"))
+    join.add_argument("card", metavar="CARD")
+    join.add_argument("--out", metavar="FILE", help=t("cli.help_out"))
+    enrol_parser = team_sub.add_parser("enrol", help=t("cli.help_team_enrol"))
+    enrol_parser.add_argument("card", metavar="DEVICE_CARD")
+    revoke_parser = team_sub.add_parser("revoke", help=t("cli.help_team_revoke"))
+    revoke_parser.add_argument("device", metavar="DEVICE")
+    team_sub.add_parser("list", help=t("cli.help_team_list"))
+    team_parser.set_defaults(func=cmd_team, team_command="list")
+    sync_parser = sub.add_parser("sync", help=t("cli.help_sync"))
+    sync_parser.add_argument(
+        "--to-folder", metavar="PATH", required=True, help=t("cli.help_to_folder")
+    )
+    sync_parser.set_defaults(func=cmd_sync)
     return parser
 
 

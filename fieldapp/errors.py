@@ -15,7 +15,21 @@ it in the user's language::
     │   ├── VaultTampered          a file was changed, truncated, swapped or rolled back
     │   ├── VaultUnsupported       written by a newer fieldapp
     │   └── VaultWriteFailed       disk full, I/O error: nothing was saved
-    ├── BundleError                (sync; see sync/)
+    ├── BundleError                a bundle was refused (nothing from it is applied)
+    │   ├── BundleMalformed        truncated, not a bundle, bad header
+    │   ├── BundleTooLarge         over the size / op count / decompressed limits
+    │   ├── WrongTeam              for another team
+    │   ├── UnknownDevice          sender not enrolled
+    │   ├── DeviceRevoked
+    │   ├── BadSignature           changed in transit or signed by someone else
+    │   ├── DecryptFailed          not encrypted to this team's key
+    │   ├── SequenceGap            an earlier bundle is missing (held until it comes)
+    │   ├── DuplicateBundle        already received (a no-op)
+    │   ├── SequenceConflict       same sequence, different content: an alarm
+    │   ├── ChainBroken            previous-bundle hash does not match
+    │   └── OpInvalid              an op fails validation
+    ├── CardError                  a team or device card is damaged or forged
+    ├── TransportError             the USB stick / folder / hub failed; the outbox is intact
     └── RecordInvalid              a record failed validation; carries FieldProblems
 """
 
@@ -101,6 +115,70 @@ class VaultWriteFailed(VaultError):
 
 class BundleError(FieldappError):
     msg_id = "bundle.error"
+
+
+class BundleMalformed(BundleError):
+    msg_id = "bundle.malformed"
+
+
+class BundleTooLarge(BundleError):
+    msg_id = "bundle.too_large"
+
+
+class WrongTeam(BundleError):
+    msg_id = "bundle.wrong_team"
+
+
+class UnknownDevice(BundleError):
+    msg_id = "bundle.unknown_device"
+
+
+class DeviceRevoked(BundleError):
+    msg_id = "bundle.revoked"
+
+
+class BadSignature(BundleError):
+    msg_id = "bundle.bad_signature"
+
+
+class DecryptFailed(BundleError):
+    msg_id = "bundle.decrypt_failed"
+
+
+class SequenceGap(BundleError):
+    msg_id = "bundle.gap"
+
+
+class DuplicateBundle(BundleError):
+    msg_id = "bundle.duplicate"
+
+
+class SequenceConflict(BundleError):
+    msg_id = "bundle.conflict"
+
+
+class ChainBroken(BundleError):
+    msg_id = "bundle.chain"
+
+
+class OpInvalid(BundleError):
+    msg_id = "bundle.op_invalid"
+
+
+class CardError(FieldappError):
+    """A card was refused; ``what`` says why (format, signature, other_team …)."""
+
+    msg_id = "card.invalid"
+
+    def render(self, lang: str | None = None) -> str:
+        from fieldapp.i18n import t
+
+        what = t(f"card.what.{self.params.get('what', 'format')}", lang)
+        return t(self.msg_id, lang, what=what)
+
+
+class TransportError(FieldappError):
+    msg_id = "transport.failed"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,284 @@
+"""Bundles: a contiguous range of one device's ops, compressed, encrypted to the team
+and signed by the device (DESIGN §3.4, docs/bundle-format.md).
+
+    magic "FBN1" | header_len u16 | header (canonical JSON) | ct_len u32 | HPKE ciphertext
+    | Ed25519 signature (64 bytes) over everything before it
+
+HPKE: base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM; the header is
+bound in ``info``. The payload is zlib-compressed JSON rows ``[kind, record_id, field,
+value, hlc, base]``; the device and op ids follow from the header.
+
+Opening checks, in this order, and refuses with a typed error at the first failure:
+size limits → structure → team → enrolment → signature → sequence and previous hash →
+decrypt → decompressed size → every op (shape, device, order, domain validation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hpke
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+from fieldapp.errors import (
+    BadSignature,
+    BundleMalformed,
+    BundleTooLarge,
+    ChainBroken,
+    DecryptFailed,
+    DeviceRevoked,
+    DuplicateBundle,
+    OpInvalid,
+    SequenceConflict,
+    SequenceGap,
+    UnknownDevice,
+    WrongTeam,
+)
+from sync.ops import Op, make_op_id
+
+MAGIC = b"FBN1"
+VERSION = 1
+SIG_LEN = 64
+MAX_BUNDLE = 32 * 1024 * 1024  # bytes on the wire
+MAX_OPS = 200_000
+MAX_RAW = 128 * 1024 * 1024  # decompressed payload
+MAX_HEADER = 4096
+INFO = b"fieldapp bundle v1|"
+SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+HEADER_KEYS = frozenset({"v", "team", "device", "seq", "prev", "ops", "hlc", "raw"})
+
+
+@dataclass(frozen=True)
+class Header:
+    v: int
+    team: str
+    device: str
+    seq: int
+    prev: str
+    ops: int
+    hlc: int
+    raw: int
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """What the receiver knows of a device."""
+
+    sign_pub: bytes
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class Opened:
+    header: Header
+    ops: list[Op]
+    digest: str  # sha256 of the bundle bytes: the next bundle's ``prev``
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def seal(
+    ops: list[Op],
+    *,
+    team_id: str,
+    team_key: X25519PublicKey,
+    device_id: str,
+    sign_key: Ed25519PrivateKey,
+    seq: int,
+    prev: str,
+) -> bytes:
+    """Cut one bundle. ``ops`` must all come from ``device_id``, oldest first."""
+    if not ops or len(ops) > MAX_OPS:
+        raise ValueError("a bundle holds 1 to MAX_OPS ops")
+    rows = []
+    for op in ops:
+        if op.device_id != device_id:
+            raise ValueError("a bundle carries one device's own ops")
+        rows.append([op.kind, op.record_id, op.field, op.value, op.hlc, op.base])
+    raw = orjson.dumps(rows)
+    header = orjson.dumps(
+        {"v": VERSION, "team": team_id, "device": device_id, "seq": seq, "prev": prev,
+         "ops": len(ops), "hlc": max(op.hlc for op in ops), "raw": len(raw)},
+        option=orjson.OPT_SORT_KEYS,
+    )  # fmt: skip
+    ciphertext = SUITE.encrypt(zlib.compress(raw, 9), team_key, info=INFO + header)
+    body = MAGIC + struct.pack(">H", len(header)) + header + struct.pack(">I", len(ciphertext))
+    body += ciphertext
+    return body + sign_key.sign(body)
+
+
+def read_header(data: bytes) -> tuple[Header, bytes, bytes, bytes, bytes]:
+    """Structure only (no keys): header, header bytes, ciphertext, signed part, signature."""
+    if len(data) > MAX_BUNDLE:
+        raise BundleTooLarge(limit=MAX_BUNDLE, size=len(data))
+    if len(data) < len(MAGIC) + 2 + 4 + SIG_LEN or data[:4] != MAGIC:
+        raise BundleMalformed(what="magic")
+    (hlen,) = struct.unpack_from(">H", data, 4)
+    if hlen > MAX_HEADER or 6 + hlen + 4 > len(data):
+        raise BundleMalformed(what="header")
+    header_bytes = data[6 : 6 + hlen]
+    (clen,) = struct.unpack_from(">I", data, 6 + hlen)
+    end = 6 + hlen + 4 + clen
+    if end + SIG_LEN != len(data):
+        raise BundleMalformed(what="length")
+    try:
+        h = orjson.loads(header_bytes)
+    except orjson.JSONDecodeError:
+        raise BundleMalformed(what="header") from None
+    if not isinstance(h, dict) or set(h) != HEADER_KEYS:
+        raise BundleMalformed(what="header")
+    ints = ("v", "seq", "ops", "hlc", "raw")
+    if any(type(h[k]) is not int or h[k] < 0 for k in ints) or not all(
+        isinstance(h[k], str) for k in ("team", "device", "prev")
+    ):
+        raise BundleMalformed(what="header")
+    if orjson.dumps(h, option=orjson.OPT_SORT_KEYS) != header_bytes:
+        raise BundleMalformed(what="header")  # one canonical encoding: no malleability
+    header = Header(**h)
+    if header.v != VERSION:
+        raise BundleMalformed(what="version")
+    if header.ops > MAX_OPS or header.raw > MAX_RAW:
+        raise BundleTooLarge(limit=MAX_OPS, size=header.ops)
+    return header, header_bytes, data[6 + hlen + 4 : end], data[:end], data[end:]
+
+
+class Chain:
+    """The receiver's view of one device's sequence (for the order checks)."""
+
+    def __init__(self, last_seq: int = 0, last_digest: str = "",
+                 seen: Mapping[int, str] | None = None) -> None:  # fmt: skip
+        self.last_seq = last_seq
+        self.last_digest = last_digest
+        self.seen = dict(seen or {})
+
+
+def open_bundle(
+    data: bytes,
+    *,
+    team_id: str,
+    team_key: X25519PrivateKey,
+    devices: Mapping[str, Enrolled],
+    chain: Callable[[str], Chain],
+    validate_op: Callable[[Op], None],
+) -> Opened:
+    """Verify, decrypt and validate a bundle, or raise the first reason to refuse it."""
+    header, header_bytes, ciphertext, signed, signature = read_header(data)
+    if header.team != team_id:
+        raise WrongTeam(team=header.team)
+    device = devices.get(header.device)
+    if device is None:
+        raise UnknownDevice(device=header.device)
+    if device.revoked:
+        raise DeviceRevoked(device=header.device)
+    try:
+        Ed25519PublicKey.from_public_bytes(device.sign_pub).verify(signature, signed)
+    except (InvalidSignature, ValueError):
+        raise BadSignature(device=header.device) from None
+    this = digest(data)
+    state = chain(header.device)
+    if header.seq <= state.last_seq:
+        if state.seen.get(header.seq) == this:
+            raise DuplicateBundle(device=header.device, seq=header.seq)
+        raise SequenceConflict(device=header.device, seq=header.seq)
+    if header.seq > state.last_seq + 1:
+        raise SequenceGap(device=header.device, missing=state.last_seq + 1, seq=header.seq)
+    if header.prev != state.last_digest:
+        raise ChainBroken(device=header.device, seq=header.seq)
+    try:
+        compressed = SUITE.decrypt(ciphertext, team_key, info=INFO + header_bytes)
+    except (InvalidTag, ValueError):
+        raise DecryptFailed(device=header.device) from None
+    inflater = zlib.decompressobj()
+    try:
+        raw = inflater.decompress(compressed, header.raw + 1)
+    except zlib.error:
+        raise BundleMalformed(what="payload") from None
+    if len(raw) != header.raw or inflater.unconsumed_tail or not inflater.eof:
+        raise BundleTooLarge(limit=header.raw, size=len(raw))  # a bomb or a lying header
+    return Opened(header, _ops(raw, header, validate_op), this)
+
+
+def _ops(raw: bytes, header: Header, validate_op: Callable[[Op], None]) -> list[Op]:
+    try:
+        rows = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise OpInvalid(index=0, reason="json") from None
+    if not isinstance(rows, list) or len(rows) != header.ops:
+        raise OpInvalid(index=0, reason="count")
+    ops: list[Op] = []
+    last = 0
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != 6:
+            raise OpInvalid(index=i, reason="shape")
+        kind, record_id, field, value, hlc, base = row
+        if not (isinstance(kind, str) and isinstance(record_id, str) and isinstance(field, str)):
+            raise OpInvalid(index=i, reason="shape")
+        if type(hlc) is not int or hlc <= last or hlc > header.hlc:
+            raise OpInvalid(index=i, reason="order")  # one device's stamps only increase
+        if base is not None and not isinstance(base, str):
+            raise OpInvalid(index=i, reason="base")
+        last = hlc
+        op = Op(make_op_id(hlc, header.device), kind, record_id, field, value, hlc,
+                header.device, base)  # fmt: skip
+        try:
+            validate_op(op)
+        except OpInvalid as exc:
+            exc.params["index"] = i
+            raise
+        ops.append(op)
+    return ops
+
+
+def domain_validator() -> Callable[[Op], None]:
+    """Check an op against the domain model: known kind, known field, valid value."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from fieldapp.domain import MODELS, RecordKind
+    from fieldapp.domain.ids import is_record_id
+    from fieldapp.domain.validation import problems_of
+    from sync.ops import DELETED
+
+    adapters: dict[tuple[str, str], TypeAdapter[Any]] = {}
+    for kind, model in MODELS.items():
+        for name, info in model.model_fields.items():
+            if name != "id":
+                annotation: Any = _annotated(info) if info.metadata else info.annotation
+                adapters[(kind.value, name)] = TypeAdapter(annotation)
+
+    def check(op: Op) -> None:
+        if op.kind not in {k.value for k in RecordKind}:
+            raise OpInvalid(reason="kind")
+        if not is_record_id(op.record_id):
+            raise OpInvalid(reason="record_id")
+        if op.field == DELETED:
+            if not isinstance(op.value, bool):
+                raise OpInvalid(reason=f"{op.field}")
+            return
+        adapter = adapters.get((op.kind, op.field))
+        if adapter is None:
+            raise OpInvalid(reason=f"field {op.field}")
+        try:
+            adapter.validate_python(op.value)
+        except ValidationError as exc:
+            problem = problems_of(exc)[0] if problems_of(exc) else None
+            raise OpInvalid(
+                reason=f"{op.field}: {problem.code if problem else 'invalid'}"
+            ) from None
+
+    return check
+
+
+def _annotated(info: Any) -> Any:
+    from typing import Annotated
+
+    return Annotated[(info.annotation, *info.metadata)]

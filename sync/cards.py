@@ -1,0 +1,206 @@
+"""Team and device cards: the public halves of the keys, handed over as a file or a
+short text code (DESIGN §3.6).
+
+A card is canonical JSON signed with its owner's Ed25519 key and encoded as
+``FT1-…`` (team) or ``FD1-…`` (device): base64url of zlib-compressed bytes. The
+signature proves the card was not changed on the way; that it came from the right
+person is confirmed out of band by reading the short fingerprint aloud.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from fieldapp.errors import CardError
+
+TEAM_PREFIX = "FT1-"
+DEVICE_PREFIX = "FD1-"
+MAX_CARD = 4096
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def raw_public(key: Ed25519PublicKey | X25519PublicKey) -> bytes:
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def canonical(obj: Any) -> bytes:
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    """Twelve characters to read aloud when handing a card over: ``AB12-CD34-EF56``."""
+    digest = hashlib.sha256(canonical(payload)).hexdigest()[:12].upper()
+    return "-".join(digest[i : i + 4] for i in range(0, 12, 4))
+
+
+@dataclass(frozen=True)
+class TeamCard:
+    team_id: str
+    name: str
+    enc_pub: bytes
+    sign_pub: bytes
+    hub: dict[str, str] | None = None
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "v": 1, "kind": "team", "team_id": self.team_id, "name": self.name,
+            "enc_pub": b64(self.enc_pub), "sign_pub": b64(self.sign_pub), "hub": self.hub,
+        }  # fmt: skip
+
+    def encryption_key(self) -> X25519PublicKey:
+        return X25519PublicKey.from_public_bytes(self.enc_pub)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.payload())
+
+
+@dataclass(frozen=True)
+class DeviceCard:
+    team_id: str
+    device_id: str
+    name: str
+    sign_pub: bytes
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "v": 1, "kind": "device", "team_id": self.team_id, "device_id": self.device_id,
+            "name": self.name, "sign_pub": b64(self.sign_pub),
+        }  # fmt: skip
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.payload())
+
+
+def encode(prefix: str, payload: dict[str, Any], key: Ed25519PrivateKey) -> str:
+    body = canonical(payload)
+    signed = canonical({"card": payload, "sig": b64(key.sign(body))})
+    return prefix + b64(zlib.compress(signed, 9))
+
+
+def _decode(prefix: str, text: str) -> tuple[dict[str, Any], bytes]:
+    code = "".join(text.split())
+    if not code.startswith(prefix) or len(code) > MAX_CARD:
+        raise CardError(what="format")
+    try:
+        raw = zlib.decompressobj().decompress(unb64(code[len(prefix) :]), MAX_CARD * 4)
+        outer = orjson.loads(raw)
+        payload = outer["card"]
+        sig = unb64(outer["sig"])
+    except (ValueError, KeyError, TypeError, zlib.error, orjson.JSONDecodeError):
+        raise CardError(what="format") from None
+    if not isinstance(payload, dict) or payload.get("v") != 1:
+        raise CardError(what="format")
+    return payload, sig
+
+
+def _verify(sign_pub: bytes, payload: dict[str, Any], sig: bytes) -> None:
+    try:
+        Ed25519PublicKey.from_public_bytes(sign_pub).verify(sig, canonical(payload))
+    except (InvalidSignature, ValueError):
+        raise CardError(what="signature") from None
+
+
+def read_team_card(text: str) -> TeamCard:
+    payload, sig = _decode(TEAM_PREFIX, text)
+    try:
+        card = TeamCard(
+            team_id=str(payload["team_id"]),
+            name=str(payload["name"]),
+            enc_pub=unb64(payload["enc_pub"]),
+            sign_pub=unb64(payload["sign_pub"]),
+            hub=payload.get("hub"),
+        )
+        X25519PublicKey.from_public_bytes(card.enc_pub)
+    except (KeyError, ValueError, TypeError):
+        raise CardError(what="format") from None
+    if payload.get("kind") != "team":
+        raise CardError(what="format")
+    _verify(card.sign_pub, payload, sig)
+    return card
+
+
+def read_device_card(text: str) -> DeviceCard:
+    payload, sig = _decode(DEVICE_PREFIX, text)
+    try:
+        card = DeviceCard(
+            team_id=str(payload["team_id"]),
+            device_id=str(payload["device_id"]),
+            name=str(payload["name"]),
+            sign_pub=unb64(payload["sign_pub"]),
+        )
+    except (KeyError, ValueError, TypeError):
+        raise CardError(what="format") from None
+    if payload.get("kind") != "device" or not card.device_id.isalnum():
+        raise CardError(what="format")
+    _verify(card.sign_pub, payload, sig)  # proves the device holds the private key
+    return card
+
+
+@dataclass
+class TeamSecrets:
+    """What only the supervisor's vault holds."""
+
+    team_id: str
+    name: str
+    enc_key: X25519PrivateKey
+    sign_key: Ed25519PrivateKey
+    hub: dict[str, str] | None = None
+
+    def card(self) -> TeamCard:
+        return TeamCard(self.team_id, self.name, raw_public(self.enc_key.public_key()),
+                        raw_public(self.sign_key.public_key()), self.hub)  # fmt: skip
+
+    def code(self) -> str:
+        return encode(TEAM_PREFIX, self.card().payload(), self.sign_key)
+
+    def to_json(self) -> dict[str, Any]:
+        from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+        def raw(key: X25519PrivateKey | Ed25519PrivateKey) -> str:
+            return b64(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
+
+        return {"team_id": self.team_id, "name": self.name, "enc": raw(self.enc_key),
+                "sign": raw(self.sign_key), "hub": self.hub}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> TeamSecrets:
+        enc = X25519PrivateKey.from_private_bytes(unb64(d["enc"]))
+        sign = Ed25519PrivateKey.from_private_bytes(unb64(d["sign"]))
+        return cls(d["team_id"], d["name"], enc, sign, d.get("hub"))
+
+    @classmethod
+    def generate(cls, team_id: str, name: str, hub: dict[str, str] | None = None) -> TeamSecrets:
+        return cls(team_id, name, X25519PrivateKey.generate(), Ed25519PrivateKey.generate(), hub)
+
+
+def device_key_to_json(key: Ed25519PrivateKey) -> str:
+    from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+    return b64(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
+
+
+def device_key_from_json(text: str) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(unb64(text))
+
+
+def device_code(card: DeviceCard, key: Ed25519PrivateKey) -> str:
+    return encode(DEVICE_PREFIX, card.payload(), key)

@@ -1,0 +1,166 @@
+"""The outbox: this device's ops not yet delivered, cut into bundles that wait in the
+vault (encrypted) until a transport confirms them.
+
+- Cutting assigns sequence numbers and stores the bundles and the new outbox state in
+  ONE vault commit: a crash leaves either no new bundles or all of them, so two
+  different bundles can never share a sequence number.
+- A bundle is immutable once cut; it leaves the outbox only after ``put`` returned
+  (durable and read back) and that fact is committed.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from fieldapp.errors import CardError, FieldappError, TransportError
+from fieldapp.store import Vault
+from sync.bundle import digest, seal
+from sync.team import device_key, team_card
+from sync.transport import Transport
+
+OUTBOX = "sync/outbox"
+BUNDLE_PREFIX = "sync/bundle/"
+STATUS = "sync/status"
+MAX_OPS_PER_BUNDLE = 5_000
+MAX_BYTES_PER_BUNDLE = 4 * 1024 * 1024  # of raw op JSON, before compression
+
+
+@dataclass
+class OutboxState:
+    next_seq: int = 1
+    cut_hlc: int = 0
+    last_digest: str = ""
+
+
+@dataclass
+class SyncStatus:
+    pending_ops: int
+    pending_bundles: int
+    last_delivery: str | None
+    last_error: str | None
+    delivered: int
+
+
+@dataclass
+class SyncResult:
+    cut: int = 0
+    delivered: list[int] = field(default_factory=list)
+    pending: int = 0
+    error: str | None = None
+
+
+def _state(vault: Vault) -> OutboxState:
+    return OutboxState(**vault.get_meta(OUTBOX, {}))
+
+
+def key_for(team_id: str, device_id: str, seq: int) -> str:
+    return f"{team_id}/{device_id}/{seq:08d}.fbundle"
+
+
+def pending_ops(vault: Vault) -> list[Any]:
+    """This device's ops not yet in a bundle, oldest first."""
+    cut = _state(vault).cut_hlc
+    return [op for op in vault.all_ops() if op.device_id == vault.device_id and op.hlc > cut]
+
+
+def pending_bundles(vault: Vault) -> list[int]:
+    return sorted(int(k[len(BUNDLE_PREFIX) :]) for k in vault.meta_keys(BUNDLE_PREFIX))
+
+
+def bundle_bytes(vault: Vault, seq: int) -> bytes:
+    entry = vault.get_meta(f"{BUNDLE_PREFIX}{seq:08d}")
+    return base64.b64decode(entry["data"])
+
+
+def cut(vault: Vault, now: dt.datetime | None = None) -> int:
+    """Cut every pending op into bundles (one atomic commit). Returns how many."""
+    card = team_card(vault)
+    if card is None:
+        raise CardError(what="not_joined")
+    ops = pending_ops(vault)
+    if not ops:
+        return 0
+    key = device_key(vault)
+    state = _state(vault)
+    chunks: list[list[Any]] = [[]]
+    size = 0
+    for op in ops:
+        row_size = len(orjson.dumps(op.value)) + 120
+        if chunks[-1] and (
+            len(chunks[-1]) >= MAX_OPS_PER_BUNDLE or size + row_size > MAX_BYTES_PER_BUNDLE
+        ):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(op)
+        size += row_size
+    kv: dict[str, Any] = {}
+    stamp = (now or dt.datetime.now()).isoformat(timespec="seconds")
+    for chunk in chunks:
+        data = seal(chunk, team_id=card.team_id, team_key=card.encryption_key(),
+                    device_id=vault.device_id, sign_key=key, seq=state.next_seq,
+                    prev=state.last_digest)  # fmt: skip
+        kv[f"{BUNDLE_PREFIX}{state.next_seq:08d}"] = {
+            "data": base64.b64encode(data).decode(),
+            "ops": len(chunk),
+            "digest": digest(data),
+            "cut": stamp,
+        }
+        state = OutboxState(state.next_seq + 1, chunk[-1].hlc, digest(data))
+    kv[OUTBOX] = vars(state)
+    vault.commit((), kv=kv)
+    return len(chunks)
+
+
+def deliver(vault: Vault, transport: Transport, now: dt.datetime | None = None) -> SyncResult:
+    """Send pending bundles in order; each leaves the outbox only once confirmed."""
+    card = team_card(vault)
+    if card is None:
+        raise CardError(what="not_joined")
+    result = SyncResult()
+    status = dict(vault.get_meta(STATUS, {}))
+    for seq in pending_bundles(vault):
+        try:
+            transport.put(key_for(card.team_id, vault.device_id, seq), bundle_bytes(vault, seq))
+        except FieldappError as exc:
+            result.error = exc.render("en")
+            status["last_error"] = exc.msg_id
+            status["last_error_params"] = exc.params
+            vault.put_meta(STATUS, status)
+            break
+        status.update(
+            last_delivery=(now or dt.datetime.now()).isoformat(timespec="seconds"),
+            last_error=None,
+            last_error_params={},
+            delivered=int(status.get("delivered", 0)) + 1,
+        )
+        vault.commit((), kv={f"{BUNDLE_PREFIX}{seq:08d}": None, STATUS: status})
+        result.delivered.append(seq)
+    result.pending = len(pending_bundles(vault))
+    return result
+
+
+def sync_to(vault: Vault, transport: Transport, now: dt.datetime | None = None) -> SyncResult:
+    """Cut what is pending, then deliver everything in the outbox."""
+    made = cut(vault, now)
+    result = deliver(vault, transport, now)
+    result.cut = made
+    return result
+
+
+def status(vault: Vault) -> SyncStatus:
+    s = vault.get_meta(STATUS, {})
+    return SyncStatus(
+        pending_ops=len(pending_ops(vault)) if team_card(vault) else 0,
+        pending_bundles=len(pending_bundles(vault)),
+        last_delivery=s.get("last_delivery"),
+        last_error=s.get("last_error"),
+        delivered=int(s.get("delivered", 0)),
+    )
+
+
+__all__ = ["SyncResult", "SyncStatus", "TransportError", "cut", "deliver", "status", "sync_to"]

@@ -1,0 +1,112 @@
+"""Where bundles go: one small interface, a folder implementation (USB stick, shared
+drive) that also serves as the test fake, and (later) S3.
+
+A transport confirms a delivery only when the bytes are durably there and read back
+equal; until then the bundle stays in the outbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+from typing import Protocol
+
+from fieldapp.errors import TransportError
+from fieldapp.store.fsio import fsync_dir, write_all
+
+SUFFIX = ".fbundle"
+
+
+class Transport(Protocol):
+    def put(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key`` (create-only); return only once it is durable."""
+
+    def get(self, key: str) -> bytes: ...
+
+    def list(self, prefix: str) -> list[str]: ...
+
+
+class BundleConflictError(TransportError):
+    """A different bundle already sits under the same name: never overwrite, raise the alarm."""
+
+    msg_id = "transport.conflict"
+
+
+class FolderTransport:
+    """A folder: ``<root>/fieldapp/<team>/<device>/<seq>.fbundle``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        parts = key.split("/")
+        if any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+            raise ValueError(f"bad key {key!r}")
+        return self.root.joinpath("fieldapp", *parts)
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        try:
+            if path.exists():
+                if path.read_bytes() == data:
+                    return  # delivered before, the acknowledgement was lost
+                raise BundleConflictError(path=str(path))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, path)  # create-only: fails if the name appeared meanwhile
+                tmp.unlink()
+            except FileExistsError:
+                tmp.unlink(missing_ok=True)
+                return self.put(key, data)
+            except OSError:
+                # FAT/exFAT sticks have no hard links; one writer per device folder, so a
+                # check then rename is enough there.
+                if path.exists():
+                    tmp.unlink(missing_ok=True)
+                    return self.put(key, data)
+                os.rename(tmp, path)
+            fsync_dir(path.parent)
+            # Read back through a fresh open: a stick that lies about writes is caught here.
+            if path.read_bytes() != data:
+                raise TransportError(path=str(path), reason="read-back differs")
+        except TransportError:
+            raise
+        except OSError as exc:
+            raise TransportError(path=str(path), reason=exc.strerror or str(exc)) from None
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except OSError as exc:
+            raise TransportError(path=key, reason=exc.strerror or str(exc)) from None
+
+    def list(self, prefix: str = "") -> list[str]:
+        base = self.root / "fieldapp"
+        if not base.is_dir():
+            return []
+        keys = []
+        for path in base.rglob(f"*{SUFFIX}"):
+            key = path.relative_to(base).as_posix()
+            if key.startswith(prefix) and not path.name.startswith("."):
+                keys.append(key)
+        return sorted(keys)
+
+    def clean_temp(self) -> int:
+        """Remove half-written temp files left by a pulled stick or a crash."""
+        removed = 0
+        base = self.root / "fieldapp"
+        if base.is_dir():
+            for path in base.rglob(".*.tmp"):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed += 1
+        return removed
