@@ -64,8 +64,12 @@ def child_first_screen(path: str) -> None:
         start = time.perf_counter()
         vault = Vault.open(Path(path), PASSPHRASE)
         opened = time.perf_counter()
-        app = FieldApp(config=Config(language="zh_CN"), workspace=Workspace(vault, lambda: TODAY),
-                       today=lambda: TODAY, save_settings=False)  # fmt: skip
+        app = FieldApp(
+            config=Config(language="zh_CN"),
+            workspace=Workspace(vault, lambda: TODAY),
+            today=lambda: TODAY,
+            save_settings=False,
+        )
         async with app.run_test(size=(80, 24)) as pilot:
             while True:
                 screen = app.screen
@@ -80,8 +84,11 @@ def child_first_screen(path: str) -> None:
             await app.workers.wait_for_complete()
             indexed = time.perf_counter()
         vault.close(compact=False)
-        return {"unlock_s": opened - start, "first_screen_s": usable - start,
-                "index_ready_s": indexed - start}  # fmt: skip
+        return {
+            "unlock_s": opened - start,
+            "first_screen_s": usable - start,
+            "index_ready_s": indexed - start,
+        }
 
     print(json.dumps(asyncio.run(run())))
 
@@ -135,8 +142,12 @@ def main() -> None:
         print(f"vault: {total} records (built in {time.perf_counter() - started:.0f} s)\n")
         runs = []
         for _ in range(3):
-            out = subprocess.run([sys.executable, __file__, "--child", str(path)],
-                                 capture_output=True, text=True, check=True)  # fmt: skip
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         print("unlock → first usable Today screen (median of 3 fresh processes)")
@@ -148,8 +159,11 @@ def main() -> None:
         print(f"  {'query':<16} {'p50':>8} {'p95':>8} | {'naive p50':>10} {'p95':>8} {'(n)':>4}")
         for kind in QUERIES:
             o, n = ours[kind], naive.get(kind, [])
-            naive_text = (f"{pct(n, 50) * 1e3:>8.1f}ms {pct(n, 95) * 1e3:>6.1f}ms {len(n):>4}"
-                          if n else f"{'—':>10} {'—':>8} {0:>4}")  # fmt: skip
+            naive_text = (
+                f"{pct(n, 50) * 1e3:>8.1f}ms {pct(n, 95) * 1e3:>6.1f}ms {len(n):>4}"
+                if n
+                else f"{'—':>10} {'—':>8} {0:>4}"
+            )
             print(
                 f"  {kind:<16} {pct(o, 50) * 1e3:>6.2f}ms {pct(o, 95) * 1e3:>6.2f}ms | {naive_text}"
             )

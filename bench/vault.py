@@ -88,8 +88,16 @@ def child_open(path: str) -> None:
     start = time.perf_counter()
     vault = Vault.open(Path(path), PASSPHRASE)
     elapsed = time.perf_counter() - start
-    print(json.dumps({"open_s": elapsed, "rss_mb": rss_mb(), "rss_before_mb": before,
-                      "records": vault.count()}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "open_s": elapsed,
+                "rss_mb": rss_mb(),
+                "rss_before_mb": before,
+                "records": vault.count(),
+            }
+        )
+    )
     vault.close(compact=False)
 
 
@@ -179,8 +187,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 50_000])
     args = parser.parse_args()
-    print(f"{'records':>8} | {'save p50':>9} {'p95':>8} | {'TinyDB p50':>10} {'p95':>8} "
-          f"{'(n)':>5} | {'open':>7} {'TinyDB':>7} | {'RSS MB':>7} {'TinyDB':>7}")  # fmt: skip
+    print(
+        f"{'records':>8} | {'save p50':>9} {'p95':>8} | {'TinyDB p50':>10} {'p95':>8} "
+        f"{'(n)':>5} | {'open':>7} {'TinyDB':>7} | {'RSS MB':>7} {'TinyDB':>7}"
+    )
     print("-" * 96)
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:

@@ -277,16 +277,24 @@ def cmd_team(args: argparse.Namespace) -> int:
                 _say("cli.card_written", path=args.out)
         elif args.team_command == "enrol":
             device = team.enrol(vault, _card_text(args.card))
-            _say("cli.device_enrolled", name=device.name, device=device.device_id,
-                 fingerprint=device.fingerprint)  # fmt: skip
+            _say(
+                "cli.device_enrolled",
+                name=device.name,
+                device=device.device_id,
+                fingerprint=device.fingerprint,
+            )
         elif args.team_command == "revoke":
             team.revoke(vault, args.device)
             _say("cli.device_revoked", device=args.device)
         else:
             secrets = team.team_secrets(vault)
             if secrets is not None:
-                _say("cli.team_line", name=secrets.name, team=secrets.team_id,
-                     fingerprint=secrets.card().fingerprint)  # fmt: skip
+                _say(
+                    "cli.team_line",
+                    name=secrets.name,
+                    team=secrets.team_id,
+                    fingerprint=secrets.card().fingerprint,
+                )
             for entry in team.devices(vault):
                 state = (
                     t("cli.revoked_on", date=entry.revoked) if entry.revoked else t("cli.active")

@@ -107,10 +107,18 @@ def seal(
         rows.append([op.kind, op.record_id, op.field, op.value, op.hlc, op.base])
     raw = orjson.dumps(rows)
     header = orjson.dumps(
-        {"v": VERSION, "team": team_id, "device": device_id, "seq": seq, "prev": prev,
-         "ops": len(ops), "hlc": max(op.hlc for op in ops), "raw": len(raw)},
+        {
+            "v": VERSION,
+            "team": team_id,
+            "device": device_id,
+            "seq": seq,
+            "prev": prev,
+            "ops": len(ops),
+            "hlc": max(op.hlc for op in ops),
+            "raw": len(raw),
+        },
         option=orjson.OPT_SORT_KEYS,
-    )  # fmt: skip
+    )
     ciphertext = SUITE.encrypt(zlib.compress(raw, 9), team_key, info=INFO + header)
     body = MAGIC + struct.pack(">H", len(header)) + header + struct.pack(">I", len(ciphertext))
     body += ciphertext
@@ -155,8 +163,9 @@ def read_header(data: bytes) -> tuple[Header, bytes, bytes, bytes, bytes]:
 class Chain:
     """The receiver's view of one device's sequence (for the order checks)."""
 
-    def __init__(self, last_seq: int = 0, last_digest: str = "",
-                 seen: Mapping[int, str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, last_seq: int = 0, last_digest: str = "", seen: Mapping[int, str] | None = None
+    ) -> None:
         self.last_seq = last_seq
         self.last_digest = last_digest
         self.seen = dict(seen or {})
@@ -228,8 +237,9 @@ def _ops(raw: bytes, header: Header, validate_op: Callable[[Op], None]) -> list[
         if base is not None and not isinstance(base, str):
             raise OpInvalid(index=i, reason="base")
         last = hlc
-        op = Op(make_op_id(hlc, header.device), kind, record_id, field, value, hlc,
-                header.device, base)  # fmt: skip
+        op = Op(
+            make_op_id(hlc, header.device), kind, record_id, field, value, hlc, header.device, base
+        )
         try:
             validate_op(op)
         except OpInvalid as exc:

@@ -60,9 +60,14 @@ class TeamCard:
 
     def payload(self) -> dict[str, Any]:
         return {
-            "v": 1, "kind": "team", "team_id": self.team_id, "name": self.name,
-            "enc_pub": b64(self.enc_pub), "sign_pub": b64(self.sign_pub), "hub": self.hub,
-        }  # fmt: skip
+            "v": 1,
+            "kind": "team",
+            "team_id": self.team_id,
+            "name": self.name,
+            "enc_pub": b64(self.enc_pub),
+            "sign_pub": b64(self.sign_pub),
+            "hub": self.hub,
+        }
 
     def encryption_key(self) -> X25519PublicKey:
         return X25519PublicKey.from_public_bytes(self.enc_pub)
@@ -81,9 +86,13 @@ class DeviceCard:
 
     def payload(self) -> dict[str, Any]:
         return {
-            "v": 1, "kind": "device", "team_id": self.team_id, "device_id": self.device_id,
-            "name": self.name, "sign_pub": b64(self.sign_pub),
-        }  # fmt: skip
+            "v": 1,
+            "kind": "device",
+            "team_id": self.team_id,
+            "device_id": self.device_id,
+            "name": self.name,
+            "sign_pub": b64(self.sign_pub),
+        }
 
     @property
     def fingerprint(self) -> str:
@@ -166,8 +175,13 @@ class TeamSecrets:
     hub: dict[str, str] | None = None
 
     def card(self) -> TeamCard:
-        return TeamCard(self.team_id, self.name, raw_public(self.enc_key.public_key()),
-                        raw_public(self.sign_key.public_key()), self.hub)  # fmt: skip
+        return TeamCard(
+            self.team_id,
+            self.name,
+            raw_public(self.enc_key.public_key()),
+            raw_public(self.sign_key.public_key()),
+            self.hub,
+        )
 
     def code(self) -> str:
         return encode(TEAM_PREFIX, self.card().payload(), self.sign_key)
@@ -178,8 +192,13 @@ class TeamSecrets:
         def raw(key: X25519PrivateKey | Ed25519PrivateKey) -> str:
             return b64(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
 
-        return {"team_id": self.team_id, "name": self.name, "enc": raw(self.enc_key),
-                "sign": raw(self.sign_key), "hub": self.hub}  # fmt: skip
+        return {
+            "team_id": self.team_id,
+            "name": self.name,
+            "enc": raw(self.enc_key),
+            "sign": raw(self.sign_key),
+            "hub": self.hub,
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> TeamSecrets:

@@ -39,9 +39,15 @@ class Op:
     def to_row(self) -> list[Any]:
         """Compact JSON form (journal frames, bundles)."""
         return [
-            self.op_id, self.kind, self.record_id, self.field, self.value,
-            self.hlc, self.device_id, self.base,
-        ]  # fmt: skip
+            self.op_id,
+            self.kind,
+            self.record_id,
+            self.field,
+            self.value,
+            self.hlc,
+            self.device_id,
+            self.base,
+        ]
 
     @classmethod
     def from_row(cls, row: list[Any]) -> Op:

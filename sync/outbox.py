@@ -101,9 +101,15 @@ def cut(vault: Vault, now: dt.datetime | None = None) -> int:
     kv: dict[str, Any] = {}
     stamp = (now or dt.datetime.now()).isoformat(timespec="seconds")
     for chunk in chunks:
-        data = seal(chunk, team_id=card.team_id, team_key=card.encryption_key(),
-                    device_id=vault.device_id, sign_key=key, seq=state.next_seq,
-                    prev=state.last_digest)  # fmt: skip
+        data = seal(
+            chunk,
+            team_id=card.team_id,
+            team_key=card.encryption_key(),
+            device_id=vault.device_id,
+            sign_key=key,
+            seq=state.next_seq,
+            prev=state.last_digest,
+        )
         kv[f"{BUNDLE_PREFIX}{state.next_seq:08d}"] = {
             "data": base64.b64encode(data).decode(),
             "ops": len(chunk),

@@ -129,8 +129,9 @@ def join(vault: Vault, team_code: str, name: str) -> tuple[TeamCard, str]:
         raise CardError(what="other_team")
     key = device_key(vault)
     vault.commit((), kv={TEAM_CARD: "".join(team_code.split())})
-    return card, device_code(DeviceCard(card.team_id, vault.device_id, name,
-                                        raw_public(key.public_key())), key)  # fmt: skip
+    return card, device_code(
+        DeviceCard(card.team_id, vault.device_id, name, raw_public(key.public_key())), key
+    )
 
 
 def team_card(vault: Vault) -> TeamCard | None:
@@ -143,5 +144,6 @@ def my_device_code(vault: Vault, name: str) -> str | None:
     if card is None:
         return None
     key = device_key(vault)
-    return device_code(DeviceCard(card.team_id, vault.device_id, name,
-                                  raw_public(key.public_key())), key)  # fmt: skip
+    return device_code(
+        DeviceCard(card.team_id, vault.device_id, name, raw_public(key.public_key())), key
+    )

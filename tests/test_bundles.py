@@ -68,26 +68,52 @@ def ops_for(device: str, n: int = 3, start: int = 1 << 40, **fields: object) -> 
     return out
 
 
-def make(device: str = A, key: Ed25519PrivateKey = KEY_A, seq: int = 1, prev: str = "",
-         ops: list[Op] | None = None, team_key: X25519PrivateKey = TEAM_KEY, team: str = TEAM) -> bytes:  # fmt: skip
-    return seal(ops or ops_for(device), team_id=team, team_key=team_key.public_key(),
-                device_id=device, sign_key=key, seq=seq, prev=prev)  # fmt: skip
+def make(
+    device: str = A,
+    key: Ed25519PrivateKey = KEY_A,
+    seq: int = 1,
+    prev: str = "",
+    ops: list[Op] | None = None,
+    team_key: X25519PrivateKey = TEAM_KEY,
+    team: str = TEAM,
+) -> bytes:
+    return seal(
+        ops or ops_for(device),
+        team_id=team,
+        team_key=team_key.public_key(),
+        device_id=device,
+        sign_key=key,
+        seq=seq,
+        prev=prev,
+    )
 
 
-def opener(chains: dict[str, Chain] | None = None, devices: dict[str, Enrolled] | None = None,
-           team_key: X25519PrivateKey = TEAM_KEY) -> Callable[[bytes], B.Opened]:  # fmt: skip
+def opener(
+    chains: dict[str, Chain] | None = None,
+    devices: dict[str, Enrolled] | None = None,
+    team_key: X25519PrivateKey = TEAM_KEY,
+) -> Callable[[bytes], B.Opened]:
     chains = chains if chains is not None else {}
 
     def run(data: bytes) -> B.Opened:
-        return open_bundle(data, team_id=TEAM, team_key=team_key,
-                           devices=DEVICES if devices is None else devices,
-                           chain=lambda d: chains.get(d, Chain()), validate_op=VALIDATE)  # fmt: skip
+        return open_bundle(
+            data,
+            team_id=TEAM,
+            team_key=team_key,
+            devices=DEVICES if devices is None else devices,
+            chain=lambda d: chains.get(d, Chain()),
+            validate_op=VALIDATE,
+        )
 
     return run
 
 
-def resign(data: bytes, key: Ed25519PrivateKey, header: dict[str, object] | None = None,
-           payload: bytes | None = None) -> bytes:  # fmt: skip
+def resign(
+    data: bytes,
+    key: Ed25519PrivateKey,
+    header: dict[str, object] | None = None,
+    payload: bytes | None = None,
+) -> bytes:
     """Rebuild a bundle with a changed header/ciphertext and a fresh (valid) signature."""
     _, header_bytes, ciphertext, _, _ = B.read_header(data)
     if header is not None:
@@ -101,14 +127,28 @@ def resign(data: bytes, key: Ed25519PrivateKey, header: dict[str, object] | None
 
 # ------------------------------------------------------------------ round trips
 
-names = st.text(alphabet=st.sampled_from("张王李赵刘陈杨黄周吴徐孙abcdefg xyz"), min_size=1, max_size=20).map(str.strip).filter(bool)  # fmt: skip
+names = (
+    st.text(
+        alphabet=st.sampled_from("张王李赵刘陈杨黄周吴徐孙abcdefg xyz"), min_size=1, max_size=20
+    )
+    .map(str.strip)
+    .filter(bool)
+)
 op_values = st.one_of(
     st.tuples(st.just("name"), names),
     st.tuples(st.just("community"), names),
-    st.tuples(st.just("notes"), st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=200).map(str.rstrip)),
-    st.tuples(st.just("tags"), st.lists(st.sampled_from(["elderly_alone", "disability", "minor"]), unique=True)),
+    st.tuples(
+        st.just("notes"),
+        st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=200).map(
+            str.rstrip
+        ),
+    ),
+    st.tuples(
+        st.just("tags"),
+        st.lists(st.sampled_from(["elderly_alone", "disability", "minor"]), unique=True),
+    ),
     st.tuples(st.just("_deleted"), st.booleans()),
-)  # fmt: skip
+)
 
 
 @settings(max_examples=80, deadline=None)
@@ -132,9 +172,14 @@ def test_documented_test_vector_opens() -> None:
     team = X25519PrivateKey.from_private_bytes(bytes(range(32)))
     dev = Ed25519PrivateKey.from_private_bytes(bytes(range(32, 64)))
     did = "0123456789abcdef"
-    opened = open_bundle(data, team_id="7465616d2d303031", team_key=team,
-                         devices={did: Enrolled(raw_public(dev.public_key()))},
-                         chain=lambda d: Chain(), validate_op=VALIDATE)  # fmt: skip
+    opened = open_bundle(
+        data,
+        team_id="7465616d2d303031",
+        team_key=team,
+        devices={did: Enrolled(raw_public(dev.public_key()))},
+        chain=lambda d: Chain(),
+        validate_op=VALIDATE,
+    )
     rows = orjson.loads(rows_text.group(1))
     assert [[o.kind, o.record_id, o.field, o.value, o.hlc, o.base] for o in opened.ops] == rows
     assert opened.digest in doc
@@ -249,10 +294,14 @@ def test_decompression_bomb_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value", "reason"),
-    [("name", "", "name: required"), ("phones", ["123"], "phones: phone_format"),
-     ("no_such_field", 1, "field no_such_field"), ("tags", ["flying"], "tags: choice"),
-     ("name", "a\x00b", "name: control_char")],
-)  # fmt: skip
+    [
+        ("name", "", "name: required"),
+        ("phones", ["123"], "phones: phone_format"),
+        ("no_such_field", 1, "field no_such_field"),
+        ("tags", ["flying"], "tags: choice"),
+        ("name", "a\x00b", "name: control_char"),
+    ],
+)
 def test_schema_invalid_op_signed_by_a_real_device(field: str, value: object, reason: str) -> None:
     ops = ops_for(A, n=1)
     hlc = ops[-1].hlc + 1
@@ -274,8 +323,12 @@ def test_ops_out_of_order_or_of_another_kind_are_refused() -> None:
 
 
 def test_refusals_read_well_in_both_languages() -> None:
-    errors = [DuplicateBundle(device=A, seq=3), SequenceGap(device=A, missing=12, seq=13),
-              OpInvalid(index=4, reason="name: required"), BundleMalformed(what="length")]  # fmt: skip
+    errors = [
+        DuplicateBundle(device=A, seq=3),
+        SequenceGap(device=A, missing=12, seq=13),
+        OpInvalid(index=4, reason="name: required"),
+        BundleMalformed(what="length"),
+    ]
     for exc in errors:
         for lang in ("en", "zh_CN"):
             text = exc.render(lang)

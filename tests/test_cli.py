@@ -20,8 +20,12 @@ KEY = re.compile(r"[0-9A-Z]{4}(?:-[0-9A-Z]{4}){13}")
 def fieldapp(*args: str, stdin: str = "", lang: str = "en") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [python(), "-m", "fieldapp", "--lang", lang, *args],
-        input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=120,
-    )  # fmt: skip
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def read_until(fd: int, pattern: re.Pattern[str], buffer: list[str]) -> re.Match[str]:
@@ -40,8 +44,11 @@ def read_until(fd: int, pattern: re.Pattern[str], buffer: list[str]) -> re.Match
 def init(vault: Path, passphrase: str, confirm_wrong: bool = False) -> tuple[int, str, str]:
     proc = subprocess.Popen(
         [python(), "-u", "-m", "fieldapp", "--lang", "en", "--vault", str(vault), "init"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
-    )  # fmt: skip
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
     assert proc.stdin and proc.stdout and proc.stderr
     proc.stdin.write(f"{passphrase}\n{passphrase}\n李娜\n史家社区\n".encode())
     proc.stdin.flush()
@@ -104,9 +111,11 @@ def test_passwd_and_wrong_passphrase(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert run.stderr.count("口令错误") == 3
     run = fieldapp(
-        "--vault", str(vault), "passwd",
+        "--vault",
+        str(vault),
+        "passwd",
         stdin="wrong\nfirst passphrase\nsecond passphrase\nsecond passphrase\n",
-    )  # fmt: skip
+    )
     assert run.returncode == 0, run.stderr
     assert "Wrong passphrase" in run.stderr and "Passphrase changed" in run.stdout
     Vault.open(vault, "second passphrase").close()

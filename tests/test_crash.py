@@ -44,10 +44,19 @@ def test_kill_9_loses_no_acknowledged_save(tmp_path: Path) -> None:
     torn = compactions = in_flight_kept = 0
     for round_no in range(KILLS):
         child = subprocess.Popen(
-            [python(), str(ROOT / "tests" / "crash_child.py"), str(path), PASSPHRASE,
-             str(last + 1), str(round_no)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-        )  # fmt: skip
+            [
+                python(),
+                str(ROOT / "tests" / "crash_child.py"),
+                str(path),
+                PASSPHRASE,
+                str(last + 1),
+                str(round_no),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "READY"
         time.sleep(rng.uniform(0, 0.03))  # a random moment in the save loop

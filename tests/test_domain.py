@@ -543,24 +543,40 @@ MALFORMED_DATES = [
     (Resident, resident(birth_date="一九九〇年"), "birth_date", "date_format"),
     (Resident, resident(birth_date=""), "birth_date", "date_format"),
     (Resident, resident(birth_date="1990-01-01T08:30:00"), "birth_date", "date_format"),
-    (Resident, resident(consent={"status": "given", "on": "2020-02-30"}), "consent.on",
-     "date_format"),
-    (Resident, resident(household=[{"name": "李明", "phone": None}], birth_date="x"),
-     "birth_date", "date_format"),
+    (
+        Resident,
+        resident(consent={"status": "given", "on": "2020-02-30"}),
+        "consent.on",
+        "date_format",
+    ),
+    (
+        Resident,
+        resident(household=[{"name": "李明", "phone": None}], birth_date="x"),
+        "birth_date",
+        "date_format",
+    ),
     (Resident, resident(birth_date=[1990, 1, 1]), "birth_date", "date_format"),
     (Need, need(opened_on="2024-00-10"), "opened_on", "date_format"),
     (Need, need(opened_on=None), "opened_on", "date_format"),
     (Need, need(due_date="soon"), "due_date", "date_format"),
     (Interview, interview(held_on="2024-04-31"), "held_on", "date_format"),
-    (Interview, interview(follow_ups=[{"text": "回访", "due_date": "2024-4-1"}]),
-     "follow_ups.0.due_date", "date_format"),
+    (
+        Interview,
+        interview(follow_ups=[{"text": "回访", "due_date": "2024-4-1"}]),
+        "follow_ups.0.due_date",
+        "date_format",
+    ),
     (Visit, visit(next_due="next week"), "next_due", "date_format"),
     (Visit, visit(started_at="2024-03-10 25:00"), "started_at", "datetime_format"),
     (Visit, visit(started_at="yesterday"), "started_at", "datetime_format"),
     (CasePlan, case_plan(start_date="15/01/2024"), "start_date", "date_format"),
-    (CasePlan, case_plan(reviews=[{"held_on": "2024-02-30", "text": "进展良好"}]),
-     "reviews.0.held_on", "date_format"),
-]  # fmt: skip
+    (
+        CasePlan,
+        case_plan(reviews=[{"held_on": "2024-02-30", "text": "进展良好"}]),
+        "reviews.0.held_on",
+        "date_format",
+    ),
+]
 
 
 @pytest.mark.parametrize(("model", "data", "field", "code"), MALFORMED_DATES)
@@ -776,12 +792,14 @@ def test_missing_fields_are_required() -> None:
         (Resident, resident(household=[{"name": "李明", "age": 12}]), "household.0.age"),
         (Resident, resident(consent={"status": "pending", "signed": True}), "consent.signed"),
         (Need, need(priority="high"), "priority"),
-        (Visit, visit(checklist_template="home.v1", checklist={"stove": {"answer": "yes",
-                                                               "extra": 1}}),
-         "checklist.stove.extra"),
+        (
+            Visit,
+            visit(checklist_template="home.v1", checklist={"stove": {"answer": "yes", "extra": 1}}),
+            "checklist.stove.extra",
+        ),
         (CasePlan, case_plan(goals=[{"text": "找到工作", "weight": 2}]), "goals.0.weight"),
     ],
-)  # fmt: skip
+)
 def test_unknown_fields_are_refused(
     model: type[BaseModel], data: dict[str, Any], field: str
 ) -> None:
@@ -793,9 +811,15 @@ def test_unknown_fields_are_refused(
 def test_every_code_has_a_message(code: str, lang: str) -> None:
     assert f"invalid.{code}" in catalog(lang)
     params = {
-        "max": 50, "actual": 51, "min": 1, "limit": 7, "code": "U+0000",
-        "old": "open", "new": "resolved", "count": 1,
-    }  # fmt: skip
+        "max": 50,
+        "actual": 51,
+        "min": 1,
+        "limit": 7,
+        "code": "U+0000",
+        "old": "open",
+        "new": "resolved",
+        "count": 1,
+    }
     text = FieldProblem("name", code, params).render(lang)
     assert text and text != f"invalid.{code}"
     assert "{" not in text
@@ -804,27 +828,43 @@ def test_every_code_has_a_message(code: str, lang: str) -> None:
 @pytest.mark.parametrize(
     ("model", "data", "expected"),
     [
-        (Resident, resident(cadence=[{"activity": "interview", "every_days": 7},
-                                     {"activity": "interview", "every_days": 3}]),
-         {"cadence": "cadence_duplicate"}),
-        (Resident, resident(cadence=[{"activity": "home_visit", "every_days": 0}]),
-         {"cadence.0.every_days": "too_small"}),
-        (Resident, resident(cadence=[{"activity": "home_visit", "every_days": 367}]),
-         {"cadence.0.every_days": "too_large"}),
+        (
+            Resident,
+            resident(
+                cadence=[
+                    {"activity": "interview", "every_days": 7},
+                    {"activity": "interview", "every_days": 3},
+                ]
+            ),
+            {"cadence": "cadence_duplicate"},
+        ),
+        (
+            Resident,
+            resident(cadence=[{"activity": "home_visit", "every_days": 0}]),
+            {"cadence.0.every_days": "too_small"},
+        ),
+        (
+            Resident,
+            resident(cadence=[{"activity": "home_visit", "every_days": 367}]),
+            {"cadence.0.every_days": "too_large"},
+        ),
         (Resident, resident(gender="f"), {"gender": "choice"}),
         (Resident, resident(tags=["rich"]), {"tags.0": "choice"}),
         (Resident, resident(birth_year=1879), {"birth_year": "too_small"}),
         (Need, need(resident_id="not-an-id"), {"resident_id": "record_id"}),
         (Interview, interview(resident_ids=[]), {"resident_ids": "too_few"}),
         (Interview, interview(template_id="入户 评估"), {"template_id": "slug"}),
-        (Visit, visit(checklist={"stove": {"answer": "yes"}}),
-         {"checklist_template": "checklist_template_required"}),
+        (
+            Visit,
+            visit(checklist={"stove": {"answer": "yes"}}),
+            {"checklist_template": "checklist_template_required"},
+        ),
         (Visit, visit(duration_minutes=0), {"duration_minutes": "too_small"}),
         (Visit, visit(duration_minutes="long"), {"duration_minutes": "number_format"}),
         (Visit, visit(kind="carrier pigeon"), {"kind": "choice"}),
         (CasePlan, case_plan(goals=[{"text": " "}]), {"goals.0.text": "required"}),
     ],
-)  # fmt: skip
+)
 def test_other_refusals_have_codes_and_messages(
     model: type[BaseModel], data: dict[str, Any], expected: dict[str, str]
 ) -> None:

@@ -9,9 +9,17 @@ import pytest
 
 from tests.conftest import ROOT, python
 
-CORE = ["fieldapp.domain", "fieldapp.store", "fieldapp.services.records",
-        "fieldapp.services.schedule", "fieldapp.services.demo", "sync", "sync.ops", "sync.hlc",
-        "fieldapp.cli"]  # fmt: skip
+CORE = [
+    "fieldapp.domain",
+    "fieldapp.store",
+    "fieldapp.services.records",
+    "fieldapp.services.schedule",
+    "fieldapp.services.demo",
+    "sync",
+    "sync.ops",
+    "sync.hlc",
+    "fieldapp.cli",
+]
 
 
 @pytest.mark.parametrize("module", CORE)
@@ -30,9 +38,12 @@ def test_import_has_no_side_effects(tmp_path: object) -> None:
     code = "import fieldapp, fieldapp.cli, fieldapp.store, fieldapp.paths; print('ok')"
     home = f"{tmp_path}/home"
     out = subprocess.run(
-        [python(), "-c", code], capture_output=True, text=True, cwd=ROOT,
+        [python(), "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
         env={"FIELDAPP_HOME": home, "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    )
     assert out.stdout.strip() == "ok", out.stderr
     import os
 

@@ -54,10 +54,14 @@ def receive(sup: Vault, folder: Path) -> list[list[object]]:
     received = []
     for key in FolderTransport(folder).list():
         data = (folder / "fieldapp" / key).read_bytes()
-        opened = open_bundle(data, team_id=secrets.team_id, team_key=secrets.enc_key,
-                             devices=team.enrolled_keys(sup),
-                             chain=lambda d: chains.get(d, Chain()),
-                             validate_op=domain_validator())  # fmt: skip
+        opened = open_bundle(
+            data,
+            team_id=secrets.team_id,
+            team_key=secrets.enc_key,
+            devices=team.enrolled_keys(sup),
+            chain=lambda d: chains.get(d, Chain()),
+            validate_op=domain_validator(),
+        )
         device = opened.header.device
         chains[device] = Chain(opened.header.seq, opened.digest)
         received.append([opened.header.seq, opened.ops])
@@ -108,8 +112,9 @@ def test_cut_deliver_and_open_on_the_other_side(pair: tuple[Vault, Vault], tmp_p
     assert outbox.sync_to(worker, FolderTransport(stick)).cut == 0
 
 
-def test_big_outboxes_are_cut_by_count(pair: tuple[Vault, Vault], tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_big_outboxes_are_cut_by_count(
+    pair: tuple[Vault, Vault], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, worker = pair
     monkeypatch.setattr(outbox, "MAX_OPS_PER_BUNDLE", 4)
     save_residents(worker, 5)
@@ -188,10 +193,19 @@ def test_kill_9_during_cutting_and_delivery_loses_and_duplicates_nothing(
     rng = random.Random(99)
     for round_no in range(KILLS):
         child = subprocess.Popen(
-            [python(), str(ROOT / "tests" / "outbox_child.py"), str(worker_path), PASSPHRASE,
-             str(stick), str(round_no)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-        )  # fmt: skip
+            [
+                python(),
+                str(ROOT / "tests" / "outbox_child.py"),
+                str(worker_path),
+                PASSPHRASE,
+                str(stick),
+                str(round_no),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "READY"
         time.sleep(rng.uniform(0, 0.05))
@@ -204,8 +218,9 @@ def test_kill_9_during_cutting_and_delivery_loses_and_duplicates_nothing(
     check_invariants(sup, worker_path, stick, everything_delivered=True)
 
 
-def check_invariants(sup: Vault, worker_path: Path, stick: Path,
-                     everything_delivered: bool = False) -> None:  # fmt: skip
+def check_invariants(
+    sup: Vault, worker_path: Path, stick: Path, everything_delivered: bool = False
+) -> None:
     received = receive(sup, stick)  # every file under a final name is a whole, valid bundle
     on_stick = {seq: ops for seq, ops in received}
     with Vault.open(worker_path, PASSPHRASE) as v:
@@ -220,9 +235,14 @@ def check_invariants(sup: Vault, worker_path: Path, stick: Path,
     assert secrets is not None
     in_bundles: list[str] = [op.op_id for ops in on_stick.values() for op in ops]
     for seq, data in pending.items():
-        opened = open_bundle(data, team_id=secrets.team_id, team_key=secrets.enc_key,
-                             devices=team.enrolled_keys(sup), chain=lambda d, s=seq: Chain(s - 1, _prev(data)),
-                             validate_op=domain_validator())  # fmt: skip
+        opened = open_bundle(
+            data,
+            team_id=secrets.team_id,
+            team_key=secrets.enc_key,
+            devices=team.enrolled_keys(sup),
+            chain=lambda d, s=seq, b=data: Chain(s - 1, _prev(b)),
+            validate_op=domain_validator(),
+        )
         if seq in on_stick:  # delivered, ack not yet recorded: must be the very same bundle
             assert [o.op_id for o in opened.ops] == [o.op_id for o in on_stick[seq]]
         else:

@@ -96,8 +96,15 @@ def test_no_personal_data_in_any_file(tmp_path: Path) -> None:
     )
     vault.close(compact=False)
 
-    values = [extra.name, "13912345678", "11010519491231002X", "13700001111", "独居，女儿在深圳",
-              "wheelchair-draft-text", "escort-text"]  # fmt: skip
+    values = [
+        extra.name,
+        "13912345678",
+        "11010519491231002X",
+        "13700001111",
+        "独居，女儿在深圳",
+        "wheelchair-draft-text",
+        "escort-text",
+    ]
     for r in residents:
         values += [r.name, *r.phones, *([r.id_number] if r.id_number else [])]
         values += [m.name for m in r.household]

@@ -110,20 +110,39 @@ def test_overdue_on_a_fixed_clock(service: RecordService) -> None:
 
     def visit(r: Resident, days_ago: int, **extra: object) -> Visit:
         at = dt.datetime.combine(TODAY - dt.timedelta(days=days_ago), dt.time(10))
-        return Visit(resident_id=r.id, kind=VisitKind.HOME, started_at=at, duration_minutes=30,
-                     purpose="例行探访", **extra)  # fmt: skip
+        return Visit(
+            resident_id=r.id,
+            kind=VisitKind.HOME,
+            started_at=at,
+            duration_minutes=30,
+            purpose="例行探访",
+            **extra,
+        )
 
     def interview(r: Resident, days_ago: int) -> Interview:
-        return Interview(resident_ids=[r.id], held_on=TODAY - dt.timedelta(days=days_ago),
-                         template_id="general_intake")  # fmt: skip
+        return Interview(
+            resident_ids=[r.id],
+            held_on=TODAY - dt.timedelta(days=days_ago),
+            template_id="general_intake",
+        )
 
-    service.save_many([
-        on_time, late, never, moved, no_rule,
-        visit(on_time, 29), interview(on_time, 6), interview(on_time, 20),
-        visit(late, 45), visit(late, 31), interview(late, 8),
-        visit(moved, 60, next_due=TODAY + dt.timedelta(days=2)),
-        visit(no_rule, 400),
-    ])  # fmt: skip
+    service.save_many(
+        [
+            on_time,
+            late,
+            never,
+            moved,
+            no_rule,
+            visit(on_time, 29),
+            interview(on_time, 6),
+            interview(on_time, 20),
+            visit(late, 45),
+            visit(late, 31),
+            interview(late, 8),
+            visit(moved, 60, next_due=TODAY + dt.timedelta(days=2)),
+            visit(no_rule, 400),
+        ]
+    )
     items = overdue(service.vault, TODAY)
     got = {
         (service.vault.get(i.resident_id)["name"], i.activity, i.days_overdue(TODAY)) for i in items
@@ -146,8 +165,9 @@ def test_demo_has_every_need_status_and_overdue_visits(service: RecordService) -
     assert len(communities) >= 4
     resolved = next(n for n in service.all(Need) if n.status is NeedStatus.RESOLVED)
     assert [e.new for e in service.history(resolved.id) if e.field == "status"] == [
-        "in_progress", "resolved",
-    ]  # fmt: skip
+        "in_progress",
+        "resolved",
+    ]
 
 
 def test_a_team_template_needs_no_code_change(vault: Vault, tmp_path: Path) -> None:

@@ -56,8 +56,10 @@ def test_saves_survive_reopen_with_and_without_compaction(vault: Vault, vault_pa
     assert reopened.get(b) == resident("李四")
     reopened.close()  # compacts: snapshot + archived ops, empty journal
     assert sorted(p.name for p in vault_path.glob("*.fv")) == [
-        "journal-000001.fv", "ops-000000.fv", "snap-000001.fv",
-    ]  # fmt: skip
+        "journal-000001.fv",
+        "ops-000000.fv",
+        "snap-000001.fv",
+    ]
 
     again = Vault.open(vault_path, PASSPHRASE)
     assert again.report.frames_replayed == 0

@@ -47,15 +47,43 @@ _PYDANTIC_CODES = {
 
 OUR_CODES = frozenset(
     {
-        "required", "too_long", "too_few", "too_many", "unknown_field", "choice", "date_format",
-        "datetime_format", "number_format", "too_small", "too_large", "yes_no", "text_type",
-        "list_type", "object_type", "surrogate", "control_char", "id_format", "id_birth_date",
-        "id_checksum", "phone_format", "record_id", "slug", "consent_date_required",
-        "date_in_future", "birth_year_mismatch", "id_birth_mismatch", "cadence_duplicate",
-        "status_note_required", "due_before_opened", "next_due_before_visit",
-        "checklist_template_required", "transition", "answer_type", "invalid",
+        "required",
+        "too_long",
+        "too_few",
+        "too_many",
+        "unknown_field",
+        "choice",
+        "date_format",
+        "datetime_format",
+        "number_format",
+        "too_small",
+        "too_large",
+        "yes_no",
+        "text_type",
+        "list_type",
+        "object_type",
+        "surrogate",
+        "control_char",
+        "id_format",
+        "id_birth_date",
+        "id_checksum",
+        "phone_format",
+        "record_id",
+        "slug",
+        "consent_date_required",
+        "date_in_future",
+        "birth_year_mismatch",
+        "id_birth_mismatch",
+        "cadence_duplicate",
+        "status_note_required",
+        "due_before_opened",
+        "next_due_before_visit",
+        "checklist_template_required",
+        "transition",
+        "answer_type",
+        "invalid",
     }
-)  # fmt: skip
+)
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -135,9 +135,14 @@ def naive_search(residents: Iterable[tuple[str, dict[str, Any]]], query: str) ->
     for rid, doc in residents:
         name = doc.get("name", "")
         text = " ".join(
-            [name, "".join(lazy_pinyin(name)), "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)),
-             doc.get("address", ""), doc.get("community", "")]
-        ).lower()  # fmt: skip
+            [
+                name,
+                "".join(lazy_pinyin(name)),
+                "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)),
+                doc.get("address", ""),
+                doc.get("community", ""),
+            ]
+        ).lower()
         if q in text:
             hits.append(rid)
     return hits

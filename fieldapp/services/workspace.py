@@ -231,10 +231,17 @@ class Workspace:
             matches.append((doc.get("name", ""), rid, doc))
         matches.sort(key=lambda m: (m[0], m[1]))
         rows = [
-            ResidentRow(rid, name, doc.get("community", ""), _age(doc, today),
-                        tuple(doc.get("tags") or ()), counts.get(rid, 0), rid in late)
+            ResidentRow(
+                rid,
+                name,
+                doc.get("community", ""),
+                _age(doc, today),
+                tuple(doc.get("tags") or ()),
+                counts.get(rid, 0),
+                rid in late,
+            )
             for name, rid, doc in matches[:limit]
-        ]  # fmt: skip
+        ]
         return rows, len(matches)
 
     def resident_file(self, rid: str) -> ResidentFile | None:

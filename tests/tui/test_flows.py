@@ -249,8 +249,10 @@ async def test_filters_narrow_the_list(demo_vault: Path) -> None:
         late = cell_texts(screen.query_one("#residents", DataTable))
         assert 0 < len(late) < everyone
         assert app.workspace is not None
-        overdue_names = {app.workspace.vault.get(i.resident_id)["name"]
-                         for i in schedule.overdue(app.workspace.vault, TODAY)}  # fmt: skip
+        overdue_names = {
+            app.workspace.vault.get(i.resident_id)["name"]
+            for i in schedule.overdue(app.workspace.vault, TODAY)
+        }
         assert {row[0] for row in late} == overdue_names
         screen.query_one("#community", Select).value = "史家社区"
         await settle(pilot)
@@ -266,8 +268,10 @@ async def test_filters_narrow_the_list(demo_vault: Path) -> None:
 async def test_invalid_resident_is_refused_with_messages_beside_the_fields(
     demo_vault: Path,
 ) -> None:
-    for lang, phone_text, id_text in (("en", "Not a phone number", "check digit"),
-                                      ("zh_CN", "不是有效电话号码", "校验位")):  # fmt: skip
+    for lang, phone_text, id_text in (
+        ("en", "Not a phone number", "check digit"),
+        ("zh_CN", "不是有效电话号码", "校验位"),
+    ):
         app = make_app(demo_vault, lang=lang)
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
