@@ -245,10 +245,12 @@ def _open_vault(args: argparse.Namespace) -> Vault:
 
 def _card_text(value: str) -> str:
     """A card given as its code or as the path of a file holding it."""
-    path = Path(value)
-    if len(value) < 512 and path.is_file():
-        return path.read_text("utf-8").strip()
-    return value
+    if value.strip().startswith(("FT1-", "FD1-")):
+        return value
+    try:
+        return Path(value).read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return value  # not a readable file: let the card parser say what is wrong
 
 
 def cmd_team(args: argparse.Namespace) -> int:

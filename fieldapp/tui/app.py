@@ -20,6 +20,7 @@ from fieldapp.services.workspace import Workspace
 from fieldapp.store import KdfParams, Vault
 from fieldapp.tui.commands import ResidentCommands
 from fieldapp.tui.i18n import translate_bindings
+from fieldapp.tui.sync_actions import SyncActions
 
 HIGH_CONTRAST = Theme(
     name="fieldapp-high-contrast",
@@ -38,7 +39,7 @@ HIGH_CONTRAST = Theme(
 THEMES = ("textual-dark", "textual-light", "fieldapp-high-contrast")
 
 
-class FieldApp(App[None]):
+class FieldApp(SyncActions, App[None]):
     """fieldapp for a community social worker."""
 
     CSS_PATH = "app.tcss"
@@ -236,6 +237,8 @@ class FieldApp(App[None]):
                 t("cmd.new_resident"), t("cmd.new_resident_help"), self.action_new_resident
             )
             yield SystemCommand(t("cmd.lock"), t("cmd.lock_help"), self.action_lock)
+            yield SystemCommand(t("cmd.sync_usb"), t("cmd.sync_usb_help"), self.action_sync_usb)
+            yield SystemCommand(t("cmd.join_team"), t("cmd.join_team_help"), self.action_join_team)
         yield SystemCommand(t("cmd.language"), t("cmd.language_help"), self.action_toggle_language)
         yield SystemCommand(t("cmd.theme"), t("cmd.theme_help"), self.action_next_theme)
         yield SystemCommand(t("cmd.help"), t("cmd.help_help"), self.action_help)

@@ -542,3 +542,45 @@ async def test_themes_include_high_contrast(demo_vault: Path) -> None:
             seen.add(app.theme)
         assert "fieldapp-high-contrast" in seen and app.config.theme == app.theme
         app.close_vault()
+
+
+async def test_sync_to_usb_from_the_app(demo_vault: Path, tmp_path: Path) -> None:
+    from sync import team
+    from sync.transport import FolderTransport
+
+    sup, _ = Vault.create(tmp_path / "sup", PASSPHRASE, kdf=FAST_KDF)
+    team_code = team.create_team(sup, "督导").code()
+    app = make_app(demo_vault)
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        status = app.screen.query_one("#sync-status", Static)
+        assert "not joined" in str(status.render())
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Join a team")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        app.screen.query_one("#answer", Input).value = team_code  # pasted
+        await pilot.press("enter")
+        await settle(pilot)
+        body = str(app.screen.query_one("#message-body", Static).render())
+        device_code = body.split()[-1]
+        assert device_code.startswith("FD1-")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "waiting" in str(status.render())
+        team.enrol(sup, device_code)
+        await pilot.press("u")
+        await settle(pilot)
+        await pilot.press(*str(stick), "enter")
+        await settle(pilot)
+        line = str(status.render())
+        assert "0 changes and 0 bundles waiting" in line and "never" not in line
+        keys = FolderTransport(stick).list()
+        assert keys and all(k.endswith(".fbundle") for k in keys)
+        assert list((stick / "fieldapp" / "cards").glob("*.fdevice"))
+        app.close_vault()
+    sup.close()

@@ -185,4 +185,7 @@ class FirstRunScreen(Screen[None]):
             return
         workspace = Workspace(vault, self.fieldapp.today)
         workspace.records.set_profile(name, community)
+        from sync.team import device_key
+
+        device_key(vault)  # this device's signing key, for the bundles it will send
         self.app.call_from_thread(self.fieldapp.start_session, workspace)

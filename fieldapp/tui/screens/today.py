@@ -29,6 +29,7 @@ class TodayScreen(Screen[None]):
     BINDINGS = [
         Binding("r", "app.go_residents", "Residents", id="today.residents"),
         Binding("n", "app.new_resident", "New resident", id="today.new_resident"),
+        Binding("u", "app.sync_usb", "Sync to USB", id="today.sync_usb"),
         Binding("g", "refresh", "Refresh", id="today.refresh", show=False),
     ]
 
@@ -44,7 +45,7 @@ class TodayScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(t("ui.loading"), id="today-counts")
-        yield Static(t("ui.sync_placeholder"), id="sync-status")
+        yield Static(t("ui.sync_checking"), id="sync-status", markup=False)
         with VerticalScroll(id="today-body"):
             yield Static(t("ui.due_title", count="…"), id="due-title", classes="section")
             yield DataTable(id="due", cursor_type="row", zebra_stripes=True)
@@ -145,6 +146,16 @@ class TodayScreen(Screen[None]):
             self.query_one(f"#{table_id}-title", Static).update(t(title_id, count=len(rows)))
         if first:
             self.fieldapp.today_shown()
+            self.load_sync_status()
+
+    @work(thread=True, exit_on_error=False, group="sync-status", exclusive=True)
+    def load_sync_status(self) -> None:
+        from fieldapp.tui.sync_actions import status_line
+
+        workspace = self.fieldapp.workspace
+        assert workspace is not None
+        line = status_line(workspace)
+        self.app.call_from_thread(self.query_one("#sync-status", Static).update, line)
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:

@@ -1,0 +1,61 @@
+"""Ask for one line of text (a folder for the USB stick, a team card code)."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from fieldapp.tui.i18n import translate_bindings
+
+
+class AskDialog(ModalScreen[str | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="ask.cancel")]
+
+    def __init__(self, question: str, value: str = "", hint: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.value = value
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question, classes="dialog-title", markup=False)
+            yield Input(self.value, id="answer")
+            yield Static(self.hint, classes="hint", markup=False)
+
+    def on_mount(self) -> None:
+        translate_bindings(self)
+        self.query_one("#answer", Input).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    def _answer(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+
+class MessageDialog(ModalScreen[None]):
+    """Show a longer text the worker may need to copy (a device card code)."""
+
+    BINDINGS = [Binding("escape,enter", "close", "Close", id="message.close")]
+
+    def __init__(self, title: str, body: str) -> None:
+        super().__init__()
+        self.heading = title
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.heading, classes="dialog-title", markup=False)
+            yield Static(self.body, markup=False, id="message-body")
+
+    def on_mount(self) -> None:
+        translate_bindings(self)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

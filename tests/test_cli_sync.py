@@ -1,0 +1,84 @@
+"""`fieldapp team …` and `fieldapp sync --to-folder` as a supervisor and a worker run them."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from fieldapp.domain.ids import new_id
+from fieldapp.store import Change, Vault
+from sync.transport import FolderTransport
+from tests.conftest import FAST_KDF, PASSPHRASE, ROOT, python
+
+
+def fieldapp(
+    vault: Path, *args: str, stdin: str = PASSPHRASE + "\n"
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [python(), "-m", "fieldapp", "--lang", "en", "--vault", str(vault), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def test_team_enrolment_and_usb_sync_end_to_end(tmp_path: Path) -> None:
+    sup, worker = tmp_path / "sup", tmp_path / "worker"
+    Vault.create(sup, PASSPHRASE, kdf=FAST_KDF)[0].close()
+    w, _ = Vault.create(worker, PASSPHRASE, kdf=FAST_KDF)
+    w.commit([Change("resident", new_id(), {"name": "张三", "community": "史家社区"})])
+    w.close()
+
+    created = fieldapp(sup, "team", "create", "史家社区督导", "--out", str(tmp_path / "team.fteam"))
+    assert created.returncode == 0, created.stderr
+    assert "fingerprint" in created.stdout.lower() and (tmp_path / "team.fteam").exists()
+
+    no_team = fieldapp(worker, "sync", "--to-folder", str(tmp_path / "stick"))
+    assert no_team.returncode == 1 and "fieldapp team join" in no_team.stderr
+
+    joined = fieldapp(
+        worker, "team", "join", str(tmp_path / "team.fteam"), "--out", str(tmp_path / "me.fdevice")
+    )
+    assert joined.returncode == 0, joined.stderr
+    assert "史家社区督导" in joined.stdout
+
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    synced = fieldapp(worker, "sync", "--to-folder", str(stick))
+    assert synced.returncode == 0, synced.stderr
+    assert "1 new bundle(s) cut, 1 delivered, 0 still waiting" in synced.stdout
+    assert len(FolderTransport(stick).list()) == 1
+
+    enrolled = fieldapp(sup, "team", "enrol", str(tmp_path / "me.fdevice"))
+    assert enrolled.returncode == 0 and "Enrolled" in enrolled.stdout
+    listed = fieldapp(sup, "team", "list")
+    assert "active" in listed.stdout
+    device = listed.stdout.splitlines()[-1].split()[0]
+    revoked = fieldapp(sup, "team", "revoke", device)
+    assert revoked.returncode == 0
+    assert "revoked" in fieldapp(sup, "team", "list").stdout
+
+    forged = fieldapp(sup, "team", "enrol", "FD1-AAAABBBBCCCC")
+    assert forged.returncode == 1 and "not valid" in forged.stderr
+
+
+def test_a_failed_sync_keeps_the_outbox(tmp_path: Path) -> None:
+    sup, worker = tmp_path / "sup", tmp_path / "worker"
+    Vault.create(sup, PASSPHRASE, kdf=FAST_KDF)[0].close()
+    w, _ = Vault.create(worker, PASSPHRASE, kdf=FAST_KDF)
+    w.commit([Change("resident", new_id(), {"name": "张三", "community": "史家社区"})])
+    w.close()
+    code = fieldapp(sup, "team", "create", "t").stdout.strip().splitlines()[-1]
+    assert fieldapp(worker, "team", "join", code).returncode == 0
+    stick = tmp_path / "stick"
+    stick.write_text("not a folder: the stick was formatted wrongly, or unplugged")
+    result = fieldapp(worker, "sync", "--to-folder", str(stick))
+    assert result.returncode == 3, result.stderr
+    assert "stay in the outbox" in result.stderr
+    assert "0 delivered, 1 still waiting" in result.stdout
+    stick.unlink()
+    stick.mkdir()
+    again = fieldapp(worker, "sync", "--to-folder", str(stick))
+    assert again.returncode == 0 and "0 new bundle(s) cut, 1 delivered" in again.stdout
