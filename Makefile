@@ -23,8 +23,10 @@ check: $(BIN)/.installed  ## static checks only
 test: check  ## everything CI runs: static checks, then the whole test suite
 	$(BIN)/pytest
 
-bench: $(BIN)/.installed
+bench: $(BIN)/.installed  ## every benchmark (several minutes; figures beside their baselines)
 	$(BIN)/python bench/vault.py
+	$(BIN)/python bench/tui.py
+	$(BIN)/python bench/bundles.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
