@@ -105,6 +105,7 @@ def test_overdue_on_a_fixed_clock(service: RecordService) -> None:
     on_time = person("按时", cadence=weekly_and_monthly)
     late = person("逾期", cadence=weekly_and_monthly)
     never = person("从未", cadence=[CadenceRule(activity=Activity.HOME_VISIT, every_days=30)])
+    new = person("新登记", cadence=[CadenceRule(activity=Activity.HOME_VISIT, every_days=30)])
     moved = person("改期", cadence=[CadenceRule(activity=Activity.HOME_VISIT, every_days=30)])
     no_rule = person("无规则")
 
@@ -126,11 +127,21 @@ def test_overdue_on_a_fixed_clock(service: RecordService) -> None:
             template_id="general_intake",
         )
 
+    # "从未" was registered 40 days ago and never visited; "新登记" today.
+    real_wall = service.vault.clock._wall_ms
+    service.vault.clock._wall_ms = lambda: int(
+        dt.datetime.combine(TODAY - dt.timedelta(days=40), dt.time(9)).timestamp() * 1000
+    )
+    service.save(never)
+    service.vault.clock._wall_ms = lambda: int(
+        dt.datetime.combine(TODAY, dt.time(9)).timestamp() * 1000
+    )
+    service.save(new)
+    service.vault.clock._wall_ms = real_wall
     service.save_many(
         [
             on_time,
             late,
-            never,
             moved,
             no_rule,
             visit(on_time, 29),
@@ -147,7 +158,11 @@ def test_overdue_on_a_fixed_clock(service: RecordService) -> None:
     got = {
         (service.vault.get(i.resident_id)["name"], i.activity, i.days_overdue(TODAY)) for i in items
     }
-    assert got == {("逾期", Activity.HOME_VISIT, 1), ("逾期", Activity.INTERVIEW, 1)}
+    assert got == {
+        ("逾期", Activity.HOME_VISIT, 1),
+        ("逾期", Activity.INTERVIEW, 1),
+        ("从未", Activity.HOME_VISIT, 10),  # registered 40 days ago, never visited
+    }
     due_today = {service.vault.get(i.resident_id)["name"] for i in due_items(service.vault, TODAY)}
     assert due_today == {"逾期", "从未"}
     week = {service.vault.get(i.resident_id)["name"] for i in due_items(service.vault, TODAY, 7)}

@@ -288,3 +288,80 @@ def test_create_with_a_recovery_key_shown_beforehand(vault_path: Path) -> None:
     assert shown == recovery[1]
     v.close()
     Vault.recover(vault_path, recovery[1], "another passphrase", kdf=FAST_KDF).close()
+
+
+def test_reads_in_other_threads_never_see_a_half_applied_save(vault: Vault) -> None:
+    import threading
+
+    ids = [new_id() for _ in range(300)]
+    for rid in ids[:100]:
+        vault.commit([Change("resident", rid, resident("起始"))])
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        try:
+            while not done.is_set():
+                for rid, _ in vault.iter_records("resident"):
+                    held = vault.get(rid)
+                    assert held is not None and {"name", "community"} <= set(held)
+                vault.meta_keys("draft/")
+                vault.history(ids[0])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for i, rid in enumerate(ids[100:]):
+        vault.commit(
+            [
+                Change("resident", rid, resident(f"居民{i}")),
+                Change("resident", ids[i % 100], {"name": f"改{i}"}),
+            ]
+        )
+        vault.put_meta(f"draft/{i}", {"x": i})
+    done.set()
+    for th in threads:
+        th.join()
+    assert not errors, errors[0]
+    assert vault.count("resident") == 300
+
+
+def test_a_full_disk_does_not_keep_a_long_journal_from_opening(
+    vault: Vault, vault_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldapp.store import vault as vault_module
+
+    for i in range(20):
+        vault.commit([Change("resident", new_id(), resident(f"居民{i}"))])
+    vault.close(compact=False)
+    monkeypatch.setattr(vault_module, "COMPACT_BYTES", 100)
+
+    def full(path: Path, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fsio, "atomic_write", full)
+    with Vault.open(vault_path, PASSPHRASE) as v:
+        assert v.count("resident") == 20
+        assert "compaction_skipped" in v.report.notes
+
+
+def test_a_failed_generation_switch_refuses_further_saves(
+    vault: Vault, vault_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rid = new_id()
+    vault.commit([Change("resident", rid, resident("张三"))])
+
+    def eio(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fdatasync", eio)
+    with pytest.raises(VaultWriteFailed):
+        vault.compact()
+    monkeypatch.undo()
+    with pytest.raises(VaultWriteFailed):
+        vault.commit([Change("resident", new_id(), resident("李四"))])
+    vault.close(compact=False)
+    with Vault.open(vault_path, PASSPHRASE) as v:
+        assert v.get(rid)["name"] == "张三"

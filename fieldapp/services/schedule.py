@@ -3,7 +3,8 @@
 For each cadence rule of a resident, the next contact is due ``every_days`` after the
 last one of that activity — or on the ``next_due`` date the last visit set, which a
 worker uses to bring a visit forward or push it back. A resident never contacted is
-due from the day the rule applies (today). One scan of visits and interviews: O(N).
+due ``every_days`` after the rule was set (when the cadence field was saved).
+One scan of visits and interviews: O(N).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 from fieldapp.domain import Activity, RecordKind, VisitKind
 from fieldapp.store import Vault
+from sync.hlc import to_seconds
 
 _VISIT_ACTIVITY = {
     VisitKind.HOME.value: Activity.HOME_VISIT,
@@ -52,6 +54,11 @@ def last_contacts(vault: Vault) -> dict[tuple[str, Activity], tuple[dt.date, dt.
     return last
 
 
+def _set_on(vault: Vault, rid: str) -> dt.date | None:
+    stamp = vault.field_stamp(rid, "cadence")
+    return dt.date.fromtimestamp(to_seconds(stamp)) if stamp else None
+
+
 def due_items(vault: Vault, today: dt.date, horizon_days: int = 0) -> list[DueItem]:
     """Every contact due on or before ``today + horizon_days``, most overdue first."""
     limit = today + dt.timedelta(days=horizon_days)
@@ -62,7 +69,10 @@ def due_items(vault: Vault, today: dt.date, horizon_days: int = 0) -> list[DueIt
             activity = Activity(rule["activity"])
             seen = last.get((rid, activity))
             if seen is None:
-                due, last_day = today, None
+                # Never contacted: the clock starts when the rule was set, so a resident
+                # nobody has visited becomes overdue like everyone else.
+                since = _set_on(vault, rid) or today
+                due, last_day = since + dt.timedelta(days=rule["every_days"]), None
             else:
                 last_day, next_due = seen
                 due = next_due or last_day + dt.timedelta(days=rule["every_days"])

@@ -283,6 +283,12 @@ class Workspace:
             self.index.update(record.id, self.vault.get(record.id))
         return ops
 
+    def delete(self, record_id: str) -> list[Op]:
+        """Delete a record (a tombstone op); a resident also leaves the search index."""
+        ops = self.records.delete(record_id)
+        self.index.update(record_id, None)
+        return ops
+
     def change_need_status(
         self, need_id: str, status: NeedStatus, note: str = "", referred_to: str = ""
     ) -> Need:

@@ -19,6 +19,7 @@ crash: it is reported in :attr:`Vault.report` and cut off.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import gc
 import os
@@ -208,6 +209,8 @@ class Vault:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock_fd = cls._lock(path)
         try:
+            if (path / KEY_FILE).exists():  # created by another process meanwhile
+                raise VaultExists(path=str(path))
             vault = cls(path, lock_fd)
             vault.vault_id = secrets.token_bytes(16)
             vault.device_id = device_id or secrets.token_hex(8)
@@ -268,7 +271,12 @@ class Vault:
             vault._unlock(passphrase, recovery_raw)
             vault._load()
             if vault._journal_len > COMPACT_BYTES:
-                vault.compact()
+                try:
+                    vault.compact()
+                except VaultWriteFailed:
+                    # A full or read-only disk must not keep the vault from opening: the
+                    # journal is whole, the next open tries again.
+                    vault.report.notes.append("compaction_skipped")
         except BaseException:
             vault._close_files()
             raise
@@ -281,7 +289,8 @@ class Vault:
                 return
             try:
                 if compact and not self._broken and self._journal_ops:
-                    self.compact()
+                    with contextlib.suppress(VaultWriteFailed):
+                        self.compact()  # best effort: the journal already holds everything
             finally:
                 self._close_files()
 
@@ -619,29 +628,33 @@ class Vault:
             stamps = self._stamps[rid] = _unpack_stamps(stamps)
         return stamps
 
-    def _apply_op(self, op: Op) -> None:
-        rid = op.record_id
-        doc = self._docs.get(rid)
-        if doc is None:
-            doc = self._docs[rid] = {}
-            self._kinds[rid] = op.kind
-            self._stamps[rid] = {}
-        stamps = self._stamps_of(rid)
-        current = stamps.get(op.field)
-        if current is not None and (current[0], self._devices[current[1]]) >= op.stamp:
-            return
-        stamps[op.field] = [op.hlc, self._device_idx(op.device_id)]
-        doc[op.field] = op.value
-        table = self.table(self._kinds[rid])
-        if doc.get(DELETED):
-            table.drop(rid)
-        else:
-            table.put(rid, doc)
-
     def _apply_ops(self, ops: list[Op]) -> None:
+        """Fold ops into the state. Documents are copy-on-write: a reader holding a
+        document (or iterating a snapshot) never sees it change under it."""
+        touched: dict[str, dict[str, Any]] = {}
         for op in ops:
             self.clock.observe(op.hlc)
-            self._apply_op(op)
+            rid = op.record_id
+            doc = touched.get(rid)
+            if doc is None:
+                old = self._docs.get(rid)
+                if old is None:
+                    self._kinds[rid] = op.kind
+                    self._stamps[rid] = {}
+                doc = touched[rid] = dict(old) if old is not None else {}
+            stamps = self._stamps_of(rid)
+            current = stamps.get(op.field)
+            if current is not None and (current[0], self._devices[current[1]]) >= op.stamp:
+                continue
+            stamps[op.field] = [op.hlc, self._device_idx(op.device_id)]
+            doc[op.field] = op.value
+        for rid, doc in touched.items():
+            self._docs[rid] = doc
+            table = self.table(self._kinds[rid])
+            if doc.get(DELETED):
+                table.drop(rid)
+            else:
+                table.put(rid, doc)
         self._journal_ops.extend(ops)
         if self._history is not None:
             for op in ops:
@@ -744,7 +757,8 @@ class Vault:
         return self._kv.get(key, default)
 
     def meta_keys(self, prefix: str = "") -> list[str]:
-        return sorted(k for k in self._kv if k.startswith(prefix))
+        with self._write_lock:
+            return sorted(k for k in self._kv if k.startswith(prefix))
 
     # ------------------------------------------------------------------ compaction
 
@@ -790,8 +804,14 @@ class Vault:
                     archives = self._archives
                 self._write_snapshot(new, archives)
                 fsio.atomic_write(self.path / journal_name(new), JOURNAL_MAGIC)
+            except OSError as exc:
+                raise VaultWriteFailed(reason=exc.strerror or str(exc)) from None
+            try:
                 self._write_superblock(self._next_sb(gen=new, length=len(JOURNAL_MAGIC)))
             except OSError as exc:
+                # The switch may or may not have reached the disk: which generation is
+                # current is unknown until reopened, so refuse further writes.
+                self._broken = True
                 raise VaultWriteFailed(reason=exc.strerror or str(exc)) from None
             # Committed: switch to the new generation, then clean up the old one.
             self._archives = archives
@@ -830,19 +850,32 @@ class Vault:
 
     def iter_records(self, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """(id, fields) of every live record of ``kind``; a plain scan, no copies."""
-        return iter(self.table(kind).docs.items())
+        with self._write_lock:  # a snapshot: saves from other threads may run meanwhile
+            return iter(list(self.table(kind).docs.items()))
 
     def history(self, record_id: str) -> list[Op]:
         """Every op ever applied to the record, oldest first."""
-        if self._history is None:
-            self._history = self._load_history()
-        return sorted(self._history.get(record_id, []), key=lambda op: op.stamp)
+        with self._write_lock:  # so no commit slips between loading and indexing
+            if self._history is None:
+                self._history = self._load_history()
+            ops = list(self._history.get(record_id, []))
+        return sorted(ops, key=lambda op: op.stamp)
 
     def all_ops(self) -> list[Op]:
         """Every op in the vault (archives + current journal), oldest first."""
-        if self._history is None:
-            self._history = self._load_history()
-        return sorted((op for ops in self._history.values() for op in ops), key=lambda o: o.stamp)
+        with self._write_lock:
+            if self._history is None:
+                self._history = self._load_history()
+            ops = [op for ops in self._history.values() for op in ops]
+        return sorted(ops, key=lambda o: o.stamp)
+
+    def field_stamp(self, record_id: str, field: str) -> int | None:
+        """The HLC of the value a field holds now (when it was last set)."""
+        with self._write_lock:
+            if record_id not in self._stamps:
+                return None
+            stamp = self._stamps_of(record_id).get(field)
+        return None if stamp is None else int(stamp[0])
 
     def _load_history(self) -> dict[str, list[Op]]:
         index: dict[str, list[Op]] = {}

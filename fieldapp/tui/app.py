@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable, Iterable
@@ -170,7 +171,7 @@ class FieldApp(SyncActions, App[None]):
     def action_help(self) -> None:
         from fieldapp.tui.dialogs.help import HelpScreen
 
-        if isinstance(self.screen, HelpScreen):
+        if isinstance(self.screen, HelpScreen) or self.locked:
             return
         self.push_screen(HelpScreen(self.screen))
 
@@ -245,9 +246,44 @@ class FieldApp(SyncActions, App[None]):
         yield SystemCommand(t("cmd.quit"), t("cmd.quit_help"), self.action_quit)
 
     async def action_quit(self) -> None:
+        """Keep half-filled forms as drafts, let saves and syncs finish, then close."""
+        from fieldapp.tui.screens.form import FormScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, FormScreen):
+                screen.flush_draft()
+        await self.workers.wait_for_complete()
         if self.workspace is not None:
-            self.close_vault()
+            await asyncio.to_thread(self.close_vault)  # compaction can take a second
         self.exit()
+
+    def action_help_quit(self) -> None:
+        self.notify(t("ui.ctrl_c"))
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        if not self.locked and not CommandPalette.is_open(self):
+            self.push_screen(
+                CommandPalette(id="--command-palette", placeholder=t("ui.palette_placeholder"))
+            )
+
+    def _fatal_error(self) -> None:
+        """An unexpected error: say so in the user's language, and never print the
+        program's variables (they hold decrypted records) the way Textual's default
+        traceback would."""
+        import sys
+        import traceback
+
+        from rich.text import Text
+
+        self.bell()
+        kind, _, tb = sys.exc_info()
+        where = traceback.extract_tb(tb)[-1] if tb else None
+        place = f"{Path(where.filename).name}:{where.lineno}" if where else "?"
+        name = kind.__name__ if kind else "Error"
+        self._exit_renderables.append(Text(t("ui.crashed", error=name, place=place)))
+        self._close_messages_no_wait()
 
     def close_vault(self) -> None:
         if self.workspace is not None:

@@ -6,6 +6,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.command import Hit, Hits, Provider
+from textual.content import Content
 
 from fieldapp.i18n import t
 
@@ -24,7 +25,7 @@ class ResidentCommands(Provider):
         for row in rows:
             yield Hit(
                 1.0,
-                f"{row.name}  ·  {row.community}",
+                Content(f"{row.name}  ·  {row.community}"),  # names are text, never markup
                 partial(app.open_resident, row.id),
                 help=t("cmd.jump_help"),
             )

@@ -100,3 +100,27 @@ def show_value(kind: str, field: str, value: object, names: dict[str, str] | Non
 def cells(*values: object) -> list[Text]:
     """Table cells as plain text: a name or note containing [brackets] is not markup."""
     return [Text(str(v)) for v in values]
+
+
+class Finishing:
+    """For screens that close themselves when a worker is done: close only when on top.
+
+    ``Screen.dismiss`` pops whatever screen is on top; a save finishing behind the lock
+    screen (or behind help) must not pop that instead. The result waits until the
+    screen is shown again.
+    """
+
+    _deferred: tuple[object] | None = None
+
+    def finish(self, result: object) -> None:
+        screen = self  # type: ignore[assignment]
+        if screen.app.screen is screen:  # type: ignore[attr-defined]
+            screen.dismiss(result)  # type: ignore[attr-defined]
+        else:
+            self._deferred = (result,)
+
+    def on_screen_resume(self) -> None:
+        if self._deferred is not None:
+            (result,) = self._deferred
+            self._deferred = None
+            self.dismiss(result)  # type: ignore[attr-defined]

@@ -584,3 +584,117 @@ async def test_sync_to_usb_from_the_app(demo_vault: Path, tmp_path: Path) -> Non
         assert list((stick / "fieldapp" / "cards").glob("*.fdevice"))
         app.close_vault()
     sup.close()
+
+
+async def test_a_save_finishing_behind_the_lock_screen_does_not_unlock(demo_vault: Path) -> None:
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"慢保存")
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        app.action_lock()  # the lock screen goes up …
+        await pilot.pause()
+        form.action_save()  # … while the save is still finishing
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen) and app.locked
+        box = app.screen.query_one("#passphrase", Input)
+        box.value = PASSPHRASE
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)  # the form closed once it was on top
+        assert any(r.name == "慢保存" for r in app.workspace.records.all(Resident))  # type: ignore[union-attr]
+        app.close_vault()
+
+
+async def test_editing_keeps_household_fields_in_place(demo_vault: Path) -> None:
+    from fieldapp.domain import HouseholdMember
+
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ws = app.workspace
+        assert ws is not None
+        r = Resident(
+            name="户主",
+            community="史家社区",
+            household=[HouseholdMember(name="张小明", phone="13800138000", notes="在外地")],
+        )
+        ws.save(r)
+        app.open_resident(r.id)
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        member = ws.records.get(Resident, r.id).household[0]  # type: ignore[union-attr]
+        assert (member.relation, member.phone, member.notes) == ("", "13800138000", "在外地")
+        app.close_vault()
+
+
+async def test_commas_stay_inside_plan_reviews(demo_vault: Path) -> None:
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ws = app.workspace
+        assert ws is not None
+        r = Resident(name="帮教对象", community="史家社区")
+        ws.save(r)
+        app.open_resident(r.id)
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        await type_into(pilot, "#f-title", "帮教方案")
+        app.screen.query_one(
+            "#f-reviews", TextArea
+        ).text = "2026-11-20; 老人情况稳定，继续关注用药; 王督导"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        plan = next(p for p in ws.records.all(CasePlan) if p.resident_id == r.id)
+        review = plan.reviews[0]
+        assert (review.text, review.reviewer) == ("老人情况稳定，继续关注用药", "王督导")
+        app.close_vault()
+
+
+async def test_a_name_that_looks_like_markup_is_safe_in_the_palette(demo_vault: Path) -> None:
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ws = app.workspace
+        assert ws is not None
+        ws.save(Resident(name="Chen [/] Wei", community="[b]社区"))
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Chen")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ResidentFileScreen)
+        app.close_vault()
+
+
+async def test_a_resident_that_is_gone_closes_its_file(demo_vault: Path) -> None:
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ws = app.workspace
+        assert ws is not None
+        r = Resident(name="将删除", community="史家社区")
+        ws.save(r)
+        ws.delete(r.id)
+        assert r.id not in ws.index.search("将删除")
+        app.open_resident(r.id)
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+        app.close_vault()
+
+
+async def test_quit_keeps_a_fresh_draft(demo_vault: Path) -> None:
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"刚打的字")
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+    with Vault.open(demo_vault, PASSPHRASE) as v:
+        assert v.get_meta("draft/resident:new")["name"] == "刚打的字"

@@ -6,6 +6,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -25,7 +26,7 @@ class ChooseDialog(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Static(self.heading, classes="dialog-title")
             yield OptionList(
-                *[Option(text, id=value) for text, value in self.options], id="choices"
+                *[Option(Content(text), id=value) for text, value in self.options], id="choices"
             )
 
     def on_mount(self) -> None:

@@ -15,13 +15,13 @@ from fieldapp.domain import Need, NeedStatus
 from fieldapp.domain.workflow import allowed_next
 from fieldapp.errors import FieldappError, RecordInvalid
 from fieldapp.i18n import t
-from fieldapp.tui.i18n import label, translate_bindings
+from fieldapp.tui.i18n import Finishing, label, translate_bindings
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
 
 
-class StatusDialog(ModalScreen[Need | None]):
+class StatusDialog(Finishing, ModalScreen[Need | None]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="status.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="status.cancel"),
@@ -75,7 +75,7 @@ class StatusDialog(ModalScreen[Need | None]):
         except FieldappError as exc:
             self.app.call_from_thread(self._error, exc.render())
             return
-        self.app.call_from_thread(self.dismiss, need)
+        self.app.call_from_thread(self.finish, need)
 
     def _error(self, text: str) -> None:
         self.query_one("#status-error", Static).update(text)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -51,7 +52,7 @@ from fieldapp.domain.validation import validate
 from fieldapp.errors import FieldappError, FieldProblem, RecordInvalid
 from fieldapp.i18n import t
 from fieldapp.services.workspace import Workspace
-from fieldapp.tui.i18n import label, lang, translate_bindings
+from fieldapp.tui.i18n import Finishing, label, lang, translate_bindings
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
@@ -69,6 +70,7 @@ class FieldSpec:
     hint: str | None = None  # message id shown under the field
     required: bool = False
     text: Callable[[], str] | None = None  # a label from data (templates), not the catalog
+    options_fn: Callable[[], list[tuple[str, str]]] | None = None  # re-read on a language switch
 
     def caption(self) -> str:
         return (self.text() if self.text else t(self.label)) + (" *" if self.required else "")
@@ -87,6 +89,11 @@ class FormDef:
     problem_field: Callable[[str], str] = lambda path: path.split(".")[0]
 
 
+def _plain(options: list[tuple[str, str]]) -> list[tuple[Text, str]]:
+    """Option labels as plain text: a template's or a community's [brackets] stay text."""
+    return [(Text(label), value) for label, value in options]
+
+
 def _text(values: dict[str, Any], name: str) -> str:
     return str(values.get(name) or "").strip()
 
@@ -96,17 +103,21 @@ def _opt(values: dict[str, Any], name: str) -> str | None:
     return value or None
 
 
-def _lines(values: dict[str, Any], name: str) -> list[list[str]]:
-    """Lines of ``a; b; c`` (full-width ；，、 accepted) → lists of trimmed parts."""
+def _lines(values: dict[str, Any], name: str, parts: int) -> list[list[str]]:
+    """Lines of ``a; b; c`` (full-width ； too) → ``parts`` trimmed fields each.
+
+    Only semicolons separate: commas belong to the text (老人情况稳定，继续关注). The last
+    field keeps the rest of the line.
+    """
     out = []
     for line in str(values.get(name) or "").splitlines():
         if line.strip():
-            norm = line.replace("；", ";").replace("，", ";").replace(",", ";")
-            out.append([part.strip() for part in norm.split(";")])
+            fields = [p.strip() for p in line.replace("；", ";").split(";", parts - 1)]
+            out.append(fields + [""] * (parts - len(fields)))
     return out
 
 
-class FormScreen(Screen[bool]):
+class FormScreen(Finishing, Screen[bool]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="form.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
@@ -162,7 +173,7 @@ class FormScreen(Screen[bool]):
             return area
         if spec.kind == "select":
             return Select(
-                spec.options,
+                _plain(spec.options),
                 id=wid,
                 allow_blank=not spec.required,
                 value=value if value in {v for _, v in spec.options} else Select.NULL,
@@ -170,7 +181,9 @@ class FormScreen(Screen[bool]):
             )
         if spec.kind == "multi":
             chosen = set(value or [])
-            return SelectionList[str](*[(lbl, v, v in chosen) for lbl, v in spec.options], id=wid)
+            return SelectionList[str](
+                *[(Text(lbl), v, v in chosen) for lbl, v in spec.options], id=wid
+            )
         if spec.kind == "bool":
             return Checkbox(spec.caption(), bool(value), id=wid)
         placeholder = {"date": "YYYY-MM-DD", "datetime": "YYYY-MM-DD HH:MM"}.get(spec.kind, "")
@@ -193,11 +206,21 @@ class FormScreen(Screen[bool]):
         for spec in self.form.specs:
             self.query_one(f"#l-{spec.name}", Label).update(spec.caption())
             source = getattr(spec.options, "source", None)
-            if source is not None and spec.kind == "select":  # enum labels follow the language
-                select = self.query_one(f"#f-{spec.name}", Select)
-                value = select.value
-                select.set_options(_enum_options(*source))
-                select.value = value
+            if spec.options_fn is not None:
+                fresh = spec.options_fn()
+            elif source is not None:  # enum labels follow the language
+                fresh = _enum_options(*source)
+            else:
+                continue
+            widget = self.query_one(f"#f-{spec.name}")
+            if isinstance(widget, Select):
+                value = widget.value
+                widget.set_options(_plain(fresh))
+                widget.value = value
+            elif isinstance(widget, SelectionList):
+                chosen = set(widget.selected)
+                widget.clear_options()
+                widget.add_options([(Text(lbl), v, v in chosen) for lbl, v in fresh])
 
     # ------------------------------------------------------------ values
 
@@ -277,7 +300,7 @@ class FormScreen(Screen[bool]):
 
     def _saved(self) -> None:
         self.app.notify(t("ui.saved"))
-        self.dismiss(True)
+        self.finish(True)
 
     def _failed(self, problems: list[FieldProblem], message: str | None) -> None:
         self.saving = False
@@ -307,7 +330,7 @@ class FormScreen(Screen[bool]):
                 shown.setdefault(name, []).append(text)
                 first_bad = first_bad or name
             else:
-                general.append(f"{problem.field}: {text}")
+                general.append(text)
         for name, texts in shown.items():
             self._error(name, "\n".join(texts))
         summary = t("invalid.record", count=len(problems))
@@ -368,7 +391,7 @@ def resident_form(ws: Workspace, resident: Resident | None) -> FormScreen:
         "home_visit_every": cadence.get(Activity.HOME_VISIT.value, ""),
         "phone_every": cadence.get(Activity.PHONE_CALL.value, ""),
         "household": "\n".join(
-            "; ".join(filter(None, [m.name, m.relation, m.phone or ""]))
+            "; ".join([m.name, m.relation, m.phone or ""]).rstrip("; ")
             for m in (r.household if r else [])
         ),
         "notes": r.notes if r else "",
@@ -430,8 +453,13 @@ def resident_form(ws: Workspace, resident: Resident | None) -> FormScreen:
                 "relation": parts[1] if len(parts) > 1 else "",
                 "phone": parts[2] if len(parts) > 2 and parts[2] else None,
             }
-            for parts in _lines(v, "household")
+            for parts in _lines(v, "household", 3)
         ]
+        # What the form does not show is kept: each member's notes, the consent note.
+        kept_notes = {m.name: m.notes for m in (r.household if r else []) if m.notes}
+        for member in household:
+            if member["name"] in kept_notes:
+                member["notes"] = kept_notes[str(member["name"])]
         data: dict[str, Any] = {
             "name": _text(v, "name"),
             "gender": v.get("gender") or Gender.UNKNOWN.value,
@@ -445,6 +473,7 @@ def resident_form(ws: Workspace, resident: Resident | None) -> FormScreen:
             "consent": {
                 "status": v.get("consent_status") or "pending",
                 "on": _opt(v, "consent_on"),
+                "note": r.consent.note if r else "",
             },
             "cadence": cadence,
             "household": household,
@@ -628,9 +657,13 @@ def interview_form(ws: Workspace, resident: Resident, template_id: str) -> FormS
     for q in template.questions:
         name = f"q_{q.id}"
         caption = lambda q=q: q.label(lang())  # noqa: E731 — labels come from the template file
-        opts = [(c.label(lang()), c.id) for c in q.choices]
-        if q.type in ("yesno", "check"):
-            opts = [(t("enum.CheckAnswer.yes"), "yes"), (t("enum.CheckAnswer.no"), "no")]
+
+        def choices(q: Any = q) -> list[tuple[str, str]]:
+            if q.type in ("yesno", "check"):
+                return [(t("enum.CheckAnswer.yes"), "yes"), (t("enum.CheckAnswer.no"), "no")]
+            return [(c.label(lang()), c.id) for c in q.choices]
+
+        opts = choices()
         kind: Kind = {
             "choice": "select",
             "yesno": "select",
@@ -639,7 +672,7 @@ def interview_form(ws: Workspace, resident: Resident, template_id: str) -> FormS
             "number": "int",
             "note": "note",
         }.get(q.type, "text")  # type: ignore[assignment]
-        specs.append(FieldSpec(name, kind, "", opts, text=caption))
+        specs.append(FieldSpec(name, kind, "", opts, text=caption, options_fn=choices))
         values[name] = [] if q.type == "multi" else None
     specs += [
         FieldSpec("notes", "note", "field.interview.notes"),
@@ -665,7 +698,7 @@ def interview_form(ws: Workspace, resident: Resident, template_id: str) -> FormS
         template.check_answers(answers)
         follow_ups = [
             {"text": parts[0], "due_date": parts[1] if len(parts) > 1 and parts[1] else None}
-            for parts in _lines(v, "follow_ups")
+            for parts in _lines(v, "follow_ups", 2)
         ]
         data = {
             "resident_ids": [resident.id],
@@ -747,7 +780,7 @@ def plan_form(ws: Workspace, resident_id: str, plan: CasePlan | None) -> FormScr
                 "due_date": parts[2] if len(parts) > 2 and parts[2] else None,
                 "done": len(parts) > 3 and parts[3].lower() in ("x", "done", "完成", "是"),
             }
-            for parts in _lines(v, "actions")
+            for parts in _lines(v, "actions", 4)
         ]
         reviews = [
             {
@@ -755,7 +788,7 @@ def plan_form(ws: Workspace, resident_id: str, plan: CasePlan | None) -> FormScr
                 "text": parts[1] if len(parts) > 1 else "",
                 "reviewer": parts[2] if len(parts) > 2 else "",
             }
-            for parts in _lines(v, "reviews")
+            for parts in _lines(v, "reviews", 3)
         ]
         data: dict[str, Any] = {
             "resident_id": resident_id,

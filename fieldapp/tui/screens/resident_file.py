@@ -23,6 +23,15 @@ if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
 
 
+def field_label(kind: str, field: str) -> str:
+    """The field's name in the current language (a form label or the generic one)."""
+    for msg_id in (f"field.any.{field}", f"field.{kind}.{field}"):
+        text = t(msg_id)
+        if text != msg_id:
+            return text
+    return field
+
+
 def short(value: Any, width: int = 24) -> str:
     text = "—" if value in (None, "", [], {}) else str(value)
     text = text.replace("\n", " ")
@@ -82,12 +91,18 @@ class ResidentFileScreen(Screen[None]):
     def action_back(self) -> None:
         self.app.pop_screen()
 
+    def _gone(self) -> None:
+        self.app.notify(t("ui.resident_not_found"), severity="warning")
+        if self.app.screen is self:
+            self.app.pop_screen()
+
     @work(thread=True, exit_on_error=False, group="file", exclusive=True)
     def load(self) -> None:
         workspace = self.fieldapp.workspace
         assert workspace is not None
         file = workspace.resident_file(self.resident_id)
-        if file is None:
+        if file is None:  # deleted elsewhere, or never existed
+            self.app.call_from_thread(self._gone)
             return
         self.app.call_from_thread(self.show, file)
         history = workspace.history(self.resident_id)
@@ -231,9 +246,7 @@ class ResidentFileScreen(Screen[None]):
         for e in entries:
             kind = workspace.vault.kind_of(e.record_id) if workspace else None
             kind = kind or "resident"
-            field = t(f"field.any.{e.field}")
-            if field.startswith("field."):
-                field = e.field
+            field = field_label(kind, e.field)
             if kind != "resident":  # a need's status, a visit's purpose …
                 field = f"{label('RecordKind', kind)}·{field}"
             old = short(show_value(kind, e.field, e.old, names), 14)

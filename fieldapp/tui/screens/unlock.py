@@ -16,7 +16,7 @@ from fieldapp.errors import FieldappError, WrongPassphrase
 from fieldapp.i18n import t
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import Vault
-from fieldapp.tui.i18n import translate_bindings
+from fieldapp.tui.i18n import Finishing, translate_bindings
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
@@ -29,7 +29,7 @@ def wrong_passphrase_delay(failures: int, base: float = 1.0) -> float:
     return min(MAX_DELAY, base * 2 ** max(0, failures - 1)) if failures else 0.0
 
 
-class _PassphraseScreen(Screen[None]):
+class _PassphraseScreen(Finishing, Screen[None]):
     """Shared by unlock and lock: a passphrase box that waits longer after each miss."""
 
     BINDINGS = [Binding("ctrl+q", "app.quit", "Quit", id="unlock.quit")]
@@ -123,6 +123,6 @@ class LockScreen(_PassphraseScreen):
         workspace = self.fieldapp.workspace
         assert workspace is not None
         if workspace.vault.check_passphrase(passphrase):
-            self.app.call_from_thread(self.dismiss, None)
+            self.app.call_from_thread(self.finish, None)
         else:
             self.app.call_from_thread(self.wrong, WrongPassphrase().render())
