@@ -4,6 +4,7 @@ Never garbage, never another exception, never a change to the files on refusal."
 
 from __future__ import annotations
 
+import os
 import shutil
 import struct
 from collections.abc import Callable
@@ -272,7 +273,9 @@ FILES = ["vault.key", "vault.state", "snap-000001.fv", "journal-000001.fv"]
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=int(os.environ.get("FIELDAPP_DAMAGE_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     name=st.sampled_from(FILES),
@@ -314,3 +317,16 @@ def test_any_damage_is_refused_or_harmless(
         return
     with v:
         assert {rid: v.get(rid) for rid in state} == state
+
+
+def test_a_flipped_version_digit_is_damage_not_a_newer_format(
+    pristine: tuple[Path, dict[str, dict[str, object]]], tmp_path: Path
+) -> None:
+    """Found by the property test: flipping the key "version" gave "written by a newer fieldapp"."""
+    source, _ = pristine
+    path = tmp_path / "vault"
+    shutil.copytree(source, path)
+    key = path / "vault.key"
+    key.write_bytes(key.read_bytes().replace(b'"version"', b'"versioo"', 1))
+    with pytest.raises(VaultTampered):
+        Vault.open(path, PASSPHRASE)

@@ -377,12 +377,15 @@ class Vault:
             checksum = header.pop("checksum")
         except (orjson.JSONDecodeError, ValueError, KeyError, TypeError):
             raise VaultTampered(file=KEY_FILE, what="unreadable") from None
-        if header.get("format") != FORMAT:
-            raise VaultTampered(file=KEY_FILE, what="format")
-        if not isinstance(header.get("version"), int) or header["version"] > VERSION:
-            raise VaultUnsupported(version=str(header.get("version")))
+        version = header.get("version")
         if checksum != crypto.sha256(crypto.canonical(header)):
+            if type(version) is int and version > VERSION:
+                raise VaultUnsupported(version=str(version))  # a newer layout, not damage
             raise VaultTampered(file=KEY_FILE, what="checksum")
+        if header.get("format") != FORMAT or type(version) is not int:
+            raise VaultTampered(file=KEY_FILE, what="format")
+        if version > VERSION:
+            raise VaultUnsupported(version=str(version))
         return header
 
     def _unlock(self, passphrase: str | None, recovery_raw: bytes | None) -> None:
