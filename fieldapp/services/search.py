@@ -71,6 +71,8 @@ class ResidentIndex:
     def __init__(self, pinyin: Pinyin | None = None) -> None:
         self.pinyin = pinyin or Pinyin()
         self._hay: dict[str, str] = {}
+        # What filters and sorting need, kept beside the haystack: no document look-ups.
+        self.info: dict[str, tuple[str, str, tuple[str, ...]]] = {}  # name, community, tags
         self._last: tuple[str, list[str]] | None = None
 
     def haystack(self, doc: dict[str, Any]) -> str:
@@ -90,15 +92,22 @@ class ResidentIndex:
         return SEP.join(parts).lower()
 
     def build(self, residents: Iterable[tuple[str, dict[str, Any]]]) -> None:
-        self._hay = {rid: self.haystack(doc) for rid, doc in residents}
+        hay: dict[str, str] = {}
+        info: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+        for rid, doc in residents:
+            hay[rid] = self.haystack(doc)
+            info[rid] = _info(doc)
+        self._hay, self.info = hay, info
         self._last = None
 
     def update(self, rid: str, doc: dict[str, Any] | None) -> None:
         """Re-index one resident after a save (``None``: deleted)."""
         if doc is None:
             self._hay.pop(rid, None)
+            self.info.pop(rid, None)
         else:
             self._hay[rid] = self.haystack(doc)
+            self.info[rid] = _info(doc)
         self._last = None
 
     def __len__(self) -> int:
@@ -124,6 +133,10 @@ class ResidentIndex:
             hits = [rid for rid in candidates if all(w in hay.get(rid, "") for w in terms)]
         self._last = (q, hits)
         return hits
+
+
+def _info(doc: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
+    return (doc.get("name", ""), doc.get("community", ""), tuple(doc.get("tags") or ()))
 
 
 def naive_search(residents: Iterable[tuple[str, dict[str, Any]]], query: str) -> list[str]:

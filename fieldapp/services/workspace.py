@@ -7,6 +7,7 @@ clock ("today"), so screens never touch the vault's documents.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -214,34 +215,39 @@ class Workspace:
         ids = self.index.search(query)
         counts = open_counts if open_counts is not None else {}
         late = overdue_ids if overdue_ids is not None else set()
-        today = self.today()
-        matches: list[tuple[str, str, dict[str, Any]]] = []
+        info = self.index.info
+        matches: list[tuple[str, str]] = []
         for rid in ids:
-            doc = self.vault.get(rid)
-            if doc is None:
+            entry = info.get(rid)
+            if entry is None:
                 continue
-            if community and doc.get("community") != community:
+            name, home, tags = entry
+            if community and home != community:
                 continue
-            if tag and tag not in (doc.get("tags") or ()):
+            if tag and tag not in tags:
                 continue
             if open_needs and not counts.get(rid):
                 continue
             if overdue and rid not in late:
                 continue
-            matches.append((doc.get("name", ""), rid, doc))
-        matches.sort(key=lambda m: (m[0], m[1]))
-        rows = [
-            ResidentRow(
-                rid,
-                name,
-                doc.get("community", ""),
-                _age(doc, today),
-                tuple(doc.get("tags") or ()),
-                counts.get(rid, 0),
-                rid in late,
+            matches.append((name, rid))
+        # Only the first ``limit`` by name are shown: no need to sort them all.
+        first = heapq.nsmallest(limit, matches) if len(matches) > limit else sorted(matches)
+        today = self.today()
+        rows = []
+        for name, rid in first:
+            doc = self.vault.get(rid) or {}
+            rows.append(
+                ResidentRow(
+                    rid,
+                    name,
+                    doc.get("community", ""),
+                    _age(doc, today),
+                    tuple(doc.get("tags") or ()),
+                    counts.get(rid, 0),
+                    rid in late,
+                )
             )
-            for name, rid, doc in matches[:limit]
-        ]
         return rows, len(matches)
 
     def resident_file(self, rid: str) -> ResidentFile | None:
