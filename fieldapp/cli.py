@@ -325,6 +325,25 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Supervisor: receive every bundle in the given folders/files and merge it."""
+    from sync.merge import conflicts, merge_sources
+
+    vault = _open_vault(args)
+    try:
+        summary = merge_sources(vault, [Path(p) for p in args.paths])
+        pending_conflicts = sum(len(v) for v in conflicts(vault).values())
+    finally:
+        vault.close()
+    _say("cli.merge_summary", applied=summary.count("applied"), ops=summary.ops,
+         duplicates=summary.count("duplicate"), held=summary.count("held"),
+         quarantined=summary.count("quarantined"), conflicts=pending_conflicts)  # fmt: skip
+    for outcome in summary.outcomes:
+        if outcome.kind in ("held", "quarantined") and outcome.reason is not None:
+            print(f"  {t('cli.merge_' + outcome.kind)} {outcome.source}: {outcome.reason.render()}")
+    return 4 if summary.count("quarantined") else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fieldapp", description=t("cli.description"))
     parser.add_argument("--lang", choices=i18n.LANGUAGES, help=t("cli.help_lang"))
@@ -358,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--to-folder", metavar="PATH", required=True, help=t("cli.help_to_folder")
     )
     sync_parser.set_defaults(func=cmd_sync)
+    merge_parser = sub.add_parser("merge", help=t("cli.help_merge"))
+    merge_parser.add_argument("paths", nargs="+", metavar="PATH", help=t("cli.help_merge_paths"))
+    merge_parser.set_defaults(func=cmd_merge)
     return parser
 
 

@@ -249,8 +249,14 @@ def _ops(raw: bytes, header: Header, validate_op: Callable[[Op], None]) -> list[
     return ops
 
 
-def domain_validator() -> Callable[[Op], None]:
-    """Check an op against the domain model: known kind, known field, valid value."""
+def domain_validator(
+    extra_fields: Callable[[str, str, Any], bool] | None = None,
+) -> Callable[[Op], None]:
+    """Check an op against the domain model: known kind, known field, valid value.
+
+    ``extra_fields(kind, field, value)`` may accept fields outside the models (the
+    merge's conflict resolutions).
+    """
     from pydantic import TypeAdapter, ValidationError
 
     from fieldapp.domain import MODELS, RecordKind
@@ -276,6 +282,8 @@ def domain_validator() -> Callable[[Op], None]:
             return
         adapter = adapters.get((op.kind, op.field))
         if adapter is None:
+            if extra_fields is not None and extra_fields(op.kind, op.field, op.value):
+                return
             raise OpInvalid(reason=f"field {op.field}")
         try:
             adapter.validate_python(op.value)

@@ -124,6 +124,10 @@ class _Superblock:
         )
 
 
+def _canon(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
 def _pack_stamps(stamps: dict[str, list[Any]] | str) -> str:
     """``{"name": [hlc, dev]}`` → ``"name=<hlc hex>.<dev>;…"`` (one string per record)."""
     if isinstance(stamps, str):
@@ -647,8 +651,14 @@ class Vault:
                 doc = touched[rid] = dict(old) if old is not None else {}
             stamps = self._stamps_of(rid)
             current = stamps.get(op.field)
-            if current is not None and (current[0], self._devices[current[1]]) >= op.stamp:
-                continue
+            if current is not None:
+                held = (current[0], self._devices[current[1]])
+                if held > op.stamp:
+                    continue
+                if held == op.stamp and _canon(doc.get(op.field)) >= _canon(op.value):
+                    # The same op again — or a device that reused a stamp: the larger value
+                    # wins everywhere, whatever the order of delivery.
+                    continue
             stamps[op.field] = [op.hlc, self._device_idx(op.device_id)]
             doc[op.field] = op.value
         for rid, doc in touched.items():
@@ -711,34 +721,50 @@ class Vault:
             ops = self._make_ops(changes)
             if not ops and not kv:
                 return []
-            commit: dict[str, Any] = {"ops": [op.to_row() for op in ops]}
-            if kv:
-                commit["kv"] = kv
-            payload = orjson.dumps(commit)
-            blob = crypto.seal(
-                self._key, payload, self._frame_aad(b"jrnl", self._gen, self._frames)
-            )
-            frame = _LEN.pack(len(blob)) + blob
-            start = self._journal_len
-            step = "write"
-            try:
-                fsio.write_all(self._journal_fd, frame)
-                step = "fsync"
-                os.fdatasync(self._journal_fd)
-            except OSError as exc:
-                self.clock.last = saved_clock
-                self._undo_append(start, fsync_failed=step == "fsync")
-                raise VaultWriteFailed(reason=exc.strerror or str(exc)) from None
-            self._journal_len = start + len(frame)
-            self._frames += 1
-            self._apply_ops(ops)
-            self._apply_kv(kv or {})
-            try:
-                self._write_superblock(self._next_sb(length=self._journal_len))
-            except OSError:
-                # The frame is durable and will be replayed; the next commit retries this.
-                pass
+            self._write_frame(ops, kv, saved_clock)
             return ops
+
+    def commit_ops(self, ops: list[Op], kv: dict[str, Any] | None = None) -> None:
+        """Durably apply ops made elsewhere (a merge) with key/value updates, as one frame.
+
+        Every op is folded by last-writer-wins on ``(hlc, device)``; applying an op that
+        is already there changes nothing. All or nothing, like :meth:`commit`.
+        """
+        with self._write_lock:
+            if self._journal_fd < 0:
+                raise VaultWriteFailed(reason="closed")
+            if self._broken:
+                raise VaultWriteFailed(reason="reopen")
+            if ops or kv:
+                self._write_frame(ops, kv, self.clock.last)
+
+    def _write_frame(self, ops: list[Op], kv: dict[str, Any] | None, saved_clock: int) -> None:
+        """Append, fdatasync, apply, record the new length. Caller holds the lock."""
+        commit: dict[str, Any] = {"ops": [op.to_row() for op in ops]}
+        if kv:
+            commit["kv"] = kv
+        payload = orjson.dumps(commit)
+        blob = crypto.seal(self._key, payload, self._frame_aad(b"jrnl", self._gen, self._frames))
+        frame = _LEN.pack(len(blob)) + blob
+        start = self._journal_len
+        step = "write"
+        try:
+            fsio.write_all(self._journal_fd, frame)
+            step = "fsync"
+            os.fdatasync(self._journal_fd)
+        except OSError as exc:
+            self.clock.last = saved_clock
+            self._undo_append(start, fsync_failed=step == "fsync")
+            raise VaultWriteFailed(reason=exc.strerror or str(exc)) from None
+        self._journal_len = start + len(frame)
+        self._frames += 1
+        self._apply_ops(ops)
+        self._apply_kv(kv or {})
+        try:
+            self._write_superblock(self._next_sb(length=self._journal_len))
+        except OSError:
+            # The frame is durable and will be replayed; the next commit retries this.
+            pass
 
     def _undo_append(self, start: int, *, fsync_failed: bool) -> None:
         # After a failed fsync the kernel's view of the file cannot be trusted

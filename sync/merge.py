@@ -1,0 +1,258 @@
+"""The supervisor's side: receive bundles and merge them (DESIGN §3.2, §3.4).
+
+Per bundle: open it (verify → sequence/previous hash → decrypt → validate every op),
+then apply all its ops and advance the device's high-water mark in ONE vault commit.
+Duplicates are no-ops; a bundle after a gap is held (encrypted, in the vault) until
+the gap is filled; anything refused goes to quarantine with its reason and nothing
+from it is applied.
+
+Merge is a fold: per field, last writer wins by ``(hlc, device)`` — the same code as
+the worker's vault — so delivery order and duplication do not change the result.
+A field has a **conflict** when, among the ops written to it, two or more "heads"
+(ops no other op builds on through ``base``) hold different values: concurrent edits.
+A resolution is a new op on the field plus an op on ``_resolved_<field>`` listing the
+heads it settles, so it syncs like any change.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fieldapp.errors import BundleError, DuplicateBundle, SequenceGap
+from fieldapp.store import Vault
+from sync.bundle import Chain, Opened, domain_validator, open_bundle, read_header
+from sync.hlc import physical_ms
+from sync.ops import Op
+from sync.team import enrolled_keys, team_secrets
+
+CHAIN = "recv/chain/"
+HELD = "recv/held/"
+QUARANTINE = "recv/quarantine/"
+CONFLICTS = "conflicts"
+RESOLVED_PREFIX = "_resolved_"
+# An HLC this far ahead of the supervisor's clock is refused: a device whose clock is
+# days off must not win every later conflict.
+MAX_AHEAD_MS = 24 * 3600 * 1000
+
+
+class ClockAhead(BundleError):
+    msg_id = "bundle.clock_ahead"
+
+
+@dataclass
+class Outcome:
+    kind: str  # applied | duplicate | held | quarantined
+    device: str = ""
+    seq: int = 0
+    ops: int = 0
+    reason: BundleError | None = None
+    source: str = ""
+
+
+@dataclass
+class Summary:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for o in self.outcomes if o.kind == kind)
+
+    @property
+    def ops(self) -> int:
+        return sum(o.ops for o in self.outcomes if o.kind == "applied")
+
+
+def chain_of(vault: Vault, device: str) -> Chain:
+    state = vault.get_meta(CHAIN + device)
+    if not state:
+        return Chain()
+    return Chain(state["seq"], state["digest"], {int(k): v for k, v in state["seen"].items()})
+
+
+def _chain_kv(chain: Chain, opened: Opened) -> dict[str, Any]:
+    seen = {str(k): v for k, v in chain.seen.items()}
+    seen[str(opened.header.seq)] = opened.digest
+    return {"seq": opened.header.seq, "digest": opened.digest, "seen": seen}
+
+
+class Merger:
+    """Receives bundles into a supervisor's vault."""
+
+    def __init__(self, vault: Vault, now: dt.datetime | None = None) -> None:
+        team = team_secrets(vault)
+        if team is None:
+            from fieldapp.errors import CardError
+
+            raise CardError(what="no_team")
+        self.vault = vault
+        self.team = team
+        self.devices = enrolled_keys(vault)
+        self.validate = domain_validator(extra_fields=_is_resolution_field)
+        self.now = now or dt.datetime.now()
+
+    def receive(self, data: bytes, source: str = "") -> list[Outcome]:
+        """Take one bundle; returns what happened to it (and to held bundles it released)."""
+        try:
+            opened = open_bundle(
+                data,
+                team_id=self.team.team_id,
+                team_key=self.team.enc_key,
+                devices=self.devices,
+                chain=lambda d: chain_of(self.vault, d),
+                validate_op=self.validate,
+            )
+            self._check_clock(opened)
+        except DuplicateBundle as exc:
+            return [Outcome("duplicate", exc.params["device"], exc.params["seq"], source=source)]
+        except SequenceGap as exc:
+            key = f"{HELD}{exc.params['device']}/{exc.params['seq']:08d}"
+            self.vault.put_meta(key, {"data": _b64(data), "source": source})
+            return [
+                Outcome("held", exc.params["device"], exc.params["seq"], reason=exc, source=source)
+            ]
+        except BundleError as exc:
+            self._quarantine(data, exc, source)
+            device, seq = _who(data)
+            return [Outcome("quarantined", device, seq, reason=exc, source=source)]
+        outcomes = [self._apply(opened, source)]
+        outcomes += self._release_held(opened.header.device)
+        return outcomes
+
+    def _check_clock(self, opened: Opened) -> None:
+        ahead = physical_ms(opened.header.hlc) - int(self.now.timestamp() * 1000)
+        if ahead > MAX_AHEAD_MS:
+            raise ClockAhead(device=opened.header.device, hours=ahead // 3_600_000)
+
+    def _apply(self, opened: Opened, source: str) -> Outcome:
+        device = opened.header.device
+        chain = chain_of(self.vault, device)
+        kv: dict[str, Any] = {CHAIN + device: _chain_kv(chain, opened)}
+        held_key = f"{HELD}{device}/{opened.header.seq:08d}"
+        if self.vault.get_meta(held_key) is not None:
+            kv[held_key] = None
+        kv[CONFLICTS] = self._conflicts_after(opened.ops)
+        # Ops, high-water mark, conflict index: one frame, all or nothing.
+        self.vault.commit_ops(opened.ops, kv)
+        return Outcome("applied", device, opened.header.seq, len(opened.ops), source=source)
+
+    def _release_held(self, device: str) -> list[Outcome]:
+        out: list[Outcome] = []
+        while True:
+            chain = chain_of(self.vault, device)
+            entry = self.vault.get_meta(f"{HELD}{device}/{chain.last_seq + 1:08d}")
+            if entry is None:
+                return out
+            result = self.receive(base64.b64decode(entry["data"]), entry.get("source", ""))
+            out += result
+            if not result or result[0].kind != "applied":
+                return out
+
+    def _quarantine(self, data: bytes, exc: BundleError, source: str) -> None:
+        from sync.bundle import digest
+
+        device, seq = _who(data)
+        self.vault.put_meta(
+            QUARANTINE + digest(data)[:16],
+            {"reason": exc.msg_id, "params": _jsonable(exc.params), "device": device,
+             "seq": seq, "source": source, "at": self.now.isoformat(timespec="seconds"),
+             "data": _b64(data)},
+        )  # fmt: skip
+
+    def _conflicts_after(self, incoming: list[Op]) -> dict[str, list[str]]:
+        """The conflict index (record → fields) once ``incoming`` is applied."""
+        index: dict[str, list[str]] = {
+            k: list(v) for k, v in self.vault.get_meta(CONFLICTS, {}).items()
+        }
+        touched: dict[str, set[str]] = {}
+        for op in incoming:
+            name = op.field.removeprefix(RESOLVED_PREFIX)
+            touched.setdefault(op.record_id, set()).add(name)
+        for rid, fields in touched.items():
+            ops = self.vault.history(rid) + [op for op in incoming if op.record_id == rid]
+            current = set(index.get(rid, []))
+            for name in fields:
+                if len(heads(ops, name)) > 1:
+                    current.add(name)
+                else:
+                    current.discard(name)
+            if current:
+                index[rid] = sorted(current)
+            else:
+                index.pop(rid, None)
+        return index
+
+
+def heads(ops: Iterable[Op], field_name: str) -> list[Op]:
+    """The ops on a field that nothing builds on, one per distinct value, in LWW order.
+
+    More than one means concurrent edits with different values: a conflict.
+    """
+    on_field: dict[str, Op] = {}
+    settled: set[str] = set()
+    for op in ops:
+        if op.field == field_name:
+            on_field[op.op_id] = op
+        elif op.field == RESOLVED_PREFIX + field_name and isinstance(op.value, list):
+            settled.update(str(v) for v in op.value)
+    built_on = {op.base for op in on_field.values() if op.base} | settled
+    tips = [op for op in on_field.values() if op.op_id not in built_on]
+    tips.sort(key=lambda op: op.stamp, reverse=True)
+    distinct: list[Op] = []
+    values: list[Any] = []
+    for op in tips:
+        if op.value not in values:
+            values.append(op.value)
+            distinct.append(op)
+    return distinct
+
+
+def conflicts(vault: Vault) -> dict[str, list[str]]:
+    """Records with unresolved conflicts: record id → fields."""
+    return dict(vault.get_meta(CONFLICTS, {}))
+
+
+def merge_sources(vault: Vault, paths: Iterable[Path], now: dt.datetime | None = None) -> Summary:
+    """Receive every bundle found in files and folders (sorted by device and sequence)."""
+    merger = Merger(vault, now)
+    found: list[tuple[tuple[str, int], bytes, str]] = []
+    for path in paths:
+        files = [path] if path.is_file() else sorted(path.rglob("*.fbundle"))
+        for file in files:
+            if file.name.startswith("."):
+                continue  # a temp file of an interrupted copy
+            data = file.read_bytes()
+            found.append((_who(data), data, str(file)))
+    found.sort(key=lambda item: item[0])
+    summary = Summary()
+    for _, data, source in found:
+        summary.outcomes += merger.receive(data, source)
+    return summary
+
+
+def _who(data: bytes) -> tuple[str, int]:
+    try:
+        header = read_header(data)[0]
+        return header.device, header.seq
+    except BundleError:
+        return "", 0
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, str | int | float | bool) or v is None else str(v)
+            for k, v in params.items()}  # fmt: skip
+
+
+def _is_resolution_field(kind: str, name: str, value: Any) -> bool:
+    return (
+        name.startswith(RESOLVED_PREFIX)
+        and isinstance(value, list)
+        and all(isinstance(v, str) and len(v) < 80 for v in value)
+    )

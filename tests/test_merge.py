@@ -1,0 +1,155 @@
+"""Merge laws: any delivery order, any duplication → the same state and the same
+conflicts on every supervisor; every refusal quarantined with nothing applied."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from fieldapp.store import Vault
+from sync import merge, team
+from sync.bundle import digest, seal
+from sync.cards import raw_public
+from sync.merge import Merger, conflicts, heads
+from sync.ops import Op, make_op_id
+from tests.conftest import FAST_KDF, PASSPHRASE
+
+RIDS = [f"019a0000-0000-7000-8000-{i:012d}" for i in range(1, 4)]
+FIELDS = ["name", "community", "notes"]
+
+
+class Device:
+    """A worker's device: writes ops with the base it saw, sometimes after hearing of
+    another device's edits (so bases cross devices, as after a sync)."""
+
+    def __init__(self, n: int) -> None:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        self.id = f"{n:016x}"
+        self.key = Ed25519PrivateKey.generate()
+        self.view: dict[tuple[str, str], Op] = {}
+        self.ops: list[Op] = []
+        self.hlc = (1 << 40) + n
+
+    def edit(self, rid: str, field: str, value: str) -> Op:
+        self.hlc += 1 << 8
+        base = self.view.get((rid, field))
+        op = Op(make_op_id(self.hlc, self.id), "resident", rid, field, value, self.hlc, self.id,
+                base.op_id if base else None)  # fmt: skip
+        self.view[(rid, field)] = op
+        self.ops.append(op)
+        return op
+
+    def hear(self, op: Op) -> None:
+        mine = self.view.get((op.record_id, op.field))
+        if mine is None or op.stamp > mine.stamp:
+            self.view[(op.record_id, op.field)] = op
+        self.hlc = max(self.hlc, op.hlc)
+
+    def bundles(self, team_id: str, team_key: object, per: int) -> list[bytes]:
+        out, prev = [], ""
+        for seq, start in enumerate(range(0, len(self.ops), per), 1):
+            data = seal(self.ops[start : start + per], team_id=team_id, team_key=team_key,  # type: ignore[arg-type]
+                        device_id=self.id, sign_key=self.key, seq=seq, prev=prev)  # fmt: skip
+            out.append(data)
+            prev = digest(data)
+        return out
+
+
+def supervisor(path: Path, secrets_json: dict[str, object], devices: list[Device]) -> Vault:
+    v, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF)
+    devs = {d.id: {"name": d.id, "sign_pub": _b64(raw_public(d.key.public_key())),
+                   "enrolled": "2026-11-29", "revoked": None} for d in devices}  # fmt: skip
+    v.commit((), kv={team.TEAM_SECRETS: secrets_json, team.TEAM_DEVICES: devs})
+    return v
+
+
+def _b64(data: bytes) -> str:
+    from sync.cards import b64
+
+    return b64(data)
+
+
+def state_hash(v: Vault) -> str:
+    docs = {rid: doc for rid, doc in v.iter_records("resident")}
+    return hashlib.sha256(orjson.dumps(docs, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+edits = st.lists(
+    st.tuples(st.integers(0, 2), st.sampled_from(RIDS), st.sampled_from(FIELDS),
+              st.sampled_from(["甲", "乙", "丙", "丁"]), st.booleans()),
+    min_size=1, max_size=40,
+)  # fmt: skip
+
+
+@settings(
+    max_examples=int(os.environ.get("FIELDAPP_MERGE_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(edits, st.integers(1, 5), st.randoms(use_true_random=False))
+def test_any_order_any_duplication_same_state_and_conflicts(
+    tmp_path_factory: pytest.TempPathFactory, script: list[tuple[int, str, str, str, bool]],
+    per: int, rnd: random.Random,
+) -> None:  # fmt: skip
+    devices = [Device(n) for n in range(3)]
+    for who, rid, field, value, gossip in script:
+        op = devices[who].edit(rid, field, value)
+        if gossip:  # another device hears of it before its own next edit
+            devices[(who + 1) % 3].hear(op)
+    secrets = team.TeamSecrets.generate("team0001", "督导")
+    bundles = [
+        b
+        for d in devices
+        if d.ops
+        for b in d.bundles("team0001", secrets.enc_key.public_key(), per)
+    ]
+    results = []
+    base = tmp_path_factory.mktemp("merge")
+    for n in range(3):
+        deliveries = bundles + rnd.sample(bundles, k=min(len(bundles), 3))  # duplicates
+        rnd.shuffle(deliveries)
+        v = supervisor(base / f"sup{n}", secrets.to_json(), devices)
+        merger = Merger(v)
+        for data in deliveries:
+            merger.receive(data)
+        assert not v.meta_keys(merge.HELD) and not v.meta_keys(merge.QUARANTINE)
+        first = (state_hash(v), conflicts(v))
+        for data in bundles:  # idempotence: everything again changes nothing
+            assert merger.receive(data)[0].kind == "duplicate"
+        assert (state_hash(v), conflicts(v)) == first
+        results.append(first)
+        v.close(compact=False)
+    assert results[0] == results[1] == results[2]
+    event("with conflicts" if results[0][1] else "no conflicts")
+    # The merged value of every field is the last writer's, by (hlc, device).
+    all_ops = [op for d in devices for op in d.ops]
+    v = Vault.open(base / "sup0", PASSPHRASE)
+    for rid in {op.record_id for op in all_ops}:
+        doc = v.get(rid) or {}
+        for field in {op.field for op in all_ops if op.record_id == rid}:
+            winner = max((op for op in all_ops if op.record_id == rid and op.field == field),
+                         key=lambda op: op.stamp)  # fmt: skip
+            assert doc[field] == winner.value
+    v.close(compact=False)
+
+
+def test_concurrent_edits_are_a_conflict_sequential_ones_are_not() -> None:
+    a, b = Device(1), Device(2)
+    first = a.edit(RIDS[0], "name", "张三")
+    b.hear(first)
+    later = b.edit(RIDS[0], "name", "张三丰")  # built on a's value: sequential
+    assert heads([first, later], "name") == [later]
+    concurrent = a.edit(RIDS[0], "name", "张叁")  # a never saw b's edit
+    assert {op.value for op in heads([first, later, concurrent], "name")} == {"张三丰", "张叁"}
+    same = Device(3)
+    same.hear(first)
+    agree = same.edit(RIDS[0], "name", "张三丰")  # concurrent but the same value
+    assert [op.value for op in heads([first, later, agree], "name")] == ["张三丰"]

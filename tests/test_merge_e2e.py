@@ -1,0 +1,194 @@
+"""`fieldapp merge` end to end: bundles from real workers' vaults over a USB folder,
+every refusal quarantined with its reason and nothing applied; kill -9 mid-merge."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from fieldapp.domain.ids import new_id
+from fieldapp.store import Change, Vault
+from sync import merge, outbox, team
+from sync.bundle import read_header
+from sync.transport import FolderTransport
+from tests.conftest import FAST_KDF, PASSPHRASE, ROOT, python
+
+
+def cli(vault: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [python(), "-m", "fieldapp", "--lang", "en", "--vault", str(vault), *args],
+        input=PASSPHRASE + "\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def setup(tmp_path: Path, workers: int = 2, enrol: bool = True) -> tuple[Path, list[Path]]:
+    sup = tmp_path / "sup"
+    s, _ = Vault.create(sup, PASSPHRASE, kdf=FAST_KDF)
+    code = team.create_team(s, "督导").code()
+    paths = []
+    for n in range(workers):
+        path = tmp_path / f"worker{n}"
+        w, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF)
+        _, device_code = team.join(w, code, f"社工{n}")
+        if enrol:
+            team.enrol(s, device_code)
+        w.close()
+        paths.append(path)
+    s.close()
+    return sup, paths
+
+
+def work(worker: Path, stick: Path, records: int, per_bundle: int = 0) -> list[str]:
+    ids = []
+    with Vault.open(worker, PASSPHRASE) as w:
+        for i in range(records):
+            rid = new_id()
+            w.commit([Change("resident", rid, {"name": f"居民{i}", "community": "史家社区"})])
+            ids.append(rid)
+            if per_bundle and (i + 1) % per_bundle == 0:
+                outbox.cut(w)
+        outbox.sync_to(w, FolderTransport(stick))
+    return ids
+
+
+def test_merge_from_a_stick(tmp_path: Path) -> None:
+    sup, workers = setup(tmp_path)
+    stick = tmp_path / "stick"
+    ids = work(workers[0], stick, 5) + work(workers[1], stick, 3)
+    run = cli(sup, "merge", str(stick))
+    assert run.returncode == 0, run.stderr
+    assert "Merged 2 bundle(s) (16 changes)" in run.stdout
+    with Vault.open(sup, PASSPHRASE) as s:
+        assert {rid for rid, _ in s.iter_records("resident")} == set(ids)
+    again = cli(sup, "merge", str(stick))
+    assert "Merged 0 bundle(s)" in again.stdout and "2 already received" in again.stdout
+
+
+def _one_bundle(stick: Path) -> Path:
+    return next((stick / "fieldapp").rglob("*.fbundle"))
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "unknown", "revoked"])
+def test_refused_bundles_are_quarantined_and_nothing_applied(tmp_path: Path, damage: str) -> None:
+    sup, workers = setup(tmp_path, enrol=damage != "unknown")
+    stick = tmp_path / "stick"
+    work(workers[0], stick, 4)
+    bundle = _one_bundle(stick)
+    data = bundle.read_bytes()
+    if damage == "flip":
+        bundle.write_bytes(data[:200] + bytes([data[200] ^ 0x10]) + data[201:])
+    elif damage == "truncate":
+        bundle.write_bytes(data[: len(data) // 2])
+    elif damage == "revoked":
+        with Vault.open(sup, PASSPHRASE) as s:
+            team.revoke(s, read_header(data)[0].device)
+    run = cli(sup, "merge", str(stick))
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert "1 refused and quarantined" in run.stdout
+    reason = {"flip": "signature", "truncate": "not a complete", "unknown": "not enrolled",
+              "revoked": "revoked"}[damage]  # fmt: skip
+    assert reason in run.stdout
+    with Vault.open(sup, PASSPHRASE) as s:
+        assert s.count("resident") == 0
+        assert len(s.meta_keys(merge.QUARANTINE)) == 1
+        assert not s.meta_keys(merge.CHAIN)
+
+
+def test_a_gap_is_held_until_filled(tmp_path: Path) -> None:
+    sup, workers = setup(tmp_path, workers=1)
+    stick = tmp_path / "stick"
+    ids = work(workers[0], stick, 6, per_bundle=2)  # three bundles
+    bundles = sorted((stick / "fieldapp").rglob("*.fbundle"))
+    assert len(bundles) == 3
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    shutil.move(bundles[0], aside / bundles[0].name)
+    run = cli(sup, "merge", str(stick))
+    assert "2 held until a missing bundle arrives" in run.stdout
+    assert "is missing bundle 1" in run.stdout
+    with Vault.open(sup, PASSPHRASE) as s:
+        assert s.count("resident") == 0
+    run = cli(sup, "merge", str(aside))
+    assert "Merged 3 bundle(s)" in run.stdout, run.stdout
+    with Vault.open(sup, PASSPHRASE) as s:
+        assert {rid for rid, _ in s.iter_records("resident")} == set(ids)
+        assert not s.meta_keys(merge.HELD)
+
+
+def test_a_clock_days_ahead_is_refused(tmp_path: Path) -> None:
+    sup, workers = setup(tmp_path, workers=1)
+    stick = tmp_path / "stick"
+    with Vault.open(workers[0], PASSPHRASE) as w:
+        w.clock._wall_ms = lambda: int(time.time() * 1000) + 5 * 86_400_000  # five days ahead
+        w.commit([Change("resident", new_id(), {"name": "未来", "community": "史家社区"})])
+        outbox.sync_to(w, FolderTransport(stick))
+    run = cli(sup, "merge", str(stick))
+    assert run.returncode == 4 and "in the future" in run.stdout
+    with Vault.open(sup, PASSPHRASE) as s:
+        assert s.count("resident") == 0
+
+
+@pytest.mark.slow
+def test_kill_9_during_a_merge_applies_each_bundle_whole_or_not_at_all(tmp_path: Path) -> None:
+    sup, workers = setup(tmp_path, workers=3)
+    stick = tmp_path / "stick"
+    for w in workers:
+        work(w, stick, 60, per_bundle=3)  # 20 bundles each
+    bundles = {}
+    for path in (stick / "fieldapp").rglob("*.fbundle"):
+        header = read_header(path.read_bytes())[0]
+        bundles[(header.device, header.seq)] = path
+    opened = {}
+    with Vault.open(sup, PASSPHRASE) as s:
+        secrets = team.team_secrets(s)
+        assert secrets is not None
+        from sync.bundle import Chain, domain_validator, open_bundle
+
+        for (device, seq), path in bundles.items():
+            data = path.read_bytes()
+            prev = read_header(data)[0].prev
+            result = open_bundle(
+                data,
+                team_id=secrets.team_id,
+                team_key=secrets.enc_key,
+                devices=team.enrolled_keys(s),
+                chain=lambda d, q=seq, p=prev: Chain(q - 1, p),
+                validate_op=domain_validator(),
+            )
+            opened[(device, seq)] = {op.op_id for op in result.ops}
+        s.close(compact=False)
+    rng = random.Random(5)
+    for _ in range(25):
+        child = subprocess.Popen(
+            [python(), str(ROOT / "tests" / "merge_child.py"), str(sup), PASSPHRASE, str(stick)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert child.stdout is not None and child.stdout.readline().strip() == "READY"
+        time.sleep(rng.uniform(0, 0.15))
+        child.send_signal(signal.SIGKILL)
+        child.communicate()
+        with Vault.open(sup, PASSPHRASE) as s:
+            present = {op.op_id for op in s.all_ops()}
+            for (device, seq), ops in opened.items():
+                hwm = merge.chain_of(s, device).last_seq
+                if seq <= hwm:
+                    assert ops <= present, (device, seq, hwm)
+                else:
+                    assert not ops & present, (device, seq, hwm)
+            s.close(compact=False)
+    assert cli(sup, "merge", str(stick)).returncode == 0
+    with Vault.open(sup, PASSPHRASE) as s:
+        assert s.count("resident") == 180
