@@ -171,8 +171,13 @@ class Merger:
         for op in incoming:
             name = op.field.removeprefix(RESOLVED_PREFIX)
             touched.setdefault(op.record_id, set()).add(name)
+        by_record: dict[str, list[Op]] = {}
+        for op in incoming:
+            by_record.setdefault(op.record_id, []).append(op)
         for rid, fields in touched.items():
-            ops = self.vault.history(rid) + [op for op in incoming if op.record_id == rid]
+            # A record new to this vault has no history to load (the common case).
+            known = self.vault.kind_of(rid) is not None
+            ops = (self.vault.history(rid) if known else []) + by_record[rid]
             current = set(index.get(rid, []))
             for name in fields:
                 if len(heads(ops, name)) > 1:
