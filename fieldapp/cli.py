@@ -221,6 +221,14 @@ def _config_exists() -> bool:
     return config_path().exists()
 
 
+def cmd_supervise(args: argparse.Namespace) -> int:
+    """The supervisor's app on their own vault: the team view, conflicts, quarantine."""
+    from fieldapp.tui.app import run
+
+    run(_vault_path(args), _config(args), supervisor=True)
+    return 0
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     """No command: the worker's app on their own vault (first run or unlock)."""
     from fieldapp.tui.app import run
@@ -335,9 +343,15 @@ def cmd_merge(args: argparse.Namespace) -> int:
         pending_conflicts = sum(len(v) for v in conflicts(vault).values())
     finally:
         vault.close()
-    _say("cli.merge_summary", applied=summary.count("applied"), ops=summary.ops,
-         duplicates=summary.count("duplicate"), held=summary.count("held"),
-         quarantined=summary.count("quarantined"), conflicts=pending_conflicts)  # fmt: skip
+    _say(
+        "cli.merge_summary",
+        applied=summary.count("applied"),
+        ops=summary.ops,
+        duplicates=summary.count("duplicate"),
+        held=summary.count("held"),
+        quarantined=summary.count("quarantined"),
+        conflicts=pending_conflicts,
+    )
     for outcome in summary.outcomes:
         if outcome.kind in ("held", "quarantined") and outcome.reason is not None:
             print(f"  {t('cli.merge_' + outcome.kind)} {outcome.source}: {outcome.reason.render()}")
@@ -380,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge_parser = sub.add_parser("merge", help=t("cli.help_merge"))
     merge_parser.add_argument("paths", nargs="+", metavar="PATH", help=t("cli.help_merge_paths"))
     merge_parser.set_defaults(func=cmd_merge)
+    sub.add_parser("supervise", help=t("cli.help_supervise")).set_defaults(func=cmd_supervise)
     return parser
 
 

@@ -34,6 +34,7 @@ CHAIN = "recv/chain/"
 HELD = "recv/held/"
 QUARANTINE = "recv/quarantine/"
 CONFLICTS = "conflicts"
+STATS = "recv/stats/"
 RESOLVED_PREFIX = "_resolved_"
 # An HLC this far ahead of the supervisor's clock is refused: a device whose clock is
 # days off must not win every later conflict.
@@ -77,6 +78,16 @@ def _chain_kv(chain: Chain, opened: Opened) -> dict[str, Any]:
     seen = {str(k): v for k, v in chain.seen.items()}
     seen[str(opened.header.seq)] = opened.digest
     return {"seq": opened.header.seq, "digest": opened.digest, "seen": seen}
+
+
+def _stats_kv(vault: Vault, opened: Opened, now: dt.datetime) -> dict[str, Any]:
+    """What the team view shows per device: bundles, ops, the last one and when."""
+    stats = dict(vault.get_meta(STATS + opened.header.device, {}))
+    stats["bundles"] = int(stats.get("bundles", 0)) + 1
+    stats["ops"] = int(stats.get("ops", 0)) + len(opened.ops)
+    stats["last_seq"] = opened.header.seq
+    stats["last_at"] = now.isoformat(timespec="seconds")
+    return stats
 
 
 class Merger:
@@ -130,7 +141,10 @@ class Merger:
     def _apply(self, opened: Opened, source: str) -> Outcome:
         device = opened.header.device
         chain = chain_of(self.vault, device)
-        kv: dict[str, Any] = {CHAIN + device: _chain_kv(chain, opened)}
+        kv: dict[str, Any] = {
+            CHAIN + device: _chain_kv(chain, opened),
+            STATS + device: _stats_kv(self.vault, opened, self.now),
+        }
         held_key = f"{HELD}{device}/{opened.header.seq:08d}"
         if self.vault.get_meta(held_key) is not None:
             kv[held_key] = None
@@ -157,10 +171,16 @@ class Merger:
         device, seq = _who(data)
         self.vault.put_meta(
             QUARANTINE + digest(data)[:16],
-            {"reason": exc.msg_id, "params": _jsonable(exc.params), "device": device,
-             "seq": seq, "source": source, "at": self.now.isoformat(timespec="seconds"),
-             "data": _b64(data)},
-        )  # fmt: skip
+            {
+                "reason": exc.msg_id,
+                "params": _jsonable(exc.params),
+                "device": device,
+                "seq": seq,
+                "source": source,
+                "at": self.now.isoformat(timespec="seconds"),
+                "data": _b64(data),
+            },
+        )
 
     def _conflicts_after(self, incoming: list[Op]) -> dict[str, list[str]]:
         """The conflict index (record → fields) once ``incoming`` is applied."""
@@ -251,8 +271,10 @@ def _b64(data: bytes) -> str:
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: v if isinstance(v, str | int | float | bool) or v is None else str(v)
-            for k, v in params.items()}  # fmt: skip
+    return {
+        k: v if isinstance(v, str | int | float | bool) or v is None else str(v)
+        for k, v in params.items()
+    }
 
 
 def _is_resolution_field(kind: str, name: str, value: Any) -> bool:

@@ -41,8 +41,16 @@ class Device:
     def edit(self, rid: str, field: str, value: str) -> Op:
         self.hlc += 1 << 8
         base = self.view.get((rid, field))
-        op = Op(make_op_id(self.hlc, self.id), "resident", rid, field, value, self.hlc, self.id,
-                base.op_id if base else None)  # fmt: skip
+        op = Op(
+            make_op_id(self.hlc, self.id),
+            "resident",
+            rid,
+            field,
+            value,
+            self.hlc,
+            self.id,
+            base.op_id if base else None,
+        )
         self.view[(rid, field)] = op
         self.ops.append(op)
         return op
@@ -56,8 +64,15 @@ class Device:
     def bundles(self, team_id: str, team_key: object, per: int) -> list[bytes]:
         out, prev = [], ""
         for seq, start in enumerate(range(0, len(self.ops), per), 1):
-            data = seal(self.ops[start : start + per], team_id=team_id, team_key=team_key,  # type: ignore[arg-type]
-                        device_id=self.id, sign_key=self.key, seq=seq, prev=prev)  # fmt: skip
+            data = seal(
+                self.ops[start : start + per],
+                team_id=team_id,
+                team_key=team_key,  # type: ignore[arg-type]
+                device_id=self.id,
+                sign_key=self.key,
+                seq=seq,
+                prev=prev,
+            )
             out.append(data)
             prev = digest(data)
         return out
@@ -65,8 +80,15 @@ class Device:
 
 def supervisor(path: Path, secrets_json: dict[str, object], devices: list[Device]) -> Vault:
     v, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF)
-    devs = {d.id: {"name": d.id, "sign_pub": _b64(raw_public(d.key.public_key())),
-                   "enrolled": "2026-11-29", "revoked": None} for d in devices}  # fmt: skip
+    devs = {
+        d.id: {
+            "name": d.id,
+            "sign_pub": _b64(raw_public(d.key.public_key())),
+            "enrolled": "2026-11-29",
+            "revoked": None,
+        }
+        for d in devices
+    }
     v.commit((), kv={team.TEAM_SECRETS: secrets_json, team.TEAM_DEVICES: devs})
     return v
 
@@ -83,10 +105,16 @@ def state_hash(v: Vault) -> str:
 
 
 edits = st.lists(
-    st.tuples(st.integers(0, 2), st.sampled_from(RIDS), st.sampled_from(FIELDS),
-              st.sampled_from(["甲", "乙", "丙", "丁"]), st.booleans()),
-    min_size=1, max_size=40,
-)  # fmt: skip
+    st.tuples(
+        st.integers(0, 2),
+        st.sampled_from(RIDS),
+        st.sampled_from(FIELDS),
+        st.sampled_from(["甲", "乙", "丙", "丁"]),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=40,
+)
 
 
 @settings(
@@ -96,9 +124,11 @@ edits = st.lists(
 )
 @given(edits, st.integers(1, 5), st.randoms(use_true_random=False))
 def test_any_order_any_duplication_same_state_and_conflicts(
-    tmp_path_factory: pytest.TempPathFactory, script: list[tuple[int, str, str, str, bool]],
-    per: int, rnd: random.Random,
-) -> None:  # fmt: skip
+    tmp_path_factory: pytest.TempPathFactory,
+    script: list[tuple[int, str, str, str, bool]],
+    per: int,
+    rnd: random.Random,
+) -> None:
     devices = [Device(n) for n in range(3)]
     for who, rid, field, value, gossip in script:
         op = devices[who].edit(rid, field, value)
@@ -135,8 +165,10 @@ def test_any_order_any_duplication_same_state_and_conflicts(
     for rid in {op.record_id for op in all_ops}:
         doc = v.get(rid) or {}
         for field in {op.field for op in all_ops if op.record_id == rid}:
-            winner = max((op for op in all_ops if op.record_id == rid and op.field == field),
-                         key=lambda op: op.stamp)  # fmt: skip
+            winner = max(
+                (op for op in all_ops if op.record_id == rid and op.field == field),
+                key=lambda op: op.stamp,
+            )
             assert doc[field] == winner.value
     v.close(compact=False)
 

@@ -95,8 +95,12 @@ def test_refused_bundles_are_quarantined_and_nothing_applied(tmp_path: Path, dam
     run = cli(sup, "merge", str(stick))
     assert run.returncode == 4, run.stdout + run.stderr
     assert "1 refused and quarantined" in run.stdout
-    reason = {"flip": "signature", "truncate": "not a complete", "unknown": "not enrolled",
-              "revoked": "revoked"}[damage]  # fmt: skip
+    reason = {
+        "flip": "signature",
+        "truncate": "not a complete",
+        "unknown": "not enrolled",
+        "revoked": "revoked",
+    }[damage]
     assert reason in run.stdout
     with Vault.open(sup, PASSPHRASE) as s:
         assert s.count("resident") == 0

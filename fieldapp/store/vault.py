@@ -898,6 +898,14 @@ class Vault:
             ops = [op for ops in self._history.values() for op in ops]
         return sorted(ops, key=lambda o: o.stamp)
 
+    def field_author(self, record_id: str, field: str) -> str | None:
+        """The device that wrote the value a field holds now."""
+        with self._write_lock:
+            if record_id not in self._stamps:
+                return None
+            stamp = self._stamps_of(record_id).get(field)
+            return None if stamp is None else self._devices[stamp[1]]
+
     def field_stamp(self, record_id: str, field: str) -> int | None:
         """The HLC of the value a field holds now (when it was last set)."""
         with self._write_lock:

@@ -65,6 +65,7 @@ class FieldApp(SyncActions, App[None]):
         workspace: Workspace | None = None,
         today: Callable[[], dt.date] = dt.date.today,
         save_settings: bool = True,
+        supervisor: bool = False,
     ) -> None:
         self.config = config or Config()
         i18n.set_language(self.config.language)
@@ -73,6 +74,7 @@ class FieldApp(SyncActions, App[None]):
         self.workspace = workspace
         self.today = today
         self.save_settings = save_settings
+        self.supervisor = supervisor  # 督导: home is the team view
         self.last_input = time.monotonic()
         self.locked = False
         self._indexing = False
@@ -102,14 +104,22 @@ class FieldApp(SyncActions, App[None]):
 
     def start_session(self, workspace: Workspace) -> None:
         """The vault is open: show Today, index for search in the background."""
-        from fieldapp.tui.screens.today import TodayScreen
-
         self.workspace = workspace
-        self.switch_to(TodayScreen())
+        self.switch_to(self.home_screen())
         for message_id, params in workspace.vault.report.messages():
             self.notify(t(message_id, **params), severity="warning", timeout=15)
         for error in workspace.template_errors:
             self.notify(error.render(), severity="warning", timeout=15)
+
+    def home_screen(self) -> Screen[None]:
+        if self.supervisor:
+            from fieldapp.tui.screens.team import TeamScreen
+
+            self.call_later(self.today_shown)  # the team view needs the search index too
+            return TeamScreen()
+        from fieldapp.tui.screens.today import TodayScreen
+
+        return TodayScreen()
 
     def today_shown(self) -> None:
         """The first screen is up: now index for search (pinyin) in the background."""
@@ -176,10 +186,8 @@ class FieldApp(SyncActions, App[None]):
         self.push_screen(HelpScreen(self.screen))
 
     def action_go_today(self) -> None:
-        from fieldapp.tui.screens.today import TodayScreen
-
         if self.workspace is not None and not self.locked:
-            self.switch_to(TodayScreen())
+            self.switch_to(self.home_screen())
 
     def action_go_residents(self) -> None:
         from fieldapp.tui.screens.residents import ResidentsScreen
@@ -224,6 +232,16 @@ class FieldApp(SyncActions, App[None]):
         self._save_config()
         self.notify(t("ui.theme_now", theme=self.theme))
 
+    def _conflicts(self) -> None:
+        from fieldapp.tui.screens.team import ConflictsScreen
+
+        self.push_screen(ConflictsScreen())
+
+    def _quarantine(self) -> None:
+        from fieldapp.tui.screens.team import QuarantineScreen
+
+        self.push_screen(QuarantineScreen())
+
     def _save_config(self) -> None:
         if self.save_settings:
             save_config(self.config)
@@ -240,6 +258,11 @@ class FieldApp(SyncActions, App[None]):
             yield SystemCommand(t("cmd.lock"), t("cmd.lock_help"), self.action_lock)
             yield SystemCommand(t("cmd.sync_usb"), t("cmd.sync_usb_help"), self.action_sync_usb)
             yield SystemCommand(t("cmd.join_team"), t("cmd.join_team_help"), self.action_join_team)
+        if self.supervisor and self.workspace is not None and not self.locked:
+            yield SystemCommand(t("cmd.merge"), t("cmd.merge_help"), self.action_merge_folder)
+            yield SystemCommand(t("cmd.conflicts"), t("cmd.conflicts_help"), self._conflicts)
+            yield SystemCommand(t("cmd.quarantine"), t("cmd.quarantine_help"), self._quarantine)
+            yield SystemCommand(t("cmd.export"), t("cmd.export_help"), self.action_export)
         yield SystemCommand(t("cmd.language"), t("cmd.language_help"), self.action_toggle_language)
         yield SystemCommand(t("cmd.theme"), t("cmd.theme_help"), self.action_next_theme)
         yield SystemCommand(t("cmd.help"), t("cmd.help_help"), self.action_help)
@@ -290,10 +313,12 @@ class FieldApp(SyncActions, App[None]):
             self.workspace.vault.close()
 
 
-def run(vault_path: Path, config: Config, vault: Vault | None = None) -> None:
+def run(
+    vault_path: Path, config: Config, vault: Vault | None = None, supervisor: bool = False
+) -> None:
     """Start the TUI on ``vault_path`` (first run, unlock) or on an already open vault."""
     workspace = Workspace(vault) if vault is not None else None
-    app = FieldApp(config=config, vault_path=vault_path, workspace=workspace)
+    app = FieldApp(config=config, vault_path=vault_path, workspace=workspace, supervisor=supervisor)
     try:
         app.run()
     finally:

@@ -126,6 +126,65 @@ class SyncActions:
         self.call_from_thread(self.push_screen, MessageDialog(t("ui.joined_title"), body))
         self.call_from_thread(self.refresh_sync_status)
 
+    def action_merge_folder(self: FieldApp) -> None:  # type: ignore[misc]
+        from fieldapp.tui.dialogs.ask import AskDialog
+
+        if self.workspace is None or self.locked:
+            return
+        last = self.workspace.vault.get_meta(LAST_FOLDER, "")
+
+        def chosen(folder: str | None) -> None:
+            if folder:
+                self.merge_folder(folder)
+
+        self.push_screen(
+            AskDialog(t("ui.merge_folder_question"), last, t("ui.sync_folder_hint")), chosen
+        )
+
+    @work(thread=True, exit_on_error=False, group="sync")
+    def merge_folder(self: FieldApp, folder: str) -> None:  # type: ignore[misc]
+        from sync.merge import merge_sources
+
+        workspace = self.workspace
+        assert workspace is not None
+        root = Path(folder).expanduser()
+        try:
+            if not root.exists():
+                raise FieldappError("ui.sync_no_folder", path=str(root))
+            workspace.vault.put_meta(LAST_FOLDER, str(root))
+            summary = merge_sources(workspace.vault, [root])
+            workspace.build_index()
+        except FieldappError as exc:
+            self.call_from_thread(self.notify, exc.render(), severity="error", timeout=12)
+            return
+        text = t(
+            "cli.merge_summary",
+            applied=summary.count("applied"),
+            ops=summary.ops,
+            duplicates=summary.count("duplicate"),
+            held=summary.count("held"),
+            quarantined=summary.count("quarantined"),
+            conflicts=sum(len(v) for v in workspace.vault.get_meta("conflicts", {}).values()),
+        )
+        severity = (
+            "warning" if summary.count("quarantined") or summary.count("held") else "information"
+        )
+        self.call_from_thread(self.notify, text, severity=severity, timeout=15)
+        self.call_from_thread(self._refresh_team)
+
+    def _refresh_team(self: FieldApp) -> None:  # type: ignore[misc]
+        from fieldapp.tui.screens.team import TeamScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, TeamScreen):
+                screen.load()
+
+    def action_export(self: FieldApp) -> None:  # type: ignore[misc]
+        from fieldapp.tui.dialogs.export import ExportDialog
+
+        if self.workspace is not None and not self.locked:
+            self.push_screen(ExportDialog())
+
     def refresh_sync_status(self: FieldApp) -> None:  # type: ignore[misc]
         from fieldapp.tui.screens.today import TodayScreen
 

@@ -1,0 +1,191 @@
+"""Exports: CSV (UTF-8 with BOM, so Excel shows Chinese correctly) and XLSX, per record
+kind and for the team summary; optional redaction of ID numbers and phones; one
+resident's complete file as JSON (for a data-subject request).
+
+Exports are decrypted on purpose, so they are written only where the user points: a
+temp file beside the target, then renamed — never left in a temp directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from fieldapp.domain import MODELS, RecordKind
+from fieldapp.domain.idcard import mask_id_number
+from fieldapp.i18n import t
+from fieldapp.services.supervision import WorkerRow, team_report
+from fieldapp.store import Vault
+from fieldapp.store.fsio import fsync_dir
+
+ENUM_FIELDS = {
+    ("resident", "gender"): "Gender",
+    ("resident", "tags"): "Vulnerability",
+    ("need", "category"): "NeedCategory",
+    ("need", "urgency"): "Urgency",
+    ("need", "status"): "NeedStatus",
+    ("visit", "kind"): "VisitKind",
+    ("case_plan", "status"): "PlanStatus",
+}
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+def cell(kind: str, name: str, value: Any, redact: bool) -> str:
+    """A stored value as a spreadsheet cell: labels for codes, lists joined, dicts as JSON."""
+    if value is None:
+        return ""
+    if redact and name == "id_number":
+        return mask_id_number(str(value))
+    if redact and name == "phones":
+        return ", ".join(mask_phone(str(p)) for p in value)
+    enum = ENUM_FIELDS.get((kind, name))
+    if enum and isinstance(value, list):
+        return "、".join(t(f"enum.{enum}.{v}") for v in value)
+    if enum:
+        return t(f"enum.{enum}.{value}")
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ", ".join(value)
+    if isinstance(value, list | dict):
+        if redact and name == "household":
+            value = [
+                {**m, "phone": mask_phone(m["phone"]) if m.get("phone") else None} for m in value
+            ]
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def record_table(
+    vault: Vault, kind: RecordKind, redact: bool = False
+) -> tuple[list[str], list[list[str]]]:
+    fields = [f for f in MODELS[kind].model_fields if f != "id"]
+    header = ["id", *[_label(kind.value, f) for f in fields]]
+    rows = []
+    for rid, doc in sorted(vault.iter_records(kind.value), key=lambda item: item[0]):
+        rows.append([rid, *[cell(kind.value, f, doc.get(f), redact) for f in fields]])
+    return header, rows
+
+
+def _label(kind: str, name: str) -> str:
+    for msg_id in (f"field.{kind}.{name}", f"field.any.{name}"):
+        text = t(msg_id)
+        if text != msg_id:
+            return text
+    return name
+
+
+def summary_table(vault: Vault, today: dt.date) -> tuple[list[str], list[list[str]]]:
+    header = [t(f"ui.team_col_{c}") for c in TEAM_COLUMNS]
+    return header, [
+        [str(_team_cell(r, c)) for c in TEAM_COLUMNS] for r in team_report(vault, today)
+    ]
+
+
+TEAM_COLUMNS = (
+    "name",
+    "last_at",
+    "bundles",
+    "ops",
+    "residents",
+    "needs_listed",
+    "needs_resolved",
+    "needs_open",
+    "visits_this_month",
+    "overdue",
+    "conflicts",
+)
+
+
+def _team_cell(row: WorkerRow, column: str) -> Any:
+    value = getattr(row, column)
+    return "" if value is None else value
+
+
+def write_table(
+    path: Path, header: Sequence[str], rows: Iterable[Sequence[str]], sheet: str = ""
+) -> None:
+    """CSV (by suffix .csv) or XLSX, written atomically where the user pointed."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if path.suffix.lower() == ".xlsx":
+            from openpyxl import Workbook
+
+            book = Workbook()
+            ws = book.active
+            ws.title = (sheet or "fieldapp")[:31]
+            ws.append(list(header))
+            for row in rows:
+                ws.append(list(row))
+            book.save(tmp)
+        else:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(header)
+            writer.writerows(rows)
+            tmp.write_bytes(buffer.getvalue().encode("utf-8-sig"))
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def export_kind(vault: Vault, kind: RecordKind, path: Path, redact: bool = False) -> int:
+    header, rows = record_table(vault, kind, redact)
+    write_table(path, header, rows, sheet=t(f"enum.RecordKind.{kind.value}"))
+    return len(rows)
+
+
+def export_summary(vault: Vault, path: Path, today: dt.date) -> int:
+    header, rows = summary_table(vault, today)
+    write_table(path, header, rows, sheet=t("ui.team_title"))
+    return len(rows)
+
+
+def resident_file(vault: Vault, rid: str) -> dict[str, Any]:
+    """Everything held about one resident, with the history of every change."""
+    doc = vault.get(rid)
+    if doc is None or vault.kind_of(rid) != RecordKind.RESIDENT.value:
+        raise KeyError(rid)
+    linked: dict[str, list[dict[str, Any]]] = {}
+    ids = [rid]
+    for kind in ("need", "interview", "visit", "case_plan"):
+        for other, d in vault.iter_records(kind):
+            if d.get("resident_id") == rid or rid in (d.get("resident_ids") or []):
+                linked.setdefault(kind, []).append({"id": other, **d})
+                ids.append(other)
+    history = [
+        {
+            "record": op.record_id,
+            "field": op.field,
+            "value": op.value,
+            "device": op.device_id,
+            "when": dt.datetime.fromtimestamp(op.hlc / 65536 / 1000).isoformat(timespec="seconds"),
+        }
+        for i in ids
+        for op in vault.history(i)
+    ]
+    return {"resident": {"id": rid, **doc}, "records": linked, "history": history}
+
+
+def export_resident(vault: Vault, rid: str, path: Path) -> None:
+    data = orjson.dumps(resident_file(vault, rid), option=orjson.OPT_INDENT_2)
+    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
+    try:
+        tmp.write_bytes(data)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,204 @@
+"""What a supervisor (督导) sees after merging: the team at a glance, conflicts to
+review, quarantined bundles, and exports.
+
+Records are attributed to the worker (device) who last wrote their defining field
+(a resident's name, a need's description, a visit's start time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from fieldapp.domain import NeedStatus, RecordKind
+from fieldapp.store import Change, Vault
+from sync import merge, team
+from sync.hlc import to_seconds
+from sync.ops import Op
+
+OPEN = {NeedStatus.OPEN.value, NeedStatus.IN_PROGRESS.value}
+DEFINING = {
+    RecordKind.RESIDENT.value: "name",
+    RecordKind.NEED.value: "description",
+    RecordKind.VISIT.value: "started_at",
+    RecordKind.INTERVIEW.value: "held_on",
+    RecordKind.CASE_PLAN.value: "title",
+}
+
+
+@dataclass
+class WorkerRow:
+    device_id: str
+    name: str
+    revoked: bool
+    last_bundle: int = 0
+    last_at: str | None = None
+    bundles: int = 0
+    ops: int = 0
+    residents: int = 0
+    needs_listed: int = 0
+    needs_resolved: int = 0
+    needs_open: int = 0
+    visits_this_month: int = 0
+    overdue: int = 0
+    conflicts: int = 0
+    visits_per_week: list[int] = field(default_factory=list)
+
+
+def author(vault: Vault, kind: str, rid: str) -> str | None:
+    return vault.field_author(rid, DEFINING[kind])
+
+
+def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]:
+    """One row per enrolled device (and one for records of unknown origin, if any)."""
+    from fieldapp.services.schedule import overdue
+
+    rows: dict[str, WorkerRow] = {}
+    for entry in team.devices(vault):
+        stats = vault.get_meta(merge.STATS + entry.device_id, {})
+        rows[entry.device_id] = WorkerRow(
+            entry.device_id,
+            entry.name,
+            entry.revoked is not None,
+            last_bundle=int(stats.get("last_seq", 0)),
+            last_at=stats.get("last_at"),
+            bundles=int(stats.get("bundles", 0)),
+            ops=int(stats.get("ops", 0)),
+            visits_per_week=[0] * weeks,
+        )
+
+    def row(device: str | None) -> WorkerRow | None:
+        return rows.get(device or "")
+
+    owner: dict[str, str | None] = {}
+    for rid, _ in vault.iter_records(RecordKind.RESIDENT.value):
+        owner[rid] = author(vault, "resident", rid)
+        if (r := row(owner[rid])) is not None:
+            r.residents += 1
+    for nid, doc in vault.iter_records(RecordKind.NEED.value):
+        if (r := row(author(vault, "need", nid))) is not None:
+            r.needs_listed += 1
+            r.needs_resolved += doc.get("status") == NeedStatus.RESOLVED.value
+            r.needs_open += doc.get("status") in OPEN
+    month = today.replace(day=1)
+    week0 = today - dt.timedelta(days=today.weekday() + 7 * (weeks - 1))
+    for vid, doc in vault.iter_records(RecordKind.VISIT.value):
+        if (r := row(author(vault, "visit", vid))) is None:
+            continue
+        day = dt.date.fromisoformat(str(doc.get("started_at", ""))[:10])
+        r.visits_this_month += day >= month
+        index = (day - week0).days // 7
+        if 0 <= index < weeks:
+            r.visits_per_week[index] += 1
+    for item in overdue(vault, today):
+        if (r := row(owner.get(item.resident_id))) is not None:
+            r.overdue += 1
+    for rid, fields in merge.conflicts(vault).items():
+        kind = vault.kind_of(rid) or "resident"
+        if (r := row(author(vault, kind, rid) if kind in DEFINING else None)) is not None:
+            r.conflicts += len(fields)
+    return sorted(rows.values(), key=lambda r: (r.revoked, r.name))
+
+
+def needs_by_category(vault: Vault) -> dict[str, Counter[str]]:
+    """category → status → count (the 需求清单 summary)."""
+    out: dict[str, Counter[str]] = defaultdict(Counter)
+    for _, doc in vault.iter_records(RecordKind.NEED.value):
+        out[doc["category"]][doc["status"]] += 1
+    return dict(out)
+
+
+# ------------------------------------------------------------------ conflicts
+
+
+@dataclass(frozen=True)
+class Side:
+    """One value in a conflict: what was written, by whom, when, over what."""
+
+    op_id: str
+    value: Any
+    device_id: str
+    author: str
+    when: dt.datetime
+    before: Any
+
+
+@dataclass(frozen=True)
+class FieldConflict:
+    record_id: str
+    kind: str
+    field: str
+    sides: list[Side]  # first = the current (last-writer-wins) value
+
+
+def field_conflicts(vault: Vault, record_id: str) -> list[FieldConflict]:
+    names = {d.device_id: d.name for d in team.devices(vault)}
+    names.update(vault.get_meta("device_names", {}))
+    history = vault.history(record_id)
+    by_id: dict[str, Op] = {op.op_id: op for op in history}
+    out = []
+    for name in merge.conflicts(vault).get(record_id, []):
+        sides = []
+        for op in merge.heads(history, name):
+            base = by_id.get(op.base) if op.base else None
+            sides.append(
+                Side(
+                    op.op_id,
+                    op.value,
+                    op.device_id,
+                    names.get(op.device_id, op.device_id),
+                    dt.datetime.fromtimestamp(to_seconds(op.hlc)),
+                    base.value if base else None,
+                )
+            )
+        if len(sides) > 1:
+            out.append(FieldConflict(record_id, vault.kind_of(record_id) or "", name, sides))
+    return out
+
+
+def resolve(vault: Vault, conflict: FieldConflict, value: Any) -> None:
+    """Settle a conflict with ``value`` (one side's, or a merged one): a new op on the
+    field plus the list of values it settles — both sync like any change."""
+    index = {k: list(v) for k, v in merge.conflicts(vault).items()}
+    fields = [f for f in index.get(conflict.record_id, []) if f != conflict.field]
+    if fields:
+        index[conflict.record_id] = fields
+    else:
+        index.pop(conflict.record_id, None)
+    change = Change(
+        conflict.kind,
+        conflict.record_id,
+        {
+            conflict.field: value,
+            merge.RESOLVED_PREFIX + conflict.field: sorted(s.op_id for s in conflict.sides),
+        },
+    )
+    vault.commit([change], kv={merge.CONFLICTS: index})
+
+
+# ------------------------------------------------------------------ quarantine
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    key: str
+    device: str
+    seq: int
+    source: str
+    at: str
+    reason: str
+    params: dict[str, Any]
+
+
+def quarantine(vault: Vault) -> list[Quarantined]:
+    out = []
+    for key in vault.meta_keys(merge.QUARANTINE):
+        q = vault.get_meta(key)
+        out.append(
+            Quarantined(
+                key, q["device"], q["seq"], q["source"], q["at"], q["reason"], q.get("params", {})
+            )
+        )
+    return sorted(out, key=lambda q: q.at, reverse=True)

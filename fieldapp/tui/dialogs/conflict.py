@@ -1,0 +1,84 @@
+"""Review one conflict: each side's value, who wrote it, when, over what; keep one or
+write a merged value. The resolution is a new op, so it syncs and shows in history."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from fieldapp.errors import FieldappError
+from fieldapp.i18n import t
+from fieldapp.services import supervision
+from fieldapp.tui.i18n import Finishing, show_value, translate_bindings
+from fieldapp.tui.screens.resident_file import field_label
+
+if TYPE_CHECKING:
+    from fieldapp.tui.app import FieldApp
+
+
+class ConflictDialog(Finishing, ModalScreen[bool]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="conflict.cancel")]
+
+    def __init__(self, conflict: supervision.FieldConflict) -> None:
+        super().__init__()
+        self.conflict = conflict
+
+    def compose(self) -> ComposeResult:
+        c = self.conflict
+        with Vertical(classes="dialog"):
+            yield Static(
+                t("ui.conflict_title", field=c.field), classes="dialog-title", markup=False
+            )
+            options = []
+            for i, side in enumerate(c.sides):
+                text = t(
+                    "ui.conflict_side",
+                    value=show_value(c.kind, c.field, side.value),
+                    author=side.author,
+                    when=side.when.strftime("%Y-%m-%d %H:%M"),
+                    before=show_value(c.kind, c.field, side.before),
+                )
+                options.append(Option(Content(text), id=str(i)))
+            yield OptionList(*options, id="sides")
+            if all(isinstance(s.value, str) for s in c.sides):
+                yield Static(t("ui.conflict_merged"), markup=False)
+                yield Input(id="merged")
+            yield Static("", id="conflict-error", classes="error", markup=False)
+
+    def on_mount(self) -> None:
+        translate_bindings(self)
+        self.query_one("#sides", OptionList).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    @on(OptionList.OptionSelected)
+    def _keep(self, event: OptionList.OptionSelected) -> None:
+        self.settle(self.conflict.sides[int(event.option.id or 0)].value)
+
+    @on(Input.Submitted, "#merged")
+    def _merged(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.settle(event.value.strip())
+
+    @work(thread=True, exit_on_error=False, group="save")
+    def settle(self, value: object) -> None:
+        app: FieldApp = self.app  # type: ignore[assignment]
+        assert app.workspace is not None
+        try:
+            supervision.resolve(app.workspace.vault, self.conflict, value)
+        except FieldappError as exc:
+            self.app.call_from_thread(
+                self.query_one("#conflict-error", Static).update, exc.render()
+            )
+            return
+        self.app.call_from_thread(self.app.notify, t("ui.conflict_resolved"))
+        self.app.call_from_thread(self.finish, True)

@@ -1,0 +1,283 @@
+"""The supervisor's screens: the team at a glance, conflicts to review, quarantine."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.cells import cell_len
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+
+from fieldapp.i18n import t
+from fieldapp.services import supervision
+from fieldapp.tui.i18n import cells, label, show_value, translate_bindings
+
+if TYPE_CHECKING:
+    from fieldapp.tui.app import FieldApp
+
+BAR = 24
+
+
+def bars(counts: dict[str, int], width: int = BAR) -> str:
+    """Horizontal bars: a terminal chart that reads the same in any font."""
+    top = max(counts.values(), default=0) or 1
+    name_width = max((cell_len(k) for k in counts), default=0)
+    lines = []
+    for name, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        fill = round(width * n / top)
+        pad = " " * (name_width - cell_len(name))  # CJK labels are two cells wide
+        lines.append(f"{name}{pad} {'█' * fill}{'·' * (width - fill)} {n}")
+    return "\n".join(lines)
+
+
+class TeamScreen(Screen[None]):
+    BINDINGS = [
+        Binding("c", "conflicts", "Conflicts", id="team.conflicts"),
+        Binding("q", "quarantine", "Quarantine", id="team.quarantine"),
+        Binding("m", "app.merge_folder", "Merge", id="team.merge"),
+        Binding("x", "app.export", "Export", id="team.export"),
+        Binding("r", "app.go_residents", "Residents", id="team.residents"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[supervision.WorkerRow] = []
+
+    @property
+    def fieldapp(self) -> FieldApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(t("ui.loading"), id="team-summary", markup=False)
+        yield DataTable(id="workers", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="charts"):
+            with Vertical(id="visits-chart"):
+                yield Static(t("ui.chart_visits"), classes="section", id="visits-title")
+                yield Sparkline([0], id="visits-spark")
+            with Vertical(id="needs-chart"):
+                yield Static(t("ui.chart_needs"), classes="section")
+                yield Static("", id="needs-bars", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        translate_bindings(self)
+        self.title = t("ui.team_title")
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    async def relabel(self) -> None:
+        await self.recompose()
+        self.title = t("ui.team_title")
+        self.load()
+
+    def action_conflicts(self) -> None:
+        self.app.push_screen(ConflictsScreen())
+
+    def action_quarantine(self) -> None:
+        self.app.push_screen(QuarantineScreen())
+
+    @work(thread=True, exit_on_error=False, group="team", exclusive=True)
+    def load(self) -> None:
+        ws = self.fieldapp.workspace
+        assert ws is not None
+        today = ws.today()
+        rows = supervision.team_report(ws.vault, today)
+        needs = supervision.needs_by_category(ws.vault)
+        conflicts = sum(len(f) for f in supervision.merge.conflicts(ws.vault).values())
+        quarantined = len(supervision.quarantine(ws.vault))
+        self.app.call_from_thread(self.show, rows, needs, conflicts, quarantined)
+
+    def show(
+        self,
+        rows: list[supervision.WorkerRow],
+        needs: dict[str, Any],
+        conflicts: int,
+        quarantined: int,
+    ) -> None:
+        self.rows = rows
+        self.query_one("#team-summary", Static).update(
+            t(
+                "ui.team_summary",
+                workers=len(rows),
+                bundles=sum(r.bundles for r in rows),
+                conflicts=conflicts,
+                quarantined=quarantined,
+            )
+        )
+        table = self.query_one("#workers", DataTable)
+        table.clear(columns=True)
+        table.add_columns(
+            *[
+                t(f"ui.team_col_{c}")
+                for c in (
+                    "name",
+                    "last_at",
+                    "bundles",
+                    "residents",
+                    "needs",
+                    "visits_this_month",
+                    "overdue",
+                    "conflicts",
+                )
+            ]
+        )
+        for r in rows:
+            name = r.name + (f" ({t('cli.revoked_on', date='')})" if r.revoked else "")
+            table.add_row(
+                *cells(
+                    name,
+                    (r.last_at or "—").replace("T", " ")[5:16],
+                    r.bundles,
+                    r.residents,
+                    f"{r.needs_listed}/{r.needs_resolved}/{r.needs_open}",
+                    r.visits_this_month,
+                    r.overdue,
+                    r.conflicts,
+                ),
+                key=r.device_id,
+            )
+        totals = {label("NeedCategory", cat): sum(c.values()) for cat, c in needs.items()}
+        self.query_one("#needs-bars", Static).update(bars(totals) or t("ui.none_yet"))
+        self._spark(0)
+
+    def _spark(self, index: int) -> None:
+        if not self.rows:
+            return
+        row = self.rows[min(index, len(self.rows) - 1)]
+        self.query_one("#visits-spark", Sparkline).data = row.visits_per_week or [0]
+        self.query_one("#visits-title", Static).update(
+            t("ui.chart_visits_of", name=row.name, counts=" ".join(map(str, row.visits_per_week)))
+        )
+
+    @on(DataTable.RowHighlighted, "#workers")
+    def _highlight(self, event: DataTable.RowHighlighted) -> None:
+        self._spark(event.cursor_row)
+
+
+class ConflictsScreen(Screen[None]):
+    BINDINGS = [Binding("escape", "back", "Back", id="conflicts.back")]
+
+    @property
+    def fieldapp(self) -> FieldApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="conflicts-count", markup=False)
+        yield DataTable(id="conflicts", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        translate_bindings(self)
+        self.title = t("ui.conflicts_title")
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    async def relabel(self) -> None:
+        await self.recompose()
+        self.title = t("ui.conflicts_title")
+        self.load()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    @work(thread=True, exit_on_error=False, group="conflicts", exclusive=True)
+    def load(self) -> None:
+        ws = self.fieldapp.workspace
+        assert ws is not None
+        found = []
+        for rid in supervision.merge.conflicts(ws.vault):
+            found += supervision.field_conflicts(ws.vault, rid)
+        self.app.call_from_thread(self.show, found)
+
+    def show(self, found: list[supervision.FieldConflict]) -> None:
+        self.found = {f"{c.record_id}/{c.field}": c for c in found}
+        self.query_one("#conflicts-count", Static).update(t("ui.conflicts_count", n=len(found)))
+        table = self.query_one("#conflicts", DataTable)
+        table.clear(columns=True)
+        table.add_columns(t("ui.col_name"), t("ui.col_kind"), t("ui.col_field"), t("ui.col_values"))
+        ws = self.fieldapp.workspace
+        for key, c in self.found.items():
+            doc = ws.vault.get(c.record_id) if ws else None
+            name = (doc or {}).get("name") or (doc or {}).get("purpose") or c.record_id[:8]
+            values = " | ".join(show_value(c.kind, c.field, s.value)[:16] for s in c.sides)
+            table.add_row(*cells(name, label("RecordKind", c.kind), _field(c), values), key=key)
+
+    @on(DataTable.RowSelected, "#conflicts")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        from fieldapp.tui.dialogs.conflict import ConflictDialog
+
+        conflict = self.found.get(str(event.row_key.value))
+        if conflict is not None:
+            self.app.push_screen(ConflictDialog(conflict), lambda _: self.load())
+
+
+def _field(c: supervision.FieldConflict) -> str:
+    from fieldapp.tui.screens.resident_file import field_label
+
+    return field_label(c.kind, c.field)
+
+
+class QuarantineScreen(Screen[None]):
+    BINDINGS = [Binding("escape", "back", "Back", id="quarantine.back")]
+
+    @property
+    def fieldapp(self) -> FieldApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="quarantine-count", markup=False)
+        yield DataTable(id="quarantine", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="quarantine-reason", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        translate_bindings(self)
+        self.title = t("ui.quarantine_title")
+        ws = self.fieldapp.workspace
+        assert ws is not None
+        self.items = supervision.quarantine(ws.vault)
+        self.query_one("#quarantine-count", Static).update(
+            t("ui.quarantine_count", n=len(self.items))
+        )
+        table = self.query_one("#quarantine", DataTable)
+        table.add_columns(t("ui.col_when"), t("ui.col_device"), t("ui.col_seq"), t("ui.col_reason"))
+        for q in self.items:
+            table.add_row(
+                *cells(
+                    q.at.replace("T", " ")[:16],
+                    q.device or "?",
+                    q.seq or "?",
+                    t(q.reason, **q.params)[:60],
+                ),
+                key=q.key,
+            )
+        if self.items:
+            self._reason(self.items[0])
+
+    async def relabel(self) -> None:
+        await self.recompose()
+        self.on_mount()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def _reason(self, q: supervision.Quarantined) -> None:
+        self.query_one("#quarantine-reason", Static).update(
+            f"{q.source}\n{t(q.reason, **q.params)}"
+        )
+
+    @on(DataTable.RowHighlighted, "#quarantine")
+    def _highlight(self, event: DataTable.RowHighlighted) -> None:
+        if 0 <= event.cursor_row < len(self.items):
+            self._reason(self.items[event.cursor_row])

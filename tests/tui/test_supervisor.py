@@ -1,0 +1,267 @@
+"""The supervisor's app: team view with charts, conflict review, quarantine, exports."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Static
+
+from fieldapp.config import Config
+from fieldapp.services import export, supervision
+from fieldapp.services.workspace import Workspace
+from fieldapp.store import Vault
+from fieldapp.tui.app import FieldApp
+from fieldapp.tui.dialogs.conflict import ConflictDialog
+from fieldapp.tui.screens.team import ConflictsScreen, QuarantineScreen, TeamScreen
+from sync import merge, team
+from sync.cards import TeamSecrets, b64, raw_public
+from sync.merge import Merger
+from sync.ops import Op, make_op_id
+from tests.conftest import FAST_KDF, PASSPHRASE
+from tests.test_merge import Device
+from tests.tui.conftest import TODAY
+
+NOW = dt.datetime(2026, 11, 29, 9, 30)
+R1 = "019a0000-0000-7000-8000-000000000001"
+N1 = "019a0000-0000-7000-8000-000000000002"
+V1 = "019a0000-0000-7000-8000-000000000003"
+
+
+def op(device: Device, kind: str, rid: str, field: str, value: object) -> Op:
+    device.hlc += 1 << 8
+    base = device.view.get((rid, field))
+    made = Op(
+        make_op_id(device.hlc, device.id),
+        kind,
+        rid,
+        field,
+        value,
+        device.hlc,
+        device.id,
+        base.op_id if base else None,
+    )
+    device.view[(rid, field)] = made
+    device.ops.append(made)
+    return made
+
+
+@pytest.fixture
+def supervised(tmp_path: Path) -> Iterator[Path]:
+    a, b = Device(1), Device(2)
+    start = int(dt.datetime(2026, 11, 20, 10).timestamp() * 1000) << 16
+    a.hlc = b.hlc = start
+    for field, value in (
+        ("name", "张三"),
+        ("community", "史家社区"),
+        ("gender", "male"),
+        ("tags", ["elderly_alone"]),
+        ("cadence", [{"activity": "home_visit", "every_days": 30}]),
+    ):
+        b.hear(op(a, "resident", R1, field, value))
+    for field, value in (
+        ("resident_id", R1),
+        ("category", "housing"),
+        ("description", "屋顶漏雨"),
+        ("urgency", "high"),
+        ("status", "open"),
+        ("opened_on", "2026-11-20"),
+    ):
+        op(a, "need", N1, field, value)
+    for field, value in (
+        ("resident_id", R1),
+        ("kind", "home"),
+        ("started_at", "2026-11-21T10:00:00"),
+        ("duration_minutes", 30),
+        ("purpose", "例行探访"),
+    ):
+        op(b, "visit", V1, field, value)
+    op(a, "resident", R1, "name", "张三丰")  # the two laptops edit the name at once
+    op(b, "resident", R1, "name", "张叁")
+    secrets = TeamSecrets.generate("team0001", "史家社区督导")
+    path = tmp_path / "sup"
+    vault, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF)
+    devs = {
+        d.id: {
+            "name": name,
+            "sign_pub": b64(raw_public(d.key.public_key())),
+            "enrolled": "2026-11-01",
+            "revoked": None,
+        }
+        for d, name in ((a, "李娜"), (b, "王芳"))
+    }
+    vault.commit((), kv={team.TEAM_SECRETS: secrets.to_json(), team.TEAM_DEVICES: devs})
+    merger = Merger(vault, NOW)
+    for device in (a, b):
+        for data in device.bundles("team0001", secrets.enc_key.public_key(), 100):
+            merger.receive(data, source=f"/media/usb/{device.id}.fbundle")
+    forged = bytearray(a.bundles("team0001", secrets.enc_key.public_key(), 100)[0])
+    forged[150] ^= 1
+    merger.receive(bytes(forged), source="/media/usb/forged.fbundle")
+    vault.close()
+    yield path
+
+
+def make(path: Path, lang: str = "en") -> FieldApp:
+    vault = Vault.open(path, PASSPHRASE)
+    return FieldApp(
+        config=Config(language=lang),
+        vault_path=path,
+        workspace=Workspace(vault, lambda: TODAY),
+        today=lambda: TODAY,
+        save_settings=False,
+        supervisor=True,
+    )
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def rows(table: DataTable) -> list[list[str]]:
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_team_view_shows_each_worker(supervised: Path) -> None:
+    app = make(supervised)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, TeamScreen)
+        table = rows(app.screen.query_one("#workers", DataTable))
+        by_name = {r[0]: r for r in table}
+        assert by_name["李娜"][2] == "1" and by_name["王芳"][2] == "1"  # bundles
+        assert by_name["李娜"][4] == "1/0/1"  # needs listed/resolved/open
+        assert by_name["王芳"][5] == "1"  # visits this month
+        summary = str(app.screen.query_one("#team-summary", Static).render())
+        assert "1 conflicts" in summary and "1 quarantined" in summary
+        assert "Housing" in str(app.screen.query_one("#needs-bars", Static).render())
+        app.close_vault()
+
+
+async def test_conflict_review_keeps_one_side_and_leaves_the_list(supervised: Path) -> None:
+    app = make(supervised)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, ConflictsScreen)
+        assert rows(app.screen.query_one("#conflicts", DataTable))[0][2] == "Name"
+        await pilot.press("enter")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ConflictDialog)
+        assert {s.author for s in dialog.conflict.sides} == {"李娜", "王芳"}
+        assert {s.before for s in dialog.conflict.sides} == {"张三"}
+        dialog.query_one("#merged", Input).value = "张三丰（又名张叁）"
+        dialog.query_one("#merged", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConflictsScreen)
+        assert app.screen.query_one("#conflicts", DataTable).row_count == 0
+        ws = app.workspace
+        assert ws is not None and ws.vault.get(R1)["name"] == "张三丰（又名张叁）"
+        assert merge.conflicts(ws.vault) == {}
+        history = [e.field for e in ws.history(R1)]
+        assert "_resolved_name" in history  # the resolution is an op: it syncs
+        app.close_vault()
+
+
+async def test_quarantine_list_says_why(supervised: Path) -> None:
+    app = make(supervised)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+        await settle(pilot)
+        assert isinstance(app.screen, QuarantineScreen)
+        reason = str(app.screen.query_one("#quarantine-reason", Static).render())
+        assert "forged.fbundle" in reason and "signature" in reason
+        app.close_vault()
+
+
+async def test_export_from_the_app(supervised: Path, tmp_path: Path) -> None:
+    target = tmp_path / "team.xlsx"
+    app = make(supervised, lang="zh_CN")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        app.screen.query_one("#path", Input).value = str(target)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TeamScreen)
+        app.close_vault()
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(target).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[0][0] == "社工" and {r[0] for r in values[1:]} == {"李娜", "王芳"}
+
+
+def test_csv_exports_open_in_excel_and_can_hide_ids(supervised: Path, tmp_path: Path) -> None:
+    from fieldapp.domain import RecordKind, Resident
+    from fieldapp.domain.idcard import make_id_number
+    from fieldapp.services.records import RecordService
+
+    with Vault.open(supervised, PASSPHRASE) as v:
+        RecordService(v).save(
+            Resident(
+                name="王五",
+                community="史家社区",
+                phones=["13812345678"],
+                id_number=make_id_number("110101", dt.date(1950, 1, 2), 7),
+            )
+        )
+        plain, hidden = tmp_path / "r.csv", tmp_path / "r-redacted.csv"
+        assert export.export_kind(v, RecordKind.RESIDENT, plain) == 2
+        export.export_kind(v, RecordKind.RESIDENT, hidden, redact=True)
+        raw = plain.read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the Chinese right
+        text = raw.decode("utf-8-sig")
+        assert "13812345678" in text and "Female" not in text and "Elderly, living alone" in text
+        masked = hidden.read_text("utf-8-sig")
+        assert "13812345678" not in masked and "138****5678" in masked
+        assert "19500102" not in masked
+        header = next(csv.reader(masked.splitlines()))
+        assert header[:3] == ["id", "Name", "Gender"]
+        data = export.resident_file(v, R1)
+        assert data["resident"]["name"] == "张三丰" or data["resident"]["name"] == "张叁"
+        assert {"need", "visit"} <= set(data["records"]) and data["history"]
+        assert not list(tmp_path.glob(".*.tmp"))  # nothing left half-written
+
+
+def test_team_report_counts(supervised: Path) -> None:
+    with Vault.open(supervised, PASSPHRASE) as v:
+        report = {r.name: r for r in supervision.team_report(v, TODAY)}
+        assert report["李娜"].residents + report["王芳"].residents == 1
+        assert report["王芳"].visits_per_week[-2:] == [1, 0]  # Sat 21 Nov: last week, not this
+        assert sum(r.conflicts for r in report.values()) == 1
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+@pytest.mark.parametrize("screen", ["team", "conflicts", "conflict", "quarantine", "export"])
+def test_snapshots(snap_compare: object, supervised: Path, lang: str, screen: str) -> None:
+    keys = {
+        "team": [],
+        "conflicts": ["c"],
+        "conflict": ["c", "enter"],
+        "quarantine": ["q"],
+        "export": ["x"],
+    }[screen]
+
+    async def run(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+
+    app = make(supervised, lang)
+    try:
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run)  # type: ignore[operator]
+    finally:
+        app.close_vault()
