@@ -35,7 +35,9 @@ class ConflictDialog(Finishing, ModalScreen[bool]):
         c = self.conflict
         with Vertical(classes="dialog"):
             yield Static(
-                t("ui.conflict_title", field=c.field), classes="dialog-title", markup=False
+                t("ui.conflict_title", field=field_label(c.kind, c.field)),
+                classes="dialog-title",
+                markup=False,
             )
             options = []
             for i, side in enumerate(c.sides):
