@@ -221,6 +221,39 @@ def _config_exists() -> bool:
     return config_path().exists()
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a record kind, the team summary, or one resident's complete file."""
+    import datetime as dt
+
+    from fieldapp.domain import RecordKind
+    from fieldapp.services import export
+
+    target = Path(args.to)
+    if not target.parent.is_dir():
+        print(t("ui.export_bad_path"), file=sys.stderr)
+        return 2
+    vault = _open_vault(args)
+    try:
+        if args.what == "resident":
+            if not args.id:
+                print(t("cli.export_needs_id"), file=sys.stderr)
+                return 2
+            try:
+                export.export_resident(vault, args.id, target)
+            except KeyError:
+                print(t("invalid.unknown_resident"), file=sys.stderr)
+                return 1
+            count = 1
+        elif args.what == "summary":
+            count = export.export_summary(vault, target, dt.date.today())
+        else:
+            count = export.export_kind(vault, RecordKind(args.what), target, redact=args.redact)
+    finally:
+        vault.close()
+    _say("ui.exported", n=count, path=str(target))
+    return 0
+
+
 def cmd_supervise(args: argparse.Namespace) -> int:
     """The supervisor's app on their own vault: the team view, conflicts, quarantine."""
     from fieldapp.tui.app import run
@@ -358,6 +391,12 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return 4 if summary.count("quarantined") else 0
 
 
+def _kinds() -> list[object]:
+    from fieldapp.domain import RecordKind
+
+    return list(RecordKind)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fieldapp", description=t("cli.description"))
     parser.add_argument("--lang", choices=i18n.LANGUAGES, help=t("cli.help_lang"))
@@ -395,6 +434,12 @@ def build_parser() -> argparse.ArgumentParser:
     merge_parser.add_argument("paths", nargs="+", metavar="PATH", help=t("cli.help_merge_paths"))
     merge_parser.set_defaults(func=cmd_merge)
     sub.add_parser("supervise", help=t("cli.help_supervise")).set_defaults(func=cmd_supervise)
+    exp = sub.add_parser("export", help=t("cli.help_export"))
+    exp.add_argument("what", choices=["summary", "resident", *[k.value for k in _kinds()]])
+    exp.add_argument("id", nargs="?", help=t("cli.help_export_id"))
+    exp.add_argument("--to", required=True, metavar="FILE", help=t("cli.help_export_to"))
+    exp.add_argument("--redact", action="store_true", help=t("ui.export_redact"))
+    exp.set_defaults(func=cmd_export)
     return parser
 
 

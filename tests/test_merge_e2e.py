@@ -196,3 +196,65 @@ def test_kill_9_during_a_merge_applies_each_bundle_whole_or_not_at_all(tmp_path:
     assert cli(sup, "merge", str(stick)).returncode == 0
     with Vault.open(sup, PASSPHRASE) as s:
         assert s.count("resident") == 180
+
+
+def test_replay_same_sequence_and_other_team_through_merge(tmp_path: Path) -> None:
+    sup, workers = setup(tmp_path, workers=1)
+    stick = tmp_path / "stick"
+    work(workers[0], stick, 2)
+    assert cli(sup, "merge", str(stick)).returncode == 0
+    replay = cli(sup, "merge", str(stick))
+    assert "1 already received" in replay.stdout and replay.returncode == 0
+    # The same device sends a different bundle numbered 1: an alarm, quarantined.
+    rogue = tmp_path / "rogue"
+    with Vault.open(workers[0], PASSPHRASE) as w:
+        w.commit([Change("resident", new_id(), {"name": "另一个", "community": "史家社区"})])
+        card = team.team_card(w)
+        assert card is not None
+        from sync.bundle import seal
+
+        ops = (
+            outbox.pending_ops(w) or [op for op in w.all_ops() if op.device_id == w.device_id][-2:]
+        )
+        data = seal(
+            ops,
+            team_id=card.team_id,
+            team_key=card.encryption_key(),
+            device_id=w.device_id,
+            sign_key=team.device_key(w),
+            seq=1,
+            prev="",
+        )
+    rogue.mkdir()
+    (rogue / "1.fbundle").write_bytes(data)
+    run = cli(sup, "merge", str(rogue))
+    assert run.returncode == 4 and "ALARM" in run.stdout
+    # A bundle for another team.
+    _, other_workers = setup(tmp_path / "other", workers=1)
+    other_stick = tmp_path / "other-stick"
+    work(other_workers[0], other_stick, 1)
+    run = cli(sup, "merge", str(other_stick))
+    assert run.returncode == 4 and "another team" in run.stdout
+    with Vault.open(sup, PASSPHRASE) as s:
+        assert s.count("resident") == 2
+
+
+def test_export_a_residents_complete_file(tmp_path: Path) -> None:
+    import orjson
+
+    sup, workers = setup(tmp_path, workers=1)
+    stick = tmp_path / "stick"
+    ids = work(workers[0], stick, 2)
+    cli(sup, "merge", str(stick))
+    target = tmp_path / "out" / "file.json"
+    target.parent.mkdir()
+    run = cli(sup, "export", "resident", ids[0], "--to", str(target))
+    assert run.returncode == 0, run.stderr
+    data = orjson.loads(target.read_bytes())
+    assert data["resident"]["id"] == ids[0] and data["history"]
+    run = cli(sup, "export", "resident", "--to", str(target))
+    assert run.returncode == 2
+    run = cli(sup, "export", "summary", "--to", str(tmp_path / "out" / "team.csv"))
+    assert run.returncode == 0 and (tmp_path / "out" / "team.csv").read_bytes().startswith(
+        b"\xef\xbb\xbf"
+    )

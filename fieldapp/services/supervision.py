@@ -102,6 +102,28 @@ def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]
     return sorted(rows.values(), key=lambda r: (r.revoked, r.name))
 
 
+def needs_per_week(vault: Vault, today: dt.date, weeks: int = 8) -> tuple[list[int], list[int]]:
+    """Needs listed and needs resolved per week, oldest first (the 需求清单 over time).
+
+    A need counts as resolved in the week its status last became ``resolved``.
+    """
+    from sync.hlc import to_seconds as seconds
+
+    week0 = today - dt.timedelta(days=today.weekday() + 7 * (weeks - 1))
+    listed, resolved = [0] * weeks, [0] * weeks
+    for nid, doc in vault.iter_records(RecordKind.NEED.value):
+        opened = dt.date.fromisoformat(str(doc.get("opened_on", today.isoformat())))
+        if 0 <= (i := (opened - week0).days // 7) < weeks:
+            listed[i] += 1
+        if doc.get("status") == NeedStatus.RESOLVED.value:
+            stamp = vault.field_stamp(nid, "status")
+            if stamp is not None:
+                when = dt.date.fromtimestamp(seconds(stamp))
+                if 0 <= (i := (when - week0).days // 7) < weeks:
+                    resolved[i] += 1
+    return listed, resolved
+
+
 def needs_by_category(vault: Vault) -> dict[str, Counter[str]]:
     """category → status → count (the 需求清单 summary)."""
     out: dict[str, Counter[str]] = defaultdict(Counter)

@@ -265,3 +265,9 @@ def test_snapshots(snap_compare: object, supervised: Path, lang: str, screen: st
         assert snap_compare(app, terminal_size=(80, 24), run_before=run)  # type: ignore[operator]
     finally:
         app.close_vault()
+
+
+def test_needs_over_time(supervised: Path) -> None:
+    with Vault.open(supervised, PASSPHRASE) as v:
+        listed, resolved = supervision.needs_per_week(v, TODAY)
+        assert listed[-2:] == [1, 0] and sum(resolved) == 0  # opened Fri 20 Nov

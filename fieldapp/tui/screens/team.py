@@ -46,6 +46,7 @@ class TeamScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[supervision.WorkerRow] = []
+        self.weekly: tuple[list[int], list[int]] = ([], [])
 
     @property
     def fieldapp(self) -> FieldApp:
@@ -62,6 +63,8 @@ class TeamScreen(Screen[None]):
             with Vertical(id="needs-chart"):
                 yield Static(t("ui.chart_needs"), classes="section")
                 yield Static("", id="needs-bars", markup=False)
+                yield Static("", id="needs-weeks", classes="section", markup=False)
+                yield Sparkline([0], id="needs-spark")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -90,6 +93,7 @@ class TeamScreen(Screen[None]):
         today = ws.today()
         rows = supervision.team_report(ws.vault, today)
         needs = supervision.needs_by_category(ws.vault)
+        self.weekly = supervision.needs_per_week(ws.vault, today)
         conflicts = sum(len(f) for f in supervision.merge.conflicts(ws.vault).values())
         quarantined = len(supervision.quarantine(ws.vault))
         self.app.call_from_thread(self.show, rows, needs, conflicts, quarantined)
@@ -145,6 +149,15 @@ class TeamScreen(Screen[None]):
             )
         totals = {label("NeedCategory", cat): sum(c.values()) for cat, c in needs.items()}
         self.query_one("#needs-bars", Static).update(bars(totals) or t("ui.none_yet"))
+        listed, resolved = self.weekly
+        self.query_one("#needs-weeks", Static).update(
+            t(
+                "ui.chart_needs_weeks",
+                listed=" ".join(map(str, listed)),
+                resolved=" ".join(map(str, resolved)),
+            )
+        )
+        self.query_one("#needs-spark", Sparkline).data = listed or [0]
         self._spark(0)
 
     def _spark(self, index: int) -> None:
