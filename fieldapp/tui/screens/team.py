@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 BAR = 24
 
 
-def bars(counts: dict[str, int], width: int = BAR) -> str:
+def bars(counts: dict[str, int], width: int = BAR, notes: dict[str, str] | None = None) -> str:
     """Horizontal bars: a terminal chart that reads the same in any font."""
     top = max(counts.values(), default=0) or 1
     name_width = max((cell_len(k) for k in counts), default=0)
@@ -30,7 +30,8 @@ def bars(counts: dict[str, int], width: int = BAR) -> str:
     for name, n in sorted(counts.items(), key=lambda kv: -kv[1]):
         fill = round(width * n / top)
         pad = " " * (name_width - cell_len(name))  # CJK labels are two cells wide
-        lines.append(f"{name}{pad} {'█' * fill}{'·' * (width - fill)} {n}")
+        note = (notes or {}).get(name, "")
+        lines.append(f"{name}{pad} {'█' * fill}{'·' * (width - fill)} {n}{note}")
     return "\n".join(lines)
 
 
@@ -148,7 +149,11 @@ class TeamScreen(Screen[None]):
                 key=r.device_id,
             )
         totals = {label("NeedCategory", cat): sum(c.values()) for cat, c in needs.items()}
-        self.query_one("#needs-bars", Static).update(bars(totals) or t("ui.none_yet"))
+        notes = {
+            label("NeedCategory", cat): " " + t("ui.chart_resolved", n=c.get("resolved", 0))
+            for cat, c in needs.items()
+        }
+        self.query_one("#needs-bars", Static).update(bars(totals, 20, notes) or t("ui.none_yet"))
         listed, resolved = self.weekly
         self.query_one("#needs-weeks", Static).update(
             t(
