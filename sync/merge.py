@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fieldapp.errors import BundleError, DuplicateBundle, SequenceGap
+from fieldapp.errors import BundleError, DuplicateBundle, OpInvalid, SequenceGap
 from fieldapp.store import Vault
 from sync.bundle import Chain, Opened, domain_validator, open_bundle, read_header
 from sync.hlc import physical_ms
@@ -107,6 +107,13 @@ class Merger:
 
     def receive(self, data: bytes, source: str = "") -> list[Outcome]:
         """Take one bundle; returns what happened to it (and to held bundles it released)."""
+        outcome = self._receive_one(data, source)
+        outcomes = [outcome]
+        if outcome.kind == "applied":
+            outcomes += self._release_held(outcome.device)
+        return outcomes
+
+    def _receive_one(self, data: bytes, source: str) -> Outcome:
         try:
             opened = open_bundle(
                 data,
@@ -117,21 +124,28 @@ class Merger:
                 validate_op=self.validate,
             )
             self._check_clock(opened)
+            self._check_kinds(opened)
         except DuplicateBundle as exc:
-            return [Outcome("duplicate", exc.params["device"], exc.params["seq"], source=source)]
+            return Outcome("duplicate", exc.params["device"], exc.params["seq"], source=source)
         except SequenceGap as exc:
             key = f"{HELD}{exc.params['device']}/{exc.params['seq']:08d}"
             self.vault.put_meta(key, {"data": _b64(data), "source": source})
-            return [
-                Outcome("held", exc.params["device"], exc.params["seq"], reason=exc, source=source)
-            ]
+            return Outcome(
+                "held", exc.params["device"], exc.params["seq"], reason=exc, source=source
+            )
         except BundleError as exc:
             self._quarantine(data, exc, source)
             device, seq = _who(data)
-            return [Outcome("quarantined", device, seq, reason=exc, source=source)]
-        outcomes = [self._apply(opened, source)]
-        outcomes += self._release_held(opened.header.device)
-        return outcomes
+            return Outcome("quarantined", device, seq, reason=exc, source=source)
+        return self._apply(opened, source)
+
+    def _check_kinds(self, opened: Opened) -> None:
+        """A record keeps its kind: an op claiming a resident's id for a need is refused."""
+        seen: dict[str, str] = {}
+        for index, op in enumerate(opened.ops):
+            kind = seen.setdefault(op.record_id, self.vault.kind_of(op.record_id) or op.kind)
+            if kind != op.kind:
+                raise OpInvalid(index=index, reason="kind")
 
     def _check_clock(self, opened: Opened) -> None:
         ahead = physical_ms(opened.header.hlc) - int(self.now.timestamp() * 1000)
@@ -154,15 +168,19 @@ class Merger:
         return Outcome("applied", device, opened.header.seq, len(opened.ops), source=source)
 
     def _release_held(self, device: str) -> list[Outcome]:
+        """Apply held bundles that now follow on, one after another (a loop: a stick can
+        hold thousands of them)."""
         out: list[Outcome] = []
         while True:
             chain = chain_of(self.vault, device)
-            entry = self.vault.get_meta(f"{HELD}{device}/{chain.last_seq + 1:08d}")
+            key = f"{HELD}{device}/{chain.last_seq + 1:08d}"
+            entry = self.vault.get_meta(key)
             if entry is None:
                 return out
-            result = self.receive(base64.b64decode(entry["data"]), entry.get("source", ""))
-            out += result
-            if not result or result[0].kind != "applied":
+            result = self._receive_one(base64.b64decode(entry["data"]), entry.get("source", ""))
+            out.append(result)
+            if result.kind != "applied":
+                self.vault.put_meta(key, None)  # quarantined (or otherwise settled): not held
                 return out
 
     def _quarantine(self, data: bytes, exc: BundleError, source: str) -> None:

@@ -75,6 +75,8 @@ def enrol(vault: Vault, code: str, today: dt.date | None = None) -> DeviceCard:
     card = read_device_card(code)
     if card.team_id != team.team_id:
         raise CardError(what="other_team")
+    if card.device_id == vault.device_id:
+        raise CardError(what="device_conflict")  # its ops would pass for the supervisor's
     devices: dict[str, Any] = dict(vault.get_meta(TEAM_DEVICES, {}))
     known = devices.get(card.device_id)
     if known is not None and (known["revoked"] or unb64(known["sign_pub"]) != card.sign_pub):

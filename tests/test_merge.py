@@ -185,3 +185,65 @@ def test_concurrent_edits_are_a_conflict_sequential_ones_are_not() -> None:
     same.hear(first)
     agree = same.edit(RIDS[0], "name", "张三丰")  # concurrent but the same value
     assert [op.value for op in heads([first, later, agree], "name")] == ["张三丰"]
+
+
+def _sup(tmp_path: Path, devices: list[Device]) -> tuple[Vault, team.TeamSecrets]:
+    secrets = team.TeamSecrets.generate("team0001", "督导")
+    return supervisor(tmp_path / "sup", secrets.to_json(), devices), secrets
+
+
+def test_a_long_run_of_held_bundles_is_released_without_recursion(tmp_path: Path) -> None:
+    device = Device(1)
+    for i in range(600):
+        device.edit(RIDS[0], "notes", f"第{i}次")
+    v, secrets = _sup(tmp_path, [device])
+    bundles = device.bundles("team0001", secrets.enc_key.public_key(), 1)
+    merger = Merger(v)
+    for data in bundles[1:]:
+        assert merger.receive(data)[0].kind == "held"
+    outcomes = merger.receive(bundles[0])
+    assert [o.kind for o in outcomes] == ["applied"] * 600
+    assert v.get(RIDS[0])["notes"] == "第599次" and not v.meta_keys(merge.HELD)
+    v.close(compact=False)
+
+
+def test_an_op_may_not_change_a_records_kind(tmp_path: Path) -> None:
+    device = Device(1)
+    device.edit(RIDS[0], "name", "张三")
+    v, secrets = _sup(tmp_path, [device])
+    merger = Merger(v)
+    first = device.bundles("team0001", secrets.enc_key.public_key(), 1)[0]
+    assert merger.receive(first)[0].kind == "applied"
+    hlc = device.hlc + (1 << 8)
+    sneaky = Op(make_op_id(hlc, device.id), "need", RIDS[0], "status", "open", hlc, device.id, None)
+    data = seal(
+        [sneaky],
+        team_id="team0001",
+        team_key=secrets.enc_key.public_key(),
+        device_id=device.id,
+        sign_key=device.key,
+        seq=2,
+        prev=digest(first),
+    )
+    outcome = merger.receive(data)[0]
+    assert outcome.kind == "quarantined" and outcome.reason is not None
+    assert outcome.reason.params["reason"] == "kind"
+    assert v.get(RIDS[0]) == {"name": "张三"} and v.kind_of(RIDS[0]) == "resident"
+    with pytest.raises(ValueError):  # and the vault itself refuses it, as a backstop
+        v.commit_ops([sneaky])
+    v.close(compact=False)
+
+
+def test_a_device_card_may_not_reuse_the_supervisors_device_id(tmp_path: Path) -> None:
+    from fieldapp.errors import CardError
+    from sync.cards import DeviceCard, device_code
+
+    v, _ = Vault.create(tmp_path / "sup", PASSPHRASE, kdf=FAST_KDF)
+    secrets = team.create_team(v, "督导")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    card = DeviceCard(secrets.team_id, v.device_id, "冒充", raw_public(key.public_key()))
+    with pytest.raises(CardError):
+        team.enrol(v, device_code(card, key))
+    v.close(compact=False)

@@ -36,6 +36,14 @@ ENUM_FIELDS = {
 }
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(text: str) -> str:
+    """Text that a spreadsheet would run as a formula (=HYPERLINK(…)) is kept as text."""
+    return "'" + text if isinstance(text, str) and text.startswith(FORMULA_STARTS) else text
+
+
 def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
 
@@ -115,6 +123,8 @@ def write_table(
 ) -> None:
     """CSV (by suffix .csv) or XLSX, written atomically where the user pointed."""
     path = Path(path)
+    header = [defuse(h) for h in header]
+    rows = [[defuse(c) for c in row] for row in rows]
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         if path.suffix.lower() == ".xlsx":
@@ -161,7 +171,7 @@ def resident_file(vault: Vault, rid: str) -> dict[str, Any]:
     linked: dict[str, list[dict[str, Any]]] = {}
     ids = [rid]
     for kind in ("need", "interview", "visit", "case_plan"):
-        for other, d in vault.iter_records(kind):
+        for other, d in vault.iter_records(kind, include_deleted=True):  # deleted ones too
             if d.get("resident_id") == rid or rid in (d.get("resident_ids") or []):
                 linked.setdefault(kind, []).append({"id": other, **d})
                 ids.append(other)

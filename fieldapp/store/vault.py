@@ -735,6 +735,11 @@ class Vault:
                 raise VaultWriteFailed(reason="closed")
             if self._broken:
                 raise VaultWriteFailed(reason="reopen")
+            kinds: dict[str, str] = {}
+            for op in ops:  # a record keeps its kind: refuse before anything is written
+                kind = kinds.setdefault(op.record_id, self._kinds.get(op.record_id, op.kind))
+                if kind != op.kind:
+                    raise ValueError(f"record {op.record_id} is a {kind}, not a {op.kind}")
             if ops or kv:
                 self._write_frame(ops, kv, self.clock.last)
 
@@ -877,9 +882,13 @@ class Vault:
             return sum(len(t.docs) for t in self._tables.values())
         return len(self.table(kind).docs)
 
-    def iter_records(self, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(id, fields) of every live record of ``kind``; a plain scan, no copies."""
+    def iter_records(
+        self, kind: str, *, include_deleted: bool = False
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(id, fields) of every live record of ``kind`` (and deleted ones if asked)."""
         with self._write_lock:  # a snapshot: saves from other threads may run meanwhile
+            if include_deleted:
+                return iter([(r, d) for r, d in self._docs.items() if self._kinds[r] == kind])
             return iter(list(self.table(kind).docs.items()))
 
     def history(self, record_id: str) -> list[Op]:

