@@ -68,3 +68,12 @@ def t(msg_id: str, lang: str | None = None, /, **params: Any) -> str:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):
         return text
+
+
+def field_label(kind: str, field: str, lang: str | None = None) -> str:
+    """A stored field's name for people: the generic label, else the form's, else the id."""
+    for msg_id in (f"field.any.{field}", f"field.{kind}.{field}"):
+        text = t(msg_id, lang)
+        if text != msg_id:
+            return text
+    return field

@@ -94,3 +94,16 @@ class RecordKind(StrEnum):
     INTERVIEW = "interview"
     VISIT = "visit"
     CASE_PLAN = "case_plan"
+
+
+# Which stored fields hold a vocabulary value: (record kind, field) → enum name (its
+# labels are ``enum.<Name>.<value>`` in the catalogs).
+ENUM_OF_FIELD: dict[tuple[str, str], str] = {
+    ("resident", "gender"): "Gender",
+    ("resident", "tags"): "Vulnerability",
+    ("need", "category"): "NeedCategory",
+    ("need", "urgency"): "Urgency",
+    ("need", "status"): "NeedStatus",
+    ("visit", "kind"): "VisitKind",
+    ("case_plan", "status"): "PlanStatus",
+}

@@ -19,22 +19,12 @@ from typing import Any
 import orjson
 
 from fieldapp.domain import MODELS, RecordKind
+from fieldapp.domain.enums import ENUM_OF_FIELD
 from fieldapp.domain.idcard import mask_id_number
-from fieldapp.i18n import t
+from fieldapp.i18n import field_label, t
 from fieldapp.services.supervision import WorkerRow, team_report
 from fieldapp.store import Vault
 from fieldapp.store.fsio import fsync_dir
-
-ENUM_FIELDS = {
-    ("resident", "gender"): "Gender",
-    ("resident", "tags"): "Vulnerability",
-    ("need", "category"): "NeedCategory",
-    ("need", "urgency"): "Urgency",
-    ("need", "status"): "NeedStatus",
-    ("visit", "kind"): "VisitKind",
-    ("case_plan", "status"): "PlanStatus",
-}
-
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -56,7 +46,7 @@ def cell(kind: str, name: str, value: Any, redact: bool) -> str:
         return mask_id_number(str(value))
     if redact and name == "phones":
         return ", ".join(mask_phone(str(p)) for p in value)
-    enum = ENUM_FIELDS.get((kind, name))
+    enum = ENUM_OF_FIELD.get((kind, name))
     if enum and isinstance(value, list):
         return "、".join(t(f"enum.{enum}.{v}") for v in value)
     if enum:
@@ -76,19 +66,11 @@ def record_table(
     vault: Vault, kind: RecordKind, redact: bool = False
 ) -> tuple[list[str], list[list[str]]]:
     fields = [f for f in MODELS[kind].model_fields if f != "id"]
-    header = ["id", *[_label(kind.value, f) for f in fields]]
+    header = ["id", *[field_label(kind.value, f) for f in fields]]
     rows = []
     for rid, doc in sorted(vault.iter_records(kind.value), key=lambda item: item[0]):
         rows.append([rid, *[cell(kind.value, f, doc.get(f), redact) for f in fields]])
     return header, rows
-
-
-def _label(kind: str, name: str) -> str:
-    for msg_id in (f"field.{kind}.{name}", f"field.any.{name}"):
-        text = t(msg_id)
-        if text != msg_id:
-            return text
-    return name
 
 
 def summary_table(vault: Vault, today: dt.date) -> tuple[list[str], list[list[str]]]:

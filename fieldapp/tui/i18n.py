@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.dom import DOMNode
 
+from fieldapp.domain.enums import ENUM_OF_FIELD
 from fieldapp.i18n import current_language, t
 from fieldapp.services.search import tag_words  # noqa: F401 — re-exported for screens
 
@@ -43,24 +44,13 @@ def lang() -> str:
     return current_language()
 
 
-_ENUM_FIELDS = {
-    ("resident", "gender"): "Gender",
-    ("resident", "tags"): "Vulnerability",
-    ("need", "category"): "NeedCategory",
-    ("need", "urgency"): "Urgency",
-    ("need", "status"): "NeedStatus",
-    ("visit", "kind"): "VisitKind",
-    ("case_plan", "status"): "PlanStatus",
-}
-
-
 def show_value(kind: str, field: str, value: object, names: dict[str, str] | None = None) -> str:
     """A stored field value as a worker should read it (labels, masked ID numbers)."""
     from fieldapp.domain.idcard import mask_id_number
 
     if value in (None, "", [], {}):
         return "—"
-    enum = _ENUM_FIELDS.get((kind, field))
+    enum = ENUM_OF_FIELD.get((kind, field))
     if enum and isinstance(value, list):
         return "、".join(label(enum, str(v)) for v in value)
     if enum:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from fieldapp import i18n
 from fieldapp.config import Config
@@ -56,3 +57,10 @@ def make_app(path: Path, lang: str = "en", **config: object) -> FieldApp:
         save_settings=False,
     )
     return app
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait for every worker and for the messages they posted (never a fixed sleep)."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()

@@ -28,14 +28,7 @@ from fieldapp.tui.screens.residents import ResidentsScreen
 from fieldapp.tui.screens.today import TodayScreen
 from fieldapp.tui.screens.unlock import LockScreen, UnlockScreen, wrong_passphrase_delay
 from tests.conftest import FAST_KDF, PASSPHRASE
-from tests.tui.conftest import TODAY, make_app
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Wait for every worker and for the messages they posted."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+from tests.tui.conftest import TODAY, make_app, settle
 
 
 async def wait_for(pilot: Pilot[None], predicate: Callable[[], bool], limit: int = 200) -> None:

@@ -19,16 +19,10 @@ from fieldapp.services.records import RecordService
 from fieldapp.tui.app import FieldApp
 from fieldapp.tui.screens import first_run
 from fieldapp.tui.screens.resident_file import ResidentFileScreen
-from tests.tui.conftest import make_app
+from tests.tui.conftest import make_app, settle
 
 LANGS = ["zh_CN", "en"]
 FIXED_KEY = (b"\x01" * 32, "0G0G-0G0G-0G0G-0G0G-0G0G-0G0G-0G0G-0G0G-0G0G-0G0G-0G0G-0G0G-0G0G-1ABC")
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def elderly(app: FieldApp) -> Resident:

@@ -24,7 +24,7 @@ from sync.merge import Merger
 from sync.ops import Op, make_op_id
 from tests.conftest import FAST_KDF, PASSPHRASE
 from tests.test_merge import Device
-from tests.tui.conftest import TODAY
+from tests.tui.conftest import TODAY, settle
 
 NOW = dt.datetime(2026, 11, 29, 9, 30)
 R1 = "019a0000-0000-7000-8000-000000000001"
@@ -116,12 +116,6 @@ def make(path: Path, lang: str = "en") -> FieldApp:
         save_settings=False,
         supervisor=True,
     )
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def rows(table: DataTable) -> list[list[str]]:

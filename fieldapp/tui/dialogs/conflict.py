@@ -15,10 +15,9 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from fieldapp.errors import FieldappError
-from fieldapp.i18n import t
+from fieldapp.i18n import field_label, t
 from fieldapp.services import supervision
 from fieldapp.tui.i18n import Finishing, show_value, translate_bindings
-from fieldapp.tui.screens.resident_file import field_label
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp

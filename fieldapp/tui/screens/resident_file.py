@@ -14,22 +14,13 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from fieldapp.domain import Need, NeedStatus
 from fieldapp.domain.idcard import mask_id_number
 from fieldapp.domain.workflow import allowed_next
-from fieldapp.i18n import t
+from fieldapp.i18n import field_label, t
 from fieldapp.services.records import HistoryEntry
 from fieldapp.services.workspace import ResidentFile
 from fieldapp.tui.i18n import cells, day, label, lang, show_value, translate_bindings
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
-
-
-def field_label(kind: str, field: str) -> str:
-    """The field's name in the current language (a form label or the generic one)."""
-    for msg_id in (f"field.any.{field}", f"field.{kind}.{field}"):
-        text = t(msg_id)
-        if text != msg_id:
-            return text
-    return field
 
 
 def short(value: Any, width: int = 24) -> str:

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 
-from fieldapp.i18n import t
+from fieldapp.i18n import field_label, t
 from fieldapp.services import supervision
 from fieldapp.tui.i18n import cells, label, show_value, translate_bindings
 
@@ -240,8 +240,6 @@ class ConflictsScreen(Screen[None]):
 
 
 def _field(c: supervision.FieldConflict) -> str:
-    from fieldapp.tui.screens.resident_file import field_label
-
     return field_label(c.kind, c.field)
 
 
