@@ -300,7 +300,7 @@ def cmd_team(args: argparse.Namespace) -> int:
     vault = _open_vault(args)
     try:
         if args.team_command == "create":
-            hub = {"endpoint": args.hub} if args.hub else None
+            hub = _hub_of(args) if args.hub else None
             secrets = team.create_team(vault, args.name, hub)
             code = secrets.code()
             _say("cli.team_created", name=args.name, fingerprint=secrets.card().fingerprint)
@@ -318,6 +318,19 @@ def cmd_team(args: argparse.Namespace) -> int:
             if args.out:
                 Path(args.out).write_text(code + "\n", "utf-8")
                 _say("cli.card_written", path=args.out)
+        elif args.team_command == "hub":
+            secrets = team.set_hub(vault, _hub_of(args))
+            code = secrets.code()
+            _say("cli.hub_set", endpoint=args.hub, fingerprint=secrets.card().fingerprint)
+            print(code)
+            if args.out:
+                Path(args.out).write_text(code + "\n", "utf-8")
+                _say("cli.card_written", path=args.out)
+        elif args.team_command == "credentials":
+            access = _ask("cli.access_key").strip()
+            secret = _ask("cli.secret_key", secret=True).strip()
+            team.set_device_hub_credentials(vault, access, secret)
+            _say("cli.credentials_set")
         elif args.team_command == "enrol":
             device = team.enrol(vault, _card_text(args.card))
             _say(
@@ -326,9 +339,11 @@ def cmd_team(args: argparse.Namespace) -> int:
                 device=device.device_id,
                 fingerprint=device.fingerprint,
             )
+            _refresh_hub(vault)
         elif args.team_command == "revoke":
             team.revoke(vault, args.device)
             _say("cli.device_revoked", device=args.device)
+            _refresh_hub(vault)
         else:
             secrets = team.team_secrets(vault)
             if secrets is not None:
@@ -348,31 +363,116 @@ def cmd_team(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hub_of(args: argparse.Namespace) -> dict[str, str]:
+    from sync.s3 import HubAddress
+
+    return HubAddress(args.hub.rstrip("/"), args.bucket, args.region).to_card()
+
+
+def _refresh_hub(vault: Vault) -> None:
+    """After enrol/revoke: the hub this supervisor runs learns the new identities."""
+    from sync.hub import refresh_identities
+
+    if refresh_identities(vault):
+        _say("cli.hub_reloaded")
+
+
+# Exit codes of `fieldapp sync` (for cron and scripts).
+SYNC_OK, SYNC_ERROR, SYNC_LEFT, SYNC_OFFLINE, SYNC_DENIED = 0, 1, 3, 5, 6
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
+    """One pass: to a folder (USB stick) when given, else to the team's hub."""
     from sync.outbox import sync_to
+    from sync.s3 import HubDenied, HubUnreachable
     from sync.transport import FolderTransport
 
     vault = _open_vault(args)
     try:
-        transport = FolderTransport(Path(args.to_folder))
-        transport.clean_temp()
-        result = sync_to(vault, transport)
+        if args.to_folder:
+            transport = FolderTransport(Path(args.to_folder))
+            transport.clean_temp()
+            result = sync_to(vault, transport)
+        else:
+            from sync.hubsync import upload, worker_transport
+
+            try:
+                result = upload(vault, worker_transport(vault))
+            except HubUnreachable as exc:
+                print(exc.render(), file=sys.stderr)
+                return SYNC_OFFLINE
+            except HubDenied as exc:
+                print(exc.render(), file=sys.stderr)
+                return SYNC_DENIED
     finally:
         vault.close()
     _say("cli.sync_result", cut=result.cut, delivered=len(result.delivered), pending=result.pending)
     if result.error:
         print(result.error, file=sys.stderr)
-        return 3  # something is still in the outbox
+        return SYNC_LEFT  # something is still in the outbox
+    return SYNC_OK
+
+
+def cmd_hub(args: argparse.Namespace) -> int:
+    """Supervisor: run the team's hub (SeaweedFS) until Ctrl+C."""
+    import signal
+    import time
+
+    from fieldapp import paths
+    from sync import hub
+
+    vault = _open_vault(args)
+    try:
+        hub_dir = Path(args.dir) if args.dir else paths.data_dir() / "hub"
+        running = hub.start_for(vault, hub_dir, host=args.listen, port=args.port)
+    finally:
+        vault.close()  # the hub runs without the vault: enrol and supervise stay possible
+    _say("cli.hub_started", endpoint=running.endpoint, bucket=running.bucket, path=str(hub_dir))
+    if args.listen not in ("127.0.0.1", "localhost"):
+        _say("cli.hub_listen", host=args.listen, port=args.port)
+    stop = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        while not stop and running.process.poll() is None:
+            time.sleep(0.2)
+    finally:
+        died = running.process.poll() is not None
+        running.stop()
+    if died and not stop:
+        _say("cli.hub_died", path=str(running.log_path))
+        return 1
+    _say("cli.hub_stopped")
     return 0
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    """Supervisor: receive every bundle in the given folders/files and merge it."""
-    from sync.merge import conflicts, merge_sources
+    """Supervisor: receive every bundle in the given folders/files (and/or fetched from
+    the hub) and merge it."""
+    from sync.merge import Summary, conflicts, merge_sources
 
+    if not args.paths and not args.from_hub:
+        _say("cli.merge_nothing")
+        return 2
     vault = _open_vault(args)
     try:
-        summary = merge_sources(vault, [Path(p) for p in args.paths])
+        summary = merge_sources(vault, [Path(p) for p in args.paths]) if args.paths else Summary()
+        if args.from_hub:
+            from sync.hubsync import fetch_and_merge, supervisor_transport
+
+            fetched = fetch_and_merge(vault, supervisor_transport(vault))
+            summary.outcomes += fetched.outcomes
+            _say(
+                "cli.fetch_summary",
+                listed=fetched.listed,
+                fetched=fetched.fetched,
+                archived=fetched.archived,
+            )
         pending_conflicts = sum(len(v) for v in conflicts(vault).values())
     finally:
         vault.close()
@@ -415,7 +515,15 @@ def build_parser() -> argparse.ArgumentParser:
     create = team_sub.add_parser("create", help=t("cli.help_team_create"))
     create.add_argument("name")
     create.add_argument("--hub", metavar="URL", help=t("cli.help_hub"))
+    create.add_argument("--bucket", default="fieldapp", help=t("cli.help_bucket"))
+    create.add_argument("--region", default="us-east-1", help=t("cli.help_region"))
     create.add_argument("--out", metavar="FILE", help=t("cli.help_out"))
+    hub_set = team_sub.add_parser("hub", help=t("cli.help_team_hub"))
+    hub_set.add_argument("hub", metavar="URL", help=t("cli.help_hub"))
+    hub_set.add_argument("--bucket", default="fieldapp", help=t("cli.help_bucket"))
+    hub_set.add_argument("--region", default="us-east-1", help=t("cli.help_region"))
+    hub_set.add_argument("--out", metavar="FILE", help=t("cli.help_out"))
+    team_sub.add_parser("credentials", help=t("cli.help_team_credentials"))
     join = team_sub.add_parser("join", help=t("cli.help_team_join"))
     join.add_argument("card", metavar="CARD")
     join.add_argument("--out", metavar="FILE", help=t("cli.help_out"))
@@ -426,12 +534,18 @@ def build_parser() -> argparse.ArgumentParser:
     team_sub.add_parser("list", help=t("cli.help_team_list"))
     team_parser.set_defaults(func=cmd_team, team_command="list")
     sync_parser = sub.add_parser("sync", help=t("cli.help_sync"))
-    sync_parser.add_argument(
-        "--to-folder", metavar="PATH", required=True, help=t("cli.help_to_folder")
-    )
+    sync_parser.add_argument("--to-folder", metavar="PATH", help=t("cli.help_to_folder"))
     sync_parser.set_defaults(func=cmd_sync)
+    hub_parser = sub.add_parser("hub", help=t("cli.help_hub_cmd"))
+    hub_parser.add_argument(
+        "--listen", default="127.0.0.1", metavar="HOST", help=t("cli.help_listen")
+    )
+    hub_parser.add_argument("--port", type=int, default=8333, help=t("cli.help_port"))
+    hub_parser.add_argument("--dir", metavar="DIR", help=t("cli.help_hub_dir"))
+    hub_parser.set_defaults(func=cmd_hub)
     merge_parser = sub.add_parser("merge", help=t("cli.help_merge"))
-    merge_parser.add_argument("paths", nargs="+", metavar="PATH", help=t("cli.help_merge_paths"))
+    merge_parser.add_argument("paths", nargs="*", metavar="PATH", help=t("cli.help_merge_paths"))
+    merge_parser.add_argument("--from-hub", action="store_true", help=t("cli.help_from_hub"))
     merge_parser.set_defaults(func=cmd_merge)
     sub.add_parser("supervise", help=t("cli.help_supervise")).set_defaults(func=cmd_supervise)
     exp = sub.add_parser("export", help=t("cli.help_export"))

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from fieldapp.errors import CardError
+from sync.bundle import SUITE
 
 TEAM_PREFIX = "FT1-"
 DEVICE_PREFIX = "FD1-"
@@ -83,9 +84,12 @@ class DeviceCard:
     device_id: str
     name: str
     sign_pub: bytes
+    # The device's hub credentials, HPKE-sealed to the team key (only the supervisor
+    # can read them); absent on cards made before the hub existed.
+    hub_cred: bytes | None = None
 
     def payload(self) -> dict[str, Any]:
-        return {
+        payload: dict[str, Any] = {
             "v": 1,
             "kind": "device",
             "team_id": self.team_id,
@@ -93,6 +97,9 @@ class DeviceCard:
             "name": self.name,
             "sign_pub": b64(self.sign_pub),
         }
+        if self.hub_cred is not None:
+            payload["hub_cred"] = b64(self.hub_cred)
+        return payload
 
     @property
     def fingerprint(self) -> str:
@@ -155,6 +162,7 @@ def read_device_card(text: str) -> DeviceCard:
             device_id=str(payload["device_id"]),
             name=str(payload["name"]),
             sign_pub=unb64(payload["sign_pub"]),
+            hub_cred=unb64(payload["hub_cred"]) if "hub_cred" in payload else None,
         )
     except (KeyError, ValueError, TypeError):
         raise CardError(what="format") from None
@@ -209,6 +217,32 @@ class TeamSecrets:
     @classmethod
     def generate(cls, team_id: str, name: str, hub: dict[str, str] | None = None) -> TeamSecrets:
         return cls(team_id, name, X25519PrivateKey.generate(), Ed25519PrivateKey.generate(), hub)
+
+
+HUB_CRED_INFO = b"fieldapp hub credentials v1|"
+
+
+def seal_hub_credentials(
+    access_key: str, secret_key: str, team_key: X25519PublicKey, device_id: str
+) -> bytes:
+    body = canonical({"access_key": access_key, "secret_key": secret_key})
+    return SUITE.encrypt(body, team_key, info=HUB_CRED_INFO + device_id.encode())
+
+
+def open_hub_credentials(
+    sealed: bytes, team_key: X25519PrivateKey, device_id: str
+) -> dict[str, str]:
+    """The credentials a device card carries; ``CardError`` when they do not open."""
+    try:
+        data = orjson.loads(
+            SUITE.decrypt(sealed, team_key, info=HUB_CRED_INFO + device_id.encode())
+        )
+        access, secret = str(data["access_key"]), str(data["secret_key"])
+    except Exception:  # any failure to open is a bad card
+        raise CardError(what="format") from None
+    if not (access.isascii() and access.isalnum() and secret.isascii() and secret.isalnum()):
+        raise CardError(what="format")
+    return {"access_key": access, "secret_key": secret}
 
 
 def device_key_to_json(key: Ed25519PrivateKey) -> str:

@@ -131,7 +131,9 @@ def deliver(vault: Vault, transport: Transport, now: dt.datetime | None = None) 
     status = dict(vault.get_meta(STATUS, {}))
     for seq in pending_bundles(vault):
         try:
-            transport.put(key_for(card.team_id, vault.device_id, seq), bundle_bytes(vault, seq))
+            transport.put(
+                transport.key_for(card.team_id, vault.device_id, seq), bundle_bytes(vault, seq)
+            )
         except FieldappError as exc:
             result.error = exc.render("en")
             status["last_error"] = exc.msg_id

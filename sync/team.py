@@ -22,9 +22,11 @@ from sync.cards import (
     device_code,
     device_key_from_json,
     device_key_to_json,
+    open_hub_credentials,
     raw_public,
     read_device_card,
     read_team_card,
+    seal_hub_credentials,
     unb64,
 )
 
@@ -32,6 +34,9 @@ TEAM_SECRETS = "team/secrets"
 TEAM_DEVICES = "team/devices"
 TEAM_CARD = "team/card"
 DEVICE_KEY = "device/key"
+DEVICE_HUB = "device/hub"  # this device's hub credentials (worker)
+HUB_ADMIN = "hub/admin"  # the supervisor's own hub credentials
+HUB_LOCAL = "hub/local"  # where the supervisor reaches a hub it runs itself
 
 
 @dataclass(frozen=True)
@@ -81,11 +86,21 @@ def enrol(vault: Vault, code: str, today: dt.date | None = None) -> DeviceCard:
     known = devices.get(card.device_id)
     if known is not None and (known["revoked"] or unb64(known["sign_pub"]) != card.sign_pub):
         raise CardError(what="device_conflict")
+    hub = None
+    if card.hub_cred is not None:
+        hub = open_hub_credentials(card.hub_cred, team.enc_key, card.device_id)
+        for other, entry in devices.items():
+            if (
+                other != card.device_id
+                and (entry.get("hub") or {}).get("access_key") == hub["access_key"]
+            ):
+                raise CardError(what="device_conflict")
     devices[card.device_id] = {
         "name": card.name,
         "sign_pub": b64(card.sign_pub),
         "enrolled": (today or dt.date.today()).isoformat(),
         "revoked": None,
+        "hub": hub or (known or {}).get("hub"),
     }
     vault.commit((), kv={TEAM_DEVICES: devices})
     return card
@@ -97,6 +112,60 @@ def revoke(vault: Vault, device_id: str, today: dt.date | None = None) -> None:
         raise CardError(what="unknown_device")
     devices[device_id] = {**devices[device_id], "revoked": (today or dt.date.today()).isoformat()}
     vault.commit((), kv={TEAM_DEVICES: devices})
+
+
+def set_hub(vault: Vault, hub: dict[str, str] | None) -> TeamSecrets:
+    """Point the team at a hub (endpoint, bucket, region); the team card changes with it,
+    so workers import the new card (``fieldapp team join`` again)."""
+    team = _require_team(vault)
+    team.hub = hub
+    vault.commit((), kv={TEAM_SECRETS: team.to_json()})
+    return team
+
+
+def hub_admin(vault: Vault) -> dict[str, str]:
+    """The supervisor's own hub credentials: read and list everything (created once)."""
+    creds: dict[str, str] | None = vault.get_meta(HUB_ADMIN)
+    if not creds:
+        creds = {"access_key": "FASUP" + secrets.token_hex(8).upper(), "secret_key": _secret()}
+        vault.put_meta(HUB_ADMIN, creds)
+    return creds
+
+
+def hub_identities(vault: Vault, bucket: str) -> dict[str, Any]:
+    """SeaweedFS ``s3.json``: the supervisor reads and lists everything; each enrolled,
+    not revoked device may only write and read under ``inbox/<device-id>/*``."""
+    admin = hub_admin(vault)
+    identities: list[dict[str, Any]] = [
+        {
+            "name": "supervisor",
+            "credentials": [{"accessKey": admin["access_key"], "secretKey": admin["secret_key"]}],
+            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+        }
+    ]
+    for entry in devices(vault):
+        hub = vault.get_meta(TEAM_DEVICES, {})[entry.device_id].get("hub")
+        if not hub:
+            continue
+        scope = f"{bucket}/inbox/{entry.device_id}/*"  # the trailing /* matters
+        identity = {
+            "name": f"device-{entry.device_id}",
+            "credentials": [{"accessKey": hub["access_key"], "secretKey": hub["secret_key"]}],
+            "actions": [f"Write:{scope}", f"Read:{scope}"],
+        }
+        if entry.revoked:
+            # A reload (SIGHUP) updates identities but never drops one, so a revoked
+            # device stays listed with no rights and a secret nobody knows.
+            identity["credentials"] = [
+                {"accessKey": hub["access_key"], "secretKey": _secret() + _secret()}
+            ]
+            identity["actions"] = []
+        identities.append(identity)
+    return {"identities": identities}
+
+
+def _secret() -> str:
+    return secrets.token_hex(20)
 
 
 def devices(vault: Vault) -> list[DeviceEntry]:
@@ -123,17 +192,31 @@ def device_key(vault: Vault) -> Ed25519PrivateKey:
     return key
 
 
+def device_hub_credentials(vault: Vault) -> dict[str, str]:
+    """This device's hub credentials, created in the vault on first use. They reach the
+    supervisor sealed inside the device card, never in plaintext."""
+    creds: dict[str, str] | None = vault.get_meta(DEVICE_HUB)
+    if not creds:
+        creds = {"access_key": "FA" + vault.device_id.upper(), "secret_key": _secret()}
+        vault.put_meta(DEVICE_HUB, creds)
+    return creds
+
+
+def set_device_hub_credentials(vault: Vault, access_key: str, secret_key: str) -> None:
+    """Credentials issued by the hub's operator (AWS, Aliyun OSS: keys cannot be chosen)."""
+    vault.put_meta(DEVICE_HUB, {"access_key": access_key, "secret_key": secret_key})
+
+
 def join(vault: Vault, team_code: str, name: str) -> tuple[TeamCard, str]:
     """Import the team card; returns it and this device's card code for the supervisor."""
     card = read_team_card(team_code)
     current = vault.get_meta(TEAM_CARD)
     if current and read_team_card(current).team_id != card.team_id:
         raise CardError(what="other_team")
-    key = device_key(vault)
     vault.commit((), kv={TEAM_CARD: "".join(team_code.split())})
-    return card, device_code(
-        DeviceCard(card.team_id, vault.device_id, name, raw_public(key.public_key())), key
-    )
+    code = my_device_code(vault, name)
+    assert code is not None
+    return card, code
 
 
 def team_card(vault: Vault) -> TeamCard | None:
@@ -146,6 +229,11 @@ def my_device_code(vault: Vault, name: str) -> str | None:
     if card is None:
         return None
     key = device_key(vault)
+    creds = device_hub_credentials(vault)
+    sealed = seal_hub_credentials(
+        creds["access_key"], creds["secret_key"], card.encryption_key(), vault.device_id
+    )
     return device_code(
-        DeviceCard(card.team_id, vault.device_id, name, raw_public(key.public_key())), key
+        DeviceCard(card.team_id, vault.device_id, name, raw_public(key.public_key()), sealed),
+        key,
     )

@@ -1,5 +1,5 @@
 """Where bundles go: one small interface, a folder implementation (USB stick, shared
-drive) that also serves as the test fake, and (later) S3.
+drive) that also serves as the test fake; S3 is in ``sync.s3``.
 
 A transport confirms a delivery only when the bytes are durably there and read back
 equal; until then the bundle stays in the outbox.
@@ -20,6 +20,9 @@ SUFFIX = ".fbundle"
 
 
 class Transport(Protocol):
+    def key_for(self, team_id: str, device_id: str, seq: int) -> str:
+        """Where this transport keeps a device's bundle ``seq``."""
+
     def put(self, key: str, data: bytes) -> None:
         """Store ``data`` under ``key`` (create-only); return only once it is durable."""
 
@@ -39,6 +42,9 @@ class FolderTransport:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+
+    def key_for(self, team_id: str, device_id: str, seq: int) -> str:
+        return f"{team_id}/{device_id}/{seq:08d}{SUFFIX}"
 
     def _path(self, key: str) -> Path:
         parts = key.split("/")

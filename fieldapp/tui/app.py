@@ -21,7 +21,7 @@ from fieldapp.services.workspace import Workspace
 from fieldapp.store import KdfParams, Vault
 from fieldapp.tui.commands import ResidentCommands
 from fieldapp.tui.i18n import translate_bindings
-from fieldapp.tui.sync_actions import SyncActions
+from fieldapp.tui.sync_actions import HubView, SyncActions
 
 HIGH_CONTRAST = Theme(
     name="fieldapp-high-contrast",
@@ -66,6 +66,8 @@ class FieldApp(SyncActions, App[None]):
         today: Callable[[], dt.date] = dt.date.today,
         save_settings: bool = True,
         supervisor: bool = False,
+        now: Callable[[], dt.datetime] = dt.datetime.now,
+        auto_sync: bool = True,
     ) -> None:
         self.config = config or Config()
         i18n.set_language(self.config.language)
@@ -75,6 +77,9 @@ class FieldApp(SyncActions, App[None]):
         self.today = today
         self.save_settings = save_settings
         self.supervisor = supervisor  # 督导: home is the team view
+        self.now = now
+        self.auto_sync = auto_sync  # try the hub in the background (tests drive it by hand)
+        self.hub = HubView()
         self.last_input = time.monotonic()
         self.locked = False
         self._indexing = False
@@ -110,6 +115,8 @@ class FieldApp(SyncActions, App[None]):
             self.notify(t(message_id, **params), severity="warning", timeout=15)
         for error in workspace.template_errors:
             self.notify(error.render(), severity="warning", timeout=15)
+        if self.auto_sync:
+            self.start_auto_sync()
 
     def home_screen(self) -> Screen[None]:
         if self.supervisor:
@@ -256,6 +263,7 @@ class FieldApp(SyncActions, App[None]):
                 t("cmd.new_resident"), t("cmd.new_resident_help"), self.action_new_resident
             )
             yield SystemCommand(t("cmd.lock"), t("cmd.lock_help"), self.action_lock)
+            yield SystemCommand(t("cmd.sync_now"), t("cmd.sync_now_help"), self.action_sync_now)
             yield SystemCommand(t("cmd.sync_usb"), t("cmd.sync_usb_help"), self.action_sync_usb)
             yield SystemCommand(t("cmd.join_team"), t("cmd.join_team_help"), self.action_join_team)
         if self.supervisor and self.workspace is not None and not self.locked:

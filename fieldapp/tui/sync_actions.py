@@ -4,8 +4,10 @@ threads; the app only shows what happened."""
 from __future__ import annotations
 
 import datetime as dt
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 
@@ -19,27 +21,174 @@ if TYPE_CHECKING:
 LAST_FOLDER = "sync/last_folder"
 
 
-def status_line(workspace: Workspace) -> str:
-    """The sync status line: pending changes and bundles, last delivery, last error."""
+@dataclass
+class HubView:
+    """What the app knows of the hub right now (not stored)."""
+
+    state: str = "unknown"  # unknown | checking | online | offline | denied | no_hub
+    next_try: float | None = None  # time.monotonic() of the next automatic attempt
+
+
+def _wait_text(seconds: float) -> str:
+    if seconds < 90:
+        return t("ui.in_seconds", n=max(1, round(seconds)))
+    return t("ui.in_minutes", n=round(seconds / 60))
+
+
+def status_line(workspace: Workspace, hub: HubView | None = None) -> str:
+    """The sync status line: hub online/offline, pending changes and bundles, last
+    delivery, last error."""
     from sync import outbox, team
 
-    if team.team_card(workspace.vault) is None:
+    card = team.team_card(workspace.vault)
+    if card is None:
         return t("ui.sync_not_joined")
     s = outbox.status(workspace.vault)
-    line = t(
-        "ui.sync_line",
-        changes=s.pending_ops,
-        bundles=s.pending_bundles,
-        last=s.last_delivery.replace("T", " ") if s.last_delivery else t("ui.never"),
-    )
+    last = s.last_delivery.replace("T", " ")[5:16] if s.last_delivery else t("ui.never")
+    if card.hub and hub is not None and hub.state != "no_hub":
+        state = t(f"ui.hub_state.{hub.state}")
+        if hub.state in ("offline", "denied") and hub.next_try is not None:
+            state += " · " + t("ui.hub_retry", wait=_wait_text(hub.next_try - time.monotonic()))
+        line = t(
+            "ui.hub_line", state=state, changes=s.pending_ops, bundles=s.pending_bundles, last=last
+        )
+    else:
+        line = t("ui.sync_line", changes=s.pending_ops, bundles=s.pending_bundles, last=last)
     if s.last_error:
         params = workspace.vault.get_meta(outbox.STATUS, {}).get("last_error_params", {})
         line += " · " + t("ui.sync_error", error=t(s.last_error, **params))
     return line
 
 
+def merge_text(summary: Any, workspace: Workspace) -> str:
+    """What a merge did, in a sentence (the same as `fieldapp merge` prints)."""
+    from sync.merge import conflicts
+
+    return t(
+        "cli.merge_summary",
+        applied=summary.count("applied"),
+        ops=summary.ops,
+        duplicates=summary.count("duplicate"),
+        held=summary.count("held"),
+        quarantined=summary.count("quarantined"),
+        conflicts=sum(len(v) for v in conflicts(workspace.vault).values()),
+    )
+
+
 class SyncActions:
-    """Mixed into the app: the "Sync to USB" and "Join a team" commands."""
+    """Mixed into the app: background sync with the hub, "Sync now", "Sync to USB",
+    "Join a team", and the supervisor's merges."""
+
+    hub: HubView
+    _auto_sync: Any = None
+    _hub_timer: Any = None
+    _hub_transport: Any = None
+
+    # ------------------------------------------------------------------ the hub
+
+    def start_auto_sync(self: FieldApp) -> None:  # type: ignore[misc]
+        """Begin trying the hub in the background (a worker uploads, a supervisor fetches
+        and merges). Never blocks typing: every attempt runs in a thread."""
+        from sync.hubsync import AutoSync
+
+        self.hub = HubView()
+        self._auto_sync = AutoSync()
+        self._schedule_hub(1.0)
+
+    def _schedule_hub(self: FieldApp, delay: float) -> None:  # type: ignore[misc]
+        if self._hub_timer is not None:
+            self._hub_timer.stop()
+        self.hub.next_try = time.monotonic() + delay
+        self._hub_timer = self.set_timer(delay, self._hub_tick, name="hub-sync")
+
+    def _hub_tick(self: FieldApp) -> None:  # type: ignore[misc]
+        if self.workspace is None:
+            return
+        self.hub_pass(manual=False)
+
+    def action_sync_now(self: FieldApp) -> None:  # type: ignore[misc]
+        if self.workspace is None or self.locked:
+            return
+        if self._auto_sync is None:
+            self.start_auto_sync()
+        self._auto_sync.failures = 0
+        self.hub_pass(manual=True)
+
+    def _transport_for_hub(self: FieldApp) -> Any:  # type: ignore[misc]
+        """The hub transport, kept between attempts (boto3 is slow to set up)."""
+        from sync import hubsync
+
+        workspace = self.workspace
+        assert workspace is not None
+        make = hubsync.supervisor_transport if self.supervisor else hubsync.worker_transport
+        fresh = make(workspace.vault, attempts=3, connect_timeout=3.0, read_timeout=20.0)
+        old = self._hub_transport
+        if old is None or (old.address, old.credentials) != (fresh.address, fresh.credentials):
+            self._hub_transport = fresh
+        return self._hub_transport
+
+    @work(thread=True, exit_on_error=False, group="hub", exclusive=True)
+    def hub_pass(self: FieldApp, manual: bool = False) -> None:  # type: ignore[misc]
+        """One attempt: a worker uploads its outbox, a supervisor fetches and merges."""
+        from fieldapp.errors import CardError
+        from sync import hubsync
+        from sync.s3 import HubDenied, HubUnreachable
+
+        workspace = self.workspace
+        assert workspace is not None
+        self.hub.state = "checking"
+        self.call_from_thread(self.refresh_sync_status)
+        ok, message, severity = False, "", "information"
+        try:
+            transport = self._transport_for_hub()
+            if self.supervisor:
+                transport.probe()
+                summary = hubsync.fetch_and_merge(workspace.vault, transport, self.now())
+                if summary.outcomes:
+                    workspace.build_index()
+                    message = merge_text(summary, workspace)
+                    severity = "warning" if summary.count("quarantined") else "information"
+                elif manual:
+                    message = t("ui.hub_nothing_new")
+            else:
+                result = hubsync.upload(workspace.vault, transport, self.now())
+                if result.error:
+                    raise HubUnreachable(path="", reason=result.error)
+                if manual or result.delivered:
+                    message = t(
+                        "cli.sync_result",
+                        cut=result.cut,
+                        delivered=len(result.delivered),
+                        pending=result.pending,
+                    )
+            self.hub.state = "online"
+            ok = True
+        except (hubsync.HubNotConfigured, CardError) as exc:
+            self.hub.state = "no_hub"
+            if manual:
+                message, severity = exc.render(), "warning"
+        except HubDenied as exc:
+            self.hub.state = "denied"
+            message, severity = exc.render(), "error"
+        except HubUnreachable as exc:
+            self.hub.state = "offline"
+            if manual:
+                message, severity = exc.render(), "warning"
+        except FieldappError as exc:  # a conflict alarm, a bad bundle: say it, keep going
+            self.hub.state = "online"
+            message, severity = exc.render(), "error"
+        delay = self._auto_sync.after(ok)
+        self.call_from_thread(self._hub_done, delay, message, severity)
+
+    def _hub_done(self: FieldApp, delay: float, message: str, severity: str) -> None:  # type: ignore[misc]
+        self._schedule_hub(delay)
+        if message:
+            self.notify(message, severity=severity, timeout=10)  # type: ignore[arg-type]
+        self.refresh_sync_status()
+        if self.supervisor:
+            self._refresh_team()
+
+    # ------------------------------------------------------------------ USB
 
     def action_sync_usb(self: FieldApp) -> None:  # type: ignore[misc]
         from fieldapp.tui.dialogs.ask import AskDialog
@@ -124,6 +273,7 @@ class SyncActions:
             return
         body = t("ui.joined_body", team=card.name, fingerprint=card.fingerprint, code=device_code)
         self.call_from_thread(self.push_screen, MessageDialog(t("ui.joined_title"), body))
+        self.call_from_thread(self._schedule_hub, 0.5)  # the new card may name a hub
         self.call_from_thread(self.refresh_sync_status)
 
     def action_merge_folder(self: FieldApp) -> None:  # type: ignore[misc]
@@ -157,15 +307,7 @@ class SyncActions:
         except FieldappError as exc:
             self.call_from_thread(self.notify, exc.render(), severity="error", timeout=12)
             return
-        text = t(
-            "cli.merge_summary",
-            applied=summary.count("applied"),
-            ops=summary.ops,
-            duplicates=summary.count("duplicate"),
-            held=summary.count("held"),
-            quarantined=summary.count("quarantined"),
-            conflicts=sum(len(v) for v in workspace.vault.get_meta("conflicts", {}).values()),
-        )
+        text = merge_text(summary, workspace)
         severity = (
             "warning" if summary.count("quarantined") or summary.count("held") else "information"
         )

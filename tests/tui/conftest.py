@@ -54,7 +54,9 @@ def make_app(path: Path, lang: str = "en", **config: object) -> FieldApp:
         vault_path=path,
         workspace=Workspace(vault, lambda: TODAY, lambda: dt.datetime(2026, 11, 29, 10, 30)),
         today=lambda: TODAY,
+        now=lambda: dt.datetime(2026, 11, 29, 10, 30),
         save_settings=False,
+        auto_sync=False,  # the hub tests start it themselves
     )
     return app
 

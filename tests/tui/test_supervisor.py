@@ -115,6 +115,7 @@ def make(path: Path, lang: str = "en") -> FieldApp:
         today=lambda: TODAY,
         save_settings=False,
         supervisor=True,
+        auto_sync=False,
     )
 
 

@@ -39,6 +39,7 @@ class TeamScreen(Screen[None]):
     BINDINGS = [
         Binding("c", "conflicts", "Conflicts", id="team.conflicts"),
         Binding("q", "quarantine", "Quarantine", id="team.quarantine"),
+        Binding("s", "app.sync_now", "Fetch", id="team.fetch_hub"),
         Binding("m", "app.merge_folder", "Merge", id="team.merge"),
         Binding("x", "app.export", "Export", id="team.export"),
         Binding("r", "app.go_residents", "Residents", id="team.residents"),
@@ -99,6 +100,12 @@ class TeamScreen(Screen[None]):
         quarantined = len(supervision.quarantine(ws.vault))
         self.app.call_from_thread(self.show, rows, needs, conflicts, quarantined)
 
+    def _hub_text(self) -> str:
+        state = self.fieldapp.hub.state
+        if state in ("unknown", "no_hub"):
+            return ""
+        return " · " + t("ui.team_hub", state=t(f"ui.hub_state.{state}"))
+
     def show(
         self,
         rows: list[supervision.WorkerRow],
@@ -115,6 +122,7 @@ class TeamScreen(Screen[None]):
                 conflicts=conflicts,
                 quarantined=quarantined,
             )
+            + self._hub_text()
         )
         table = self.query_one("#workers", DataTable)
         table.clear(columns=True)

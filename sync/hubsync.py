@@ -1,0 +1,244 @@
+"""Sync through the hub, both ends.
+
+Worker: probe the hub (one short request), and when it answers cut what is pending and
+upload every bundle in the outbox, in order; each leaves the outbox only once the hub
+confirmed it (``sync.outbox.deliver``).
+
+Supervisor: list ``inbox/`` on the hub, fetch what is new into the vault (sealed, as it
+came), merge it, then move the hub copy to ``archive/``. A fetched bundle stays in the
+vault until its merge committed, so a crash or a dropped connection never loses one and
+never merges one twice (a second receive is a duplicate, a no-op).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from fieldapp.errors import CardError, FieldappError
+from fieldapp.store import Vault
+from sync import outbox
+from sync.merge import Merger, Outcome, chain_of
+from sync.s3 import INBOX, Credentials, HubAddress, HubDenied, HubUnreachable, S3Transport
+from sync.team import HUB_LOCAL, device_hub_credentials, hub_admin, team_card, team_secrets
+
+FETCHED = "recv/fetched/"
+TO_ARCHIVE = "hub/to_archive"
+FETCH_BATCH_BYTES = 8 * 1024 * 1024
+
+
+class HubNotConfigured(CardError):
+    def __init__(self) -> None:
+        super().__init__(what="no_hub")
+
+
+def worker_transport(vault: Vault, **options: Any) -> S3Transport:
+    """This device's way to the team hub (address from the team card, credentials from
+    the vault)."""
+    card = team_card(vault)
+    if card is None:
+        raise CardError(what="not_joined")
+    address = HubAddress.from_card(card.hub)
+    if address is None:
+        raise HubNotConfigured()
+    creds = Credentials.from_json(device_hub_credentials(vault))
+    assert creds is not None
+    options.setdefault("probe_key", f"{INBOX}{vault.device_id}/.probe")
+    return S3Transport(address, creds, **options)
+
+
+def supervisor_transport(vault: Vault, **options: Any) -> S3Transport:
+    """The supervisor's reading access: the hub it runs itself, else the team's hub."""
+    team = team_secrets(vault)
+    if team is None:
+        raise CardError(what="no_team")
+    local = vault.get_meta(HUB_LOCAL)
+    address = HubAddress.from_card(team.hub)
+    if local:
+        address = HubAddress(local["endpoint"], local["bucket"])
+    if address is None:
+        raise HubNotConfigured()
+    creds = Credentials.from_json(hub_admin(vault))
+    assert creds is not None
+    return S3Transport(address, creds, **options)
+
+
+# ------------------------------------------------------------------ worker
+
+
+def _now(now: dt.datetime | None) -> str:
+    return (now or dt.datetime.now()).isoformat(timespec="seconds")
+
+
+def note_contact(vault: Vault, online: bool, now: dt.datetime | None = None) -> None:
+    """Remember whether the hub answered (shown on the status line); written only when
+    it changes, so an offline laptop does not commit every probe."""
+    status = dict(vault.get_meta(outbox.STATUS, {}))
+    if status.get("online") == online and not online:
+        return
+    status["online"] = online
+    if online:
+        status["last_contact"] = _now(now)
+    vault.put_meta(outbox.STATUS, status)
+
+
+def upload(
+    vault: Vault, transport: S3Transport, now: dt.datetime | None = None
+) -> outbox.SyncResult:
+    """One pass: probe, then cut and upload. ``HubUnreachable``/``HubDenied`` when the
+    probe fails (nothing was cut or sent); errors during the upload are in the result."""
+    try:
+        transport.probe()
+    except (HubUnreachable, HubDenied) as exc:
+        note_contact(vault, False, now)
+        status = dict(vault.get_meta(outbox.STATUS, {}))
+        if status.get("last_error") != exc.msg_id:
+            status.update(last_error=exc.msg_id, last_error_params=_jsonable(exc.params))
+            vault.put_meta(outbox.STATUS, status)
+        raise
+    note_contact(vault, True, now)
+    result = outbox.sync_to(vault, transport, now)
+    note_contact(vault, result.error is None, now)
+    return result
+
+
+# ------------------------------------------------------------------ supervisor
+
+
+@dataclass
+class FetchSummary:
+    listed: int = 0
+    fetched: int = 0
+    archived: int = 0
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for o in self.outcomes if o.kind == kind)
+
+    @property
+    def ops(self) -> int:
+        return sum(o.ops for o in self.outcomes if o.kind == "applied")
+
+
+def _parse(key: str) -> tuple[str, int] | None:
+    parts = key[len(INBOX) :].split("/")
+    if len(parts) != 2 or not parts[1].endswith(".fbundle"):
+        return None
+    try:
+        return parts[0], int(parts[1].removesuffix(".fbundle"))
+    except ValueError:
+        return None
+
+
+def fetch(vault: Vault, transport: S3Transport) -> FetchSummary:
+    """Copy new bundles from the hub's inbox into the vault (sealed, as they came)."""
+    summary = FetchSummary()
+    keys = transport.list(INBOX)
+    summary.listed = len(keys)
+    waiting = set(vault.get_meta(TO_ARCHIVE, []))
+    have = {k[len(FETCHED) :] for k in vault.meta_keys(FETCHED)}
+    skipped: list[str] = []
+    batch: dict[str, Any] = {}
+    size = 0
+    for key in keys:
+        who = _parse(key)
+        if who is None or key in waiting or key in have:
+            continue
+        chain = chain_of(vault, who[0])
+        if who[1] in chain.seen:  # merged before; only the archiving was missed
+            skipped.append(key)
+            continue
+        data = transport.get(key)
+        batch[FETCHED + key] = {"data": base64.b64encode(data).decode(), "key": key}
+        size += len(data)
+        summary.fetched += 1
+        if size >= FETCH_BATCH_BYTES:
+            vault.commit((), kv=batch)
+            batch, size = {}, 0
+    if skipped:
+        batch[TO_ARCHIVE] = sorted(waiting | set(skipped))
+    if batch:
+        vault.commit((), kv=batch)
+    return summary
+
+
+def merge_fetched(vault: Vault, now: dt.datetime | None = None) -> list[Outcome]:
+    """Merge every fetched bundle (by device and sequence); each leaves the fetched list
+    once merged, held or quarantined — all three keep their own copy in the vault."""
+    entries = []
+    for meta_key in vault.meta_keys(FETCHED):
+        entry = vault.get_meta(meta_key)
+        entries.append((_parse(entry["key"]) or ("", 0), meta_key, entry))
+    entries.sort(key=lambda item: item[0])
+    merger = Merger(vault, now)
+    outcomes: list[Outcome] = []
+    for _, meta_key, entry in entries:
+        outcomes += merger.receive(base64.b64decode(entry["data"]), f"hub:{entry['key']}")
+        waiting = list(vault.get_meta(TO_ARCHIVE, []))
+        vault.commit((), kv={meta_key: None, TO_ARCHIVE: [*waiting, entry["key"]]})
+    return outcomes
+
+
+def archive_merged(vault: Vault, transport: S3Transport) -> int:
+    """Move merged bundles from ``inbox/`` to ``archive/`` on the hub."""
+    waiting = list(vault.get_meta(TO_ARCHIVE, []))
+    done = 0
+    try:
+        for key in waiting:
+            try:
+                transport.archive(key)
+            except FieldappError as exc:
+                if "NoSuchKey" not in str(exc.params.get("reason", "")):
+                    raise
+            done += 1
+    finally:
+        if done:
+            vault.put_meta(TO_ARCHIVE, waiting[done:])
+    return done
+
+
+def fetch_and_merge(
+    vault: Vault, transport: S3Transport, now: dt.datetime | None = None, archive: bool = True
+) -> FetchSummary:
+    """The supervisor's pass: whatever was fetched before and not merged yet is merged
+    too (an earlier pass interrupted)."""
+    summary = fetch(vault, transport)
+    summary.outcomes = merge_fetched(vault, now)
+    if archive:
+        summary.archived = archive_merged(vault, transport)
+    return summary
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, str | int | float | bool) else str(v) for k, v in params.items()}
+
+
+class AutoSync:
+    """When to try the hub next: every ``interval`` seconds while it answers (to send
+    what was typed since), backing off exponentially, with jitter, while it does not —
+    so a laptop without a connection spends almost nothing on trying."""
+
+    def __init__(
+        self,
+        interval: float = 60.0,
+        first_retry: float = 15.0,
+        max_retry: float = 600.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.interval = interval
+        self.first_retry = first_retry
+        self.max_retry = max_retry
+        self.failures = 0
+        self.rng = rng or random.Random()
+
+    def after(self, ok: bool) -> float:
+        """Seconds until the next attempt, after one that succeeded or failed."""
+        if ok:
+            self.failures = 0
+            return self.interval
+        self.failures += 1
+        ceiling = min(self.max_retry, self.first_retry * 2 ** (self.failures - 1))
+        return float(ceiling / 2 + self.rng.uniform(0, ceiling / 2))
