@@ -82,6 +82,8 @@ def note_contact(vault: Vault, online: bool, now: dt.datetime | None = None) -> 
     status["online"] = online
     if online:
         status["last_contact"] = _now(now)
+        if str(status.get("last_error") or "").startswith("hub."):
+            status.update(last_error=None, last_error_params={})  # it answers again
     vault.put_meta(outbox.STATUS, status)
 
 

@@ -65,6 +65,8 @@ def key_for(team_id: str, device_id: str, seq: int) -> str:
 def pending_ops(vault: Vault) -> list[Any]:
     """This device's ops not yet in a bundle, oldest first."""
     cut = _state(vault).cut_hlc
+    if vault.clock.last <= cut:
+        return []  # no op of any device is newer than the last cut: skip reading history
     return [op for op in vault.all_ops() if op.device_id == vault.device_id and op.hlc > cut]
 
 

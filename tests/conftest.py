@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # not about the KDF use cheap parameters, which the key slot records like any other.
 FAST_KDF = KdfParams(memory_kib=1024, iterations=1, lanes=1)
 PASSPHRASE = "correct horse battery"
+pytest_plugins = ["tests.hubfix"]  # the real hub's fixtures
 
 
 @pytest.fixture(autouse=True)

@@ -166,6 +166,8 @@ class FieldApp(SyncActions, App[None]):
         idle = time.monotonic() - self.last_input
         if idle >= self.config.idle_lock_minutes * 60:
             self.action_lock()
+        elif self.hub.state in ("offline", "denied") and not self.locked:
+            self.refresh_sync_status()  # the "next try in …" countdown
 
     def action_lock(self) -> None:
         if self.workspace is None or self.locked:

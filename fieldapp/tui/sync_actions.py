@@ -46,6 +46,9 @@ def status_line(workspace: Workspace, hub: HubView | None = None) -> str:
     s = outbox.status(workspace.vault)
     last = s.last_delivery.replace("T", " ")[5:16] if s.last_delivery else t("ui.never")
     if card.hub and hub is not None and hub.state != "no_hub":
+        contact = workspace.vault.get_meta(outbox.STATUS, {}).get("last_contact")
+        if contact and not s.pending_ops and not s.pending_bundles:
+            last = contact.replace("T", " ")[5:16]  # everything was on the hub then
         state = t(f"ui.hub_state.{hub.state}")
         if hub.state in ("offline", "denied") and hub.next_try is not None:
             state += " · " + t("ui.hub_retry", wait=_wait_text(hub.next_try - time.monotonic()))

