@@ -21,6 +21,7 @@ from typing import Any
 from fieldapp.errors import CardError, FieldappError
 from fieldapp.store import Vault
 from sync import outbox
+from sync.locking import sync_lock
 from sync.merge import Merger, Outcome, chain_of
 from sync.s3 import INBOX, Credentials, HubAddress, HubDenied, HubUnreachable, S3Transport
 from sync.team import HUB_LOCAL, device_hub_credentials, hub_admin, team_card, team_secrets
@@ -207,10 +208,11 @@ def fetch_and_merge(
 ) -> FetchSummary:
     """The supervisor's pass: whatever was fetched before and not merged yet is merged
     too (an earlier pass interrupted)."""
-    summary = fetch(vault, transport)
-    summary.outcomes = merge_fetched(vault, now)
-    if archive:
-        summary.archived = archive_merged(vault, transport)
+    with sync_lock(vault):  # two passes at once would fetch and archive the same keys
+        summary = fetch(vault, transport)
+        summary.outcomes = merge_fetched(vault, now)
+        if archive:
+            summary.archived = archive_merged(vault, transport)
     return summary
 
 

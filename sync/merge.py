@@ -27,6 +27,7 @@ from fieldapp.errors import BundleError, DuplicateBundle, OpInvalid, SequenceGap
 from fieldapp.store import Vault
 from sync.bundle import Chain, Opened, domain_validator, open_bundle, read_header
 from sync.hlc import physical_ms
+from sync.locking import sync_lock
 from sync.ops import Op
 from sync.team import enrolled_keys, team_secrets
 
@@ -107,10 +108,11 @@ class Merger:
 
     def receive(self, data: bytes, source: str = "") -> list[Outcome]:
         """Take one bundle; returns what happened to it (and to held bundles it released)."""
-        outcome = self._receive_one(data, source)
-        outcomes = [outcome]
-        if outcome.kind == "applied":
-            outcomes += self._release_held(outcome.device)
+        with sync_lock(self.vault):
+            outcome = self._receive_one(data, source)
+            outcomes = [outcome]
+            if outcome.kind == "applied":
+                outcomes += self._release_held(outcome.device)
         return outcomes
 
     def _receive_one(self, data: bytes, source: str) -> Outcome:

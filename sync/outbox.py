@@ -20,6 +20,7 @@ import orjson
 from fieldapp.errors import CardError, FieldappError, TransportError
 from fieldapp.store import Vault
 from sync.bundle import digest, seal
+from sync.locking import sync_lock
 from sync.team import device_key, team_card
 from sync.transport import Transport
 
@@ -81,6 +82,11 @@ def bundle_bytes(vault: Vault, seq: int) -> bytes:
 
 def cut(vault: Vault, now: dt.datetime | None = None) -> int:
     """Cut every pending op into bundles (one atomic commit). Returns how many."""
+    with sync_lock(vault):
+        return _cut(vault, now)
+
+
+def _cut(vault: Vault, now: dt.datetime | None) -> int:
     card = team_card(vault)
     if card is None:
         raise CardError(what="not_joined")
@@ -126,6 +132,11 @@ def cut(vault: Vault, now: dt.datetime | None = None) -> int:
 
 def deliver(vault: Vault, transport: Transport, now: dt.datetime | None = None) -> SyncResult:
     """Send pending bundles in order; each leaves the outbox only once confirmed."""
+    with sync_lock(vault):
+        return _deliver(vault, transport, now)
+
+
+def _deliver(vault: Vault, transport: Transport, now: dt.datetime | None) -> SyncResult:
     card = team_card(vault)
     if card is None:
         raise CardError(what="not_joined")
@@ -156,8 +167,9 @@ def deliver(vault: Vault, transport: Transport, now: dt.datetime | None = None) 
 
 def sync_to(vault: Vault, transport: Transport, now: dt.datetime | None = None) -> SyncResult:
     """Cut what is pending, then deliver everything in the outbox."""
-    made = cut(vault, now)
-    result = deliver(vault, transport, now)
+    with sync_lock(vault):
+        made = cut(vault, now)
+        result = deliver(vault, transport, now)
     result.cut = made
     return result
 

@@ -82,3 +82,67 @@ def test_a_failed_sync_keeps_the_outbox(tmp_path: Path) -> None:
     stick.mkdir()
     again = fieldapp(worker, "sync", "--to-folder", str(stick))
     assert again.returncode == 0 and "0 new bundle(s) cut, 1 delivered" in again.stdout
+
+
+def test_pointing_the_team_at_a_hub_and_typing_in_issued_credentials(tmp_path: Path) -> None:
+    from sync import team
+    from sync.cards import read_team_card
+
+    sup, worker = tmp_path / "sup", tmp_path / "worker"
+    Vault.create(sup, PASSPHRASE, kdf=FAST_KDF)[0].close()
+    Vault.create(worker, PASSPHRASE, kdf=FAST_KDF)[0].close()
+    assert fieldapp(sup, "team", "create", "督导").returncode == 0
+    no_hub = fieldapp(worker, "sync")
+    assert no_hub.returncode == 1 and "fieldapp team join" in no_hub.stderr
+    moved = fieldapp(
+        sup,
+        "team",
+        "hub",
+        "https://oss-cn-beijing.aliyuncs.com/",
+        "--bucket",
+        "shijia",
+        "--region",
+        "oss-cn-beijing",
+        "--out",
+        str(tmp_path / "team.fteam"),
+    )
+    assert moved.returncode == 0, moved.stderr
+    card = read_team_card((tmp_path / "team.fteam").read_text())
+    assert card.hub == {
+        "endpoint": "https://oss-cn-beijing.aliyuncs.com",
+        "bucket": "shijia",
+        "region": "oss-cn-beijing",
+    }
+    joined = fieldapp(worker, "team", "join", str(tmp_path / "team.fteam"))
+    assert joined.returncode == 0, joined.stderr
+    typed = fieldapp(
+        worker, "team", "credentials", stdin=f"{PASSPHRASE}\nLTAI5tIssuedKey\nIssuedSecret123\n"
+    )
+    assert typed.returncode == 0 and "stored in the vault" in typed.stdout
+    v = Vault.open(worker, PASSPHRASE)
+    try:
+        assert team.device_hub_credentials(v) == {
+            "access_key": "LTAI5tIssuedKey",
+            "secret_key": "IssuedSecret123",
+        }
+    finally:
+        v.close()
+    # Nothing of it in any file of the vault in the clear.
+    for path in worker.rglob("*"):
+        if path.is_file():
+            assert b"IssuedSecret123" not in path.read_bytes()
+
+
+def test_a_team_without_a_hub_says_so(tmp_path: Path) -> None:
+    sup, worker = tmp_path / "sup", tmp_path / "worker"
+    Vault.create(sup, PASSPHRASE, kdf=FAST_KDF)[0].close()
+    Vault.create(worker, PASSPHRASE, kdf=FAST_KDF)[0].close()
+    created = fieldapp(sup, "team", "create", "督导", "--out", str(tmp_path / "team.fteam"))
+    assert created.returncode == 0
+    assert fieldapp(worker, "team", "join", str(tmp_path / "team.fteam")).returncode == 0
+    no_hub = fieldapp(worker, "sync")
+    assert no_hub.returncode == 1 and "no hub yet" in no_hub.stderr
+    merged = fieldapp(sup, "merge", "--from-hub")
+    assert merged.returncode == 1 and "no hub yet" in merged.stderr
+    nothing = fieldapp(sup, "merge")
+    assert nothing.returncode == 2 and "--from-hub" in nothing.stdout

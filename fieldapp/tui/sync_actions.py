@@ -57,7 +57,7 @@ def status_line(workspace: Workspace, hub: HubView | None = None) -> str:
         )
     else:
         line = t("ui.sync_line", changes=s.pending_ops, bundles=s.pending_bundles, last=last)
-    if s.last_error:
+    if s.last_error and not (hub is not None and hub.state == "offline"):  # said already
         params = workspace.vault.get_meta(outbox.STATUS, {}).get("last_error_params", {})
         line += " · " + t("ui.sync_error", error=t(s.last_error, **params))
     return line
@@ -130,7 +130,7 @@ class SyncActions:
             self._hub_transport = fresh
         return self._hub_transport
 
-    @work(thread=True, exit_on_error=False, group="hub", exclusive=True)
+    @work(thread=True, exit_on_error=False, group="hub")
     def hub_pass(self: FieldApp, manual: bool = False) -> None:  # type: ignore[misc]
         """One attempt: a worker uploads its outbox, a supervisor fetches and merges."""
         from fieldapp.errors import CardError
