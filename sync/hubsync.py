@@ -104,7 +104,7 @@ def upload(
         raise
     note_contact(vault, True, now)
     result = outbox.sync_to(vault, transport, now)
-    note_contact(vault, result.error is None, now)
+    note_contact(vault, not isinstance(result.failure, HubUnreachable | HubDenied), now)
     return result
 
 

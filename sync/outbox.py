@@ -53,6 +53,7 @@ class SyncResult:
     delivered: list[int] = field(default_factory=list)
     pending: int = 0
     error: str | None = None
+    failure: FieldappError | None = None  # what stopped the delivery, when something did
 
 
 def _state(vault: Vault) -> OutboxState:
@@ -149,6 +150,7 @@ def _deliver(vault: Vault, transport: Transport, now: dt.datetime | None) -> Syn
             )
         except FieldappError as exc:
             result.error = exc.render("en")
+            result.failure = exc
             status["last_error"] = exc.msg_id
             status["last_error_params"] = exc.params
             vault.put_meta(STATUS, status)

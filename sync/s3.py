@@ -156,7 +156,7 @@ class S3Transport:
                 aws_secret_access_key=self.credentials.secret_key,
                 config=Config(
                     s3={"addressing_style": "path"},
-                    retries={"max_attempts": 1, "mode": "standard"},  # we retry ourselves
+                    retries={"total_max_attempts": 1, "mode": "standard"},  # we retry ourselves
                     connect_timeout=self._timeouts[0],
                     read_timeout=self._timeouts[1],
                     tcp_keepalive=True,

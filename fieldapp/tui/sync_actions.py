@@ -155,9 +155,9 @@ class SyncActions:
                     message = t("ui.hub_nothing_new")
             else:
                 result = hubsync.upload(workspace.vault, transport, self.now())
-                if result.error:
-                    raise HubUnreachable(path="", reason=result.error)
-                if manual or result.delivered:
+                if result.failure is not None:
+                    raise result.failure
+                if manual:  # automatic passes only update the status line
                     message = t(
                         "cli.sync_result",
                         cut=result.cut,
