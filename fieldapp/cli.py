@@ -419,14 +419,22 @@ def cmd_hub(args: argparse.Namespace) -> int:
     import time
 
     from fieldapp import paths
+    from fieldapp.errors import VaultLocked
     from sync import hub
 
-    vault = _open_vault(args)
+    hub_dir = Path(args.dir) if args.dir else paths.data_dir() / "hub"
     try:
-        hub_dir = Path(args.dir) if args.dir else paths.data_dir() / "hub"
-        running = hub.start_for(vault, hub_dir, host=args.listen, port=args.port)
-    finally:
-        vault.close()  # the hub runs without the vault: enrol and supervise stay possible
+        vault = _open_vault(args)
+    except VaultLocked:
+        if not (hub_dir / hub.IDENTITIES).exists():
+            raise
+        _say("cli.hub_from_files")  # the app has the vault open: use what the hub knows
+        running = hub.start_existing(hub_dir, host=args.listen, port=args.port)
+    else:
+        try:
+            running = hub.start_for(vault, hub_dir, host=args.listen, port=args.port)
+        finally:
+            vault.close()  # the hub runs without the vault: enrol and supervise stay possible
     _say("cli.hub_started", endpoint=running.endpoint, bucket=running.bucket, path=str(hub_dir))
     if args.listen not in ("127.0.0.1", "localhost"):
         _say("cli.hub_listen", host=args.listen, port=args.port)

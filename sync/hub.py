@@ -34,6 +34,7 @@ from sync.s3 import Credentials, HubAddress, S3Transport
 from sync.team import HUB_LOCAL, hub_admin, hub_identities, team_secrets
 
 IDENTITIES = "s3.json"
+SETTINGS = "hub.json"  # the bucket (nothing secret)
 PIDFILE = "hub.pid"
 DEFAULT_PORT = 8333
 DEFAULT_BUCKET = "fieldapp"
@@ -331,6 +332,21 @@ def start(
             time.sleep(0.2)
 
 
+def start_existing(
+    hub_dir: Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT
+) -> HubProcess:
+    """Restart a hub from the identities it already has (the supervisor's vault is open
+    in the app, so it cannot be read now); the next enrolment refreshes them."""
+    try:
+        doc = orjson.loads((hub_dir / IDENTITIES).read_bytes())
+        settings = orjson.loads((hub_dir / SETTINGS).read_bytes())
+        sup = next(i for i in doc["identities"] if i["name"] == "supervisor")
+        admin = Credentials(sup["credentials"][0]["accessKey"], sup["credentials"][0]["secretKey"])
+    except (OSError, ValueError, KeyError, StopIteration):
+        raise HubError(what="no_identities", path=str(hub_dir)) from None
+    return start(hub_dir, doc, admin, host=host, port=port, bucket=settings["bucket"])
+
+
 def start_for(
     vault: Vault, hub_dir: Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT
 ) -> HubProcess:
@@ -346,6 +362,7 @@ def start_for(
     admin = Credentials.from_json(hub_admin(vault))
     assert admin is not None
     hub = start(hub_dir, hub_identities(vault, bucket), admin, host=host, port=port, bucket=bucket)
+    (hub_dir / SETTINGS).write_bytes(orjson.dumps({"bucket": bucket}))
     vault.put_meta(
         HUB_LOCAL, {"dir": str(hub_dir), "endpoint": hub.endpoint, "bucket": bucket, "port": port}
     )

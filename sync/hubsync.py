@@ -21,6 +21,7 @@ from typing import Any
 from fieldapp.errors import CardError, FieldappError
 from fieldapp.store import Vault
 from sync import outbox
+from sync.bundle import MAX_BUNDLE
 from sync.locking import sync_lock
 from sync.merge import Merger, Outcome, chain_of
 from sync.s3 import INBOX, Credentials, HubAddress, HubDenied, HubUnreachable, S3Transport
@@ -154,7 +155,7 @@ def fetch(vault: Vault, transport: S3Transport) -> FetchSummary:
         if who[1] in chain.seen:  # merged before; only the archiving was missed
             skipped.append(key)
             continue
-        data = transport.get(key)
+        data = transport.get(key, limit=MAX_BUNDLE)  # larger: refused (too large) unread
         batch[FETCHED + key] = {"data": base64.b64encode(data).decode(), "key": key}
         size += len(data)
         summary.fetched += 1

@@ -25,7 +25,7 @@ from typing import Any
 
 from fieldapp.errors import BundleError, DuplicateBundle, OpInvalid, SequenceGap
 from fieldapp.store import Vault
-from sync.bundle import Chain, Opened, domain_validator, open_bundle, read_header
+from sync.bundle import MAX_BUNDLE, Chain, Opened, domain_validator, open_bundle, read_header
 from sync.hlc import physical_ms
 from sync.locking import sync_lock
 from sync.ops import Op
@@ -189,6 +189,11 @@ class Merger:
         from sync.bundle import digest
 
         device, seq = _who(data)
+        kept = data
+        if len(data) > MAX_BUNDLE:
+            # Not a bundle by size; its source (a stick, the hub's archive/) keeps it
+            # whole — the vault keeps the start, enough to see what it is.
+            kept = data[:65536]
         self.vault.put_meta(
             QUARANTINE + digest(data)[:16],
             {
@@ -198,7 +203,8 @@ class Merger:
                 "seq": seq,
                 "source": source,
                 "at": self.now.isoformat(timespec="seconds"),
-                "data": _b64(data),
+                "data": _b64(kept),
+                "size": len(data),
             },
         )
 

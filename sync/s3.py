@@ -342,13 +342,16 @@ class S3Transport:
         if hashlib.sha256(stored).digest() != hashlib.sha256(data).digest():
             raise BundleConflictError(path=self._where(key))
 
-    def _get_once(self, key: str) -> bytes:
-        response = self.client.get_object(Bucket=self.address.bucket, Key=key)
-        body: bytes = response["Body"].read()
+    def _get_once(self, key: str, limit: int | None = None) -> bytes:
+        extra = {} if limit is None else {"Range": f"bytes=0-{limit}"}
+        response = self.client.get_object(Bucket=self.address.bucket, Key=key, **extra)
+        body: bytes = response["Body"].read() if limit is None else response["Body"].read(limit + 1)
         return body
 
-    def get(self, key: str) -> bytes:
-        return self._retry(key, lambda: self._get_once(key))
+    def get(self, key: str, limit: int | None = None) -> bytes:
+        """The object's bytes; with ``limit``, at most ``limit + 1`` of them, so an
+        oversized object is recognised without being downloaded whole."""
+        return self._retry(key, lambda: self._get_once(key, limit))
 
     def list(self, prefix: str = "") -> list[str]:
         def listing() -> list[str]:

@@ -344,3 +344,37 @@ def test_bundle_file_never_written_in_plaintext(tmp_path: Path) -> None:
     data = make(ops=ops_for(A, name="欧阳明月测试", notes="女儿在深圳工作"))
     for needle in ("欧阳明月测试", "女儿在深圳工作"):
         assert needle.encode() not in data and needle.encode("utf-16-le") not in data
+
+
+@given(st.binary(max_size=400))
+@settings(max_examples=300, deadline=None)
+def test_sealed_hub_credentials_refuse_any_bytes(blob: bytes) -> None:
+    """Untrusted bytes where sealed credentials belong: a CardError, nothing else."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from fieldapp.errors import CardError
+    from sync.cards import open_hub_credentials
+
+    with pytest.raises(CardError):
+        open_hub_credentials(blob, X25519PrivateKey.generate(), "0011223344556677")
+
+
+def test_sealed_hub_credentials_open_only_for_their_device_and_team() -> None:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from fieldapp.errors import CardError
+    from sync.cards import open_hub_credentials, seal_hub_credentials
+
+    key = X25519PrivateKey.generate()
+    sealed = seal_hub_credentials("FA0011", "s3cret", key.public_key(), "dev1")
+    assert open_hub_credentials(sealed, key, "dev1") == {
+        "access_key": "FA0011",
+        "secret_key": "s3cret",
+    }
+    for other_key, device in [(X25519PrivateKey.generate(), "dev1"), (key, "dev2")]:
+        with pytest.raises(CardError):
+            open_hub_credentials(sealed, other_key, device)
+    # Credentials that would break the identities file are refused.
+    odd = seal_hub_credentials('FA"},{"x', "s", key.public_key(), "dev1")
+    with pytest.raises(CardError):
+        open_hub_credentials(odd, key, "dev1")

@@ -476,3 +476,76 @@ def test_every_hub_listener_is_on_loopback_even_with_listen(hub_team: Team) -> N
         b"-s3.iam=false",
     ):
         assert flag in flags
+
+
+def test_garbage_and_oversized_uploads_are_quarantined_and_archived(hub_team: Team) -> None:
+    """A device (or someone with its keys) puts junk under its own prefix: the
+    supervisor quarantines it with the reason, applies nothing, and clears the inbox."""
+    from sync.bundle import MAX_BUNDLE
+    from sync.merge import QUARANTINE
+
+    t = hub_team
+    a = t.workers[0]
+    t.start_hub()
+    s3 = raw_client(t, *creds(a))
+    prefix = f"inbox/{a.device_id}/"
+    s3.put_object(Bucket="fieldapp", Key=prefix + "00000001.fbundle", Body=b"not a bundle")
+    big = os.urandom(1024) * (33 * 1024)  # 33 MiB: over the bundle limit
+    s3.put_object(Bucket="fieldapp", Key=prefix + "00000002.fbundle", Body=big)
+    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    assert [o.kind for o in summary.outcomes] == ["quarantined", "quarantined"]
+    reasons = {o.reason.msg_id for o in summary.outcomes if o.reason is not None}
+    assert "bundle.too_large" in reasons
+    assert state(t.sup) == {}
+    entries = [t.sup.get_meta(k) for k in t.sup.meta_keys(QUARANTINE)]
+    # Only the limit plus one byte of the oversized object was downloaded.
+    assert sorted(e["size"] for e in entries) == [12, MAX_BUNDLE + 1]
+    assert all(e["source"].startswith("hub:inbox/") for e in entries)
+    sup = t.supervisor_transport()
+    assert sup.list("inbox/") == []
+    assert len(sup.list("archive/")) == 2  # the oversized object is kept whole there
+
+
+def test_the_hub_restarts_while_the_supervisor_has_the_vault_open(
+    hub_team: Team, tmp_path: Path
+) -> None:
+    t = hub_team
+    t.start_hub()
+    t.stop_hub()
+    env = {**os.environ, "FIELDAPP_LANG": "en", "FIELDAPP_HOME": str(tmp_path / "home")}
+    # t.sup stays open in this process (it holds the vault's lock), as the app would.
+    args = ["--vault", str(t.root / "sup"), "hub", "--port", str(t.port), "--dir", str(t.hub_dir)]
+    hub = subprocess.Popen(
+        [python(), "-m", "fieldapp", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        assert hub.stdin is not None and hub.stdout is not None
+        hub.stdin.write(PASSPHRASE + "\n")
+        hub.stdin.flush()
+        seen = []
+        while not seen or "Hub running" not in seen[-1]:
+            seen.append(hub.stdout.readline())
+            assert seen[-1], hub.stderr.read() if hub.stderr else ""
+        assert any("access list it already has" in line for line in seen)
+        edit(t.workers[0], 2)
+        assert hubsync.upload(t.workers[0], t.worker_transport(0), NOW).delivered == [1]
+    finally:
+        hub.terminate()
+        hub.communicate(timeout=60)
+    assert hub.returncode == 0
+
+
+def test_a_hub_that_never_ran_cannot_start_without_the_vault(
+    hub_team: Team, tmp_path: Path
+) -> None:
+    env = {**os.environ, "FIELDAPP_LANG": "en", "FIELDAPP_HOME": str(tmp_path / "home")}
+    args = ["--vault", str(hub_team.root / "sup"), "hub", "--dir", str(tmp_path / "empty")]
+    refused = run_cli(*args, env=env)
+    assert refused.returncode == 1
+    assert "open in another fieldapp window" in refused.stderr, refused.stderr
