@@ -48,6 +48,7 @@ RETRYABLE_CODES = frozenset(
         "Throttling",
         "ConditionalRequestConflict",
         "OperationAborted",
+        "NoSuchUpload",
     }
 )
 DENIED_CODES = frozenset(
@@ -205,6 +206,14 @@ class S3Transport:
         response = getattr(exc, "response", None) or {}
         return str(response.get("Error", {}).get("Code", ""))
 
+    @staticmethod
+    def _status(exc: Exception) -> int | None:
+        """The HTTP status of a failure; ``None`` when there was no answer (botocore's
+        timeouts and dropped connections carry ``response = None``)."""
+        response = getattr(exc, "response", None) or {}
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return int(status) if status is not None else None
+
     # ------------------------------------------------------------------ Transport
 
     def key_for(self, team_id: str, device_id: str, seq: int) -> str:
@@ -223,8 +232,7 @@ class S3Transport:
                 else:
                     self.client.head_bucket(Bucket=self.address.bucket)
             except Exception as exc:
-                status = getattr(exc, "response", {}).get("ResponseMetadata", {})
-                if status.get("HTTPStatusCode") == 404:
+                if self._status(exc) == 404:
                     return  # reachable; the key simply does not exist
                 raise
 
@@ -243,8 +251,10 @@ class S3Transport:
             self._retry(key, lambda: self._put_single(key, data))
 
     def _put_single(self, key: str, data: bytes) -> None:
+        # boto3 sends a CRC32 of the body that the service checks before it answers 200;
+        # the ETag is not compared (it is no MD5 under SSE-KMS and on some services).
         try:
-            response = self.client.put_object(
+            self.client.put_object(
                 Bucket=self.address.bucket,
                 Key=key,
                 Body=data,
@@ -256,9 +266,6 @@ class S3Transport:
                 self._same_or_alarm(key, data)
                 return
             raise
-        etag = str(response.get("ETag", "")).strip('"')
-        if etag and "-" not in etag and etag != hashlib.md5(data).hexdigest():
-            raise TransportError(path=self._where(key), reason="checksum differs")
 
     def _put_multipart(self, key: str, data: bytes) -> None:
         bucket = self.address.bucket
@@ -269,9 +276,14 @@ class S3Transport:
             chunk = data[start : start + self.part_size]
             etag = '"' + hashlib.md5(chunk).hexdigest() + '"'
             if done.get(number) != etag:
-                response = self.client.upload_part(
-                    Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk
-                )
+                try:
+                    response = self.client.upload_part(
+                        Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk
+                    )
+                except Exception as exc:
+                    if self._code(exc) == "NoSuchUpload":  # expired or aborted meanwhile
+                        self._abort(key, upload_id)
+                    raise  # retried from the start: a fresh upload
                 etag = response["ETag"]
             parts.append({"PartNumber": number, "ETag": etag})
         try:
@@ -331,9 +343,7 @@ class S3Transport:
             self.client.head_object(Bucket=self.address.bucket, Key=key)
             return True
         except Exception as exc:
-            if getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode") in (
-                404,
-            ):
+            if self._status(exc) == 404:
                 return False
             raise
 
@@ -385,8 +395,7 @@ class S3Transport:
             try:
                 self.client.head_bucket(Bucket=self.address.bucket)
             except Exception as exc:
-                status = getattr(exc, "response", {}).get("ResponseMetadata", {})
-                if status.get("HTTPStatusCode") != 404:
+                if self._status(exc) != 404:
                     raise
                 self.client.create_bucket(Bucket=self.address.bucket)
 
