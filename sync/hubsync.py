@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from fieldapp.errors import CardError, FieldappError
+from fieldapp.errors import BundleTooLarge, CardError, FieldappError
 from fieldapp.store import Vault
 from sync import outbox
-from sync.bundle import MAX_BUNDLE
+from sync.bundle import MAX_BUNDLE, digest
 from sync.locking import sync_lock
-from sync.merge import Merger, Outcome, chain_of
-from sync.s3 import INBOX, Credentials, HubAddress, HubDenied, HubUnreachable, S3Transport
+from sync.merge import Merger, Outcome
+from sync.s3 import ARCHIVE, INBOX, Credentials, HubAddress, HubDenied, HubUnreachable, S3Transport
 from sync.team import HUB_LOCAL, device_hub_credentials, hub_admin, team_card, team_secrets
 
 FETCHED = "recv/fetched/"
@@ -59,8 +61,8 @@ def supervisor_transport(vault: Vault, **options: Any) -> S3Transport:
         raise CardError(what="no_team")
     local = vault.get_meta(HUB_LOCAL)
     address = HubAddress.from_card(team.hub)
-    if local:
-        address = HubAddress(local["endpoint"], local["bucket"])
+    if local and (address is None or address.port == local["port"]):
+        address = HubAddress(local["endpoint"], local["bucket"])  # the hub runs here
     if address is None:
         raise HubNotConfigured()
     creds = Credentials.from_json(hub_admin(vault))
@@ -118,6 +120,7 @@ class FetchSummary:
     fetched: int = 0
     archived: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
+    archive_error: FieldappError | None = None  # archiving is retried on the next pass
 
     def count(self, kind: str) -> int:
         return sum(1 for o in self.outcomes if o.kind == kind)
@@ -127,51 +130,64 @@ class FetchSummary:
         return sum(o.ops for o in self.outcomes if o.kind == "applied")
 
 
+# What a device can have put in the inbox; anything else (its probe object, junk) is
+# neither fetched nor touched.
+BUNDLE_KEY = re.compile(r"^inbox/([A-Za-z0-9]{1,64})/([0-9]{8})\.fbundle$")
+HEAD_BYTES = 65536  # of an oversized object: enough to see what it is
+
+
 def _parse(key: str) -> tuple[str, int] | None:
-    parts = key[len(INBOX) :].split("/")
-    if len(parts) != 2 or not parts[1].endswith(".fbundle"):
-        return None
-    try:
-        return parts[0], int(parts[1].removesuffix(".fbundle"))
-    except ValueError:
-        return None
+    match = BUNDLE_KEY.match(key)
+    return (match[1], int(match[2])) if match else None
 
 
-def fetch(vault: Vault, transport: S3Transport) -> FetchSummary:
-    """Copy new bundles from the hub's inbox into the vault (sealed, as they came)."""
+def fetch(
+    vault: Vault, transport: S3Transport, max_bytes: int = 4 * FETCH_BATCH_BYTES
+) -> tuple[FetchSummary, bool]:
+    """Copy up to ``max_bytes`` of new bundles from the hub's inbox into the vault
+    (sealed, as they came). Returns the summary and whether more is waiting.
+
+    Every bundle key is fetched until it has been merged and archived — even one whose
+    sequence was merged before: a different bundle under that name (a laptop restored
+    from a backup) must reach the merge and its alarm, not be skipped."""
     summary = FetchSummary()
-    keys = transport.list(INBOX)
-    summary.listed = len(keys)
-    waiting = set(vault.get_meta(TO_ARCHIVE, []))
-    have = {k[len(FETCHED) :] for k in vault.meta_keys(FETCHED)}
-    skipped: list[str] = []
+    listed = {k: v for k, v in transport.list_sizes(INBOX).items() if _parse(k)}
+    summary.listed = len(listed)
+    waiting = {entry[0] for entry in vault.get_meta(TO_ARCHIVE, [])}
+    have = {vault.get_meta(k)["key"] for k in vault.meta_keys(FETCHED)}
     batch: dict[str, Any] = {}
-    size = 0
-    for key in keys:
-        who = _parse(key)
-        if who is None or key in waiting or key in have:
+    size = total = 0
+    more = False
+    for key in sorted(listed, key=lambda k: _parse(k) or ("", 0)):
+        if key in waiting or key in have:
             continue
-        chain = chain_of(vault, who[0])
-        if who[1] in chain.seen:  # merged before; only the archiving was missed
-            skipped.append(key)
-            continue
-        data = transport.get(key, limit=MAX_BUNDLE)  # larger: refused (too large) unread
-        batch[FETCHED + key] = {"data": base64.b64encode(data).decode(), "key": key}
+        if total >= max_bytes:
+            more = True
+            break
+        oversized = listed[key] > MAX_BUNDLE
+        data = transport.get(key, limit=HEAD_BYTES if oversized else MAX_BUNDLE)
+        if len(data) > MAX_BUNDLE:
+            oversized = True  # grew since the listing
+        batch[FETCHED + hashlib.sha256(key.encode()).hexdigest()[:24]] = {
+            "data": base64.b64encode(data[:HEAD_BYTES] if oversized else data).decode(),
+            "key": key,
+            "size": max(len(data), listed[key]) if oversized else len(data),
+        }
         size += len(data)
+        total += len(data)
         summary.fetched += 1
         if size >= FETCH_BATCH_BYTES:
             vault.commit((), kv=batch)
             batch, size = {}, 0
-    if skipped:
-        batch[TO_ARCHIVE] = sorted(waiting | set(skipped))
     if batch:
         vault.commit((), kv=batch)
-    return summary
+    return summary, more
 
 
 def merge_fetched(vault: Vault, now: dt.datetime | None = None) -> list[Outcome]:
     """Merge every fetched bundle (by device and sequence); each leaves the fetched list
-    once merged, held or quarantined — all three keep their own copy in the vault."""
+    once merged, held or quarantined — all three keep their own copy in the vault —
+    in the same commit that queues its hub copy for archiving."""
     entries = []
     for meta_key in vault.meta_keys(FETCHED):
         entry = vault.get_meta(meta_key)
@@ -179,10 +195,25 @@ def merge_fetched(vault: Vault, now: dt.datetime | None = None) -> list[Outcome]
     entries.sort(key=lambda item: item[0])
     merger = Merger(vault, now)
     outcomes: list[Outcome] = []
-    for _, meta_key, entry in entries:
-        outcomes += merger.receive(base64.b64decode(entry["data"]), f"hub:{entry['key']}")
+    for (device, seq), meta_key, entry in entries:
+        data = base64.b64decode(entry["data"])
+        source = f"hub:{entry['key']}"
+        if entry["size"] > MAX_BUNDLE:
+            outcomes.append(
+                merger.refuse(
+                    data,
+                    BundleTooLarge(limit=MAX_BUNDLE, size=entry["size"]),
+                    source,
+                    entry["size"],
+                )
+            )
+        else:
+            outcomes += merger.receive(data, source)
+        # Archived under its digest: a different bundle under the same name (restored
+        # laptop) never replaces the one archived before.
+        target = f"{ARCHIVE}{device}/{seq:08d}-{digest(data)[:16]}.fbundle"
         waiting = list(vault.get_meta(TO_ARCHIVE, []))
-        vault.commit((), kv={meta_key: None, TO_ARCHIVE: [*waiting, entry["key"]]})
+        vault.commit((), kv={meta_key: None, TO_ARCHIVE: [*waiting, [entry["key"], target]]})
     return outcomes
 
 
@@ -191,9 +222,9 @@ def archive_merged(vault: Vault, transport: S3Transport) -> int:
     waiting = list(vault.get_meta(TO_ARCHIVE, []))
     done = 0
     try:
-        for key in waiting:
+        for key, target in waiting:
             try:
-                transport.archive(key)
+                transport.archive(key, target)
             except FieldappError as exc:
                 if "NoSuchKey" not in str(exc.params.get("reason", "")):
                     raise
@@ -207,13 +238,22 @@ def archive_merged(vault: Vault, transport: S3Transport) -> int:
 def fetch_and_merge(
     vault: Vault, transport: S3Transport, now: dt.datetime | None = None, archive: bool = True
 ) -> FetchSummary:
-    """The supervisor's pass: whatever was fetched before and not merged yet is merged
-    too (an earlier pass interrupted)."""
+    """The supervisor's pass: fetch and merge in rounds of a bounded size (whatever was
+    fetched before and not merged yet is merged too), then archive on the hub —
+    best effort: what is not archived now is archived on the next pass."""
     with sync_lock(vault):  # two passes at once would fetch and archive the same keys
-        summary = fetch(vault, transport)
-        summary.outcomes = merge_fetched(vault, now)
+        summary = FetchSummary()
+        more = True
+        while more:
+            fetched, more = fetch(vault, transport)
+            summary.listed = summary.listed or fetched.listed
+            summary.fetched += fetched.fetched
+            summary.outcomes += merge_fetched(vault, now)
         if archive:
-            summary.archived = archive_merged(vault, transport)
+            try:
+                summary.archived = archive_merged(vault, transport)
+            except FieldappError as exc:
+                summary.archive_error = exc
     return summary
 
 

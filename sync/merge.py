@@ -185,7 +185,17 @@ class Merger:
                 self.vault.put_meta(key, None)  # quarantined (or otherwise settled): not held
                 return out
 
-    def _quarantine(self, data: bytes, exc: BundleError, source: str) -> None:
+    def refuse(self, data: bytes, exc: BundleError, source: str, size: int) -> Outcome:
+        """Quarantine what was refused before it could be opened (an object too large
+        to fetch whole: ``data`` is its start, ``size`` its real size)."""
+        with sync_lock(self.vault):
+            self._quarantine(data, exc, source, size)
+        device, seq = _who(data)
+        return Outcome("quarantined", device, seq, reason=exc, source=source)
+
+    def _quarantine(
+        self, data: bytes, exc: BundleError, source: str, size: int | None = None
+    ) -> None:
         from sync.bundle import digest
 
         device, seq = _who(data)
@@ -204,7 +214,7 @@ class Merger:
                 "source": source,
                 "at": self.now.isoformat(timespec="seconds"),
                 "data": _b64(kept),
-                "size": len(data),
+                "size": size or len(data),
             },
         )
 

@@ -44,8 +44,10 @@ RETRYABLE_CODES = frozenset(
         "ServiceUnavailable",
         "SlowDown",
         "RequestTimeout",
-        "RequestTimeTooSkewed",
         "Throttling",
+        "TooManyRequests",
+        "ServerBusy",
+        "429",
         "ConditionalRequestConflict",
         "OperationAborted",
         "NoSuchUpload",
@@ -60,6 +62,12 @@ class HubUnreachable(TransportError):
     """No answer from the hub: offline, wrong address, hub stopped, or it kept failing."""
 
     msg_id = "hub.unreachable"
+
+
+class HubClockWrong(TransportError):
+    """The hub refused the request's time: this laptop's clock is off by minutes."""
+
+    msg_id = "hub.clock"
 
 
 class HubDenied(TransportError):
@@ -83,6 +91,13 @@ class HubAddress:
             hub.get("bucket") or "fieldapp",
             hub.get("region") or "us-east-1",
         )
+
+    @property
+    def port(self) -> int:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.endpoint)
+        return parts.port or (443 if parts.scheme == "https" else 80)
 
     def to_card(self) -> dict[str, str]:
         return {"endpoint": self.endpoint, "bucket": self.bucket, "region": self.region}
@@ -177,6 +192,8 @@ class S3Transport:
             error = exc.response.get("Error", {})
             code = str(error.get("Code", ""))
             status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+            if code in ("RequestTimeTooSkewed", "RequestExpired"):
+                return HubClockWrong(path=self._where(key), reason=code)
             if code in DENIED_CODES or status == "403":
                 return HubDenied(path=self._where(key), reason=code or status)
             if code in RETRYABLE_CODES or status in RETRYABLE_CODES:
@@ -186,9 +203,9 @@ class S3Transport:
             return HubUnreachable(path=self._where(key), reason=type(exc).__name__)
         raise exc
 
-    def _retry(self, key: str, action: Callable[[], T]) -> T:
+    def _retry(self, key: str, action: Callable[[], T], attempts: int | None = None) -> T:
         last: TransportError | None = None
-        for delay in [*backoff_delays(self.attempts - 1), None]:
+        for delay in [*backoff_delays((attempts or self.attempts) - 1), None]:
             try:
                 return action()
             except TransportError:
@@ -220,28 +237,20 @@ class S3Transport:
         return f"{INBOX}{device_id}/{seq:08d}.fbundle"
 
     def probe(self) -> None:
-        """A short request these credentials are allowed to make (a worker: a key under
-        its own prefix; the supervisor: the bucket): returns when the hub answers and
-        accepts them; raises ``HubUnreachable`` or ``HubDenied``."""
+        """One quick request these credentials must be allowed to make — a worker writes
+        a tiny ``.probe`` object under its own prefix (a HEAD of a missing key would be
+        403 on AWS without ``ListBucket``), the supervisor looks at the bucket. Returns
+        when the hub answers and accepts them; raises ``HubUnreachable``, ``HubDenied``
+        or ``HubClockWrong``."""
         key = self.probe_key or ""
 
-        def head() -> None:
-            try:
-                if self.probe_key:
-                    self.client.head_object(Bucket=self.address.bucket, Key=key)
-                else:
-                    self.client.head_bucket(Bucket=self.address.bucket)
-            except Exception as exc:
-                if self._status(exc) == 404:
-                    return  # reachable; the key simply does not exist
-                raise
+        def ask() -> None:
+            if self.probe_key:
+                self.client.put_object(Bucket=self.address.bucket, Key=key, Body=b"")
+            else:
+                self.client.head_bucket(Bucket=self.address.bucket)
 
-        saved = self.attempts
-        self.attempts = 1  # a probe is one quick question, the caller backs off
-        try:
-            self._retry(key, head)
-        finally:
-            self.attempts = saved
+        self._retry(key, ask, attempts=1)  # one question; the caller backs off
 
     def put(self, key: str, data: bytes) -> None:
         """Create ``key`` with ``data``; success also when the same bytes are there."""
@@ -363,21 +372,27 @@ class S3Transport:
         oversized object is recognised without being downloaded whole."""
         return self._retry(key, lambda: self._get_once(key, limit))
 
-    def list(self, prefix: str = "") -> list[str]:
-        def listing() -> list[str]:
-            keys: list[str] = []
+    def list_sizes(self, prefix: str = "") -> dict[str, int]:
+        """Key → size of every object under ``prefix``."""
+
+        def listing() -> dict[str, int]:
+            found: dict[str, int] = {}
             paginator = self.client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=self.address.bucket, Prefix=prefix):
-                keys += [str(o["Key"]) for o in page.get("Contents", [])]
-            return sorted(keys)
+                for o in page.get("Contents", []):
+                    found[str(o["Key"])] = int(o.get("Size", 0))
+            return found
 
         return self._retry(prefix, listing)
 
-    def archive(self, key: str) -> None:
-        """Supervisor: move a merged bundle from ``inbox/`` to ``archive/`` on the hub."""
-        if not key.startswith(INBOX):
-            raise ValueError(key)
-        target = ARCHIVE + key[len(INBOX) :]
+    def list(self, prefix: str = "") -> list[str]:
+        return sorted(self.list_sizes(prefix))
+
+    def archive(self, key: str, target: str) -> None:
+        """Supervisor: move a merged bundle from ``inbox/`` to ``target`` under
+        ``archive/`` on the hub (copy, then delete)."""
+        if not key.startswith(INBOX) or not target.startswith(ARCHIVE):
+            raise TransportError(path=self._where(key), reason="not an inbox key")
         bucket = self.address.bucket
 
         def move() -> None:

@@ -68,6 +68,11 @@ class Team:
         return hubsync.supervisor_transport(self.sup, **options)
 
 
+def bundle_keys(transport: S3Transport, prefix: str = "inbox/") -> list[str]:
+    """The bundles under ``prefix`` (a worker's ``.probe`` object left aside)."""
+    return [k for k in transport.list(prefix) if k.endswith(".fbundle")]
+
+
 def edit(vault: Vault, n: int, tag: str = "") -> list[str]:
     """``n`` new residents (two fields each) saved durably in ``vault``."""
     ids = []

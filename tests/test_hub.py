@@ -3,6 +3,7 @@ transport, the supervisor fetching, merging and archiving (issue 6)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import subprocess
@@ -20,7 +21,7 @@ from sync import hubsync, outbox, team
 from sync.s3 import HubDenied, HubUnreachable, S3Transport
 from sync.transport import BundleConflictError
 from tests.conftest import PASSPHRASE, ROOT, python
-from tests.hubfix import NOW, Team, edit, state
+from tests.hubfix import NOW, Team, bundle_keys, edit, state
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:botocore")
 
@@ -79,9 +80,11 @@ def test_offline_workers_sync_when_the_hub_appears_and_the_supervisor_merges(
     assert state(t.sup) == expected
     # The hub's inbox is empty; the bundles sit in archive/ once each.
     sup = t.supervisor_transport()
-    assert sup.list("inbox/") == []
+    assert bundle_keys(sup) == []
     archived = sup.list("archive/")
-    assert sorted(archived) == sorted(f"archive/{w.device_id}/00000001.fbundle" for w in t.workers)
+    assert sorted(k.rsplit("-", 1)[0] for k in archived) == sorted(
+        f"archive/{w.device_id}/00000001" for w in t.workers
+    )
     # A second pass finds nothing and changes nothing.
     again = hubsync.fetch_and_merge(t.sup, sup, NOW)
     assert (again.listed, again.fetched, again.outcomes) == (0, 0, [])
@@ -110,8 +113,8 @@ def test_fetched_bundles_wait_in_the_vault_until_merged(hub_team: Team) -> None:
     t.start_hub()
     edit(t.workers[0], 3)
     hubsync.upload(t.workers[0], t.worker_transport(0), NOW)
-    fetched = hubsync.fetch(t.sup, t.supervisor_transport())
-    assert fetched.fetched == 1
+    fetched, more = hubsync.fetch(t.sup, t.supervisor_transport())
+    assert fetched.fetched == 1 and not more
     # Interrupted here (nothing merged yet): the bundle is kept, sealed, in the vault...
     assert len(t.sup.meta_keys(hubsync.FETCHED)) == 1
     assert state(t.sup) == {}
@@ -132,9 +135,60 @@ def test_an_unarchived_bundle_is_not_merged_twice(hub_team: Team) -> None:
     assert [o.kind for o in first.outcomes] == ["applied"]
     # Archiving was missed (hub dropped, crash): the copy is still in the inbox.
     t.sup.put_meta(hubsync.TO_ARCHIVE, [])
+    before = state(t.sup)
     second = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
-    assert second.fetched == 0 and second.outcomes == [] and second.archived == 1
-    assert t.supervisor_transport().list("inbox/") == []
+    assert [o.kind for o in second.outcomes] == ["duplicate"] and second.archived == 1
+    assert state(t.sup) == before
+    assert bundle_keys(t.supervisor_transport()) == []
+
+
+def test_a_restored_laptop_reusing_a_merged_sequence_raises_the_alarm(hub_team: Team) -> None:
+    """A worker's vault restored from an old backup cuts bundle 1 again with other
+    changes. Its name is free on the hub (the first one was archived): the upload
+    succeeds, and the supervisor must not skip it as "seen" — it is quarantined with
+    the alarm, and the archived original is kept."""
+    import shutil
+
+    from fieldapp.store import Vault
+
+    t = hub_team
+    t.start_hub()
+    w = t.workers[0]
+    w.close(compact=False)
+    shutil.copytree(t.root / "w0", t.root / "w0-backup")
+    w = t.workers[0] = Vault.open(t.root / "w0", PASSPHRASE)
+    edit(w, 2, "first")
+    hubsync.upload(w, t.worker_transport(0), NOW)
+    hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    original = t.supervisor_transport().list("archive/")
+    assert len(original) == 1
+    w.close(compact=False)
+    shutil.rmtree(t.root / "w0")
+    shutil.copytree(t.root / "w0-backup", t.root / "w0")
+    w = t.workers[0] = Vault.open(t.root / "w0", PASSPHRASE)
+    edit(w, 3, "restored")
+    assert hubsync.upload(w, t.worker_transport(0), NOW).delivered == [1]
+    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    assert [o.kind for o in summary.outcomes] == ["quarantined"]
+    reason = summary.outcomes[0].reason
+    assert reason is not None and "ALARM" in reason.render("en")
+    archived = t.supervisor_transport().list("archive/")
+    assert len(archived) == 2 and set(original) < set(archived)  # nothing overwritten
+
+
+def test_junk_in_the_inbox_is_neither_fetched_nor_touched(hub_team: Team) -> None:
+    t = hub_team
+    t.start_hub()
+    sup = t.supervisor_transport()
+    odd = ["inbox/x", "inbox/dev/1.fbundle", "inbox/a/b/c.fbundle", "inbox/dev/00000001.txt"]
+    for key in odd:
+        sup.client.put_object(Bucket="fieldapp", Key=key, Body=b"?")
+    edit(t.workers[0], 1)
+    hubsync.upload(t.workers[0], t.worker_transport(0), NOW)  # also leaves its .probe
+    summary = hubsync.fetch_and_merge(t.sup, sup, NOW)
+    assert [o.kind for o in summary.outcomes] == ["applied"] and summary.archive_error is None
+    left = set(sup.list("inbox/"))
+    assert left == {*odd, f"inbox/{t.workers[0].device_id}/.probe"}
 
 
 # ------------------------------------------------------------------ the transport
@@ -498,11 +552,13 @@ def test_garbage_and_oversized_uploads_are_quarantined_and_archived(hub_team: Te
     assert "bundle.too_large" in reasons
     assert state(t.sup) == {}
     entries = [t.sup.get_meta(k) for k in t.sup.meta_keys(QUARANTINE)]
-    # Only the limit plus one byte of the oversized object was downloaded.
-    assert sorted(e["size"] for e in entries) == [12, MAX_BUNDLE + 1]
+    # The oversized object's real size is recorded; only its start was downloaded.
+    assert sorted(e["size"] for e in entries) == [12, len(big)]
+    assert len(big) > MAX_BUNDLE
+    assert all(len(base64.b64decode(e["data"])) <= 65536 for e in entries)
     assert all(e["source"].startswith("hub:inbox/") for e in entries)
     sup = t.supervisor_transport()
-    assert sup.list("inbox/") == []
+    assert bundle_keys(sup) == []
     assert len(sup.list("archive/")) == 2  # the oversized object is kept whole there
 
 
