@@ -366,7 +366,7 @@ def cmd_team(args: argparse.Namespace) -> int:
 def _hub_of(args: argparse.Namespace) -> dict[str, str]:
     from sync.s3 import HubAddress
 
-    return HubAddress(args.hub.rstrip("/"), args.bucket, args.region).to_card()
+    return HubAddress.parse(args.hub, args.bucket, args.region).to_card()
 
 
 def _refresh_hub(vault: Vault) -> None:
@@ -407,8 +407,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
     finally:
         vault.close()
     _say("cli.sync_result", cut=result.cut, delivered=len(result.delivered), pending=result.pending)
-    if result.error:
-        print(result.error, file=sys.stderr)
+    if result.failure is not None:
+        print(result.failure.render(), file=sys.stderr)
+        if isinstance(result.failure, HubUnreachable) and not result.delivered:
+            return SYNC_OFFLINE  # the connection went between the probe and the upload
+        if isinstance(result.failure, HubDenied):
+            return SYNC_DENIED
         return SYNC_LEFT  # something is still in the outbox
     return SYNC_OK
 
@@ -444,13 +448,18 @@ def cmd_hub(args: argparse.Namespace) -> int:
         nonlocal stop
         stop = True
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+
+    def healthy() -> bool:
+        forwarder = running.forwarder
+        return running.process.poll() is None and (forwarder is None or forwarder.alive())
+
     try:
-        while not stop and running.process.poll() is None:
+        while not stop and healthy():
             time.sleep(0.2)
     finally:
-        died = running.process.poll() is not None
+        died = not healthy()
         running.stop()
     if died and not stop:
         _say("cli.hub_died", path=str(running.log_path))
@@ -472,8 +481,13 @@ def cmd_merge(args: argparse.Namespace) -> int:
         summary = merge_sources(vault, [Path(p) for p in args.paths]) if args.paths else Summary()
         if args.from_hub:
             from sync.hubsync import fetch_and_merge, supervisor_transport
+            from sync.s3 import HubUnreachable
 
-            fetched = fetch_and_merge(vault, supervisor_transport(vault))
+            try:
+                fetched = fetch_and_merge(vault, supervisor_transport(vault))
+            except HubUnreachable as exc:
+                print(t("ui.hub_unreachable_sup", **exc.params), file=sys.stderr)
+                return SYNC_OFFLINE
             summary.outcomes += fetched.outcomes
             _say(
                 "cli.fetch_summary",
@@ -481,6 +495,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
                 fetched=fetched.fetched,
                 archived=fetched.archived,
             )
+            if fetched.archive_error is not None:  # merged all the same; retried next time
+                print(fetched.archive_error.render(), file=sys.stderr)
         pending_conflicts = sum(len(v) for v in conflicts(vault).values())
     finally:
         vault.close()

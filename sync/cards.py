@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -240,9 +241,14 @@ def open_hub_credentials(
         access, secret = str(data["access_key"]), str(data["secret_key"])
     except Exception:  # any failure to open is a bad card
         raise CardError(what="format") from None
-    if not (access.isascii() and access.isalnum() and secret.isascii() and secret.isalnum()):
+    if not (valid_key(access) and valid_key(secret)):
         raise CardError(what="format")
     return {"access_key": access, "secret_key": secret}
+
+
+def valid_key(text: str) -> bool:
+    """What S3 services use for access and secret keys (AWS secrets hold + and /)."""
+    return re.fullmatch(r"[A-Za-z0-9+/=._-]{1,128}", text) is not None
 
 
 def device_key_to_json(key: Ed25519PrivateKey) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -91,6 +92,37 @@ def _helper_ports(host: str, count: int, avoid: set[int]) -> list[int]:
     return chosen
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, SIGTERM it when the process that started
+    it dies (a killed ``fieldapp hub`` leaves no SeaweedFS behind)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _durable_writes(binary: Path, master: int, bucket: str, log_path: Path) -> None:
+    """Make the volume server fsync every write to the bucket before it answers, so a
+    bundle the hub confirmed (and the worker then forgot) survives a power cut."""
+    command = f"fs.configure -locationPrefix=/buckets/{bucket}/ -fsync=true -apply\n"
+    try:
+        done = subprocess.run(
+            [str(binary), "shell", f"-master=127.0.0.1:{master}"],
+            input=command.encode(),
+            capture_output=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        raise HubError(what="died", log=str(log_path)) from None
+    if done.returncode != 0 or not re.search(rb'"fsync":\s*true', done.stdout):
+        with open(log_path, "ab") as log:
+            log.write(done.stdout + done.stderr)
+        raise HubError(what="died", log=str(log_path))
+
+
 def write_identities(hub_dir: Path, doc: dict[str, Any]) -> Path:
     """Atomically replace ``s3.json`` (0600): temp, fsync, rename, directory fsync."""
     hub_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -146,7 +178,12 @@ def refresh_identities(vault: Vault) -> bool:
 
 class Forwarder:
     """Offers the S3 port on another address (``--listen``): a plain TCP relay, so
-    nothing but S3 is reachable from outside."""
+    nothing but S3 is reachable from outside. At most ``MAX_RELAYS`` connections at
+    once; a connection idle for ``IDLE`` seconds is closed; running out of file
+    descriptors pauses accepting instead of ending it."""
+
+    MAX_RELAYS = 128
+    IDLE = 300.0
 
     def __init__(self, listen: tuple[str, int], target: tuple[str, int]) -> None:
         import threading
@@ -155,48 +192,68 @@ class Forwarder:
         self.server = socket.create_server(listen, reuse_port=False)
         self.server.settimeout(0.5)
         self._closed = threading.Event()
+        self._slots = threading.BoundedSemaphore(self.MAX_RELAYS)
         self._thread = threading.Thread(target=self._serve, daemon=True, name="hub-forwarder")
         self._thread.start()
 
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def _serve(self) -> None:
+        import errno
         import threading
 
         while not self._closed.is_set():
+            if not self._slots.acquire(timeout=0.5):
+                continue  # full: the waiting clients queue in the listen backlog
             try:
                 client, _ = self.server.accept()
             except TimeoutError:
+                self._slots.release()
                 continue
-            except OSError:
-                return
-            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+            except OSError as exc:
+                self._slots.release()
+                if self._closed.is_set():
+                    return
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    time.sleep(0.5)  # out of descriptors: wait for relays to finish
+                continue
+            try:
+                threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+            except RuntimeError:  # no thread to be had
+                client.close()
+                self._slots.release()
 
     def _relay(self, client: socket.socket) -> None:
         import threading
 
         try:
-            upstream = socket.create_connection(self.target, timeout=5)
-        except OSError:
-            client.close()
-            return
-        upstream.settimeout(None)
-        client.settimeout(None)
-
-        def pipe(src: socket.socket, dst: socket.socket) -> None:
             try:
-                while chunk := src.recv(65536):
-                    dst.sendall(chunk)
+                upstream = socket.create_connection(self.target, timeout=5)
             except OSError:
-                pass
-            finally:
-                with contextlib.suppress(OSError):
-                    dst.shutdown(socket.SHUT_WR)
+                client.close()
+                return
+            upstream.settimeout(self.IDLE)
+            client.settimeout(self.IDLE)
 
-        back = threading.Thread(target=pipe, args=(upstream, client), daemon=True)
-        back.start()
-        pipe(client, upstream)
-        back.join()
-        client.close()
-        upstream.close()
+            def pipe(src: socket.socket, dst: socket.socket) -> None:
+                try:
+                    while chunk := src.recv(65536):
+                        dst.sendall(chunk)
+                except OSError:  # includes the idle timeout
+                    pass
+                finally:
+                    with contextlib.suppress(OSError):
+                        dst.shutdown(socket.SHUT_WR)
+
+            back = threading.Thread(target=pipe, args=(upstream, client), daemon=True)
+            back.start()
+            pipe(client, upstream)
+            back.join()
+            client.close()
+            upstream.close()
+        finally:
+            self._slots.release()
 
     def close(self) -> None:
         self._closed.set()
@@ -304,32 +361,36 @@ def start(
             stdin=subprocess.DEVNULL,
             cwd=hub_dir,
             start_new_session=True,  # Ctrl+C reaches us; we stop it in order
+            preexec_fn=_die_with_parent,
         )
     finally:
         log.close()
-    (hub_dir / PIDFILE).write_text(f"{process.pid}\n")
     hub = HubProcess(process, hub_dir, host, port, bucket, log_path)
-    if not loopback:
-        try:
-            hub.forwarder = Forwarder((host, port), ("127.0.0.1", s3_port))
-        except OSError:
-            hub.stop()
-            raise HubError(what="port_taken", port=port, host=host) from None
-    inside = f"http://127.0.0.1:{s3_port}"
-    probe = S3Transport(HubAddress(inside, bucket), admin, attempts=1, connect_timeout=1)
-    deadline = time.monotonic() + ready_timeout
-    while True:
-        if process.poll() is not None:
-            hub.stop()
-            raise HubError(what="died", log=str(log_path))
-        try:
-            probe.ensure_bucket()
-            return hub
-        except FieldappError:
-            if time.monotonic() > deadline:
-                hub.stop()
-                raise HubError(what="died", log=str(log_path)) from None
-            time.sleep(0.2)
+    try:  # from here on, whatever happens (Ctrl+C included), no weed is left behind
+        (hub_dir / PIDFILE).write_text(f"{process.pid}\n")
+        if not loopback:
+            try:
+                hub.forwarder = Forwarder((host, port), ("127.0.0.1", s3_port))
+            except OSError:
+                raise HubError(what="port_taken", port=port, host=host) from None
+        inside = f"http://127.0.0.1:{s3_port}"
+        probe = S3Transport(HubAddress(inside, bucket), admin, attempts=1, connect_timeout=1)
+        deadline = time.monotonic() + ready_timeout
+        while True:
+            if process.poll() is not None:
+                raise HubError(what="died", log=str(log_path))
+            try:
+                probe.ensure_bucket()
+                break
+            except FieldappError:
+                if time.monotonic() > deadline:
+                    raise HubError(what="died", log=str(log_path)) from None
+                time.sleep(0.2)
+        _durable_writes(binary, master, bucket, log_path)
+        return hub
+    except BaseException:
+        hub.stop(timeout=5)
+        raise
 
 
 def start_existing(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -83,13 +84,41 @@ class HubAddress:
     region: str = "us-east-1"
 
     @classmethod
+    def parse(
+        cls, endpoint: str, bucket: str = "fieldapp", region: str = "us-east-1"
+    ) -> HubAddress:
+        """A checked address: ``http(s)://host[:port]``, an S3 bucket name, a region;
+        ``CardError(what="hub_address")`` otherwise."""
+        from urllib.parse import urlsplit
+
+        from fieldapp.errors import CardError
+
+        endpoint = endpoint.strip().rstrip("/")
+        try:
+            parts = urlsplit(endpoint)
+            port_ok = parts.port is None or 0 < parts.port < 65536
+        except ValueError:
+            raise CardError(what="hub_address") from None
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or not port_ok
+            or parts.path
+            or parts.query
+            or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket)
+            or not re.fullmatch(r"[A-Za-z0-9-]{1,40}", region)
+        ):
+            raise CardError(what="hub_address")
+        return cls(endpoint, bucket, region)
+
+    @classmethod
     def from_card(cls, hub: dict[str, str] | None) -> HubAddress | None:
         if not hub or not hub.get("endpoint"):
             return None
-        return cls(
-            hub["endpoint"].rstrip("/"),
-            hub.get("bucket") or "fieldapp",
-            hub.get("region") or "us-east-1",
+        return cls.parse(
+            str(hub["endpoint"]),
+            str(hub.get("bucket") or "fieldapp"),
+            str(hub.get("region") or "us-east-1"),
         )
 
     @property

@@ -28,6 +28,7 @@ from sync.cards import (
     read_team_card,
     seal_hub_credentials,
     unb64,
+    valid_key,
 )
 
 TEAM_SECRETS = "team/secrets"
@@ -89,6 +90,9 @@ def enrol(vault: Vault, code: str, today: dt.date | None = None) -> DeviceCard:
     hub = None
     if card.hub_cred is not None:
         hub = open_hub_credentials(card.hub_cred, team.enc_key, card.device_id)
+        admin = vault.get_meta(HUB_ADMIN) or {}
+        if hub["access_key"].startswith("FASUP") or hub["access_key"] == admin.get("access_key"):
+            raise CardError(what="device_conflict")  # it would pass for the supervisor
         for other, entry in devices.items():
             if (
                 other != card.device_id
@@ -204,6 +208,8 @@ def device_hub_credentials(vault: Vault) -> dict[str, str]:
 
 def set_device_hub_credentials(vault: Vault, access_key: str, secret_key: str) -> None:
     """Credentials issued by the hub's operator (AWS, Aliyun OSS: keys cannot be chosen)."""
+    if not (valid_key(access_key) and valid_key(secret_key)):
+        raise CardError(what="credentials")
     vault.put_meta(DEVICE_HUB, {"access_key": access_key, "secret_key": secret_key})
 
 

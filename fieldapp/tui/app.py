@@ -166,7 +166,7 @@ class FieldApp(SyncActions, App[None]):
         idle = time.monotonic() - self.last_input
         if idle >= self.config.idle_lock_minutes * 60:
             self.action_lock()
-        elif self.hub.state in ("offline", "denied") and not self.locked:
+        elif self.hub.state in ("offline", "denied", "clock") and not self.locked:
             self.refresh_sync_status()  # the "next try in …" countdown
 
     def action_lock(self) -> None:
@@ -285,6 +285,7 @@ class FieldApp(SyncActions, App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, FormScreen):
                 screen.flush_draft()
+        self.stop_auto_sync()
         await self.workers.wait_for_complete()
         if self.workspace is not None:
             await asyncio.to_thread(self.close_vault)  # compaction can take a second

@@ -50,7 +50,7 @@ def status_line(workspace: Workspace, hub: HubView | None = None) -> str:
         if contact and not s.pending_ops and not s.pending_bundles:
             last = contact.replace("T", " ")[5:16]  # everything was on the hub then
         state = t(f"ui.hub_state.{hub.state}")
-        if hub.state in ("offline", "denied") and hub.next_try is not None:
+        if hub.state in ("offline", "denied", "clock") and hub.next_try is not None:
             state += " · " + t("ui.hub_retry", wait=_wait_text(hub.next_try - time.monotonic()))
         line = t(
             "ui.hub_line", state=state, changes=s.pending_ops, bundles=s.pending_bundles, last=last
@@ -86,6 +86,7 @@ class SyncActions:
     _auto_sync: Any = None
     _hub_timer: Any = None
     _hub_transport: Any = None
+    _quitting = False
 
     # ------------------------------------------------------------------ the hub
 
@@ -135,10 +136,12 @@ class SyncActions:
         """One attempt: a worker uploads its outbox, a supervisor fetches and merges."""
         from fieldapp.errors import CardError
         from sync import hubsync
-        from sync.s3 import HubDenied, HubUnreachable
+        from sync.s3 import HubClockWrong, HubDenied, HubUnreachable
 
         workspace = self.workspace
-        assert workspace is not None
+        if workspace is None or self._quitting:
+            return
+        previous = self.hub.state
         self.hub.state = "checking"
         self.call_from_thread(self.refresh_sync_status)
         ok, message, severity = False, "", "information"
@@ -170,20 +173,33 @@ class SyncActions:
             self.hub.state = "no_hub"
             if manual:
                 message, severity = exc.render(), "warning"
-        except HubDenied as exc:
-            self.hub.state = "denied"
-            message, severity = exc.render(), "error"
+        except (HubDenied, HubClockWrong) as exc:
+            self.hub.state = "clock" if isinstance(exc, HubClockWrong) else "denied"
+            if manual or previous != self.hub.state:  # said once, not at every retry
+                message, severity = exc.render(), "error"
         except HubUnreachable as exc:
             self.hub.state = "offline"
             if manual:
-                message, severity = exc.render(), "warning"
+                text = t("ui.hub_unreachable_sup", **exc.params) if self.supervisor else None
+                message, severity = text or exc.render(), "warning"
         except FieldappError as exc:  # a conflict alarm, a bad bundle: say it, keep going
             self.hub.state = "online"
             message, severity = exc.render(), "error"
+        except Exception as exc:  # never let one odd failure stop syncing for good
+            self.hub.state = "offline"
+            message, severity = t("ui.hub_failed", error=type(exc).__name__), "error"
         delay = self._auto_sync.after(ok)
         self.call_from_thread(self._hub_done, delay, message, severity)
 
+    def stop_auto_sync(self: FieldApp) -> None:  # type: ignore[misc]
+        """On quit: no new attempt starts (one under way finishes)."""
+        self._quitting = True
+        if self._hub_timer is not None:
+            self._hub_timer.stop()
+
     def _hub_done(self: FieldApp, delay: float, message: str, severity: str) -> None:  # type: ignore[misc]
+        if self._quitting:
+            return
         self._schedule_hub(delay)
         if message:
             self.notify(message, severity=severity, timeout=10)  # type: ignore[arg-type]
