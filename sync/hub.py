@@ -40,7 +40,7 @@ PIDFILE = "hub.pid"
 DEFAULT_PORT = 8333
 DEFAULT_BUCKET = "fieldapp"
 # weed also listens on port + 10000 (gRPC) for each service, so keep helpers low.
-HELPER_RANGE = (20000, 40000)
+HELPER_RANGE = (25000, 32000)  # and +10000: clear of the usual S3 ports
 
 
 class HubError(FieldappError):

@@ -31,7 +31,7 @@ def free_port() -> int:
     import random
 
     while True:
-        port = random.randrange(20000, 30000)
+        port = random.randrange(10000, 15000)  # clear of the hub's helper ports
         if hubmod.port_free("127.0.0.1", port) and hubmod.port_free("127.0.0.1", port + 10000):
             return port
 

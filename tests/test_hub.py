@@ -510,6 +510,11 @@ def listening(pid: int) -> set[tuple[str, int]]:
     return found
 
 
+def _master_port(hub: hubmod.HubProcess) -> int:
+    flags = Path(f"/proc/{hub.process.pid}/cmdline").read_bytes().split(b"\0")
+    return int(next(f for f in flags if f.startswith(b"-master.port=")).split(b"=")[1])
+
+
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs /proc")
 def test_every_hub_listener_is_on_loopback_even_with_listen(hub_team: Team) -> None:
     t = hub_team
@@ -522,6 +527,15 @@ def test_every_hub_listener_is_on_loopback_even_with_listen(hub_team: Team) -> N
     # and it works through the forwarder
     edit(t.workers[0], 2)
     assert hubsync.upload(t.workers[0], t.worker_transport(0), NOW).delivered == [1]
+    # Writes to the bucket are fsynced before the hub answers.
+    shell = subprocess.run(
+        [str(hubmod.weed_binary()), "shell", f"-master=127.0.0.1:{_master_port(hub)}"],
+        input=b"fs.configure\n",
+        capture_output=True,
+        timeout=60,
+    )
+    assert b'"locationPrefix":  "/buckets/fieldapp/"' in shell.stdout
+    assert b'"fsync":  true' in shell.stdout
     flags = Path(f"/proc/{hub.process.pid}/cmdline").read_bytes().split(b"\0")
     for flag in (
         b"-master.telemetry=false",
@@ -605,3 +619,118 @@ def test_a_hub_that_never_ran_cannot_start_without_the_vault(
     refused = run_cli(*args, env=env)
     assert refused.returncode == 1
     assert "open in another fieldapp window" in refused.stderr, refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "expected"),
+    [
+        ("RequestTimeTooSkewed", 403, "HubClockWrong"),
+        ("AccessDenied", 403, "HubDenied"),
+        ("InvalidAccessKeyId", 403, "HubDenied"),
+        ("SignatureDoesNotMatch", 403, "HubDenied"),
+        ("", 403, "HubDenied"),
+        ("InternalError", 500, "HubUnreachable"),
+        ("", 503, "HubUnreachable"),
+        ("SlowDown", 503, "HubUnreachable"),
+        ("TooManyRequests", 429, "HubUnreachable"),
+        ("NoSuchKey", 404, "TransportError"),
+        ("InvalidRequest", 400, "TransportError"),
+    ],
+)
+def test_failures_are_classified_for_retry_and_for_the_user(
+    code: str, status: int, expected: str
+) -> None:
+    """What is retried (transient), what is a refusal, what is the clock."""
+    from sync.s3 import Credentials, HubAddress
+
+    s3 = S3Transport(HubAddress("http://127.0.0.1:1"), Credentials("a", "b"))
+    error = ClientError(
+        {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutObject"
+    )
+    assert type(s3._classify(error, "k")).__name__ == expected
+
+
+def test_transient_failures_are_retried_with_backoff_and_refusals_are_not() -> None:
+    from sync.s3 import Credentials, HubAddress
+
+    waits: list[float] = []
+    s3 = S3Transport(HubAddress("http://127.0.0.1:1"), Credentials("a", "b"), sleep=waits.append)
+    calls = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 4:
+            raise ClientError(
+                {"Error": {"Code": "InternalError"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
+                "PutObject",
+            )
+        return "done"
+
+    assert s3._retry("k", flaky) == "done"
+    assert len(calls) == 4 and len(waits) == 3
+    assert all(0 <= w <= min(8.0, 0.5 * 2**n) for n, w in enumerate(waits))
+    calls.clear()
+
+    def refused() -> None:
+        calls.append(1)
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}},
+            "PutObject",
+        )
+
+    with pytest.raises(HubDenied):
+        s3._retry("k", refused)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["office-pc:8333", "ftp://hub", "http://", "http://hub:99999", "http://hub/path", "hub"],
+)
+def test_a_bad_hub_address_is_refused_with_a_clear_message(url: str) -> None:
+    from sync.s3 import HubAddress
+
+    with pytest.raises(CardError) as refused:
+        HubAddress.parse(url)
+    assert "http://192.168.1.10:8333" in refused.value.render("en")
+    assert HubAddress.parse("https://oss-cn-beijing.aliyuncs.com/").port == 443
+
+
+def test_issued_keys_with_aws_characters_travel_and_empty_ones_are_refused(
+    hub_team: Team,
+) -> None:
+    from sync.cards import DEVICE_PREFIX, DeviceCard, encode, raw_public, seal_hub_credentials
+
+    w = hub_team.workers[0]
+    with pytest.raises(CardError) as empty:
+        team.set_device_hub_credentials(w, "", "")
+    assert "may not be empty" in empty.value.render("en")
+    team.set_device_hub_credentials(w, "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCY")
+    code = team.my_device_code(w, "李娜")
+    assert code is not None
+    team.enrol(hub_team.sup, code)  # re-enrolment with the new keys
+    stored = hub_team.sup.get_meta(team.TEAM_DEVICES)[w.device_id]["hub"]
+    assert stored["secret_key"] == "wJalrXUtnFEMI/K7MDENG+bPxRfiCY"
+    # A card claiming the supervisor's own access key is refused.
+    admin = team.hub_admin(hub_team.sup)
+    b = hub_team.workers[1]
+    card = team.team_card(b)
+    assert card is not None
+    key = team.device_key(b)
+    sealed = seal_hub_credentials(admin["access_key"], "x", card.encryption_key(), b.device_id)
+    forged = DeviceCard(card.team_id, b.device_id, "王芳", raw_public(key.public_key()), sealed)
+    with pytest.raises(CardError):
+        team.enrol(hub_team.sup, encode(DEVICE_PREFIX, forged.payload(), key))
+
+
+def test_fetching_goes_in_bounded_rounds(hub_team: Team) -> None:
+    t = hub_team
+    t.start_hub()
+    for i in range(3):
+        edit(t.workers[i % 2], 2, f"r{i}")
+        hubsync.upload(t.workers[i % 2], t.worker_transport(i % 2), NOW)
+    first, more = hubsync.fetch(t.sup, t.supervisor_transport(), max_bytes=1)
+    assert first.fetched == 1 and more
+    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    assert sorted(o.kind for o in summary.outcomes) == ["applied"] * 3
+    assert state(t.sup) == {**state(t.workers[0]), **state(t.workers[1])}

@@ -118,3 +118,28 @@ async def test_a_refused_device_is_told_and_keeps_its_changes(
             app.close_vault()
     finally:
         running.kill()
+
+
+async def test_an_unexpected_failure_does_not_stop_background_sync(
+    demo_vault: Path, joined, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from sync import hubsync
+
+    calls: list[int] = []
+
+    def broken(*args: object, **kwargs: object) -> None:
+        calls.append(1)
+        raise ValueError("something odd")
+
+    monkeypatch.setattr(hubsync, "upload", broken)
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: bool(calls) and app.hub.state == "offline")
+        assert app._hub_timer is not None and app.hub.next_try is not None  # rescheduled
+        messages = [n.message for n in app._notifications]
+        assert any("failed unexpectedly (ValueError)" in m for m in messages), messages
+        await pilot.press("s")  # and it keeps trying
+        await wait_for(pilot, lambda: len(calls) == 2)
+        app.close_vault()
