@@ -4,10 +4,10 @@ Every request is read whole (head, then a ``Content-Length`` or chunked body) an
 by the first matching ``Rule``, passed through, answered with an error, left without an
 answer, dropped, or forwarded with its answer withheld (the hub HAS stored the object:
 the acknowledgement is lost). The request bytes go to the hub unchanged (SigV4 signs
-them, including ``Host``); only two unsigned headers are rewritten: ``Connection: close``
-(one request per connection, so the answer is everything until the hub closes) and no
-``Expect: 100-continue`` (the proxy says "continue" itself, having to read the body
-before it decides anything).
+them, including ``Host``); only unsigned hop-by-hop headers are rewritten:
+``Connection: close`` (one request per connection, so the answer is everything until the
+hub closes) and no ``Expect: 100-continue`` (the proxy says "continue" itself, having to
+read the body before it decides anything).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 PASS = "pass"  # forward, relay the answer
 ERROR = "error"  # answer ``status`` without forwarding
-STALL = "stall"  # never answer, never forward: the client's read timeout fires
+STALL = "stall"  # read the request, never forward or answer: the client times out
 DROP = "drop"  # close the connection without answering, nothing forwarded
 LOSE_ACK = "lose_ack"  # forward (the hub acts on it), then close without relaying
 HOLD_ACK = "hold_ack"  # forward, then keep the answer back: the client times out
@@ -39,7 +39,7 @@ class Rule:
 
     action: str
     method: str | None = None
-    target: str | None = None  # a substring of the request target
+    target: str | tuple[str, ...] | None = None  # substring(s) of the request target
     skip: int = 0
     times: int | None = 1
     status: int = 500
@@ -51,9 +51,7 @@ class Rule:
         assert self.action in ACTIONS, self.action
 
     def matches(self, method: str, target: str) -> bool:
-        return (self.method is None or self.method == method) and (
-            self.target is None or self.target in target
-        )
+        return (self.method is None or self.method == method) and _within(self.target, target)
 
 
 @dataclass
@@ -100,13 +98,15 @@ class FaultProxy:
         with self._lock:
             self.rules.clear()
 
-    def actions(self, method: str | None = None, target: str | None = None) -> list[str]:
+    def actions(
+        self, method: str | None = None, target: str | tuple[str, ...] | None = None
+    ) -> list[str]:
         """The actions taken so far on matching requests, in order."""
         with self._lock:
             return [
                 s.action
                 for s in self.log
-                if (method is None or s.method == method) and (target is None or target in s.target)
+                if (method is None or s.method == method) and _within(target, s.target)
             ]
 
     def _decide(self, method: str, target: str) -> Rule | None:
@@ -176,9 +176,6 @@ class FaultProxy:
                 headers[name.strip().lower()] = value.strip()
         rule = self._decide(method, target)
         action = rule.action if rule else PASS
-        if action == STALL:
-            self._wait_for_hangup(client)
-            return
         if action == ERROR:
             assert rule is not None
             body = ERROR_BODY % rule.code.encode()
@@ -192,6 +189,9 @@ class FaultProxy:
         if headers.get("expect", "").lower() == "100-continue":
             client.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         body = reader.body(headers)
+        if action == STALL:
+            self._wait_for_hangup(client)
+            return
         if action == DROP:
             self._then(rule)
             return
@@ -276,6 +276,12 @@ class _Reader:
         return self.exactly(int(headers.get("content-length", "0")))
 
 
+def _within(wanted: str | tuple[str, ...] | None, target: str) -> bool:
+    if wanted is None:
+        return True
+    return all(part in target for part in ((wanted,) if isinstance(wanted, str) else wanted))
+
+
 def _rewrite(lines: list[bytes]) -> bytes:
     kept = [
         line
@@ -290,4 +296,3 @@ def _read_to_eof(sock: socket.socket) -> bytes:
     while chunk := sock.recv(65536):
         data += chunk
     return data
-
