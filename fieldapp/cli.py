@@ -441,7 +441,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
             vault.close()  # the hub runs without the vault: enrol and supervise stay possible
     _say("cli.hub_started", endpoint=running.endpoint, bucket=running.bucket, path=str(hub_dir))
     if args.listen not in ("127.0.0.1", "localhost"):
-        _say("cli.hub_listen", host=args.listen, port=args.port)
+        _say("cli.hub_listen", host=hub.lan_address(args.listen), port=args.port)
     stop = False
 
     def on_signal(signum: int, frame: object) -> None:

@@ -92,6 +92,19 @@ def _helper_ports(host: str, count: int, avoid: set[int]) -> list[int]:
     return chosen
 
 
+def lan_address(host: str) -> str:
+    """The address workers on the network use to reach a hub listening on ``host``:
+    for 0.0.0.0, this machine's address on its default route (no packet is sent)."""
+    if host not in ("0.0.0.0", ""):
+        return host
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: only picks the route
+            return str(probe.getsockname()[0])
+    except OSError:
+        return socket.gethostname()
+
+
 def _die_with_parent() -> None:
     """In the child, before exec: on Linux, SIGTERM it when the process that started
     it dies (a killed ``fieldapp hub`` leaves no SeaweedFS behind)."""

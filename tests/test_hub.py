@@ -524,6 +524,7 @@ def test_every_hub_listener_is_on_loopback_even_with_listen(hub_team: Team) -> N
     assert sockets and all(ip == "127.0.0.1" for ip, _ in sockets), sockets
     assert t.port not in {port for _, port in sockets}  # S3 is offered by the forwarder only
     assert ("0.0.0.0", t.port) in listening(os.getpid())
+    assert hubmod.lan_address("0.0.0.0") not in ("0.0.0.0", "")  # what `fieldapp hub` prints
     # and it works through the forwarder
     edit(t.workers[0], 2)
     assert hubsync.upload(t.workers[0], t.worker_transport(0), NOW).delivered == [1]
