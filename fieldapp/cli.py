@@ -294,6 +294,13 @@ def _card_text(value: str) -> str:
         return value  # not a readable file: let the card parser say what is wrong
 
 
+def _print_card(code: str, out: str | None) -> None:
+    print(code)
+    if out:
+        Path(out).write_text(code + "\n", "utf-8")
+        _say("cli.card_written", path=out)
+
+
 def cmd_team(args: argparse.Namespace) -> int:
     from sync import team
 
@@ -304,28 +311,19 @@ def cmd_team(args: argparse.Namespace) -> int:
             secrets = team.create_team(vault, args.name, hub)
             code = secrets.code()
             _say("cli.team_created", name=args.name, fingerprint=secrets.card().fingerprint)
-            print(code)
-            if args.out:
-                Path(args.out).write_text(code + "\n", "utf-8")
-                _say("cli.card_written", path=args.out)
+            _print_card(code, args.out)
         elif args.team_command == "join":
             from fieldapp.services.records import RecordService
 
             name = RecordService(vault).profile().get("name") or vault.device_id
             card, code = team.join(vault, _card_text(args.card), name)
             _say("cli.team_joined", name=card.name, fingerprint=card.fingerprint)
-            print(code)
-            if args.out:
-                Path(args.out).write_text(code + "\n", "utf-8")
-                _say("cli.card_written", path=args.out)
+            _print_card(code, args.out)
         elif args.team_command == "hub":
             secrets = team.set_hub(vault, _hub_of(args))
             code = secrets.code()
             _say("cli.hub_set", endpoint=args.hub, fingerprint=secrets.card().fingerprint)
-            print(code)
-            if args.out:
-                Path(args.out).write_text(code + "\n", "utf-8")
-                _say("cli.card_written", path=args.out)
+            _print_card(code, args.out)
         elif args.team_command == "credentials":
             access = _ask("cli.access_key").strip()
             secret = _ask("cli.secret_key", secret=True).strip()
@@ -471,7 +469,8 @@ def cmd_hub(args: argparse.Namespace) -> int:
 def cmd_merge(args: argparse.Namespace) -> int:
     """Supervisor: receive every bundle in the given folders/files (and/or fetched from
     the hub) and merge it."""
-    from sync.merge import Summary, conflicts, merge_sources
+    from fieldapp.services.supervision import merge_text
+    from sync.merge import Summary, merge_sources
 
     if not args.paths and not args.from_hub:
         _say("cli.merge_nothing")
@@ -497,18 +496,9 @@ def cmd_merge(args: argparse.Namespace) -> int:
             )
             if fetched.archive_error is not None:  # merged all the same; retried next time
                 print(fetched.archive_error.render(), file=sys.stderr)
-        pending_conflicts = sum(len(v) for v in conflicts(vault).values())
+        print(merge_text(summary, vault))
     finally:
         vault.close()
-    _say(
-        "cli.merge_summary",
-        applied=summary.count("applied"),
-        ops=summary.ops,
-        duplicates=summary.count("duplicate"),
-        held=summary.count("held"),
-        quarantined=summary.count("quarantined"),
-        conflicts=pending_conflicts,
-    )
     for outcome in summary.outcomes:
         if outcome.kind in ("held", "quarantined") and outcome.reason is not None:
             print(f"  {t('cli.merge_' + outcome.kind)} {outcome.source}: {outcome.reason.render()}")

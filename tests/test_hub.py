@@ -406,6 +406,29 @@ def run_cli(
     )
 
 
+def start_hub_cli(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
+    """``fieldapp hub`` in a subprocess, the passphrase typed, read until it runs."""
+    hub = subprocess.Popen(
+        [python(), "-m", "fieldapp", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert hub.stdin is not None and hub.stdout is not None
+    hub.stdin.write(PASSPHRASE + "\n")
+    hub.stdin.flush()
+    seen: list[str] = []
+    while not seen or "Hub running" not in seen[-1]:
+        seen.append(hub.stdout.readline())
+        if not seen[-1]:
+            hub.kill()
+            raise AssertionError(hub.stderr.read() if hub.stderr else "hub did not start")
+    return hub, seen
+
+
 def test_cli_hub_sync_and_merge_from_hub(hub_team: Team, tmp_path: Path) -> None:
     t = hub_team
     env = {**os.environ, "FIELDAPP_LANG": "en", "FIELDAPP_HOME": str(tmp_path / "home")}
@@ -418,34 +441,11 @@ def test_cli_hub_sync_and_merge_from_hub(hub_team: Team, tmp_path: Path) -> None
     offline = run_cli("--vault", str(w_path), "sync", env=env)
     assert offline.returncode == 5, offline.stderr
     assert "did not answer" in offline.stderr
-    hub = subprocess.Popen(
-        [
-            python(),
-            "-m",
-            "fieldapp",
-            "--vault",
-            str(sup_path),
-            "hub",
-            "--port",
-            str(t.port),
-            "--dir",
-            str(t.hub_dir),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
+    hub, seen = start_hub_cli(
+        ["--vault", str(sup_path), "hub", "--port", str(t.port), "--dir", str(t.hub_dir)], env
     )
     try:
-        assert hub.stdin is not None and hub.stdout is not None
-        hub.stdin.write(PASSPHRASE + "\n")
-        hub.stdin.flush()
-        line = ""
-        while "Hub running" not in line:
-            line = hub.stdout.readline()
-            assert line, hub.stderr.read() if hub.stderr else ""
+        line = seen[-1]
         assert f"127.0.0.1:{t.port}" in line
         # A second hub on the same port: a clear message.
         second = run_cli(
@@ -586,23 +586,8 @@ def test_the_hub_restarts_while_the_supervisor_has_the_vault_open(
     env = {**os.environ, "FIELDAPP_LANG": "en", "FIELDAPP_HOME": str(tmp_path / "home")}
     # t.sup stays open in this process (it holds the vault's lock), as the app would.
     args = ["--vault", str(t.root / "sup"), "hub", "--port", str(t.port), "--dir", str(t.hub_dir)]
-    hub = subprocess.Popen(
-        [python(), "-m", "fieldapp", *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
+    hub, seen = start_hub_cli(args, env)
     try:
-        assert hub.stdin is not None and hub.stdout is not None
-        hub.stdin.write(PASSPHRASE + "\n")
-        hub.stdin.flush()
-        seen = []
-        while not seen or "Hub running" not in seen[-1]:
-            seen.append(hub.stdout.readline())
-            assert seen[-1], hub.stderr.read() if hub.stderr else ""
         assert any("access list it already has" in line for line in seen)
         edit(t.workers[0], 2)
         assert hubsync.upload(t.workers[0], t.worker_transport(0), NOW).delivered == [1]

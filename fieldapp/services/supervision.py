@@ -224,3 +224,18 @@ def quarantine(vault: Vault) -> list[Quarantined]:
             )
         )
     return sorted(out, key=lambda q: q.at, reverse=True)
+
+
+def merge_text(summary: Any, vault: Vault) -> str:
+    """What a merge did, in one sentence (``fieldapp merge`` and the app say the same)."""
+    from fieldapp.i18n import t
+
+    return t(
+        "cli.merge_summary",
+        applied=summary.count("applied"),
+        ops=summary.ops,
+        duplicates=summary.count("duplicate"),
+        held=summary.count("held"),
+        quarantined=summary.count("quarantined"),
+        conflicts=sum(len(v) for v in merge.conflicts(vault).values()),
+    )

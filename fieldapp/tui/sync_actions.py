@@ -13,6 +13,7 @@ from textual import work
 
 from fieldapp.errors import FieldappError
 from fieldapp.i18n import t
+from fieldapp.services.supervision import merge_text
 from fieldapp.services.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -61,21 +62,6 @@ def status_line(workspace: Workspace, hub: HubView | None = None) -> str:
         params = workspace.vault.get_meta(outbox.STATUS, {}).get("last_error_params", {})
         line += " · " + t("ui.sync_error", error=t(s.last_error, **params))
     return line
-
-
-def merge_text(summary: Any, workspace: Workspace) -> str:
-    """What a merge did, in a sentence (the same as `fieldapp merge` prints)."""
-    from sync.merge import conflicts
-
-    return t(
-        "cli.merge_summary",
-        applied=summary.count("applied"),
-        ops=summary.ops,
-        duplicates=summary.count("duplicate"),
-        held=summary.count("held"),
-        quarantined=summary.count("quarantined"),
-        conflicts=sum(len(v) for v in conflicts(workspace.vault).values()),
-    )
 
 
 class SyncActions:
@@ -152,7 +138,7 @@ class SyncActions:
                 summary = hubsync.fetch_and_merge(workspace.vault, transport, self.now())
                 if summary.outcomes:
                     workspace.build_index()
-                    message = merge_text(summary, workspace)
+                    message = merge_text(summary, workspace.vault)
                     severity = "warning" if summary.count("quarantined") else "information"
                 elif manual:
                     message = t("ui.hub_nothing_new")
@@ -326,7 +312,7 @@ class SyncActions:
         except FieldappError as exc:
             self.call_from_thread(self.notify, exc.render(), severity="error", timeout=12)
             return
-        text = merge_text(summary, workspace)
+        text = merge_text(summary, workspace.vault)
         severity = (
             "warning" if summary.count("quarantined") or summary.count("held") else "information"
         )
