@@ -364,7 +364,7 @@ def cmd_team(args: argparse.Namespace) -> int:
 def _hub_of(args: argparse.Namespace) -> dict[str, str]:
     from sync.s3 import HubAddress
 
-    return HubAddress.parse(args.hub, args.bucket, args.region).to_card()
+    return HubAddress.parse(args.hub, args.bucket, args.region, args.style).to_card()
 
 
 def _refresh_hub(vault: Vault) -> None:
@@ -531,11 +531,17 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--hub", metavar="URL", help=t("cli.help_hub"))
     create.add_argument("--bucket", default="fieldapp", help=t("cli.help_bucket"))
     create.add_argument("--region", default="us-east-1", help=t("cli.help_region"))
+    create.add_argument(
+        "--style", choices=["auto", "path", "virtual"], default="auto", help=t("cli.help_style")
+    )
     create.add_argument("--out", metavar="FILE", help=t("cli.help_out"))
     hub_set = team_sub.add_parser("hub", help=t("cli.help_team_hub"))
     hub_set.add_argument("hub", metavar="URL", help=t("cli.help_hub"))
     hub_set.add_argument("--bucket", default="fieldapp", help=t("cli.help_bucket"))
     hub_set.add_argument("--region", default="us-east-1", help=t("cli.help_region"))
+    hub_set.add_argument(
+        "--style", choices=["auto", "path", "virtual"], default="auto", help=t("cli.help_style")
+    )
     hub_set.add_argument("--out", metavar="FILE", help=t("cli.help_out"))
     team_sub.add_parser("credentials", help=t("cli.help_team_credentials"))
     join = team_sub.add_parser("join", help=t("cli.help_team_join"))

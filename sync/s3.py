@@ -82,10 +82,26 @@ class HubAddress:
     endpoint: str
     bucket: str = "fieldapp"
     region: str = "us-east-1"
+    style: str = "auto"  # path | virtual | auto: virtual on AWS and Aliyun OSS, else path
+
+    @property
+    def addressing(self) -> str:
+        """Path-style (``host/bucket/key``: SeaweedFS, MinIO) or virtual-hosted
+        (``bucket.host/key``: Aliyun OSS requires it, AWS prefers it)."""
+        if self.style in ("path", "virtual"):
+            return self.style
+        from urllib.parse import urlsplit
+
+        host = urlsplit(self.endpoint).hostname or ""
+        return "virtual" if host.endswith((".aliyuncs.com", ".amazonaws.com")) else "path"
 
     @classmethod
     def parse(
-        cls, endpoint: str, bucket: str = "fieldapp", region: str = "us-east-1"
+        cls,
+        endpoint: str,
+        bucket: str = "fieldapp",
+        region: str = "us-east-1",
+        style: str = "auto",
     ) -> HubAddress:
         """A checked address: ``http(s)://host[:port]``, an S3 bucket name, a region;
         ``CardError(what="hub_address")`` otherwise."""
@@ -107,9 +123,10 @@ class HubAddress:
             or parts.query
             or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket)
             or not re.fullmatch(r"[A-Za-z0-9-]{1,40}", region)
+            or style not in ("auto", "path", "virtual")
         ):
             raise CardError(what="hub_address")
-        return cls(endpoint, bucket, region)
+        return cls(endpoint, bucket, region, style)
 
     @classmethod
     def from_card(cls, hub: dict[str, str] | None) -> HubAddress | None:
@@ -119,6 +136,7 @@ class HubAddress:
             str(hub["endpoint"]),
             str(hub.get("bucket") or "fieldapp"),
             str(hub.get("region") or "us-east-1"),
+            str(hub.get("style") or "auto"),
         )
 
     @property
@@ -129,7 +147,10 @@ class HubAddress:
         return parts.port or (443 if parts.scheme == "https" else 80)
 
     def to_card(self) -> dict[str, str]:
-        return {"endpoint": self.endpoint, "bucket": self.bucket, "region": self.region}
+        card = {"endpoint": self.endpoint, "bucket": self.bucket, "region": self.region}
+        if self.style != "auto":
+            card["style"] = self.style
+        return card
 
 
 @dataclass(frozen=True)
@@ -200,7 +221,7 @@ class S3Transport:
                 aws_access_key_id=self.credentials.access_key,
                 aws_secret_access_key=self.credentials.secret_key,
                 config=Config(
-                    s3={"addressing_style": "path"},
+                    s3={"addressing_style": self.address.addressing},
                     retries={"total_max_attempts": 1, "mode": "standard"},  # we retry ourselves
                     connect_timeout=self._timeouts[0],
                     read_timeout=self._timeouts[1],

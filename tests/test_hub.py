@@ -720,3 +720,42 @@ def test_fetching_goes_in_bounded_rounds(hub_team: Team) -> None:
     summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
     assert sorted(o.kind for o in summary.outcomes) == ["applied"] * 3
     assert state(t.sup) == {**state(t.workers[0]), **state(t.workers[1])}
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "style", "url_start"),
+    [
+        ("http://127.0.0.1:8333", "auto", "http://127.0.0.1:8333/fieldapp/inbox/"),
+        ("http://minio.office.lan:9000", "auto", "http://minio.office.lan:9000/fieldapp/inbox/"),
+        (
+            "https://oss-cn-beijing.aliyuncs.com",
+            "auto",
+            "https://fieldapp.oss-cn-beijing.aliyuncs.com/inbox/",
+        ),
+        (
+            "https://s3.us-east-1.amazonaws.com",
+            "auto",
+            "https://fieldapp.s3.us-east-1.amazonaws.com/inbox/",
+        ),
+        (
+            "https://oss-cn-beijing.aliyuncs.com",
+            "path",
+            "https://oss-cn-beijing.aliyuncs.com/fieldapp/inbox/",
+        ),
+        ("http://minio.office.lan:9000", "virtual", "http://fieldapp.minio.office.lan:9000/inbox/"),
+    ],
+)
+def test_each_service_is_addressed_the_way_it_expects(
+    endpoint: str, style: str, url_start: str
+) -> None:
+    """Aliyun OSS refuses path-style requests; SeaweedFS and MinIO need them. Checked
+    offline on the URL boto3 would call."""
+    from sync.s3 import Credentials, HubAddress
+
+    address = HubAddress.from_card(HubAddress.parse(endpoint, style=style).to_card())
+    assert address is not None
+    s3 = S3Transport(address, Credentials("a", "b"))
+    url = s3.client.generate_presigned_url(
+        "put_object", Params={"Bucket": "fieldapp", "Key": "inbox/d/00000001.fbundle"}
+    )
+    assert url.startswith(url_start), url
