@@ -143,3 +143,20 @@ async def test_an_unexpected_failure_does_not_stop_background_sync(
         await pilot.press("s")  # and it keeps trying
         await wait_for(pilot, lambda: len(calls) == 2)
         app.close_vault()
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_snapshot_today_with_the_hub_line(
+    snap_compare, demo_vault: Path, joined, lang: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Today at 80×24 with the hub's status line (online, changes waiting)."""
+    app = make_app(demo_vault, lang)
+    app.hub.state = "online"
+
+    async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+
+    try:
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run)
+    finally:
+        app.close_vault()
