@@ -376,13 +376,13 @@ def _refresh_hub(vault: Vault) -> None:
 
 
 # Exit codes of `fieldapp sync` (for cron and scripts).
-SYNC_OK, SYNC_ERROR, SYNC_LEFT, SYNC_OFFLINE, SYNC_DENIED = 0, 1, 3, 5, 6
+SYNC_OK, SYNC_ERROR, SYNC_LEFT, SYNC_OFFLINE, SYNC_DENIED, SYNC_CLOCK = 0, 1, 3, 5, 6, 7
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """One pass: to a folder (USB stick) when given, else to the team's hub."""
     from sync.outbox import sync_to
-    from sync.s3 import HubDenied, HubUnreachable
+    from sync.s3 import HubClockWrong, HubDenied, HubUnreachable
     from sync.transport import FolderTransport
 
     vault = _open_vault(args)
@@ -402,6 +402,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
             except HubDenied as exc:
                 print(exc.render(), file=sys.stderr)
                 return SYNC_DENIED
+            except HubClockWrong as exc:
+                print(exc.render(), file=sys.stderr)
+                return SYNC_CLOCK
     finally:
         vault.close()
     _say("cli.sync_result", cut=result.cut, delivered=len(result.delivered), pending=result.pending)
@@ -424,6 +427,21 @@ def cmd_hub(args: argparse.Namespace) -> int:
     from fieldapp.errors import VaultLocked
     from sync import hub
 
+    stop = False
+    running: hub.HubProcess | None = None
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+        if running is None:  # still starting: unwind (start() stops SeaweedFS on the way)
+            raise KeyboardInterrupt
+
+    signals = [signal.SIGTERM, signal.SIGINT]
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # `nohup fieldapp hub`
+        signals.append(signal.SIGHUP)
+    for signum in signals:
+        signal.signal(signum, on_signal)
+
     hub_dir = Path(args.dir) if args.dir else paths.data_dir() / "hub"
     try:
         vault = _open_vault(args)
@@ -440,27 +458,20 @@ def cmd_hub(args: argparse.Namespace) -> int:
     _say("cli.hub_started", endpoint=running.endpoint, bucket=running.bucket, path=str(hub_dir))
     if args.listen not in ("127.0.0.1", "localhost"):
         _say("cli.hub_listen", host=hub.lan_address(args.listen), port=args.port)
-    stop = False
-
-    def on_signal(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, on_signal)
+    process = running
 
     def healthy() -> bool:
-        forwarder = running.forwarder
-        return running.process.poll() is None and (forwarder is None or forwarder.alive())
+        forwarder = process.forwarder
+        return process.process.poll() is None and (forwarder is None or forwarder.alive())
 
     try:
         while not stop and healthy():
             time.sleep(0.2)
     finally:
         died = not healthy()
-        running.stop()
+        process.stop()
     if died and not stop:
-        _say("cli.hub_died", path=str(running.log_path))
+        _say("cli.hub_died", path=str(process.log_path))
         return 1
     _say("cli.hub_stopped")
     return 0
@@ -494,8 +505,9 @@ def cmd_merge(args: argparse.Namespace) -> int:
                 fetched=fetched.fetched,
                 archived=fetched.archived,
             )
-            if fetched.archive_error is not None:  # merged all the same; retried next time
-                print(fetched.archive_error.render(), file=sys.stderr)
+            for trouble in (fetched.fetch_error, fetched.archive_error):
+                if trouble is not None:  # merged all the same; retried next time
+                    print(trouble.render(), file=sys.stderr)
         print(merge_text(summary, vault))
     finally:
         vault.close()

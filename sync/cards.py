@@ -167,7 +167,7 @@ def read_device_card(text: str) -> DeviceCard:
         )
     except (KeyError, ValueError, TypeError):
         raise CardError(what="format") from None
-    if payload.get("kind") != "device" or not card.device_id.isalnum():
+    if payload.get("kind") != "device" or not re.fullmatch(r"[A-Za-z0-9]{1,64}", card.device_id):
         raise CardError(what="format")
     _verify(card.sign_pub, payload, sig)  # proves the device holds the private key
     return card

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,16 +106,24 @@ def lan_address(host: str) -> str:
         return socket.gethostname()
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: on Linux, SIGTERM it when the process that started
-    it dies (a killed ``fieldapp hub`` leaves no SeaweedFS behind)."""
+def _death_signal() -> Callable[[], None] | None:
+    """For the child, before exec (Linux): SIGTERM it when the process that started it
+    dies, so a killed ``fieldapp hub`` leaves no SeaweedFS behind. Resolved here, in
+    the parent: the child only calls it."""
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before it was armed
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arm
 
 
 def _durable_writes(binary: Path, master: int, bucket: str, log_path: Path) -> None:
@@ -374,7 +383,7 @@ def start(
             stdin=subprocess.DEVNULL,
             cwd=hub_dir,
             start_new_session=True,  # Ctrl+C reaches us; we stop it in order
-            preexec_fn=_die_with_parent,
+            preexec_fn=_death_signal(),
         )
     finally:
         log.close()

@@ -17,20 +17,30 @@ import datetime as dt
 import hashlib
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fieldapp.errors import BundleTooLarge, CardError, FieldappError
+from fieldapp.errors import BundleError, BundleMalformed, BundleTooLarge, CardError, FieldappError
 from fieldapp.store import Vault
 from sync import outbox
 from sync.bundle import MAX_BUNDLE, digest
 from sync.locking import sync_lock
 from sync.merge import Merger, Outcome
-from sync.s3 import ARCHIVE, INBOX, Credentials, HubAddress, HubDenied, HubUnreachable, S3Transport
+from sync.s3 import (
+    ARCHIVE,
+    INBOX,
+    Credentials,
+    HubAddress,
+    HubClockWrong,
+    HubDenied,
+    HubUnreachable,
+    S3Transport,
+)
 from sync.team import HUB_LOCAL, device_hub_credentials, hub_admin, team_card, team_secrets
 
 FETCHED = "recv/fetched/"
-TO_ARCHIVE = "hub/to_archive"
+TO_ARCHIVE = "hub/to_archive/"  # one entry per merged hub key: [key, archive target]
 FETCH_BATCH_BYTES = 8 * 1024 * 1024
 
 
@@ -54,6 +64,18 @@ def worker_transport(vault: Vault, **options: Any) -> S3Transport:
     return S3Transport(address, creds, **options)
 
 
+def _is_here(address: HubAddress, port: int) -> bool:
+    """Does the team's hub address point at the hub this machine runs?"""
+    import socket
+    from urllib.parse import urlsplit
+
+    from sync.hub import lan_address
+
+    host = urlsplit(address.endpoint).hostname or ""
+    here = {"127.0.0.1", "localhost", "::1", socket.gethostname(), lan_address("0.0.0.0")}
+    return address.port == port and host in here
+
+
 def supervisor_transport(vault: Vault, **options: Any) -> S3Transport:
     """The supervisor's reading access: the hub it runs itself, else the team's hub."""
     team = team_secrets(vault)
@@ -61,7 +83,7 @@ def supervisor_transport(vault: Vault, **options: Any) -> S3Transport:
         raise CardError(what="no_team")
     local = vault.get_meta(HUB_LOCAL)
     address = HubAddress.from_card(team.hub)
-    if local and (address is None or address.port == local["port"]):
+    if local and (address is None or _is_here(address, local["port"])):
         address = HubAddress(local["endpoint"], local["bucket"])  # the hub runs here
     if address is None:
         raise HubNotConfigured()
@@ -98,7 +120,7 @@ def upload(
     probe fails (nothing was cut or sent); errors during the upload are in the result."""
     try:
         transport.probe()
-    except (HubUnreachable, HubDenied) as exc:
+    except (HubUnreachable, HubDenied, HubClockWrong) as exc:
         note_contact(vault, False, now)
         status = dict(vault.get_meta(outbox.STATUS, {}))
         if status.get("last_error") != exc.msg_id:
@@ -120,7 +142,9 @@ class FetchSummary:
     fetched: int = 0
     archived: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
-    archive_error: FieldappError | None = None  # archiving is retried on the next pass
+    # Merged all the same; what is missing is tried again on the next pass.
+    fetch_error: FieldappError | None = None
+    archive_error: FieldappError | None = None
 
     def count(self, kind: str) -> int:
         return sum(1 for o in self.outcomes if o.kind == kind)
@@ -141,6 +165,19 @@ def _parse(key: str) -> tuple[str, int] | None:
     return (match[1], int(match[2])) if match else None
 
 
+def _slot(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def _queued(vault: Vault) -> dict[str, list[str]]:
+    """Hub keys merged and waiting to be archived: key → [key, archive target]."""
+    queued = {}
+    for meta_key in vault.meta_keys(TO_ARCHIVE):
+        entry = vault.get_meta(meta_key)
+        queued[entry[0]] = [meta_key, entry[1]]
+    return queued
+
+
 def fetch(
     vault: Vault, transport: S3Transport, max_bytes: int = 4 * FETCH_BATCH_BYTES
 ) -> tuple[FetchSummary, bool]:
@@ -149,11 +186,13 @@ def fetch(
 
     Every bundle key is fetched until it has been merged and archived — even one whose
     sequence was merged before: a different bundle under that name (a laptop restored
-    from a backup) must reach the merge and its alarm, not be skipped."""
+    from a backup) must reach the merge and its alarm, not be skipped. An object that
+    cannot be read (empty, or refused by the service) is recorded as such and refused
+    in the merge, so it can never stop the pass for the others."""
     summary = FetchSummary()
     listed = {k: v for k, v in transport.list_sizes(INBOX).items() if _parse(k)}
     summary.listed = len(listed)
-    waiting = {entry[0] for entry in vault.get_meta(TO_ARCHIVE, [])}
+    waiting = _queued(vault)
     have = {vault.get_meta(k)["key"] for k in vault.meta_keys(FETCHED)}
     batch: dict[str, Any] = {}
     size = total = 0
@@ -165,13 +204,22 @@ def fetch(
             more = True
             break
         oversized = listed[key] > MAX_BUNDLE
-        data = transport.get(key, limit=HEAD_BYTES if oversized else MAX_BUNDLE)
+        unreadable = ""
+        data = b""
+        if listed[key] > 0:  # a range request on an empty object is an error (416)
+            try:
+                data = transport.get(key, limit=HEAD_BYTES if oversized else MAX_BUNDLE)
+            except (HubUnreachable, HubDenied):
+                raise
+            except FieldappError as exc:
+                unreadable = str(exc.params.get("reason", "unreadable"))
         if len(data) > MAX_BUNDLE:
             oversized = True  # grew since the listing
-        batch[FETCHED + hashlib.sha256(key.encode()).hexdigest()[:24]] = {
+        batch[FETCHED + _slot(key)] = {
             "data": base64.b64encode(data[:HEAD_BYTES] if oversized else data).decode(),
             "key": key,
             "size": max(len(data), listed[key]) if oversized else len(data),
+            "unreadable": unreadable,
         }
         size += len(data)
         total += len(data)
@@ -198,62 +246,72 @@ def merge_fetched(vault: Vault, now: dt.datetime | None = None) -> list[Outcome]
     for (device, seq), meta_key, entry in entries:
         data = base64.b64decode(entry["data"])
         source = f"hub:{entry['key']}"
-        if entry["size"] > MAX_BUNDLE:
-            outcomes.append(
-                merger.refuse(
-                    data,
-                    BundleTooLarge(limit=MAX_BUNDLE, size=entry["size"]),
-                    source,
-                    entry["size"],
-                )
-            )
+        if entry.get("unreadable"):
+            refused: BundleError = BundleMalformed(what=entry["unreadable"])
+            outcomes.append(merger.refuse(data, refused, source, entry["size"]))
+        elif entry["size"] > MAX_BUNDLE:
+            refused = BundleTooLarge(limit=MAX_BUNDLE, size=entry["size"])
+            outcomes.append(merger.refuse(data, refused, source, entry["size"]))
         else:
             outcomes += merger.receive(data, source)
         # Archived under its digest: a different bundle under the same name (restored
         # laptop) never replaces the one archived before.
         target = f"{ARCHIVE}{device}/{seq:08d}-{digest(data)[:16]}.fbundle"
-        waiting = list(vault.get_meta(TO_ARCHIVE, []))
-        vault.commit((), kv={meta_key: None, TO_ARCHIVE: [*waiting, [entry["key"], target]]})
+        vault.commit(
+            (), kv={meta_key: None, TO_ARCHIVE + _slot(entry["key"]): [entry["key"], target]}
+        )
     return outcomes
 
 
-def archive_merged(vault: Vault, transport: S3Transport) -> int:
-    """Move merged bundles from ``inbox/`` to ``archive/`` on the hub."""
-    waiting = list(vault.get_meta(TO_ARCHIVE, []))
+def archive_merged(vault: Vault, transport: S3Transport) -> tuple[int, FieldappError | None]:
+    """Move merged bundles from ``inbox/`` to ``archive/`` on the hub. One that cannot
+    be moved does not hold up the others; the first such error is returned (the hub
+    being unreachable ends the round)."""
     done = 0
-    try:
-        for key, target in waiting:
-            try:
-                transport.archive(key, target)
-            except FieldappError as exc:
-                if "NoSuchKey" not in str(exc.params.get("reason", "")):
-                    raise
-            done += 1
-    finally:
-        if done:
-            vault.put_meta(TO_ARCHIVE, waiting[done:])
-    return done
+    first_error: FieldappError | None = None
+    for key, (meta_key, target) in sorted(_queued(vault).items()):
+        try:
+            transport.archive(key, target)
+        except (HubUnreachable, HubDenied) as exc:
+            return done, exc
+        except FieldappError as exc:
+            if "NoSuchKey" not in str(exc.params.get("reason", "")):
+                first_error = first_error or exc
+                continue
+        vault.put_meta(meta_key, None)
+        done += 1
+    return done, first_error
 
 
 def fetch_and_merge(
-    vault: Vault, transport: S3Transport, now: dt.datetime | None = None, archive: bool = True
+    vault: Vault,
+    transport: S3Transport,
+    now: dt.datetime | None = None,
+    archive: bool = True,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> FetchSummary:
     """The supervisor's pass: fetch and merge in rounds of a bounded size (whatever was
     fetched before and not merged yet is merged too), then archive on the hub —
-    best effort: what is not archived now is archived on the next pass."""
+    best effort: what is not archived now is archived on the next pass. A failure
+    after the first round ends the pass but keeps what was merged (``fetch_error``);
+    ``should_stop`` ends it between rounds (the app is closing)."""
     with sync_lock(vault):  # two passes at once would fetch and archive the same keys
         summary = FetchSummary()
+        summary.outcomes += merge_fetched(vault, now)  # left over from an interrupted pass
         more = True
-        while more:
-            fetched, more = fetch(vault, transport)
+        while more and not should_stop():
+            try:
+                fetched, more = fetch(vault, transport)
+            except FieldappError as exc:
+                if not summary.outcomes:
+                    raise
+                summary.fetch_error = exc
+                break
             summary.listed = summary.listed or fetched.listed
             summary.fetched += fetched.fetched
             summary.outcomes += merge_fetched(vault, now)
-        if archive:
-            try:
-                summary.archived = archive_merged(vault, transport)
-            except FieldappError as exc:
-                summary.archive_error = exc
+        if archive and not should_stop() and summary.fetch_error is None:
+            summary.archived, summary.archive_error = archive_merged(vault, transport)
     return summary
 
 

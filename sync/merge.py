@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fieldapp.errors import BundleError, DuplicateBundle, OpInvalid, SequenceGap
+from fieldapp.errors import BundleError, DuplicateBundle, OpInvalid, SequenceConflict, SequenceGap
 from fieldapp.store import Vault
 from sync.bundle import MAX_BUNDLE, Chain, Opened, domain_validator, open_bundle, read_header
 from sync.hlc import physical_ms
@@ -131,6 +131,19 @@ class Merger:
             return Outcome("duplicate", exc.params["device"], exc.params["seq"], source=source)
         except SequenceGap as exc:
             key = f"{HELD}{exc.params['device']}/{exc.params['seq']:08d}"
+            held = self.vault.get_meta(key)
+            if held is not None and held["data"] != _b64(data):
+                # Two different bundles under one number while waiting: the alarm, and
+                # the one held first stays.
+                conflict = SequenceConflict(device=exc.params["device"], seq=exc.params["seq"])
+                self._quarantine(data, conflict, source)
+                return Outcome(
+                    "quarantined",
+                    conflict.params["device"],
+                    conflict.params["seq"],
+                    reason=conflict,
+                    source=source,
+                )
             self.vault.put_meta(key, {"data": _b64(data), "source": source})
             return Outcome(
                 "held", exc.params["device"], exc.params["seq"], reason=exc, source=source

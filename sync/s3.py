@@ -121,6 +121,9 @@ class HubAddress:
             or not port_ok
             or parts.path
             or parts.query
+            or parts.fragment
+            or parts.username is not None
+            or parts.password is not None
             or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket)
             or not re.fullmatch(r"[A-Za-z0-9-]{1,40}", region)
             or style not in ("auto", "path", "virtual")
@@ -297,8 +300,8 @@ class S3Transport:
         def ask() -> None:
             if self.probe_key:
                 self.client.put_object(Bucket=self.address.bucket, Key=key, Body=b"")
-            else:
-                self.client.head_bucket(Bucket=self.address.bucket)
+            else:  # a listing, not HEAD: its errors carry a code (a skewed clock, say)
+                self.client.list_objects_v2(Bucket=self.address.bucket, Prefix=INBOX, MaxKeys=1)
 
         self._retry(key, ask, attempts=1)  # one question; the caller backs off
 

@@ -134,7 +134,9 @@ def test_an_unarchived_bundle_is_not_merged_twice(hub_team: Team) -> None:
     first = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW, archive=False)
     assert [o.kind for o in first.outcomes] == ["applied"]
     # Archiving was missed (hub dropped, crash): the copy is still in the inbox.
-    t.sup.put_meta(hubsync.TO_ARCHIVE, [])
+    queued = t.sup.meta_keys(hubsync.TO_ARCHIVE)
+    assert len(queued) == 1
+    t.sup.commit((), kv=dict.fromkeys(queued))
     before = state(t.sup)
     second = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
     assert [o.kind for o in second.outcomes] == ["duplicate"] and second.archived == 1
@@ -759,3 +761,74 @@ def test_each_service_is_addressed_the_way_it_expects(
         "put_object", Params={"Bucket": "fieldapp", "Key": "inbox/d/00000001.fbundle"}
     )
     assert url.startswith(url_start), url
+
+
+def test_an_empty_or_unreadable_object_is_refused_without_stopping_the_pass(
+    hub_team: Team,
+) -> None:
+    """A device puts a 0-byte object (a range request on it is an error) next to a real
+    bundle of another device: the real one is merged, the empty one quarantined."""
+    t = hub_team
+    a, b = t.workers
+    t.start_hub()
+    raw_client(t, *creds(a)).put_object(
+        Bucket="fieldapp", Key=f"inbox/{a.device_id}/00000001.fbundle", Body=b""
+    )
+    edit(b, 2)
+    hubsync.upload(b, t.worker_transport(1), NOW)
+    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    kinds = {o.source.split("/")[1]: o.kind for o in summary.outcomes}
+    assert kinds == {a.device_id: "quarantined", b.device_id: "applied"}
+    assert state(t.sup) == state(b)
+    assert bundle_keys(t.supervisor_transport()) == []
+    assert summary.fetch_error is None and summary.archive_error is None
+
+
+def test_one_bundle_that_cannot_be_archived_does_not_hold_up_the_others(
+    hub_team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldapp.errors import TransportError
+
+    t = hub_team
+    t.start_hub()
+    for i, w in enumerate(t.workers):
+        edit(w, 1)
+        hubsync.upload(w, t.worker_transport(i), NOW)
+    sup = t.supervisor_transport()
+    real = sup.archive
+    stuck = f"inbox/{t.workers[0].device_id}/00000001.fbundle"
+
+    def picky(key: str, target: str) -> None:
+        if key == stuck:
+            raise TransportError(path=key, reason="InvalidObjectState 403")
+        real(key, target)
+
+    monkeypatch.setattr(sup, "archive", picky)
+    summary = hubsync.fetch_and_merge(t.sup, sup, NOW)
+    assert summary.count("applied") == 2
+    assert summary.archived == 1 and summary.archive_error is not None
+    assert bundle_keys(sup) == [stuck]
+    monkeypatch.setattr(sup, "archive", real)
+    again = hubsync.fetch_and_merge(t.sup, sup, NOW)  # not fetched again, archived now
+    assert again.outcomes == [] and again.archived == 1 and bundle_keys(sup) == []
+
+
+def test_device_ids_outside_the_hub_key_pattern_are_refused_at_enrolment(hub_team: Team) -> None:
+    from sync.cards import DEVICE_PREFIX, DeviceCard, encode, raw_public
+
+    w = hub_team.workers[0]
+    card = team.team_card(w)
+    assert card is not None
+    key = team.device_key(w)
+    for device_id in ["设备一号", "a" * 65]:
+        odd = DeviceCard(card.team_id, device_id, "李娜", raw_public(key.public_key()))
+        with pytest.raises(CardError):
+            team.enrol(hub_team.sup, encode(DEVICE_PREFIX, odd.payload(), key))
+
+
+def test_credentials_in_a_hub_address_are_refused() -> None:
+    from sync.s3 import HubAddress
+
+    for url in ["http://user:secret@hub:8333", "http://hub:8333#x"]:
+        with pytest.raises(CardError):
+            HubAddress.parse(url)

@@ -247,3 +247,28 @@ def test_a_device_card_may_not_reuse_the_supervisors_device_id(tmp_path: Path) -
     with pytest.raises(CardError):
         team.enrol(v, device_code(card, key))
     v.close(compact=False)
+
+
+def test_two_different_bundles_under_one_held_number_raise_the_alarm(tmp_path: Path) -> None:
+    """While bundle 1 is missing, bundle 2 arrives twice with different content (a
+    restored laptop): the first stays held, the second is quarantined as a conflict."""
+    device = Device(1)
+    for i in range(3):
+        device.edit(RIDS[0], "notes", f"第{i}次")
+    v, secrets = _sup(tmp_path, [device])
+    key = secrets.enc_key.public_key()
+    bundles = device.bundles("team0001", key, 1)
+    other = Device(1)
+    other.key = device.key
+    for i in range(3):
+        other.edit(RIDS[1], "notes", f"另{i}")
+    forked = other.bundles("team0001", key, 1)
+    merger = Merger(v)
+    assert merger.receive(bundles[1])[0].kind == "held"
+    second = merger.receive(forked[1])[0]
+    assert second.kind == "quarantined" and second.reason is not None
+    assert "ALARM" in second.reason.render("en")
+    assert merger.receive(bundles[1])[0].kind == "held"  # the same again: still held
+    assert [o.kind for o in merger.receive(bundles[0])] == ["applied", "applied"]
+    assert v.get(RIDS[0])["notes"] == "第1次" and v.get(RIDS[1]) is None
+    v.close(compact=False)

@@ -135,13 +135,19 @@ class SyncActions:
             transport = self._transport_for_hub()
             if self.supervisor:
                 transport.probe()
-                summary = hubsync.fetch_and_merge(workspace.vault, transport, self.now())
+                summary = hubsync.fetch_and_merge(
+                    workspace.vault, transport, self.now(), should_stop=lambda: self._quitting
+                )
                 if summary.outcomes:
                     workspace.build_index()
                     message = merge_text(summary, workspace.vault)
                     severity = "warning" if summary.count("quarantined") else "information"
                 elif manual:
                     message = t("ui.hub_nothing_new")
+                trouble = summary.fetch_error or summary.archive_error
+                if trouble is not None and (manual or summary.outcomes):
+                    message = (message + "\n" + trouble.render()).strip()
+                    severity = "warning"
             else:
                 result = hubsync.upload(workspace.vault, transport, self.now())
                 if result.failure is not None:
