@@ -164,7 +164,10 @@ class SyncActions:
         except (hubsync.HubNotConfigured, CardError) as exc:
             self.hub.state = "no_hub"
             if manual:
-                message, severity = exc.render(), "warning"
+                what = exc.params.get("what")
+                texts = {"not_joined": "ui.sync_not_joined", "no_hub": "ui.hub_none"}
+                message = t(texts[what]) if what in texts else exc.render()
+                severity = "warning"
         except (HubDenied, HubClockWrong) as exc:
             self.hub.state = "clock" if isinstance(exc, HubClockWrong) else "denied"
             if manual or previous != self.hub.state:  # said once, not at every retry

@@ -160,3 +160,25 @@ def test_snapshot_today_with_the_hub_line(
         assert snap_compare(app, terminal_size=(80, 24), run_before=run)
     finally:
         app.close_vault()
+
+
+async def test_sync_now_says_what_to_do_when_there_is_no_team_or_no_hub(
+    demo_vault: Path, tmp_path: Path
+) -> None:
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.hub.state == "no_hub")
+        messages = [n.message for n in app._notifications]
+        assert any("not joined to a team yet" in m for m in messages), messages
+        # Joined, but the team card names no hub.
+        sup, _ = Vault.create(tmp_path / "sup", PASSPHRASE, kdf=FAST_KDF)
+        team.join(app.workspace.vault, team.create_team(sup, "督导").code(), "李娜")  # type: ignore[union-attr]
+        sup.close()
+        app.hub.state = "unknown"
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.hub.state == "no_hub")
+        messages = [n.message for n in app._notifications]
+        assert any("no hub yet: sync with a USB stick" in m for m in messages), messages
+        app.close_vault()
