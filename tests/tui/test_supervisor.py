@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
@@ -289,3 +290,16 @@ def test_a_residents_file_includes_deleted_linked_records(supervised: Path) -> N
         RecordService(v).delete(V1)
         data = export.resident_file(v, R1)
         assert any(r["id"] == V1 and r.get("_deleted") for r in data["records"]["visit"])
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+async def test_team_table_columns_fit_their_values(supervised: Path, lang: str) -> None:
+    """A CJK header narrower than its values must not clip them ("11-29 09:3")."""
+    app = make(supervised, lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#workers", DataTable)
+        for i, column in enumerate(table.columns.values()):
+            widest = max(Text(str(table.get_row_at(r)[i])).cell_len for r in range(table.row_count))
+            assert column.width >= widest, (str(column.label), column.width, widest)
+        app.close_vault()

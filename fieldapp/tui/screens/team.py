@@ -126,25 +126,24 @@ class TeamScreen(Screen[None]):
         )
         table = self.query_one("#workers", DataTable)
         table.clear(columns=True)
-        table.add_columns(
-            *[
-                t(f"ui.team_col_{c}")
-                for c in (
-                    "name",
-                    "last_at",
-                    "bundles",
-                    "residents",
-                    "needs",
-                    "visits_this_month",
-                    "overdue",
-                    "conflicts",
-                )
-            ]
-        )
+        labels = [
+            t(f"ui.team_col_{c}")
+            for c in (
+                "name",
+                "last_at",
+                "bundles",
+                "residents",
+                "needs",
+                "visits_this_month",
+                "overdue",
+                "conflicts",
+            )
+        ]
+        lines = []
         for r in rows:
             name = r.name + (f" ({t('cli.revoked_on', date='')})" if r.revoked else "")
-            table.add_row(
-                *cells(
+            lines.append(
+                cells(
                     name,
                     (r.last_at or "—").replace("T", " ")[5:16],
                     r.bundles,
@@ -153,9 +152,15 @@ class TeamScreen(Screen[None]):
                     r.visits_this_month,
                     r.overdue,
                     r.conflicts,
-                ),
-                key=r.device_id,
+                )
             )
+        # Explicit widths: with a CJK header narrower than its values, Textual sizes the
+        # column by the header and clips the values ("11-29 09:3").
+        for i, text in enumerate(labels):
+            width = max([cell_len(text), *(line[i].cell_len for line in lines)])
+            table.add_column(text, width=width)
+        for r, line in zip(rows, lines, strict=True):
+            table.add_row(*line, key=r.device_id)
         totals = {label("NeedCategory", cat): sum(c.values()) for cat, c in needs.items()}
         notes = {
             label("NeedCategory", cat): " " + t("ui.chart_resolved", n=c.get("resolved", 0))
