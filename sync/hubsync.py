@@ -127,7 +127,6 @@ def upload(
             status.update(last_error=exc.msg_id, last_error_params=_jsonable(exc.params))
             vault.put_meta(outbox.STATUS, status)
         raise
-    note_contact(vault, True, now)
     result = outbox.sync_to(vault, transport, now)
     note_contact(vault, not isinstance(result.failure, HubUnreachable | HubDenied), now)
     return result
