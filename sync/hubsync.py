@@ -26,7 +26,7 @@ from fieldapp.store import Vault
 from sync import outbox
 from sync.bundle import MAX_BUNDLE, digest
 from sync.locking import sync_lock
-from sync.merge import Merger, Outcome
+from sync.merge import Merger, Outcome, jsonable
 from sync.s3 import (
     ARCHIVE,
     INBOX,
@@ -124,7 +124,7 @@ def upload(
         note_contact(vault, False, now)
         status = dict(vault.get_meta(outbox.STATUS, {}))
         if status.get("last_error") != exc.msg_id:
-            status.update(last_error=exc.msg_id, last_error_params=_jsonable(exc.params))
+            status.update(last_error=exc.msg_id, last_error_params=jsonable(exc.params))
             vault.put_meta(outbox.STATUS, status)
         raise
     result = outbox.sync_to(vault, transport, now)
@@ -312,10 +312,6 @@ def fetch_and_merge(
         if archive and not should_stop() and summary.fetch_error is None:
             summary.archived, summary.archive_error = archive_merged(vault, transport)
     return summary
-
-
-def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: v if isinstance(v, str | int | float | bool) else str(v) for k, v in params.items()}
 
 
 class AutoSync:

@@ -221,7 +221,7 @@ class Merger:
             QUARANTINE + digest(data)[:16],
             {
                 "reason": exc.msg_id,
-                "params": _jsonable(exc.params),
+                "params": jsonable(exc.params),
                 "device": device,
                 "seq": seq,
                 "source": source,
@@ -319,7 +319,8 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+def jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    """Error parameters as JSON the vault can store."""
     return {
         k: v if isinstance(v, str | int | float | bool) or v is None else str(v)
         for k, v in params.items()

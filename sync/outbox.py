@@ -60,10 +60,6 @@ def _state(vault: Vault) -> OutboxState:
     return OutboxState(**vault.get_meta(OUTBOX, {}))
 
 
-def key_for(team_id: str, device_id: str, seq: int) -> str:
-    return f"{team_id}/{device_id}/{seq:08d}.fbundle"
-
-
 def pending_ops(vault: Vault) -> list[Any]:
     """This device's ops not yet in a bundle, oldest first."""
     cut = _state(vault).cut_hlc

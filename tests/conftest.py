@@ -38,3 +38,25 @@ def vault(vault_path: Path) -> Iterator[Vault]:
 
 def python() -> str:
     return sys.executable
+
+
+def kill_child_at_random(script: str, args: list[str], after: float) -> None:
+    """Start ``tests/<script>``, wait for its READY, let it work ``after`` seconds,
+    then kill -9 it (the crash and outbox loops)."""
+    import signal
+    import subprocess
+    import time
+
+    child = subprocess.Popen(
+        [python(), str(ROOT / "tests" / script), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "READY", child.stderr
+    time.sleep(after)
+    child.send_signal(signal.SIGKILL)
+    _, err = child.communicate()
+    assert child.returncode == -signal.SIGKILL, err

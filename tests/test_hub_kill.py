@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
-import time
 
 import pytest
 
@@ -16,7 +13,7 @@ from fieldapp.store import Vault
 from sync import hubsync, outbox
 from sync.bundle import Chain, domain_validator, open_bundle
 from sync.team import enrolled_keys, team_secrets
-from tests.conftest import PASSPHRASE, ROOT, python
+from tests.conftest import PASSPHRASE, kill_child_at_random
 from tests.hubfix import NOW, Team, bundle_keys, state
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:botocore")
@@ -70,25 +67,8 @@ def test_kill_9_of_the_worker_while_it_uploads_loses_and_duplicates_nothing(
     worker.close(compact=False)
     rng = random.Random(6)
     for round_no in range(KILLS):
-        child = subprocess.Popen(
-            [
-                python(),
-                str(ROOT / "tests" / "hub_child.py"),
-                str(worker_path),
-                PASSPHRASE,
-                str(round_no),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "READY", child.stderr
-        time.sleep(rng.uniform(0, 0.15))
-        child.send_signal(signal.SIGKILL)
-        _, err = child.communicate()
-        assert child.returncode == -signal.SIGKILL, err
+        child_args = [str(worker_path), PASSPHRASE, str(round_no)]
+        kill_child_at_random("hub_child.py", child_args, rng.uniform(0, 0.15))
         check(t, worker_path)
     with Vault.open(worker_path, PASSPHRASE) as v:
         result = hubsync.upload(v, hubsync.worker_transport(v), NOW)

@@ -5,9 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import random
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +16,7 @@ from sync import outbox, team
 from sync.bundle import Chain, domain_validator, open_bundle
 from sync.cards import read_device_card, read_team_card
 from sync.transport import BundleConflictError, FolderTransport
-from tests.conftest import FAST_KDF, PASSPHRASE, ROOT, python
+from tests.conftest import FAST_KDF, PASSPHRASE, kill_child_at_random
 
 KILLS = int(os.environ.get("FIELDAPP_OUTBOX_KILLS", "120"))
 
@@ -156,7 +153,7 @@ def test_redelivery_is_idempotent_and_a_different_bundle_is_an_alarm(
     stick = FolderTransport(tmp_path / "stick")
     card = team.team_card(worker)
     assert card is not None
-    key = outbox.key_for(card.team_id, worker.device_id, 1)
+    key = stick.key_for(card.team_id, worker.device_id, 1)
     data = outbox.bundle_bytes(worker, 1)
     stick.put(key, data)  # delivered, but the acknowledgement was lost
     assert outbox.deliver(worker, stick).delivered == [1]
@@ -192,26 +189,8 @@ def test_kill_9_during_cutting_and_delivery_loses_and_duplicates_nothing(
     stick = tmp_path / "stick"
     rng = random.Random(99)
     for round_no in range(KILLS):
-        child = subprocess.Popen(
-            [
-                python(),
-                str(ROOT / "tests" / "outbox_child.py"),
-                str(worker_path),
-                PASSPHRASE,
-                str(stick),
-                str(round_no),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "READY"
-        time.sleep(rng.uniform(0, 0.05))
-        child.send_signal(signal.SIGKILL)
-        _, err = child.communicate()
-        assert child.returncode == -signal.SIGKILL, err
+        child_args = [str(worker_path), PASSPHRASE, str(stick), str(round_no)]
+        kill_child_at_random("outbox_child.py", child_args, rng.uniform(0, 0.05))
         check_invariants(sup, worker_path, stick)
     with Vault.open(worker_path, PASSPHRASE) as v:
         assert outbox.sync_to(v, FolderTransport(stick)).pending == 0
