@@ -36,12 +36,19 @@ QUERIES = {
 NAIVE_CAP_SECONDS = 20.0
 
 
+def clock():  # type: ignore[no-untyped-def]
+    """The benchmark's one clock: the morning of TODAY, for every step."""
+    from fieldapp.domain.clock import FixedClock
+
+    return FixedClock(dt.datetime.combine(TODAY, dt.time(10, 30)))
+
+
 def build(path: Path, records: int) -> int:
     from fieldapp.services.demo import build_demo
     from fieldapp.services.records import RecordService
     from fieldapp.store import Vault
 
-    vault, _ = Vault.create(path, PASSPHRASE)
+    vault, _ = Vault.create(path, PASSPHRASE, clock=clock())
     service = RecordService(vault)
     # The demo makes ≈ 5.6 records per resident (needs, interviews, visits, plans).
     build_demo(service, TODAY, residents=max(50, int(records / 5.6)))
@@ -62,12 +69,11 @@ def child_first_screen(path: str) -> None:
 
     async def run() -> dict[str, float]:
         start = time.perf_counter()
-        vault = Vault.open(Path(path), PASSPHRASE)
+        vault = Vault.open(Path(path), PASSPHRASE, clock=clock())
         opened = time.perf_counter()
         app = FieldApp(
             config=Config(language="zh_CN"),
-            workspace=Workspace(vault, lambda: TODAY),
-            today=lambda: TODAY,
+            workspace=Workspace(vault),
             save_settings=False,
         )
         async with app.run_test(size=(80, 24)) as pilot:
@@ -98,8 +104,8 @@ def search_latencies(path: Path) -> tuple[dict[str, list[float]], dict[str, list
     from fieldapp.services.workspace import Workspace
     from fieldapp.store import Vault
 
-    vault = Vault.open(path, PASSPHRASE)
-    ws = Workspace(vault, lambda: TODAY)
+    vault = Vault.open(path, PASSPHRASE, clock=clock())
+    ws = Workspace(vault)
     t0 = time.perf_counter()
     ws.build_index()
     index_s = time.perf_counter() - t0

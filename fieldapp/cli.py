@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import getpass
 import secrets
 import shutil
@@ -171,7 +170,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from fieldapp.store.vault import KEY_FILE
 
     path = Path(args.dir) if args.dir else paths.demo_dir()
-    today = dt.date.today()
     if args.keep and (path / KEY_FILE).exists():
         vault = Vault.open(path, DEMO_PASSPHRASE)
         _tell_report(vault)
@@ -181,7 +179,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             shutil.rmtree(path)
         _say("cli.demo_building", path=str(path))
         vault, _ = Vault.create(path, DEMO_PASSPHRASE)
-        build_demo(RecordService(vault), today)
+        build_demo(RecordService(vault), vault.clock.today())
     if not args.summary and sys.stdin.isatty() and sys.stdout.isatty():
         from fieldapp.tui.app import run
 
@@ -193,7 +191,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         counts = {k.value: service.count(k) for k in RecordKind}
         _say("cli.demo_summary", path=str(path), passphrase=DEMO_PASSPHRASE, **counts)
-        late = overdue(vault, today)
+        late = overdue(vault, vault.clock.today())
         _say("cli.demo_overdue", count=len(late))
         for item in late[:10]:
             doc = vault.get(item.resident_id) or {}
@@ -223,8 +221,6 @@ def _config_exists() -> bool:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export a record kind, the team summary, or one resident's complete file."""
-    import datetime as dt
-
     from fieldapp.domain import RecordKind
     from fieldapp.services import export
 
@@ -245,7 +241,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 return 1
             count = 1
         elif args.what == "summary":
-            count = export.export_summary(vault, target, dt.date.today())
+            count = export.export_summary(vault, target, vault.clock.today())
         else:
             count = export.export_kind(vault, RecordKind(args.what), target, redact=args.redact)
     finally:

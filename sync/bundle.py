@@ -15,6 +15,7 @@ decrypt → decompressed size → every op (shape, device, order, domain validat
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import struct
 import zlib
@@ -251,11 +252,13 @@ def _ops(raw: bytes, header: Header, validate_op: Callable[[Op], None]) -> list[
 
 def domain_validator(
     extra_fields: Callable[[str, str, Any], bool] | None = None,
+    today: Callable[[], dt.date] | None = None,
 ) -> Callable[[Op], None]:
     """Check an op against the domain model: known kind, known field, valid value.
 
     ``extra_fields(kind, field, value)`` may accept fields outside the models (the
-    merge's conflict resolutions).
+    merge's conflict resolutions). ``today`` is the receiver's date (its clock) for
+    checks such as "an ID number's birth date is not in the future".
     """
     from pydantic import TypeAdapter, ValidationError
 
@@ -286,7 +289,7 @@ def domain_validator(
                 return
             raise OpInvalid(reason=f"field {op.field}")
         try:
-            adapter.validate_python(op.value)
+            adapter.validate_python(op.value, context={"today": today()} if today else None)
         except ValidationError as exc:
             problem = problems_of(exc)[0] if problems_of(exc) else None
             raise OpInvalid(

@@ -7,8 +7,9 @@ that causally later edits get later stamps.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+
+from fieldapp.domain.clock import SYSTEM
 
 LOGICAL_BITS = 16
 LOGICAL_MASK = (1 << LOGICAL_BITS) - 1
@@ -27,14 +28,11 @@ def to_seconds(stamp: int) -> float:
     return physical_ms(stamp) / 1000.0
 
 
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class HybridClock:
-    """A monotonic HLC. Not thread-safe: the vault's writer lock serialises it."""
+    """A monotonic HLC over a wall clock (the party's :class:`~fieldapp.domain.clock.Clock`).
+    Not thread-safe: the vault's writer lock serialises it."""
 
-    def __init__(self, last: int = 0, wall_ms: Callable[[], int] = _wall_ms) -> None:
+    def __init__(self, last: int = 0, wall_ms: Callable[[], int] = SYSTEM.wall_ms) -> None:
         self.last = last
         self._wall_ms = wall_ms
 

@@ -13,7 +13,6 @@ never merges one twice (a second receive is a duplicate, a no-op).
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import random
 import re
@@ -61,6 +60,7 @@ def worker_transport(vault: Vault, **options: Any) -> S3Transport:
     creds = Credentials.from_json(device_hub_credentials(vault))
     assert creds is not None
     options.setdefault("probe_key", f"{INBOX}{vault.device_id}/.probe")
+    options.setdefault("sleep", vault.clock.sleep)  # retry waits on this party's clock
     return S3Transport(address, creds, **options)
 
 
@@ -89,17 +89,14 @@ def supervisor_transport(vault: Vault, **options: Any) -> S3Transport:
         raise HubNotConfigured()
     creds = Credentials.from_json(hub_admin(vault))
     assert creds is not None
+    options.setdefault("sleep", vault.clock.sleep)
     return S3Transport(address, creds, **options)
 
 
 # ------------------------------------------------------------------ worker
 
 
-def _now(now: dt.datetime | None) -> str:
-    return (now or dt.datetime.now()).isoformat(timespec="seconds")
-
-
-def note_contact(vault: Vault, online: bool, now: dt.datetime | None = None) -> None:
+def note_contact(vault: Vault, online: bool) -> None:
     """Remember whether the hub answered (shown on the status line); written only when
     it changes, so an offline laptop does not commit every probe."""
     status = dict(vault.get_meta(outbox.STATUS, {}))
@@ -107,28 +104,26 @@ def note_contact(vault: Vault, online: bool, now: dt.datetime | None = None) -> 
         return
     status["online"] = online
     if online:
-        status["last_contact"] = _now(now)
+        status["last_contact"] = vault.clock.now().isoformat(timespec="seconds")
         if str(status.get("last_error") or "").startswith("hub."):
             status.update(last_error=None, last_error_params={})  # it answers again
     vault.put_meta(outbox.STATUS, status)
 
 
-def upload(
-    vault: Vault, transport: S3Transport, now: dt.datetime | None = None
-) -> outbox.SyncResult:
+def upload(vault: Vault, transport: S3Transport) -> outbox.SyncResult:
     """One pass: probe, then cut and upload. ``HubUnreachable``/``HubDenied`` when the
     probe fails (nothing was cut or sent); errors during the upload are in the result."""
     try:
         transport.probe()
     except (HubUnreachable, HubDenied, HubClockWrong) as exc:
-        note_contact(vault, False, now)
+        note_contact(vault, False)
         status = dict(vault.get_meta(outbox.STATUS, {}))
         if status.get("last_error") != exc.msg_id:
             status.update(last_error=exc.msg_id, last_error_params=jsonable(exc.params))
             vault.put_meta(outbox.STATUS, status)
         raise
-    result = outbox.sync_to(vault, transport, now)
-    note_contact(vault, not isinstance(result.failure, HubUnreachable | HubDenied), now)
+    result = outbox.sync_to(vault, transport)
+    note_contact(vault, not isinstance(result.failure, HubUnreachable | HubDenied))
     return result
 
 
@@ -231,7 +226,7 @@ def fetch(
     return summary, more
 
 
-def merge_fetched(vault: Vault, now: dt.datetime | None = None) -> list[Outcome]:
+def merge_fetched(vault: Vault) -> list[Outcome]:
     """Merge every fetched bundle (by device and sequence); each leaves the fetched list
     once merged, held or quarantined — all three keep their own copy in the vault —
     in the same commit that queues its hub copy for archiving."""
@@ -240,7 +235,7 @@ def merge_fetched(vault: Vault, now: dt.datetime | None = None) -> list[Outcome]
         entry = vault.get_meta(meta_key)
         entries.append((_parse(entry["key"]) or ("", 0), meta_key, entry))
     entries.sort(key=lambda item: item[0])
-    merger = Merger(vault, now)
+    merger = Merger(vault)
     outcomes: list[Outcome] = []
     for (device, seq), meta_key, entry in entries:
         data = base64.b64decode(entry["data"])
@@ -285,7 +280,6 @@ def archive_merged(vault: Vault, transport: S3Transport) -> tuple[int, FieldappE
 def fetch_and_merge(
     vault: Vault,
     transport: S3Transport,
-    now: dt.datetime | None = None,
     archive: bool = True,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> FetchSummary:
@@ -296,7 +290,7 @@ def fetch_and_merge(
     ``should_stop`` ends it between rounds (the app is closing)."""
     with sync_lock(vault):  # two passes at once would fetch and archive the same keys
         summary = FetchSummary()
-        summary.outcomes += merge_fetched(vault, now)  # left over from an interrupted pass
+        summary.outcomes += merge_fetched(vault)  # left over from an interrupted pass
         more = True
         while more and not should_stop():
             try:
@@ -308,7 +302,7 @@ def fetch_and_merge(
                 break
             summary.listed = summary.listed or fetched.listed
             summary.fetched += fetched.fetched
-            summary.outcomes += merge_fetched(vault, now)
+            summary.outcomes += merge_fetched(vault)
         if archive and not should_stop() and summary.fetch_error is None:
             summary.archived, summary.archive_error = archive_merged(vault, transport)
     return summary

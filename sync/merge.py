@@ -17,7 +17,6 @@ heads it settles, so it syncs like any change.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,20 +80,21 @@ def _chain_kv(chain: Chain, opened: Opened) -> dict[str, Any]:
     return {"seq": opened.header.seq, "digest": opened.digest, "seen": seen}
 
 
-def _stats_kv(vault: Vault, opened: Opened, now: dt.datetime) -> dict[str, Any]:
+def _stats_kv(vault: Vault, opened: Opened) -> dict[str, Any]:
     """What the team view shows per device: bundles, ops, the last one and when."""
     stats = dict(vault.get_meta(STATS + opened.header.device, {}))
     stats["bundles"] = int(stats.get("bundles", 0)) + 1
     stats["ops"] = int(stats.get("ops", 0)) + len(opened.ops)
     stats["last_seq"] = opened.header.seq
-    stats["last_at"] = now.isoformat(timespec="seconds")
+    stats["last_at"] = vault.clock.now().isoformat(timespec="seconds")
     return stats
 
 
 class Merger:
-    """Receives bundles into a supervisor's vault."""
+    """Receives bundles into a supervisor's vault. Its time (the clock-skew bound, when
+    a bundle arrived) is the vault's clock."""
 
-    def __init__(self, vault: Vault, now: dt.datetime | None = None) -> None:
+    def __init__(self, vault: Vault) -> None:
         team = team_secrets(vault)
         if team is None:
             from fieldapp.errors import CardError
@@ -103,8 +103,7 @@ class Merger:
         self.vault = vault
         self.team = team
         self.devices = enrolled_keys(vault)
-        self.validate = domain_validator(extra_fields=_is_resolution_field)
-        self.now = now or dt.datetime.now()
+        self.validate = domain_validator(extra_fields=_is_resolution_field, today=vault.clock.today)
 
     def receive(self, data: bytes, source: str = "") -> list[Outcome]:
         """Take one bundle; returns what happened to it (and to held bundles it released)."""
@@ -163,7 +162,7 @@ class Merger:
                 raise OpInvalid(index=index, reason="kind")
 
     def _check_clock(self, opened: Opened) -> None:
-        ahead = physical_ms(opened.header.hlc) - int(self.now.timestamp() * 1000)
+        ahead = physical_ms(opened.header.hlc) - self.vault.clock.wall_ms()
         if ahead > MAX_AHEAD_MS:
             raise ClockAhead(device=opened.header.device, hours=ahead // 3_600_000)
 
@@ -172,7 +171,7 @@ class Merger:
         chain = chain_of(self.vault, device)
         kv: dict[str, Any] = {
             CHAIN + device: _chain_kv(chain, opened),
-            STATS + device: _stats_kv(self.vault, opened, self.now),
+            STATS + device: _stats_kv(self.vault, opened),
         }
         held_key = f"{HELD}{device}/{opened.header.seq:08d}"
         if self.vault.get_meta(held_key) is not None:
@@ -225,7 +224,7 @@ class Merger:
                 "device": device,
                 "seq": seq,
                 "source": source,
-                "at": self.now.isoformat(timespec="seconds"),
+                "at": self.vault.clock.now().isoformat(timespec="seconds"),
                 "data": _b64(kept),
                 "size": size or len(data),
             },
@@ -289,9 +288,9 @@ def conflicts(vault: Vault) -> dict[str, list[str]]:
     return dict(vault.get_meta(CONFLICTS, {}))
 
 
-def merge_sources(vault: Vault, paths: Iterable[Path], now: dt.datetime | None = None) -> Summary:
+def merge_sources(vault: Vault, paths: Iterable[Path]) -> Summary:
     """Receive every bundle found in files and folders (sorted by device and sequence)."""
-    merger = Merger(vault, now)
+    merger = Merger(vault)
     found: list[tuple[tuple[str, int], bytes, str]] = []
     for path in paths:
         files = [path] if path.is_file() else sorted(path.rglob("*.fbundle"))

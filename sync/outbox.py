@@ -11,7 +11,6 @@ vault (encrypted) until a transport confirms them.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,7 +62,7 @@ def _state(vault: Vault) -> OutboxState:
 def pending_ops(vault: Vault) -> list[Any]:
     """This device's ops not yet in a bundle, oldest first."""
     cut = _state(vault).cut_hlc
-    if vault.clock.last <= cut:
+    if vault.hlc.last <= cut:
         return []  # no op of any device is newer than the last cut: skip reading history
     return [op for op in vault.all_ops() if op.device_id == vault.device_id and op.hlc > cut]
 
@@ -77,13 +76,13 @@ def bundle_bytes(vault: Vault, seq: int) -> bytes:
     return base64.b64decode(entry["data"])
 
 
-def cut(vault: Vault, now: dt.datetime | None = None) -> int:
+def cut(vault: Vault) -> int:
     """Cut every pending op into bundles (one atomic commit). Returns how many."""
     with sync_lock(vault):
-        return _cut(vault, now)
+        return _cut(vault)
 
 
-def _cut(vault: Vault, now: dt.datetime | None) -> int:
+def _cut(vault: Vault) -> int:
     card = team_card(vault)
     if card is None:
         raise CardError(what="not_joined")
@@ -104,7 +103,7 @@ def _cut(vault: Vault, now: dt.datetime | None) -> int:
         chunks[-1].append(op)
         size += row_size
     kv: dict[str, Any] = {}
-    stamp = (now or dt.datetime.now()).isoformat(timespec="seconds")
+    stamp = vault.clock.now().isoformat(timespec="seconds")
     for chunk in chunks:
         data = seal(
             chunk,
@@ -127,13 +126,13 @@ def _cut(vault: Vault, now: dt.datetime | None) -> int:
     return len(chunks)
 
 
-def deliver(vault: Vault, transport: Transport, now: dt.datetime | None = None) -> SyncResult:
+def deliver(vault: Vault, transport: Transport) -> SyncResult:
     """Send pending bundles in order; each leaves the outbox only once confirmed."""
     with sync_lock(vault):
-        return _deliver(vault, transport, now)
+        return _deliver(vault, transport)
 
 
-def _deliver(vault: Vault, transport: Transport, now: dt.datetime | None) -> SyncResult:
+def _deliver(vault: Vault, transport: Transport) -> SyncResult:
     card = team_card(vault)
     if card is None:
         raise CardError(what="not_joined")
@@ -152,7 +151,7 @@ def _deliver(vault: Vault, transport: Transport, now: dt.datetime | None) -> Syn
             vault.put_meta(STATUS, status)
             break
         status.update(
-            last_delivery=(now or dt.datetime.now()).isoformat(timespec="seconds"),
+            last_delivery=vault.clock.now().isoformat(timespec="seconds"),
             last_error=None,
             last_error_params={},
             delivered=int(status.get("delivered", 0)) + 1,
@@ -163,11 +162,12 @@ def _deliver(vault: Vault, transport: Transport, now: dt.datetime | None) -> Syn
     return result
 
 
-def sync_to(vault: Vault, transport: Transport, now: dt.datetime | None = None) -> SyncResult:
-    """Cut what is pending, then deliver everything in the outbox."""
+def sync_to(vault: Vault, transport: Transport) -> SyncResult:
+    """Cut what is pending, then deliver everything in the outbox (timestamps from the
+    vault's clock)."""
     with sync_lock(vault):
-        made = cut(vault, now)
-        result = deliver(vault, transport, now)
+        made = cut(vault)
+        result = deliver(vault, transport)
     result.cut = made
     return result
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from fieldapp.domain.clock import SYSTEM
 from fieldapp.errors import TransportError
 from sync.transport import BundleConflictError
 
@@ -194,7 +194,7 @@ class S3Transport:
         attempts: int = 5,
         connect_timeout: float = 3.0,
         read_timeout: float = 20.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = SYSTEM.sleep,
         part_size: int = PART_SIZE,
         multipart_threshold: int = MULTIPART_THRESHOLD,
         probe_key: str | None = None,

@@ -4,7 +4,6 @@ plaintext file."""
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -75,7 +74,7 @@ def _require_team(vault: Vault) -> TeamSecrets:
     return team
 
 
-def enrol(vault: Vault, code: str, today: dt.date | None = None) -> DeviceCard:
+def enrol(vault: Vault, code: str) -> DeviceCard:
     """Enrol a worker's device from its card (a re-enrolment of a revoked device is refused)."""
     team = _require_team(vault)
     card = read_device_card(code)
@@ -102,7 +101,7 @@ def enrol(vault: Vault, code: str, today: dt.date | None = None) -> DeviceCard:
     devices[card.device_id] = {
         "name": card.name,
         "sign_pub": b64(card.sign_pub),
-        "enrolled": (today or dt.date.today()).isoformat(),
+        "enrolled": vault.clock.today().isoformat(),
         "revoked": None,
         "hub": hub or (known or {}).get("hub"),
     }
@@ -110,11 +109,11 @@ def enrol(vault: Vault, code: str, today: dt.date | None = None) -> DeviceCard:
     return card
 
 
-def revoke(vault: Vault, device_id: str, today: dt.date | None = None) -> None:
+def revoke(vault: Vault, device_id: str) -> None:
     devices: dict[str, Any] = dict(vault.get_meta(TEAM_DEVICES, {}))
     if device_id not in devices:
         raise CardError(what="unknown_device")
-    devices[device_id] = {**devices[device_id], "revoked": (today or dt.date.today()).isoformat()}
+    devices[device_id] = {**devices[device_id], "revoked": vault.clock.today().isoformat()}
     vault.commit((), kv={TEAM_DEVICES: devices})
 
 

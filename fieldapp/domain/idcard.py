@@ -6,6 +6,8 @@ import datetime as dt
 
 from pydantic_core import PydanticCustomError
 
+from fieldapp.domain.clock import SYSTEM
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 
@@ -33,7 +35,7 @@ def normalise_id_number(value: str, today: dt.date | None = None) -> str:
         raise PydanticCustomError(
             "id_birth_date", "ID number has an impossible birth date"
         ) from None
-    if born > (today or dt.date.today()) or born.year < 1880:
+    if born > (today or SYSTEM.today()) or born.year < 1880:
         raise PydanticCustomError("id_birth_date", "ID number has an impossible birth date")
     if check_char(v[:17]) != v[17]:
         raise PydanticCustomError("id_checksum", "ID number check digit does not match")

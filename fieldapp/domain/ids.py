@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import re
-import time
+
+from fieldapp.domain.clock import SYSTEM
 
 _UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
 def new_id(now_ms: int | None = None) -> str:
-    """A fresh UUIDv7 as a lower-case string."""
-    ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    """A fresh UUIDv7 as a lower-case string. Its time part only orders ids roughly
+    (a record's dates are its fields, its changes' times their HLC stamps)."""
+    ms = SYSTEM.wall_ms() if now_ms is None else now_ms
     rand = int.from_bytes(os.urandom(10), "big")
     value = (ms & 0xFFFF_FFFF_FFFF) << 80
     value |= 0x7 << 76

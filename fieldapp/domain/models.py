@@ -11,9 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
+from fieldapp.domain.clock import SYSTEM
 from fieldapp.domain.enums import (
     Activity,
     CheckAnswer,
@@ -31,6 +39,20 @@ from fieldapp.domain.idcard import birth_date_of, normalise_id_number
 from fieldapp.domain.ids import is_record_id, new_id
 from fieldapp.domain.phone import normalise_phone
 from fieldapp.domain.text import clean_line, clean_note
+
+
+def today_of(info: ValidationInfo | None) -> dt.date:
+    """ "Today" for a validation: the caller's clock, passed as ``context={"today": …}``
+    (see :func:`fieldapp.domain.validation.validate`); the machine's date otherwise."""
+    context = info.context if info is not None else None
+    if isinstance(context, dict) and isinstance(context.get("today"), dt.date):
+        today: dt.date = context["today"]
+        return today
+    return SYSTEM.today()
+
+
+def _id_number(value: str, info: ValidationInfo) -> str:
+    return normalise_id_number(value, today_of(info))
 
 
 def _fail(code: str, field: str) -> PydanticCustomError:
@@ -80,7 +102,7 @@ ShortNote = Annotated[str, AfterValidator(lambda v: clean_note(v, 2000))]
 RecordId = Annotated[str, AfterValidator(_record_id)]
 Slug = Annotated[str, AfterValidator(_slug)]
 PhoneNumber = Annotated[str, AfterValidator(normalise_phone)]
-IdNumber = Annotated[str, AfterValidator(lambda v: normalise_id_number(v))]
+IdNumber = Annotated[str, AfterValidator(_id_number)]
 
 
 class Model(BaseModel):
@@ -152,9 +174,9 @@ class Resident(Record):
     notes: Note = ""
 
     @model_validator(mode="after")
-    def _consistent(self) -> Self:
+    def _consistent(self, info: ValidationInfo) -> Self:
         self.tags = sorted(set(self.tags))
-        today = dt.date.today()
+        today = today_of(info)
         if self.birth_date is not None:
             if self.birth_date > today:
                 raise _fail("date_in_future", "birth_date")
@@ -200,8 +222,16 @@ class Need(Record):
     status: NeedStatus = NeedStatus.OPEN
     status_note: ShortNote = ""
     referred_to: Line = ""
-    opened_on: dt.date = Field(default_factory=dt.date.today)
+    opened_on: dt.date = Field(default_factory=SYSTEM.today)  # see _opened_today
     due_date: dt.date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _opened_today(cls, data: Any, info: ValidationInfo) -> Any:
+        """A new need without an opening date was opened today — the caller's today."""
+        if isinstance(data, dict) and "opened_on" not in data:
+            data = {**data, "opened_on": today_of(info)}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -7,6 +7,7 @@ not change what a worker reads.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -119,9 +120,12 @@ def problems_of(exc: ValidationError) -> list[FieldProblem]:
     return problems
 
 
-def validate(model: type[M], data: dict[str, Any]) -> M:
-    """``model.model_validate(data)`` that raises :class:`RecordInvalid` instead."""
+def validate(model: type[M], data: dict[str, Any], *, today: dt.date | None = None) -> M:
+    """``model.model_validate(data)`` that raises :class:`RecordInvalid` instead.
+
+    ``today`` is the caller's date (from its clock) for checks such as "a birth date
+    is not in the future"; without it the machine's date is used."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"today": today} if today else None)
     except ValidationError as exc:
         raise RecordInvalid(problems_of(exc)) from None

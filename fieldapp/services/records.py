@@ -92,7 +92,7 @@ class RecordService:
         fields = need.to_fields() | {"status": status.value, "status_note": note}
         if status is NeedStatus.REFERRED:
             fields["referred_to"] = referred_to
-        updated = validate(Need, {**fields, "id": need_id})
+        updated = validate(Need, {**fields, "id": need_id}, today=self.vault.clock.today())
         self.save(updated)
         return updated
 

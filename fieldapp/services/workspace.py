@@ -1,14 +1,13 @@
 """The worker's workspace: what the screens ask for, as domain objects and small rows.
 
-One object per open vault. It owns the record service, the search index and the
-clock ("today"), so screens never touch the vault's documents.
+One object per open vault. It owns the record service and the search index, and reads
+"today" from the vault's clock, so screens never touch the vault's documents.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import heapq
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +86,7 @@ class ResidentFile:
     """Everything about one person (一人一档案)."""
 
     resident: Resident
+    today: dt.date  # the day it was read (ages, overdue needs)
     needs: list[Need] = field(default_factory=list)
     interviews: list[Interview] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
@@ -95,22 +95,22 @@ class ResidentFile:
 
 
 class Workspace:
-    def __init__(
-        self,
-        vault: Vault,
-        today: Callable[[], dt.date] = dt.date.today,
-        now: Callable[[], dt.datetime] = dt.datetime.now,
-    ) -> None:
+    def __init__(self, vault: Vault) -> None:
         self.vault = vault
+        self.clock = vault.clock  # the one clock of this party (DESIGN §3.0)
         self.records = RecordService(vault)
-        self.today = today
-        self.now = now
         self.index = ResidentIndex()
         # A team's own templates: $FIELDAPP_HOME/templates/*.toml (or the data dir's).
         self.template_errors: list[TemplateInvalid] = []
         self.templates: dict[str, Template] = load_templates(
             paths.data_dir() / "templates", self.template_errors
         )
+
+    def today(self) -> dt.date:
+        return self.clock.today()
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
 
     # ------------------------------------------------------------ start-up
 
@@ -254,7 +254,8 @@ class Workspace:
         resident = self.records.get(Resident, rid)
         if resident is None:
             return None
-        file = ResidentFile(resident)
+        today = self.today()
+        file = ResidentFile(resident, today)
         for nid, doc in self.vault.iter_records(RecordKind.NEED.value):
             if doc["resident_id"] == rid:
                 file.needs.append(Need.from_fields(nid, _public(doc)))
@@ -272,9 +273,7 @@ class Workspace:
         )
         file.interviews.sort(key=lambda i: i.held_on, reverse=True)
         file.visits.sort(key=lambda v: v.started_at, reverse=True)
-        file.due = [
-            d for d in schedule.due_items(self.vault, self.today(), 60) if d.resident_id == rid
-        ]
+        file.due = [d for d in schedule.due_items(self.vault, today, 60) if d.resident_id == rid]
         return file
 
     def history(self, rid: str) -> list[HistoryEntry]:

@@ -33,6 +33,7 @@ from typing import Any
 
 import orjson
 
+from fieldapp.domain.clock import SYSTEM, Clock
 from fieldapp.errors import (
     VaultExists,
     VaultLocked,
@@ -154,7 +155,7 @@ def check_passphrase(passphrase: str) -> None:
 class Vault:
     """One open, unlocked vault. Create with :meth:`create`, open with :meth:`open`."""
 
-    def __init__(self, path: Path, lock_fd: int) -> None:
+    def __init__(self, path: Path, lock_fd: int, clock: Clock | None = None) -> None:
         self.path = path
         self._lock_fd = lock_fd
         self._write_lock = threading.RLock()
@@ -175,7 +176,8 @@ class Vault:
         self._history: dict[str, list[Op]] | None = None
         self._journal_fd = -1
         self._broken = False
-        self.clock = HybridClock()
+        self.clock: Clock = clock or SYSTEM  # the time this vault's party reads
+        self.hlc = HybridClock(wall_ms=self.clock.wall_ms)
         self.device_id = ""
         self.vault_id = b""
 
@@ -200,11 +202,13 @@ class Vault:
         kdf: KdfParams | None = None,
         device_id: str | None = None,
         recovery: tuple[bytes, str] | None = None,
+        clock: Clock | None = None,
     ) -> tuple[Vault, str]:
         """Create a vault; returns it open and the recovery key to show once.
 
         ``kdf`` defaults to parameters calibrated on this machine (≥ 64 MiB, ≥ 150 ms);
-        tests pass cheaper ones.
+        tests pass cheaper ones. ``clock`` is the time this vault reads (default: the
+        machine's).
         """
         check_passphrase(passphrase)
         path = Path(path)
@@ -215,7 +219,7 @@ class Vault:
         try:
             if (path / KEY_FILE).exists():  # created by another process meanwhile
                 raise VaultExists(path=str(path))
-            vault = cls(path, lock_fd)
+            vault = cls(path, lock_fd, clock)
             vault.vault_id = secrets.token_bytes(16)
             vault.device_id = device_id or secrets.token_hex(8)
             dek = secrets.token_bytes(crypto.KEY_LEN)
@@ -244,18 +248,26 @@ class Vault:
         return vault, recovery_text
 
     @classmethod
-    def open(cls, path: Path, passphrase: str) -> Vault:
-        """Unlock with the passphrase. Raises a :class:`VaultError` subclass on any problem."""
-        return cls._open(Path(path), passphrase=passphrase)
+    def open(cls, path: Path, passphrase: str, *, clock: Clock | None = None) -> Vault:
+        """Unlock with the passphrase. Raises a :class:`VaultError` subclass on any problem.
+
+        ``clock`` is the time this vault reads (default: the machine's)."""
+        return cls._open(Path(path), passphrase=passphrase, clock=clock)
 
     @classmethod
     def recover(
-        cls, path: Path, recovery_key: str, new_passphrase: str, *, kdf: KdfParams | None = None
+        cls,
+        path: Path,
+        recovery_key: str,
+        new_passphrase: str,
+        *,
+        kdf: KdfParams | None = None,
+        clock: Clock | None = None,
     ) -> Vault:
         """Unlock with the recovery key and set a new passphrase."""
         check_passphrase(new_passphrase)
         raw = crypto.parse_recovery_key(recovery_key)
-        vault = cls._open(Path(path), recovery_raw=raw)
+        vault = cls._open(Path(path), recovery_raw=raw, clock=clock)
         try:
             vault.change_passphrase(new_passphrase, kdf=kdf)
         except BaseException:
@@ -265,12 +277,17 @@ class Vault:
 
     @classmethod
     def _open(
-        cls, path: Path, *, passphrase: str | None = None, recovery_raw: bytes | None = None
+        cls,
+        path: Path,
+        *,
+        passphrase: str | None = None,
+        recovery_raw: bytes | None = None,
+        clock: Clock | None = None,
     ) -> Vault:
         if not (path / KEY_FILE).exists():
             raise VaultNotFound(path=str(path))
         lock_fd = cls._lock(path)
-        vault = cls(path, lock_fd)
+        vault = cls(path, lock_fd, clock)
         try:
             vault._unlock(passphrase, recovery_raw)
             vault._load()
@@ -550,7 +567,7 @@ class Vault:
         self._device_index = {d: i for i, d in enumerate(self._devices)}
         self._kv = state["kv"]
         self._archives = state["archives"]
-        self.clock.observe(state["hlc"])
+        self.hlc.observe(state["hlc"])
         docs, kinds, stamps = self._docs, self._kinds, self._stamps
         tables = self._tables
         for kind, rid, doc, st in state["records"]:
@@ -640,7 +657,7 @@ class Vault:
         document (or iterating a snapshot) never sees it change under it."""
         touched: dict[str, dict[str, Any]] = {}
         for op in ops:
-            self.clock.observe(op.hlc)
+            self.hlc.observe(op.hlc)
             rid = op.record_id
             doc = touched.get(rid)
             if doc is None:
@@ -699,7 +716,7 @@ class Vault:
                 base = (
                     None if current is None else make_op_id(current[0], self._devices[current[1]])
                 )
-                hlc = self.clock.now()
+                hlc = self.hlc.now()
                 ops.append(Op(make_op_id(hlc, dev), change.kind, rid, name, value, hlc, dev, base))
         return ops
 
@@ -717,7 +734,7 @@ class Vault:
                 raise VaultWriteFailed(reason="closed")
             if self._broken:
                 raise VaultWriteFailed(reason="reopen")
-            saved_clock = self.clock.last
+            saved_clock = self.hlc.last
             ops = self._make_ops(changes)
             if not ops and not kv:
                 return []
@@ -741,7 +758,7 @@ class Vault:
                 if kind != op.kind:
                     raise ValueError(f"record {op.record_id} is a {kind}, not a {op.kind}")
             if ops or kv:
-                self._write_frame(ops, kv, self.clock.last)
+                self._write_frame(ops, kv, self.hlc.last)
 
     def _write_frame(self, ops: list[Op], kv: dict[str, Any] | None, saved_clock: int) -> None:
         """Append, fdatasync, apply, record the new length. Caller holds the lock."""
@@ -758,7 +775,7 @@ class Vault:
             step = "fsync"
             os.fdatasync(self._journal_fd)
         except OSError as exc:
-            self.clock.last = saved_clock
+            self.hlc.last = saved_clock
             self._undo_append(start, fsync_failed=step == "fsync")
             raise VaultWriteFailed(reason=exc.strerror or str(exc)) from None
         self._journal_len = start + len(frame)
@@ -805,7 +822,7 @@ class Vault:
             "v": VERSION,
             "device_id": self.device_id,
             "devices": self._devices,
-            "hlc": self.clock.last,
+            "hlc": self.hlc.last,
             "kv": self._kv,
             "archives": archives,
             "records": records,

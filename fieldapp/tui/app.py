@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
-from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -16,12 +13,17 @@ from textual.theme import Theme
 
 from fieldapp import i18n
 from fieldapp.config import Config, save_config
+from fieldapp.domain.clock import SYSTEM, Clock
+from fieldapp.errors import FieldappError
 from fieldapp.i18n import t
+from fieldapp.services import errorlog
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import KdfParams, Vault
 from fieldapp.tui.commands import ResidentCommands
 from fieldapp.tui.i18n import translate_bindings
+from fieldapp.tui.messages import WorkerFailed
 from fieldapp.tui.sync_actions import HubView, SyncActions
+from fieldapp.tui.workers import background
 
 HIGH_CONTRAST = Theme(
     name="fieldapp-high-contrast",
@@ -63,25 +65,26 @@ class FieldApp(SyncActions, App[None]):
         config: Config | None = None,
         vault_path: Path | None = None,
         workspace: Workspace | None = None,
-        today: Callable[[], dt.date] = dt.date.today,
         save_settings: bool = True,
         supervisor: bool = False,
-        now: Callable[[], dt.datetime] = dt.datetime.now,
         auto_sync: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         self.config = config or Config()
         i18n.set_language(self.config.language)
         super().__init__()
         self.vault_path = vault_path
         self.workspace = workspace
-        self.today = today
+        # The one clock (DESIGN §3.0): vaults this app opens read it, and so do the idle
+        # lock and the hub's retry countdown. An already open vault brings its own.
+        self.clock: Clock = clock or (workspace.clock if workspace is not None else SYSTEM)
         self.save_settings = save_settings
         self.supervisor = supervisor  # 督导: home is the team view
-        self.now = now
         self.auto_sync = auto_sync  # try the hub in the background (tests drive it by hand)
         self.hub = HubView()
-        self.last_input = time.monotonic()
+        self.last_input = self.clock.monotonic()
         self.locked = False
+        self._last_failure: tuple[tuple[str, str, str], float] = (("", "", ""), 0.0)
         self._indexing = False
         self.unlock_delay_base = 1.0  # seconds; doubles with each wrong passphrase
         self.kdf_for_new_vaults: KdfParams | None = None  # None: calibrate (tests pass cheap ones)
@@ -140,11 +143,38 @@ class FieldApp(SyncActions, App[None]):
             self.pop_screen()
         self.push_screen(screen)
 
-    @work(thread=True, exit_on_error=False, group="index")
+    @background("index")
     def build_index(self) -> None:
         assert self.workspace is not None
         self.workspace.build_index()
         self.call_from_thread(self._index_ready)
+
+    def worker_failed(self, group: str) -> None:
+        if group == "index":
+            self._indexing = False  # the next Today shown tries again
+
+    def on_worker_failed(self, message: WorkerFailed) -> None:
+        """The one handler for workers that end in error (see ``tui/workers.py``): log
+        the failure without personal data, say so in the user's language, and let the
+        screen that ran it make itself usable again."""
+        error = message.error
+        log = errorlog.record(error, message.group, self.clock)
+        recover = getattr(message.node, "worker_failed", None)
+        if callable(recover):
+            recover(message.group)
+        # The same failure again at once (a view loaded twice): logged, said once.
+        said = (message.group, type(error).__name__, errorlog.place(error))
+        if said == self._last_failure[0] and self.clock.monotonic() - self._last_failure[1] < 30:
+            return
+        self._last_failure = (said, self.clock.monotonic())
+        if isinstance(error, FieldappError):
+            text = error.render()  # a refusal we know how to explain
+        else:
+            text = t("ui.worker_failed", error=type(error).__name__, place=errorlog.place(error))
+            if log is not None:
+                text += " " + t("ui.worker_failed_log", path=str(log))
+        self.bell()
+        self.notify(text, severity="error", timeout=20)
 
     def _index_ready(self) -> None:
         from fieldapp.tui.screens.residents import ResidentsScreen
@@ -159,11 +189,11 @@ class FieldApp(SyncActions, App[None]):
         from textual import events
 
         if isinstance(event, events.Key | events.MouseDown | events.Paste):
-            self.last_input = time.monotonic()
+            self.last_input = self.clock.monotonic()
         return super().on_event(event)  # type: ignore[arg-type]
 
     def _check_idle(self) -> None:
-        idle = time.monotonic() - self.last_input
+        idle = self.clock.monotonic() - self.last_input
         if idle >= self.config.idle_lock_minutes * 60:
             self.action_lock()
         elif self.hub.state in ("offline", "denied", "clock") and not self.locked:
@@ -183,7 +213,7 @@ class FieldApp(SyncActions, App[None]):
 
     def _unlocked(self, _: object) -> None:
         self.locked = False
-        self.last_input = time.monotonic()
+        self.last_input = self.clock.monotonic()
 
     # ------------------------------------------------------------------ navigation
 
@@ -307,15 +337,15 @@ class FieldApp(SyncActions, App[None]):
         program's variables (they hold decrypted records) the way Textual's default
         traceback would."""
         import sys
-        import traceback
 
         from rich.text import Text
 
         self.bell()
-        kind, _, tb = sys.exc_info()
-        where = traceback.extract_tb(tb)[-1] if tb else None
-        place = f"{Path(where.filename).name}:{where.lineno}" if where else "?"
-        name = kind.__name__ if kind else "Error"
+        error = sys.exc_info()[1]
+        name = type(error).__name__ if error is not None else "Error"
+        place = errorlog.place(error) if error is not None else "?"
+        if error is not None:
+            errorlog.record(error, "crash", self.clock)
         self._exit_renderables.append(Text(t("ui.crashed", error=name, place=place)))
         self._close_messages_no_wait()
 

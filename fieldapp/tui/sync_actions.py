@@ -3,18 +3,15 @@ threads; the app only shows what happened."""
 
 from __future__ import annotations
 
-import datetime as dt
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from textual import work
 
 from fieldapp.errors import FieldappError
 from fieldapp.i18n import t
 from fieldapp.services.supervision import merge_text
 from fieldapp.services.workspace import Workspace
+from fieldapp.tui.workers import background
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
@@ -27,7 +24,7 @@ class HubView:
     """What the app knows of the hub right now (not stored)."""
 
     state: str = "unknown"  # unknown | checking | online | offline | denied | no_hub
-    next_try: float | None = None  # time.monotonic() of the next automatic attempt
+    next_try: float | None = None  # the app clock's monotonic() of the next attempt
 
 
 def _wait_text(seconds: float) -> str:
@@ -52,7 +49,8 @@ def status_line(workspace: Workspace, hub: HubView | None = None) -> str:
             last = contact.replace("T", " ")[5:16]  # everything was on the hub then
         state = t(f"ui.hub_state.{hub.state}")
         if hub.state in ("offline", "denied", "clock") and hub.next_try is not None:
-            state += " · " + t("ui.hub_retry", wait=_wait_text(hub.next_try - time.monotonic()))
+            wait = hub.next_try - workspace.clock.monotonic()
+            state += " · " + t("ui.hub_retry", wait=_wait_text(wait))
         line = t(
             "ui.hub_line", state=state, changes=s.pending_ops, bundles=s.pending_bundles, last=last
         )
@@ -86,9 +84,11 @@ class SyncActions:
         self._schedule_hub(1.0)
 
     def _schedule_hub(self: FieldApp, delay: float) -> None:  # type: ignore[misc]
+        if self._auto_sync is None:
+            return  # background sync is off (``auto_sync=False``): only "Sync now" tries
         if self._hub_timer is not None:
             self._hub_timer.stop()
-        self.hub.next_try = time.monotonic() + delay
+        self.hub.next_try = self.clock.monotonic() + delay
         self._hub_timer = self.set_timer(delay, self._hub_tick, name="hub-sync")
 
     def _hub_tick(self: FieldApp) -> None:  # type: ignore[misc]
@@ -117,7 +117,7 @@ class SyncActions:
             self._hub_transport = fresh
         return self._hub_transport
 
-    @work(thread=True, exit_on_error=False, group="hub")
+    @background("hub")
     def hub_pass(self: FieldApp, manual: bool = False) -> None:  # type: ignore[misc]
         """One attempt: a worker uploads its outbox, a supervisor fetches and merges."""
         from fieldapp.errors import CardError
@@ -136,7 +136,7 @@ class SyncActions:
             if self.supervisor:
                 transport.probe()
                 summary = hubsync.fetch_and_merge(
-                    workspace.vault, transport, self.now(), should_stop=lambda: self._quitting
+                    workspace.vault, transport, should_stop=lambda: self._quitting
                 )
                 if summary.outcomes:
                     workspace.build_index()
@@ -149,7 +149,7 @@ class SyncActions:
                     message = (message + "\n" + trouble.render()).strip()
                     severity = "warning"
             else:
-                result = hubsync.upload(workspace.vault, transport, self.now())
+                result = hubsync.upload(workspace.vault, transport)
                 if result.failure is not None:
                     raise result.failure
                 if manual:  # automatic passes only update the status line
@@ -219,7 +219,7 @@ class SyncActions:
             AskDialog(t("ui.sync_folder_question"), last, t("ui.sync_folder_hint")), chosen
         )
 
-    @work(thread=True, exit_on_error=False, group="sync")
+    @background("sync")
     def sync_to_folder(self: FieldApp, folder: str) -> None:  # type: ignore[misc]
         from sync import outbox, team
         from sync.transport import FolderTransport
@@ -233,7 +233,7 @@ class SyncActions:
             stick = FolderTransport(root)
             stick.clean_temp()
             workspace.vault.put_meta(LAST_FOLDER, str(root))
-            result = outbox.sync_to(workspace.vault, stick, dt.datetime.now())
+            result = outbox.sync_to(workspace.vault, stick)
             name = workspace.records.profile().get("name", "")
             code = team.my_device_code(workspace.vault, name)
             if code:  # the supervisor enrols this device from the card on the stick
@@ -272,7 +272,7 @@ class SyncActions:
 
         self.push_screen(AskDialog(t("ui.join_question"), "", t("ui.join_hint")), pasted)
 
-    @work(thread=True, exit_on_error=False, group="sync")
+    @background("sync")
     def join_team(self: FieldApp, code: str) -> None:  # type: ignore[misc]
         from fieldapp.tui.dialogs.ask import MessageDialog
         from sync import team
@@ -305,7 +305,7 @@ class SyncActions:
             AskDialog(t("ui.merge_folder_question"), last, t("ui.sync_folder_hint")), chosen
         )
 
-    @work(thread=True, exit_on_error=False, group="sync")
+    @background("sync")
     def merge_folder(self: FieldApp, folder: str) -> None:  # type: ignore[misc]
         from sync.merge import merge_sources
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -18,6 +18,7 @@ from fieldapp.errors import FieldappError
 from fieldapp.i18n import field_label, t
 from fieldapp.services import supervision
 from fieldapp.tui.i18n import Finishing, show_value, translate_bindings
+from fieldapp.tui.workers import background
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
@@ -70,7 +71,7 @@ class ConflictDialog(Finishing, ModalScreen[bool]):
         if event.value.strip():
             self.settle(event.value.strip())
 
-    @work(thread=True, exit_on_error=False, group="save")
+    @background("save")
     def settle(self, value: object) -> None:
         app: FieldApp = self.app  # type: ignore[assignment]
         assert app.workspace is not None

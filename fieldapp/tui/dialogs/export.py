@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -16,6 +16,7 @@ from textual.widgets import Checkbox, Input, Select, Static
 from fieldapp.domain import RecordKind
 from fieldapp.i18n import t
 from fieldapp.tui.i18n import Finishing, translate_bindings
+from fieldapp.tui.workers import background
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
@@ -58,7 +59,7 @@ class ExportDialog(Finishing, ModalScreen[bool]):
         what = str(self.query_one("#what", Select).value)
         self.run_export(what, path, self.query_one("#redact", Checkbox).value)
 
-    @work(thread=True, exit_on_error=False, group="export")
+    @background("export")
     def run_export(self, what: str, path: Path, redact: bool) -> None:
         from fieldapp.services import export
 

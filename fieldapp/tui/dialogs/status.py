@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -16,6 +16,7 @@ from fieldapp.domain.workflow import allowed_next
 from fieldapp.errors import FieldappError, RecordInvalid
 from fieldapp.i18n import t
 from fieldapp.tui.i18n import Finishing, label, translate_bindings
+from fieldapp.tui.workers import background
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
@@ -62,7 +63,7 @@ class StatusDialog(Finishing, ModalScreen[Need | None]):
         referred = self.query_one("#referred-to", Input).value
         self.change(status, note, referred)
 
-    @work(thread=True, exit_on_error=False, group="save")
+    @background("save")
     def change(self, status: NeedStatus, note: str, referred_to: str) -> None:
         app: FieldApp = self.app  # type: ignore[assignment]
         assert app.workspace is not None

@@ -10,7 +10,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
@@ -25,6 +25,7 @@ from fieldapp.store import Vault
 from fieldapp.store.crypto import new_recovery_key
 from fieldapp.store.vault import MIN_PASSPHRASE, check_passphrase
 from fieldapp.tui.i18n import translate_bindings
+from fieldapp.tui.workers import background
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
@@ -108,6 +109,10 @@ class FirstRunScreen(Screen[None]):
         for box in self.query(Input):
             box.value = values.get(box.id, "")
 
+    def worker_failed(self, group: str) -> None:
+        if group == "create":  # back to a step the user can act on
+            self._show("step-passphrase", "#pass1")
+
     def _show(self, step: str, focus: str | None = None) -> None:
         self.query_one("#steps", ContentSwitcher).current = step
         if focus:
@@ -170,20 +175,24 @@ class FirstRunScreen(Screen[None]):
         self._show("step-creating")
         self.create_vault(name, community)
 
-    @work(thread=True, exit_on_error=False, group="create")
+    @background("create")
     def create_vault(self, name: str, community: str) -> None:
         from fieldapp import paths
 
         path = self.vault_path or paths.vault_dir()
         try:
             vault, _ = Vault.create(
-                path, self.passphrase, kdf=self.fieldapp.kdf_for_new_vaults, recovery=self.recovery
+                path,
+                self.passphrase,
+                kdf=self.fieldapp.kdf_for_new_vaults,
+                recovery=self.recovery,
+                clock=self.fieldapp.clock,
             )
         except FieldappError as exc:
             self.app.call_from_thread(self.app.notify, exc.render(), severity="error")
             self.app.call_from_thread(self._show, "step-passphrase", "#pass1")
             return
-        workspace = Workspace(vault, self.fieldapp.today)
+        workspace = Workspace(vault)
         workspace.records.set_profile(name, community)
         from sync.team import device_key
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -53,6 +53,7 @@ from fieldapp.errors import FieldappError, FieldProblem, RecordInvalid
 from fieldapp.i18n import t
 from fieldapp.services.workspace import Workspace
 from fieldapp.tui.i18n import Finishing, label, lang, translate_bindings
+from fieldapp.tui.workers import background
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
@@ -264,7 +265,7 @@ class FormScreen(Finishing, Screen[bool]):
         if self.dirty and not self.saving:
             self.save_draft(dict(self.values))
 
-    @work(thread=True, exit_on_error=False, group="drafts")
+    @background("drafts")
     def save_draft(self, values: dict[str, Any]) -> None:
         try:
             self.workspace.put_draft(self.form.draft_key, values)
@@ -286,7 +287,7 @@ class FormScreen(Finishing, Screen[bool]):
             self._draft_timer.stop()
         self.save_record(record)
 
-    @work(thread=True, exit_on_error=False, group="save")
+    @background("save")
     def save_record(self, record: Record) -> None:
         try:
             self.workspace.save(record, draft_key=self.form.draft_key)
@@ -301,6 +302,13 @@ class FormScreen(Finishing, Screen[bool]):
     def _saved(self) -> None:
         self.app.notify(t("ui.saved"))
         self.finish(True)
+
+    def worker_failed(self, group: str) -> None:
+        """A save that failed unexpectedly: nothing was saved; the form stays as typed
+        (its draft too) and Ctrl+S works again."""
+        if group == "save":
+            self.saving = False
+            self._keep_draft()
 
     def _failed(self, problems: list[FieldProblem], message: str | None) -> None:
         self.saving = False
@@ -354,7 +362,7 @@ class FormScreen(Finishing, Screen[bool]):
 
         self.app.push_screen(ConfirmDialog(t("ui.discard_question")), answer)
 
-    @work(thread=True, exit_on_error=False, group="drafts")
+    @background("drafts")
     def drop_draft(self) -> None:
         self.workspace.drop_draft(self.form.draft_key)
 
@@ -481,7 +489,7 @@ def resident_form(ws: Workspace, resident: Resident | None) -> FormScreen:
         }
         if record_id:
             data["id"] = record_id
-        return validate(Resident, data)
+        return validate(Resident, data, today=ws.today())
 
     def where(path: str) -> str:
         mapping = {
@@ -550,7 +558,9 @@ def need_form(ws: Workspace, resident_id: str, need: Need | None) -> FormScreen:
         }
         if need:
             data["id"] = need.id
-        return validate(Need, {k: val for k, val in data.items() if val is not None})
+        return validate(
+            Need, {k: val for k, val in data.items() if val is not None}, today=ws.today()
+        )
 
     title = "ui.form_edit_need" if need else "ui.form_new_need"
     resident = ws.vault.get(resident_id) or {}
@@ -623,7 +633,9 @@ def visit_form(ws: Workspace, resident: Resident) -> FormScreen:
             "checklist": checklist if use else {},
             "next_due": _opt(v, "next_due"),
         }
-        return validate(Visit, {k: val for k, val in data.items() if val is not None})
+        return validate(
+            Visit, {k: val for k, val in data.items() if val is not None}, today=ws.today()
+        )
 
     def where(path: str) -> str:
         if path.startswith("checklist."):
@@ -709,7 +721,9 @@ def interview_form(ws: Workspace, resident: Resident, template_id: str) -> FormS
             "notes": str(v.get("notes") or ""),
             "follow_ups": follow_ups,
         }
-        return validate(Interview, {k: val for k, val in data.items() if val is not None})
+        return validate(
+            Interview, {k: val for k, val in data.items() if val is not None}, today=ws.today()
+        )
 
     def where(path: str) -> str:
         if path.startswith("answers."):
@@ -802,7 +816,9 @@ def plan_form(ws: Workspace, resident_id: str, plan: CasePlan | None) -> FormScr
         }
         if p:
             data["id"] = p.id
-        return validate(CasePlan, {k: val for k, val in data.items() if val is not None})
+        return validate(
+            CasePlan, {k: val for k, val in data.items() if val is not None}, today=ws.today()
+        )
 
     resident = ws.vault.get(resident_id) or {}
     title = "ui.form_edit_plan" if p else "ui.form_new_plan"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -18,6 +18,7 @@ from fieldapp.i18n import field_label, t
 from fieldapp.services.records import HistoryEntry
 from fieldapp.services.workspace import ResidentFile
 from fieldapp.tui.i18n import cells, day, label, lang, show_value, translate_bindings
+from fieldapp.tui.workers import background
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
@@ -87,7 +88,7 @@ class ResidentFileScreen(Screen[None]):
         if self.app.screen is self:
             self.app.pop_screen()
 
-    @work(thread=True, exit_on_error=False, group="file", exclusive=True)
+    @background("file", exclusive=True)
     def load(self) -> None:
         workspace = self.fieldapp.workspace
         assert workspace is not None
@@ -105,7 +106,7 @@ class ResidentFileScreen(Screen[None]):
     def show(self, f: ResidentFile) -> None:
         self.file = f
         r = f.resident
-        age = r.age(self.fieldapp.today())
+        age = r.age(f.today)
         tags = [v.value for v in r.tags]
         self.title = r.name
         self.sub_title = r.community
@@ -154,7 +155,7 @@ class ResidentFileScreen(Screen[None]):
             t("ui.col_due"),
             t("ui.col_description"),
         )
-        today = self.fieldapp.today()
+        today = f.today
         for need in f.needs:
             late = (
                 need.due_date

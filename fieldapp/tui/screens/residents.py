@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -19,6 +19,7 @@ from fieldapp.domain import Vulnerability
 from fieldapp.i18n import t
 from fieldapp.services.workspace import ResidentRow
 from fieldapp.tui.i18n import cells, label, translate_bindings
+from fieldapp.tui.workers import background
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
@@ -131,7 +132,7 @@ class ResidentsScreen(Screen[None]):
     def run_search(self) -> None:
         self.search(Filters(**vars(self.filters)))
 
-    @work(thread=True, exit_on_error=False, group="search", exclusive=True)
+    @background("search", exclusive=True)
     def search(self, filters: Filters) -> None:
         workspace = self.fieldapp.workspace
         assert workspace is not None
@@ -150,6 +151,10 @@ class ResidentsScreen(Screen[None]):
             limit=200,
         )
         self.post_message(self.Results(filters, rows, total))
+
+    def worker_failed(self, group: str) -> None:
+        if group == "search":
+            self.query_one("#result-count", Static).update(t("ui.load_failed"))
 
     @on(Results)
     def _show(self, message: Results) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 from fieldapp.i18n import field_label, t
 from fieldapp.services import supervision
 from fieldapp.tui.i18n import cells, label, show_value, translate_bindings
+from fieldapp.tui.workers import background
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
@@ -88,7 +89,7 @@ class TeamScreen(Screen[None]):
     def action_quarantine(self) -> None:
         self.app.push_screen(QuarantineScreen())
 
-    @work(thread=True, exit_on_error=False, group="team", exclusive=True)
+    @background("team", exclusive=True)
     def load(self) -> None:
         ws = self.fieldapp.workspace
         assert ws is not None
@@ -99,6 +100,10 @@ class TeamScreen(Screen[None]):
         conflicts = sum(len(f) for f in supervision.merge.conflicts(ws.vault).values())
         quarantined = len(supervision.quarantine(ws.vault))
         self.app.call_from_thread(self.show, rows, needs, conflicts, quarantined)
+
+    def worker_failed(self, group: str) -> None:
+        if group == "team":
+            self.query_one("#team-summary", Static).update(t("ui.load_failed"))
 
     def _hub_text(self) -> str:
         state = self.fieldapp.hub.state
@@ -221,7 +226,7 @@ class ConflictsScreen(Screen[None]):
     def action_back(self) -> None:
         self.app.pop_screen()
 
-    @work(thread=True, exit_on_error=False, group="conflicts", exclusive=True)
+    @background("conflicts", exclusive=True)
     def load(self) -> None:
         ws = self.fieldapp.workspace
         assert ws is not None
@@ -229,6 +234,10 @@ class ConflictsScreen(Screen[None]):
         for rid in supervision.merge.conflicts(ws.vault):
             found += supervision.field_conflicts(ws.vault, rid)
         self.app.call_from_thread(self.show, found)
+
+    def worker_failed(self, group: str) -> None:
+        if group == "conflicts":
+            self.query_one("#conflicts-count", Static).update(t("ui.load_failed"))
 
     def show(self, found: list[supervision.FieldConflict]) -> None:
         self.found = {f"{c.record_id}/{c.field}": c for c in found}

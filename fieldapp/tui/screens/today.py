@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from fieldapp.i18n import t
 from fieldapp.services.workspace import TodaySummary
 from fieldapp.tui.i18n import cells, day, label, translate_bindings
+from fieldapp.tui.workers import background
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
@@ -73,12 +74,21 @@ class TodayScreen(Screen[None]):
     def action_refresh(self) -> None:
         self.load()
 
-    @work(thread=True, exit_on_error=False, group="today", exclusive=True)
+    @background("today", exclusive=True)
     def load(self) -> None:
         workspace = self.fieldapp.workspace
         assert workspace is not None
         summary = workspace.today_summary()
         self.app.call_from_thread(self.show, summary)
+
+    def worker_failed(self, group: str) -> None:
+        if group == "today":
+            self.query_one("#today-counts", Static).update(t("ui.load_failed"))
+            if self.summary is None:  # the rest of the app must work all the same
+                self.fieldapp.today_shown()
+                self.load_sync_status()
+        elif group == "sync-status":
+            self.query_one("#sync-status", Static).update(t("ui.load_failed"))
 
     def show(self, s: TodaySummary) -> None:
         first = self.summary is None
@@ -149,7 +159,7 @@ class TodayScreen(Screen[None]):
             self.fieldapp.today_shown()
             self.load_sync_status()
 
-    @work(thread=True, exit_on_error=False, group="sync-status", exclusive=True)
+    @background("sync-status", exclusive=True)
     def load_sync_status(self) -> None:
         from fieldapp.tui.sync_actions import status_line
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
@@ -17,6 +17,7 @@ from fieldapp.i18n import t
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import Vault
 from fieldapp.tui.i18n import Finishing, translate_bindings
+from fieldapp.tui.workers import background
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
@@ -68,7 +69,7 @@ class _PassphraseScreen(Finishing, Screen[None]):
         self.query_one("#unlock-message", Static).update(t("ui.unlocking"))
         self.try_passphrase(event.value)
 
-    @work(thread=True, exit_on_error=False, group="unlock")
+    @background("unlock")
     def try_passphrase(self, passphrase: str) -> None:
         raise NotImplementedError
 
@@ -88,6 +89,10 @@ class _PassphraseScreen(Finishing, Screen[None]):
         box.disabled = False
         box.focus()
 
+    def worker_failed(self, group: str) -> None:
+        if group == "unlock":  # the box must not stay disabled
+            self.fail(t("ui.load_failed"))
+
     def fail(self, message: str) -> None:
         self.query_one("#unlock-message", Static).update(message)
         self._ready_again()
@@ -98,17 +103,17 @@ class UnlockScreen(_PassphraseScreen):
         super().__init__()
         self.vault_path = vault_path
 
-    @work(thread=True, exit_on_error=False, group="unlock")
+    @background("unlock")
     def try_passphrase(self, passphrase: str) -> None:
         try:
-            vault = Vault.open(self.vault_path, passphrase)
+            vault = Vault.open(self.vault_path, passphrase, clock=self.fieldapp.clock)
         except WrongPassphrase as exc:
             self.app.call_from_thread(self.wrong, exc.render())
             return
         except FieldappError as exc:
             self.app.call_from_thread(self.fail, exc.render())
             return
-        workspace = Workspace(vault, self.fieldapp.today)
+        workspace = Workspace(vault)
         self.app.call_from_thread(self.fieldapp.start_session, workspace)
 
 
@@ -118,7 +123,7 @@ class LockScreen(_PassphraseScreen):
     def _title(self) -> str:
         return t("ui.locked_title")
 
-    @work(thread=True, exit_on_error=False, group="unlock")
+    @background("unlock")
     def try_passphrase(self, passphrase: str) -> None:
         workspace = self.fieldapp.workspace
         assert workspace is not None
