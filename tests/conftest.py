@@ -1,13 +1,16 @@
-"""Shared fixtures: data and config in tmp_path, cheap KDF parameters for vaults."""
+"""Shared fixtures: data and config in tmp_path, cheap KDF parameters for vaults, and
+a fixed clock for every party (DESIGN §3.0: no test reads the calendar)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from fieldapp.domain.clock import FixedClock
 from fieldapp.store import KdfParams, Vault
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # not about the KDF use cheap parameters, which the key slot records like any other.
 FAST_KDF = KdfParams(memory_kib=1024, iterations=1, lanes=1)
 PASSPHRASE = "correct horse battery"
+# The moment most scenarios happen at: a weekday morning. Tests that need real time
+# (the hub: SeaweedFS checks request signatures against its own clock) use SystemClock.
+T0 = dt.datetime(2026, 11, 29, 10, 30)
 pytest_plugins = ["tests.hubfix"]  # the real hub's fixtures
 
 
@@ -30,8 +36,14 @@ def vault_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def vault(vault_path: Path) -> Iterator[Vault]:
-    v, _ = Vault.create(vault_path, PASSPHRASE, kdf=FAST_KDF)
+def clock() -> FixedClock:
+    """The scenario's clock, standing at :data:`T0` until a test moves it."""
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def vault(vault_path: Path, clock: FixedClock) -> Iterator[Vault]:
+    v, _ = Vault.create(vault_path, PASSPHRASE, kdf=FAST_KDF, clock=clock)
     yield v
     v.close(compact=False)
 
@@ -40,23 +52,20 @@ def python() -> str:
     return sys.executable
 
 
-def kill_child_at_random(script: str, args: list[str], after: float) -> None:
+def kill_child_at_random(
+    script: str, args: list[str], after: float, *, may_finish: bool = False
+) -> list[str]:
     """Start ``tests/<script>``, wait for its READY, let it work ``after`` seconds,
-    then kill -9 it (the crash and outbox loops)."""
+    then kill -9 it (the outbox, merge and hub loops). Returns every line it printed.
+    ``may_finish``: the child has an end, and may reach it before the kill."""
     import signal
-    import subprocess
     import time
 
-    child = subprocess.Popen(
-        [python(), str(ROOT / "tests" / script), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline().strip() == "READY", child.stderr
+    from tests.children import Child
+
+    child = Child.python(script, *args)
+    child.wait_for_line("READY")
     time.sleep(after)
-    child.send_signal(signal.SIGKILL)
-    _, err = child.communicate()
-    assert child.returncode == -signal.SIGKILL, err
+    code = child.kill()
+    assert code == -signal.SIGKILL or (may_finish and code == 0), child.stderr
+    return child.out

@@ -4,11 +4,14 @@ by the tests through ``sync.hub`` exactly as ``fieldapp hub`` starts it.
 ``Team`` is a supervisor vault with a team, N enrolled worker vaults whose team card
 names the hub, and the hub's directory; ``team.start_hub()`` / ``team.hub.kill()``
 bring the hub up and down on the same directory and port.
+
+Every party reads one clock, the machine's (:class:`SystemClock`): SeaweedFS checks
+request signatures against the real time, so the parties' clocks must agree with it.
+These tests are marked ``hub`` and left out of the shifted-clock pass (``make test``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from fieldapp.domain.clock import SystemClock
 from fieldapp.domain.ids import new_id
 from fieldapp.store import Change, Vault
 from sync import hub as hubmod
@@ -23,7 +27,7 @@ from sync import hubsync, team
 from sync.s3 import S3Transport
 from tests.conftest import FAST_KDF, PASSPHRASE
 
-NOW = dt.datetime(2026, 11, 29, 10, 30)
+CLOCK = SystemClock()  # every party of a hub scenario, derived from the real clock
 
 
 def free_port() -> int:
@@ -90,14 +94,14 @@ def state(vault: Vault) -> dict[str, dict[str, object]]:
 
 def make_team(root: Path, workers: int = 2, endpoint_port: int | None = None) -> Team:
     port = endpoint_port or free_port()
-    sup, _ = Vault.create(root / "sup", PASSPHRASE, kdf=FAST_KDF)
+    sup, _ = Vault.create(root / "sup", PASSPHRASE, kdf=FAST_KDF, clock=CLOCK)
     secrets = team.create_team(
         sup, "史家社区督导", {"endpoint": f"http://127.0.0.1:{port}", "bucket": "fieldapp"}
     )
     vaults = []
     names = ["李娜", "王芳", "张伟", "刘洋"]
     for i in range(workers):
-        w, _ = Vault.create(root / f"w{i}", PASSPHRASE, kdf=FAST_KDF)
+        w, _ = Vault.create(root / f"w{i}", PASSPHRASE, kdf=FAST_KDF, clock=CLOCK)
         _, code = team.join(w, secrets.code(), names[i % len(names)])
         team.enrol(sup, code)
         vaults.append(w)

@@ -20,10 +20,14 @@ from sync import hub as hubmod
 from sync import hubsync, outbox, team
 from sync.s3 import HubDenied, HubUnreachable, S3Transport
 from sync.transport import BundleConflictError
+from tests.children import Child
 from tests.conftest import PASSPHRASE, ROOT, python
-from tests.hubfix import NOW, Team, bundle_keys, edit, state
+from tests.hubfix import Team, bundle_keys, edit, state
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:botocore")
+pytestmark = [
+    pytest.mark.hub,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:botocore"),
+]
 
 
 def raw_client(t: Team, access: str, secret: str) -> object:
@@ -59,7 +63,7 @@ def test_offline_workers_sync_when_the_hub_appears_and_the_supervisor_merges(
     # Offline: the hub is not running. Nothing is cut away, nothing is lost.
     for i, w in enumerate(t.workers):
         with pytest.raises(HubUnreachable):
-            hubsync.upload(w, t.worker_transport(i, connect_timeout=0.5), NOW)
+            hubsync.upload(w, t.worker_transport(i, connect_timeout=0.5))
         assert outbox.status(w).pending_ops > 0
         assert outbox.status(w).pending_bundles == 0
         assert w.get_meta(outbox.STATUS)["online"] is False
@@ -67,12 +71,12 @@ def test_offline_workers_sync_when_the_hub_appears_and_the_supervisor_merges(
     shared = edit(a, 1, "shared")[0]
     edit(b, 5, "B2")
     t.start_hub()
-    results = [hubsync.upload(w, t.worker_transport(i), NOW) for i, w in enumerate(t.workers)]
+    results = [hubsync.upload(w, t.worker_transport(i)) for i, w in enumerate(t.workers)]
     for w, result in zip(t.workers, results, strict=True):
         assert result.error is None and result.pending == 0 and result.delivered == [1]
         assert outbox.status(w).pending_ops == 0 and outbox.status(w).pending_bundles == 0
         assert w.get_meta(outbox.STATUS)["online"] is True
-    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport())
     assert summary.listed == 2 and summary.fetched == 2 and summary.archived == 2
     assert [o.kind for o in summary.outcomes] == ["applied", "applied"]
     expected = {**state(a), **state(b)}
@@ -86,7 +90,7 @@ def test_offline_workers_sync_when_the_hub_appears_and_the_supervisor_merges(
         f"archive/{w.device_id}/00000001" for w in t.workers
     )
     # A second pass finds nothing and changes nothing.
-    again = hubsync.fetch_and_merge(t.sup, sup, NOW)
+    again = hubsync.fetch_and_merge(t.sup, sup)
     assert (again.listed, again.fetched, again.outcomes) == (0, 0, [])
     assert state(t.sup) == expected
 
@@ -97,9 +101,9 @@ def test_later_changes_go_up_as_the_next_bundle_and_merge_in_order(hub_team: Tea
     t.start_hub()
     for round_ in range(3):
         edit(w, 4, f"r{round_}")
-        assert hubsync.upload(w, t.worker_transport(0), NOW).delivered == [round_ + 1]
+        assert hubsync.upload(w, t.worker_transport(0)).delivered == [round_ + 1]
     # Fetch only after all three: merged in sequence order.
-    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport())
     assert [(o.kind, o.seq) for o in summary.outcomes] == [
         ("applied", 1),
         ("applied", 2),
@@ -112,14 +116,14 @@ def test_fetched_bundles_wait_in_the_vault_until_merged(hub_team: Team) -> None:
     t = hub_team
     t.start_hub()
     edit(t.workers[0], 3)
-    hubsync.upload(t.workers[0], t.worker_transport(0), NOW)
+    hubsync.upload(t.workers[0], t.worker_transport(0))
     fetched, more = hubsync.fetch(t.sup, t.supervisor_transport())
     assert fetched.fetched == 1 and not more
     # Interrupted here (nothing merged yet): the bundle is kept, sealed, in the vault...
     assert len(t.sup.meta_keys(hubsync.FETCHED)) == 1
     assert state(t.sup) == {}
     # ...and a new pass neither fetches it twice nor loses it.
-    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport())
     assert summary.fetched == 0
     assert [o.kind for o in summary.outcomes] == ["applied"]
     assert t.sup.meta_keys(hubsync.FETCHED) == []
@@ -130,15 +134,15 @@ def test_an_unarchived_bundle_is_not_merged_twice(hub_team: Team) -> None:
     t = hub_team
     t.start_hub()
     edit(t.workers[0], 3)
-    hubsync.upload(t.workers[0], t.worker_transport(0), NOW)
-    first = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW, archive=False)
+    hubsync.upload(t.workers[0], t.worker_transport(0))
+    first = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), archive=False)
     assert [o.kind for o in first.outcomes] == ["applied"]
     # Archiving was missed (hub dropped, crash): the copy is still in the inbox.
     queued = t.sup.meta_keys(hubsync.TO_ARCHIVE)
     assert len(queued) == 1
     t.sup.commit((), kv=dict.fromkeys(queued))
     before = state(t.sup)
-    second = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    second = hubsync.fetch_and_merge(t.sup, t.supervisor_transport())
     assert [o.kind for o in second.outcomes] == ["duplicate"] and second.archived == 1
     assert state(t.sup) == before
     assert bundle_keys(t.supervisor_transport()) == []
@@ -160,8 +164,8 @@ def test_a_restored_laptop_reusing_a_merged_sequence_raises_the_alarm(hub_team: 
     shutil.copytree(t.root / "w0", t.root / "w0-backup")
     w = t.workers[0] = Vault.open(t.root / "w0", PASSPHRASE)
     edit(w, 2, "first")
-    hubsync.upload(w, t.worker_transport(0), NOW)
-    hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    hubsync.upload(w, t.worker_transport(0))
+    hubsync.fetch_and_merge(t.sup, t.supervisor_transport())
     original = t.supervisor_transport().list("archive/")
     assert len(original) == 1
     w.close(compact=False)
@@ -169,8 +173,8 @@ def test_a_restored_laptop_reusing_a_merged_sequence_raises_the_alarm(hub_team: 
     shutil.copytree(t.root / "w0-backup", t.root / "w0")
     w = t.workers[0] = Vault.open(t.root / "w0", PASSPHRASE)
     edit(w, 3, "restored")
-    assert hubsync.upload(w, t.worker_transport(0), NOW).delivered == [1]
-    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    assert hubsync.upload(w, t.worker_transport(0)).delivered == [1]
+    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport())
     assert [o.kind for o in summary.outcomes] == ["quarantined"]
     reason = summary.outcomes[0].reason
     assert reason is not None and "ALARM" in reason.render("en")
@@ -186,8 +190,8 @@ def test_junk_in_the_inbox_is_neither_fetched_nor_touched(hub_team: Team) -> Non
     for key in odd:
         sup.client.put_object(Bucket="fieldapp", Key=key, Body=b"?")
     edit(t.workers[0], 1)
-    hubsync.upload(t.workers[0], t.worker_transport(0), NOW)  # also leaves its .probe
-    summary = hubsync.fetch_and_merge(t.sup, sup, NOW)
+    hubsync.upload(t.workers[0], t.worker_transport(0))  # also leaves its .probe
+    summary = hubsync.fetch_and_merge(t.sup, sup)
     assert [o.kind for o in summary.outcomes] == ["applied"] and summary.archive_error is None
     left = set(sup.list("inbox/"))
     assert left == {*odd, f"inbox/{t.workers[0].device_id}/.probe"}
@@ -259,7 +263,7 @@ def test_a_worker_cannot_touch_another_workers_bundles_or_anything_else(hub_team
     a, b = t.workers
     t.start_hub()
     edit(b, 2)
-    hubsync.upload(b, t.worker_transport(1), NOW)
+    hubsync.upload(b, t.worker_transport(1))
     b_key = f"inbox/{b.device_id}/00000001.fbundle"
     b_bytes = t.supervisor_transport().get(b_key)
     s3 = raw_client(t, *creds(a))
@@ -304,12 +308,12 @@ def test_a_revoked_device_is_refused_after_the_reload(hub_team: Team) -> None:
     a, b = t.workers
     t.start_hub()
     edit(a, 1)
-    assert hubsync.upload(a, t.worker_transport(0), NOW).delivered == [1]
+    assert hubsync.upload(a, t.worker_transport(0)).delivered == [1]
     team.revoke(t.sup, a.device_id)
     assert hubmod.refresh_identities(t.sup) is True  # the running hub was told (SIGHUP)
     edit(a, 1)
     with pytest.raises(HubDenied) as refused:
-        hubsync.upload(a, t.worker_transport(0), NOW)
+        hubsync.upload(a, t.worker_transport(0))
     assert "revoked" in refused.value.render("en")
     assert outbox.status(a).pending_ops == 2  # kept for when it is sorted out
     s3 = raw_client(t, *creds(a))
@@ -317,11 +321,11 @@ def test_a_revoked_device_is_refused_after_the_reload(hub_team: Team) -> None:
         s3.put_object(Bucket="fieldapp", Key=f"inbox/{a.device_id}/00000009.fbundle", Body=b"x")
     # The other worker is unaffected; the revoked device stays refused after a restart.
     edit(b, 1)
-    assert hubsync.upload(b, t.worker_transport(1), NOW).delivered == [1]
+    assert hubsync.upload(b, t.worker_transport(1)).delivered == [1]
     t.stop_hub()
     t.start_hub()
     with pytest.raises(HubDenied):
-        hubsync.upload(a, t.worker_transport(0), NOW)
+        hubsync.upload(a, t.worker_transport(0))
 
 
 def test_a_device_enrolled_while_the_hub_runs_can_upload_at_once(tmp_path: Path) -> None:
@@ -333,11 +337,11 @@ def test_a_device_enrolled_while_the_hub_runs_can_upload_at_once(tmp_path: Path)
         newcomer, _ = type(t.sup).create(tmp_path / "new", PASSPHRASE, kdf=_fast())
         _, code = team.join(newcomer, team.team_secrets(t.sup).code(), "新社工")  # type: ignore[union-attr]
         with pytest.raises(HubDenied):
-            hubsync.upload(newcomer, hubsync.worker_transport(newcomer), NOW)
+            hubsync.upload(newcomer, hubsync.worker_transport(newcomer))
         team.enrol(t.sup, code)
         assert hubmod.refresh_identities(t.sup)
         edit(newcomer, 2)
-        assert hubsync.upload(newcomer, hubsync.worker_transport(newcomer), NOW).delivered == [1]
+        assert hubsync.upload(newcomer, hubsync.worker_transport(newcomer)).delivered == [1]
         newcomer.close(compact=False)
     finally:
         t.stop_hub()
@@ -408,27 +412,12 @@ def run_cli(
     )
 
 
-def start_hub_cli(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
+def start_hub_cli(args: list[str], env: dict[str, str]) -> tuple[Child, list[str]]:
     """``fieldapp hub`` in a subprocess, the passphrase typed, read until it runs."""
-    hub = subprocess.Popen(
-        [python(), "-m", "fieldapp", *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    assert hub.stdin is not None and hub.stdout is not None
-    hub.stdin.write(PASSPHRASE + "\n")
-    hub.stdin.flush()
-    seen: list[str] = []
-    while not seen or "Hub running" not in seen[-1]:
-        seen.append(hub.stdout.readline())
-        if not seen[-1]:
-            hub.kill()
-            raise AssertionError(hub.stderr.read() if hub.stderr else "hub did not start")
-    return hub, seen
+    hub = Child([python(), "-m", "fieldapp", *args], stdin=PASSPHRASE + "\n", env=env)
+    running = hub.wait_for(lambda line: "Hub running" in line)
+    seen = list(hub.out)
+    return hub, seen[: seen.index(running) + 1]
 
 
 def test_cli_hub_sync_and_merge_from_hub(hub_team: Team, tmp_path: Path) -> None:
@@ -469,10 +458,9 @@ def test_cli_hub_sync_and_merge_from_hub(hub_team: Team, tmp_path: Path) -> None
         assert "1 fetched, 1 archived" in merged.stdout
         assert "Merged 1 bundle(s) (10 changes)" in merged.stdout
     finally:
-        hub.terminate()
-        out, err = hub.communicate(timeout=60)
-    assert hub.returncode == 0, err
-    assert "Hub stopped" in out
+        code = hub.terminate()
+    assert code == 0, hub.stderr
+    assert "Hub stopped" in hub.stdout
     assert not (t.hub_dir / "hub.pid").exists()
 
 
@@ -529,7 +517,7 @@ def test_every_hub_listener_is_on_loopback_even_with_listen(hub_team: Team) -> N
     assert hubmod.lan_address("0.0.0.0") not in ("0.0.0.0", "")  # what `fieldapp hub` prints
     # and it works through the forwarder
     edit(t.workers[0], 2)
-    assert hubsync.upload(t.workers[0], t.worker_transport(0), NOW).delivered == [1]
+    assert hubsync.upload(t.workers[0], t.worker_transport(0)).delivered == [1]
     # Writes to the bucket are fsynced before the hub answers.
     shell = subprocess.run(
         [str(hubmod.weed_binary()), "shell", f"-master=127.0.0.1:{_master_port(hub)}"],
@@ -563,7 +551,7 @@ def test_garbage_and_oversized_uploads_are_quarantined_and_archived(hub_team: Te
     s3.put_object(Bucket="fieldapp", Key=prefix + "00000001.fbundle", Body=b"not a bundle")
     big = os.urandom(1024) * (33 * 1024)  # 33 MiB: over the bundle limit
     s3.put_object(Bucket="fieldapp", Key=prefix + "00000002.fbundle", Body=big)
-    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport())
     assert [o.kind for o in summary.outcomes] == ["quarantined", "quarantined"]
     reasons = {o.reason.msg_id for o in summary.outcomes if o.reason is not None}
     assert "bundle.too_large" in reasons
@@ -592,11 +580,10 @@ def test_the_hub_restarts_while_the_supervisor_has_the_vault_open(
     try:
         assert any("access list it already has" in line for line in seen)
         edit(t.workers[0], 2)
-        assert hubsync.upload(t.workers[0], t.worker_transport(0), NOW).delivered == [1]
+        assert hubsync.upload(t.workers[0], t.worker_transport(0)).delivered == [1]
     finally:
-        hub.terminate()
-        hub.communicate(timeout=60)
-    assert hub.returncode == 0
+        code = hub.terminate()
+    assert code == 0, hub.stderr
 
 
 def test_a_hub_that_never_ran_cannot_start_without_the_vault(
@@ -716,10 +703,10 @@ def test_fetching_goes_in_bounded_rounds(hub_team: Team) -> None:
     t.start_hub()
     for i in range(3):
         edit(t.workers[i % 2], 2, f"r{i}")
-        hubsync.upload(t.workers[i % 2], t.worker_transport(i % 2), NOW)
+        hubsync.upload(t.workers[i % 2], t.worker_transport(i % 2))
     first, more = hubsync.fetch(t.sup, t.supervisor_transport(), max_bytes=1)
     assert first.fetched == 1 and more
-    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport())
     assert sorted(o.kind for o in summary.outcomes) == ["applied"] * 3
     assert state(t.sup) == {**state(t.workers[0]), **state(t.workers[1])}
 
@@ -775,8 +762,8 @@ def test_an_empty_or_unreadable_object_is_refused_without_stopping_the_pass(
         Bucket="fieldapp", Key=f"inbox/{a.device_id}/00000001.fbundle", Body=b""
     )
     edit(b, 2)
-    hubsync.upload(b, t.worker_transport(1), NOW)
-    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    hubsync.upload(b, t.worker_transport(1))
+    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport())
     kinds = {o.source.split("/")[1]: o.kind for o in summary.outcomes}
     assert kinds == {a.device_id: "quarantined", b.device_id: "applied"}
     assert state(t.sup) == state(b)
@@ -793,7 +780,7 @@ def test_one_bundle_that_cannot_be_archived_does_not_hold_up_the_others(
     t.start_hub()
     for i, w in enumerate(t.workers):
         edit(w, 1)
-        hubsync.upload(w, t.worker_transport(i), NOW)
+        hubsync.upload(w, t.worker_transport(i))
     sup = t.supervisor_transport()
     real = sup.archive
     stuck = f"inbox/{t.workers[0].device_id}/00000001.fbundle"
@@ -804,12 +791,12 @@ def test_one_bundle_that_cannot_be_archived_does_not_hold_up_the_others(
         real(key, target)
 
     monkeypatch.setattr(sup, "archive", picky)
-    summary = hubsync.fetch_and_merge(t.sup, sup, NOW)
+    summary = hubsync.fetch_and_merge(t.sup, sup)
     assert summary.count("applied") == 2
     assert summary.archived == 1 and summary.archive_error is not None
     assert bundle_keys(sup) == [stuck]
     monkeypatch.setattr(sup, "archive", real)
-    again = hubsync.fetch_and_merge(t.sup, sup, NOW)  # not fetched again, archived now
+    again = hubsync.fetch_and_merge(t.sup, sup)  # not fetched again, archived now
     assert again.outcomes == [] and again.archived == 1 and bundle_keys(sup) == []
 
 

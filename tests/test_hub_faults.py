@@ -22,9 +22,12 @@ from sync import hubsync, outbox, team
 from sync.merge import Outcome
 from sync.s3 import Credentials, HubAddress, HubUnreachable, S3Transport
 from tests.faultproxy import CUT_BODY, DROP, ERROR, HOLD_ACK, LOSE_ACK, STALL, FaultProxy
-from tests.hubfix import NOW, Team, edit, state
+from tests.hubfix import Team, edit, state
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:botocore")
+pytestmark = [
+    pytest.mark.hub,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:botocore"),
+]
 
 Cut = dict[int, bytes]  # a device's bundles as cut, by sequence number
 
@@ -71,7 +74,7 @@ def bundle_key(w: Vault, seq: int) -> str:
 
 def cut_now(w: Vault, cut: Cut) -> list[int]:
     """Cut what is pending (as the next upload would) and remember the bytes."""
-    outbox.cut(w, NOW)
+    outbox.cut(w)
     new = [seq for seq in outbox.pending_bundles(w) if seq not in cut]
     cut.update({seq: outbox.bundle_bytes(w, seq) for seq in new})
     return new
@@ -136,7 +139,7 @@ def settle(
         assert outbox.status(w).pending_bundles == 0
         assert outbox.status(w).pending_ops == 0
         assert_truthful(t, w, cut)
-    summary = hubsync.fetch_and_merge(t.sup, sup_of(t), NOW)
+    summary = hubsync.fetch_and_merge(t.sup, sup_of(t))
     outcomes = [*(earlier or []), *summary.outcomes]
     kinds = [(o.kind, o.seq) for o in outcomes]
     assert {o.kind for o in outcomes} <= {"applied", "duplicate"}, kinds
@@ -155,7 +158,7 @@ def settle(
     assert bundle_keys(sup.list("inbox/")) == []
     for w, cut in zip(workers, cuts.values(), strict=True):
         assert on_hub(t, w, ("archive/",)) == cut
-    again = hubsync.fetch_and_merge(t.sup, sup, NOW)
+    again = hubsync.fetch_and_merge(t.sup, sup)
     assert (again.listed, again.fetched, again.outcomes) == (0, 0, [])
     assert state(t.sup) == expected
     return outcomes
@@ -193,7 +196,7 @@ def test_hub_killed_mid_upload_and_restarted(
     assert len(cut) == 30
     hub = t.start_hub()
     proxy.add(action, method=method, target=target, skip=nth - 1, then=hub.kill)
-    result = hubsync.upload(w, via(proxy, t, 0, **options), NOW)
+    result = hubsync.upload(w, via(proxy, t, 0, **options))
     assert hub.process.poll() is not None  # it was killed
     assert result.error is not None
     assert result.delivered == list(range(1, nth))
@@ -206,7 +209,7 @@ def test_hub_killed_mid_upload_and_restarted(
     stored = action == LOSE_ACK  # the hub has the n-th bundle; the worker does not know
     assert sorted(hub_now) == list(range(1, nth + 1 if stored else nth))
     proxy.clear()
-    again = hubsync.upload(w, via(proxy, t, 0, **options), NOW)
+    again = hubsync.upload(w, via(proxy, t, 0, **options))
     assert again.error is None and again.cut == 0
     assert again.delivered == list(range(nth, 31))
     if stored:  # create-only: refused, read back, the same bytes: delivered
@@ -232,7 +235,7 @@ def test_hub_killed_at_arbitrary_moments_while_two_workers_upload(
 
     def run(i: int, results: list[object]) -> None:
         try:
-            results.append(hubsync.upload(t.workers[i], t.worker_transport(i), NOW))
+            results.append(hubsync.upload(t.workers[i], t.worker_transport(i)))
         except HubUnreachable as exc:  # killed before the probe answered
             results.append(exc)
 
@@ -258,7 +261,7 @@ def test_hub_killed_at_arbitrary_moments_while_two_workers_upload(
         for i, w in enumerate(t.workers):
             assert_truthful(t, w, cuts[i])
     for i, w in enumerate(t.workers):
-        result = hubsync.upload(w, t.worker_transport(i), NOW)
+        result = hubsync.upload(w, t.worker_transport(i))
         assert result.error is None and result.pending == 0
     settle(t, cuts)
 
@@ -276,7 +279,7 @@ def test_500s_are_retried_until_the_hub_answers(hub_team: Team, proxy: FaultProx
         cut_now(w, cut)  # three bundles
     proxy.add(ERROR, method="PUT", target=bundle_key(w, 2), times=2)
     proxy.add(ERROR, method="PUT", target=bundle_key(w, 3), status=503, code="SlowDown")
-    result = hubsync.upload(w, via(proxy, t, 0), NOW)
+    result = hubsync.upload(w, via(proxy, t, 0))
     assert result.error is None and result.delivered == [1, 2, 3]
     assert proxy.actions("PUT", bundle_key(w, 2)) == ["error", "error", "pass"]
     assert proxy.actions("PUT", bundle_key(w, 3)) == ["error", "pass"]
@@ -294,7 +297,7 @@ def test_a_hub_answering_500s_keeps_every_bundle_in_the_outbox(
     edit(w, 4, "a")
     proxy.add(ERROR, target="/.probe", times=1)
     with pytest.raises(HubUnreachable):
-        hubsync.upload(w, via(proxy, t, 0), NOW)
+        hubsync.upload(w, via(proxy, t, 0))
     assert outbox.status(w).pending_ops == 8 and outbox.status(w).pending_bundles == 0
     assert proxy.actions(target="/.probe") == ["error"]  # asked once: the caller backs off
     assert proxy.actions(target=".fbundle") == []
@@ -303,7 +306,7 @@ def test_a_hub_answering_500s_keeps_every_bundle_in_the_outbox(
     edit(w, 4, "b")
     cut_now(w, cut)
     proxy.add(ERROR, method="PUT", target=".fbundle", skip=1, times=None)
-    result = hubsync.upload(w, via(proxy, t, 0), NOW)
+    result = hubsync.upload(w, via(proxy, t, 0))
     assert result.delivered == [1] and result.error is not None and result.pending == 1
     assert proxy.actions("PUT", bundle_key(w, 2)) == ["error"] * 5  # every attempt
     assert sorted(assert_truthful(t, w, cut)) == [1]
@@ -312,7 +315,7 @@ def test_a_hub_answering_500s_keeps_every_bundle_in_the_outbox(
     edit(w, 4, "c")
     cut_now(w, cut)
     proxy.clear()
-    again = hubsync.upload(w, via(proxy, t, 0), NOW)
+    again = hubsync.upload(w, via(proxy, t, 0))
     assert again.delivered == [2, 3] and again.error is None
     settle(t, {0: cut})
 
@@ -328,7 +331,7 @@ def test_timeouts_are_retried_whether_or_not_the_hub_stored_the_bundle(
     edit(w, 2, "p")
     proxy.add(STALL, target="/.probe", times=1)
     with pytest.raises(HubUnreachable):
-        hubsync.upload(w, via(proxy, t, 0), NOW)
+        hubsync.upload(w, via(proxy, t, 0))
     assert outbox.status(w).pending_bundles == 0 and outbox.status(w).pending_ops == 4
     # Bundle 1 never reaches the hub and has no answer; bundle 2 is stored but its
     # answer comes too late. Both are retried; each is on the hub once.
@@ -337,7 +340,7 @@ def test_timeouts_are_retried_whether_or_not_the_hub_stored_the_bundle(
     cut_now(w, cut)
     proxy.add(STALL, method="PUT", target=bundle_key(w, 1))
     proxy.add(HOLD_ACK, method="PUT", target=bundle_key(w, 2))
-    result = hubsync.upload(w, via(proxy, t, 0), NOW)
+    result = hubsync.upload(w, via(proxy, t, 0))
     assert result.error is None and result.delivered == [1, 2]
     assert proxy.actions(target=bundle_key(w, 1)) == ["stall", "pass"]
     assert requests_for(proxy, "PUT", bundle_key(w, 2)) == ["hold_ack", "pass"]
@@ -357,14 +360,14 @@ def test_connection_dropping_between_probe_and_upload(hub_team: Team, proxy: Fau
     edit(w, 3, "a")
     cut_now(w, cut)
     proxy.add(DROP, target=".fbundle", times=1)
-    result = hubsync.upload(w, via(proxy, t, 0), NOW)
+    result = hubsync.upload(w, via(proxy, t, 0))
     assert result.error is None and result.delivered == [1]
     assert proxy.actions(target=".fbundle") == ["drop", "pass"]
     # For good, just after the probe answered: what was cut waits in the outbox.
     edit(w, 3, "b")
     proxy.clear()
     proxy.add(DROP, skip=1, times=None)  # the probe passes, nothing after it does
-    result = hubsync.upload(w, via(proxy, t, 0), NOW)
+    result = hubsync.upload(w, via(proxy, t, 0))
     assert proxy.actions()[-6:] == ["pass", *["drop"] * 5]
     assert result.cut == 1 and result.delivered == [] and result.error is not None
     cut.update({2: outbox.bundle_bytes(w, 2)})
@@ -375,7 +378,7 @@ def test_connection_dropping_between_probe_and_upload(hub_team: Team, proxy: Fau
     edit(w, 3, "c")
     cut_now(w, cut)
     proxy.clear()
-    again = hubsync.upload(w, via(proxy, t, 0), NOW)
+    again = hubsync.upload(w, via(proxy, t, 0))
     assert again.delivered == [2, 3] and again.error is None
     assert w.get_meta(outbox.STATUS)["online"] is True
     settle(t, {0: cut})
@@ -399,17 +402,17 @@ def test_duplicate_upload_after_a_lost_acknowledgement(hub_team: Team, proxy: Fa
     # has it.
     proxy.add(LOSE_ACK, method="PUT", target=bundle_key(a, 1), times=1)
     proxy.add(LOSE_ACK, method="PUT", target=bundle_key(a, 2), times=None)
-    result = hubsync.upload(a, via(proxy, t, 0), NOW)
+    result = hubsync.upload(a, via(proxy, t, 0))
     assert result.delivered == [1] and result.error is not None
     assert requests_for(proxy, "PUT", bundle_key(a, 1)) == ["lose_ack", "pass"]
     assert requests_for(proxy, "GET", bundle_key(a, 1)) == ["pass"]  # read back
     assert outbox.pending_bundles(a) == [2, 3]
     assert sorted(assert_truthful(t, a, cuts[0])) == [1, 2]
     # The other worker is unaffected.
-    assert hubsync.upload(b, t.worker_transport(1), NOW).delivered == [1]
+    assert hubsync.upload(b, t.worker_transport(1)).delivered == [1]
     # The next pass sends bundle 2 again: refused as existing, read back, delivered.
     proxy.clear()
-    again = hubsync.upload(a, via(proxy, t, 0), NOW)
+    again = hubsync.upload(a, via(proxy, t, 0))
     assert again.delivered == [2, 3] and again.error is None
     assert requests_for(proxy, "PUT", bundle_key(a, 2)) == [*["lose_ack"] * 5, "pass"]
     assert requests_for(proxy, "GET", bundle_key(a, 2)) == ["pass"]
@@ -430,19 +433,19 @@ def test_a_lost_acknowledgement_retried_after_the_supervisor_archived_it(
     edit(w, 3)
     cut_now(w, cut)
     proxy.add(LOSE_ACK, method="PUT", target=".fbundle", times=None)
-    result = hubsync.upload(w, via(proxy, t, 0), NOW)
+    result = hubsync.upload(w, via(proxy, t, 0))
     assert result.delivered == [] and outbox.pending_bundles(w) == [1]
-    first = hubsync.fetch_and_merge(t.sup, sup_of(t), NOW)
+    first = hubsync.fetch_and_merge(t.sup, sup_of(t))
     assert [(o.kind, o.seq) for o in first.outcomes] == [("applied", 1)]
     assert first.archived == 1 and on_hub(t, w, ("inbox/",)) == {}
     proxy.clear()
-    again = hubsync.upload(w, via(proxy, t, 0), NOW)
+    again = hubsync.upload(w, via(proxy, t, 0))
     assert again.delivered == [1] and outbox.pending_bundles(w) == []
     assert on_hub(t, w, ("inbox/",)) == cut  # in the inbox again
     edit(w, 2, "more")
     cut_now(w, cut)
-    assert hubsync.upload(w, via(proxy, t, 0), NOW).delivered == [2]
-    second = hubsync.fetch_and_merge(t.sup, sup_of(t), NOW)
+    assert hubsync.upload(w, via(proxy, t, 0)).delivered == [2]
+    second = hubsync.fetch_and_merge(t.sup, sup_of(t))
     # Received again, bundle 1 is recognised (the same bytes, already merged): a no-op.
     assert sorted((o.kind, o.seq) for o in second.outcomes) == [("applied", 2), ("duplicate", 1)]
     settle(
@@ -472,7 +475,7 @@ def test_lost_acknowledgements_in_a_multipart_upload(hub_team: Team, proxy: Faul
         cut_now(w, cut)
     for seq, (method, marker) in enumerate(MULTIPART_LOSSES.values(), 1):
         proxy.add(LOSE_ACK, method=method, target=(f"{bundle_key(w, seq)}?", marker))
-    result = hubsync.upload(w, via(proxy, t, 0, multipart_threshold=1), NOW)
+    result = hubsync.upload(w, via(proxy, t, 0, multipart_threshold=1))
     assert result.error is None and result.delivered == [1, 2, 3, 4]
     # The created upload was found again and used; the stored part was not sent again;
     # the completed upload was refused as existing, read back (and the new one aborted).
@@ -499,7 +502,7 @@ def test_the_supervisor_pass_survives_drops_and_lost_acknowledgements(
     for n in range(3):
         edit(w, 2, f"s{n}")
         cut_now(w, cut)
-    assert hubsync.upload(w, t.worker_transport(0), NOW).delivered == [1, 2, 3]
+    assert hubsync.upload(w, t.worker_transport(0)).delivered == [1, 2, 3]
     admin = Credentials.from_json(team.hub_admin(t.sup))
     assert admin is not None
     sup = S3Transport(
@@ -517,7 +520,7 @@ def test_the_supervisor_pass_survives_drops_and_lost_acknowledgements(
     # Fetching bundle 2 fails on every attempt: the pass stops, nothing is merged.
     proxy.add(DROP, method="GET", target=bundle_key(w, 2), times=None)
     with pytest.raises(HubUnreachable):
-        hubsync.fetch_and_merge(t.sup, sup, NOW)
+        hubsync.fetch_and_merge(t.sup, sup)
     assert state(t.sup) == {}
     assert on_hub(t, w, ("inbox/",)) == cut
     # Next pass: a dropped GET is retried; the answer to moving bundle 1 to the archive
@@ -525,7 +528,7 @@ def test_the_supervisor_pass_survives_drops_and_lost_acknowledgements(
     proxy.clear()
     proxy.add(DROP, method="GET", target=bundle_key(w, 3), times=1)
     proxy.add(LOSE_ACK, method="DELETE", target=bundle_key(w, 1), times=1)
-    summary = hubsync.fetch_and_merge(t.sup, sup, NOW)
+    summary = hubsync.fetch_and_merge(t.sup, sup)
     assert requests_for(proxy, "DELETE", bundle_key(w, 1)) == ["lose_ack"]
     assert [(o.kind, o.seq) for o in summary.outcomes] == [("applied", n) for n in (1, 2, 3)]
     assert summary.archived == 3 and summary.archive_error is None

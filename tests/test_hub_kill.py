@@ -14,9 +14,12 @@ from sync import hubsync, outbox
 from sync.bundle import Chain, domain_validator, open_bundle
 from sync.team import enrolled_keys, team_secrets
 from tests.conftest import PASSPHRASE, kill_child_at_random
-from tests.hubfix import NOW, Team, bundle_keys, state
+from tests.hubfix import Team, bundle_keys, state
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:botocore")
+pytestmark = [
+    pytest.mark.hub,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:botocore"),
+]
 KILLS = int(os.environ.get("FIELDAPP_HUB_KILLS", "25"))
 
 
@@ -71,13 +74,13 @@ def test_kill_9_of_the_worker_while_it_uploads_loses_and_duplicates_nothing(
         kill_child_at_random("hub_child.py", child_args, rng.uniform(0, 0.15))
         check(t, worker_path)
     with Vault.open(worker_path, PASSPHRASE) as v:
-        result = hubsync.upload(v, hubsync.worker_transport(v), NOW)
+        result = hubsync.upload(v, hubsync.worker_transport(v))
         assert result.failure is None and result.pending == 0
         expected = state(v)
         v.close(compact=False)
     on_hub = check(t, worker_path)
     assert on_hub, "the kills never let a bundle through: the test proved nothing"
-    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport(), NOW)
+    summary = hubsync.fetch_and_merge(t.sup, t.supervisor_transport())
     assert [o.kind for o in summary.outcomes] == ["applied"] * len(on_hub)
     assert sorted(o.seq for o in summary.outcomes) == sorted(on_hub)
     assert state(t.sup) == expected

@@ -1,23 +1,29 @@
 """`fieldapp merge` end to end: bundles from real workers' vaults over a USB folder,
-every refusal quarantined with its reason and nothing applied; kill -9 mid-merge."""
+every refusal quarantined with its reason and nothing applied; kill -9 mid-merge.
+
+The supervisor is the real command in a subprocess, on the machine's clock, so every
+party here reads the machine's clock too (shifted, when a test needs a laptop whose
+clock is wrong)."""
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
+from fieldapp.domain.clock import SystemClock
 from fieldapp.domain.ids import new_id
 from fieldapp.store import Change, Vault
 from sync import merge, outbox, team
 from sync.bundle import read_header
 from sync.transport import FolderTransport
-from tests.conftest import FAST_KDF, PASSPHRASE, ROOT, python
+from tests.conftest import FAST_KDF, PASSPHRASE, ROOT, kill_child_at_random, python
+
+KILLS = int(os.environ.get("FIELDAPP_MERGE_KILLS", "25"))
 
 
 def cli(vault: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -132,8 +138,8 @@ def test_a_gap_is_held_until_filled(tmp_path: Path) -> None:
 def test_a_clock_days_ahead_is_refused(tmp_path: Path) -> None:
     sup, workers = setup(tmp_path, workers=1)
     stick = tmp_path / "stick"
-    with Vault.open(workers[0], PASSPHRASE) as w:
-        w.clock._wall_ms = lambda: int(time.time() * 1000) + 5 * 86_400_000  # five days ahead
+    five_days_ahead = SystemClock(offset=5 * 86_400)
+    with Vault.open(workers[0], PASSPHRASE, clock=five_days_ahead) as w:
         w.commit([Change("resident", new_id(), {"name": "未来", "community": "史家社区"})])
         outbox.sync_to(w, FolderTransport(stick))
     run = cli(sup, "merge", str(stick))
@@ -172,18 +178,9 @@ def test_kill_9_during_a_merge_applies_each_bundle_whole_or_not_at_all(tmp_path:
             opened[(device, seq)] = {op.op_id for op in result.ops}
         s.close(compact=False)
     rng = random.Random(5)
-    for _ in range(25):
-        child = subprocess.Popen(
-            [python(), str(ROOT / "tests" / "merge_child.py"), str(sup), PASSPHRASE, str(stick)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        assert child.stdout is not None and child.stdout.readline().strip() == "READY"
-        time.sleep(rng.uniform(0, 0.15))
-        child.send_signal(signal.SIGKILL)
-        child.communicate()
+    for _ in range(KILLS):
+        args = [str(sup), PASSPHRASE, str(stick)]
+        kill_child_at_random("merge_child.py", args, rng.uniform(0, 0.15), may_finish=True)
         with Vault.open(sup, PASSPHRASE) as s:
             present = {op.op_id for op in s.all_ops()}
             for (device, seq), ops in opened.items():

@@ -4,7 +4,6 @@ common encodings, nor inside anything that zlib or zstd can decompress."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import subprocess
 import zlib
@@ -91,7 +90,7 @@ def test_no_personal_data_in_any_file(tmp_path: Path) -> None:
             resident_id=extra.id,
             category=NeedCategory.HEALTH,
             description="陪同复诊 escort-text",
-            opened_on=dt.date.today(),
+            opened_on=vault.clock.today(),
         )
     )
     vault.close(compact=False)

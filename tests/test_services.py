@@ -18,15 +18,16 @@ from fieldapp.domain import (
     Visit,
     VisitKind,
 )
+from fieldapp.domain.clock import FixedClock
 from fieldapp.domain.ids import new_id
 from fieldapp.errors import RecordInvalid
 from fieldapp.services.demo import build_demo
 from fieldapp.services.records import RecordService
 from fieldapp.services.schedule import due_items, overdue
 from fieldapp.store import Vault
-from tests.conftest import PASSPHRASE
+from tests.conftest import PASSPHRASE, T0
 
-TODAY = dt.date(2026, 11, 29)
+TODAY = T0.date()
 
 
 @pytest.fixture
@@ -76,15 +77,16 @@ def test_need_workflow_through_the_service(service: RecordService) -> None:
         service.save(done.model_copy(update={"status": NeedStatus.IN_PROGRESS}))
 
 
-def test_history_says_who_changed_what_when(service: RecordService) -> None:
+def test_history_says_who_changed_what_when(service: RecordService, clock: FixedClock) -> None:
     r = person()
     service.save(r)
+    clock.advance(90)
     service.save(r.model_copy(update={"name": "张三丰"}))
     entries = [e for e in service.history(r.id) if e.field == "name"]
     assert [(e.old, e.new) for e in entries] == [(None, "张三"), ("张三", "张三丰")]
     assert {e.author for e in entries} == {"李娜"}
-    assert entries[0].when <= entries[1].when
-    assert abs((entries[1].when - dt.datetime.now()).total_seconds()) < 3600
+    # "when" is the vault's clock at each save, to the second.
+    assert [e.when.replace(microsecond=0) for e in entries] == [T0, T0 + dt.timedelta(seconds=90)]
 
 
 def test_delete_keeps_history(service: RecordService) -> None:
@@ -97,7 +99,7 @@ def test_delete_keeps_history(service: RecordService) -> None:
         service.delete(r.id)
 
 
-def test_overdue_on_a_fixed_clock(service: RecordService) -> None:
+def test_overdue_on_a_fixed_clock(service: RecordService, clock: FixedClock) -> None:
     weekly_and_monthly = [
         CadenceRule(activity=Activity.INTERVIEW, every_days=7),
         CadenceRule(activity=Activity.HOME_VISIT, every_days=30),
@@ -128,16 +130,10 @@ def test_overdue_on_a_fixed_clock(service: RecordService) -> None:
         )
 
     # "从未" was registered 40 days ago and never visited; "新登记" today.
-    real_wall = service.vault.clock._wall_ms
-    service.vault.clock._wall_ms = lambda: int(
-        dt.datetime.combine(TODAY - dt.timedelta(days=40), dt.time(9)).timestamp() * 1000
-    )
+    clock.set(dt.datetime.combine(TODAY - dt.timedelta(days=40), dt.time(9)))
     service.save(never)
-    service.vault.clock._wall_ms = lambda: int(
-        dt.datetime.combine(TODAY, dt.time(9)).timestamp() * 1000
-    )
+    clock.set(dt.datetime.combine(TODAY, dt.time(9)))
     service.save(new)
-    service.vault.clock._wall_ms = real_wall
     service.save_many(
         [
             on_time,
@@ -199,7 +195,7 @@ def test_a_team_template_needs_no_code_change(vault: Vault, tmp_path: Path) -> N
         'label = { zh_CN = "老师评价", en = "What the teacher says" }\n',
         "utf-8",
     )
-    ws = Workspace(vault, lambda: TODAY)
+    ws = Workspace(vault)
     template = ws.templates["school_visit"]
     assert template.title("zh_CN") == "学校走访"
     assert {"general_intake", "home_safety_elderly", "school_visit"} <= set(ws.templates)
@@ -225,6 +221,6 @@ def test_a_broken_team_template_is_skipped_and_reported(vault: Vault) -> None:
     folder = Path(os.environ["FIELDAPP_HOME"]) / "templates"
     folder.mkdir(parents=True)
     (folder / "broken.toml").write_bytes(b"\xff\xfe not toml")
-    ws = Workspace(vault, lambda: TODAY)
+    ws = Workspace(vault)
     assert "general_intake" in ws.templates
     assert [e.params["source"].endswith("broken.toml") for e in ws.template_errors] == [True]

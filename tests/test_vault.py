@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import hashlib
 import os
@@ -13,6 +14,7 @@ import orjson
 import pytest
 from tinydb import Query
 
+from fieldapp.domain.clock import FixedClock
 from fieldapp.domain.ids import new_id
 from fieldapp.errors import (
     RecoveryKeyMistyped,
@@ -263,12 +265,15 @@ def test_failed_fsync_refuses_further_saves_until_reopened(
         assert v.count("resident") == 1
 
 
-def test_hlc_never_goes_back_across_reopen(vault: Vault, vault_path: Path) -> None:
+def test_hlc_never_goes_back_across_reopen(
+    vault: Vault, vault_path: Path, clock: FixedClock
+) -> None:
     rid = new_id()
     ops = vault.commit([Change("resident", rid, resident("张三"))])
     vault.close()
-    with Vault.open(vault_path, PASSPHRASE) as v:
-        v.clock._wall_ms = lambda: 0  # a laptop whose clock was reset to 1970
+    clock.set(dt.datetime(1970, 1, 2))  # a laptop whose clock was reset to 1970
+    with Vault.open(vault_path, PASSPHRASE, clock=clock) as v:
+        assert v.hlc.last >= max(op.hlc for op in ops)  # the snapshot remembers
         later = v.commit([Change("resident", rid, {"name": "张三二"})])
         assert later[0].hlc > max(op.hlc for op in ops)
         assert v.get(rid)["name"] == "张三二"

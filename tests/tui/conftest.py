@@ -1,4 +1,7 @@
-"""Fixtures for driving the app headless: a demo vault on a fixed clock, deterministic ids."""
+"""Fixtures for driving the app headless: a demo vault on a fixed clock, deterministic
+ids, no cursor blink, and a test that fails when the app shows an error toast or a
+worker fails — unless the test asks for those (the ``toasts`` and ``worker_failures``
+fixtures) and checks them itself."""
 
 from __future__ import annotations
 
@@ -9,17 +12,21 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.reactive import reactive
+from textual.widgets import Input, TextArea
 
 from fieldapp import i18n
 from fieldapp.config import Config
+from fieldapp.domain.clock import FixedClock
 from fieldapp.services import demo
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import Vault
 from fieldapp.tui.app import FieldApp
-from tests.conftest import FAST_KDF, PASSPHRASE
+from fieldapp.tui.messages import WorkerFailed
+from tests.conftest import FAST_KDF, PASSPHRASE, T0
 
-TODAY = dt.date(2026, 11, 29)
-NOON_MS = int(dt.datetime(2026, 11, 29, 12, 0).timestamp() * 1000)
+TODAY = T0.date()
+NOON = dt.datetime.combine(TODAY, dt.time(12))  # when the demo vault was built
 
 
 def counting_ids() -> Callable[[], str]:
@@ -29,12 +36,13 @@ def counting_ids() -> Callable[[], str]:
 
 @pytest.fixture
 def demo_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A demo vault built on a fixed clock with predictable ids (for snapshots)."""
+    """A demo vault built at noon on :data:`TODAY` with predictable ids (for snapshots)."""
     monkeypatch.setattr(demo, "new_id", counting_ids())
     path = tmp_path / "demo"
-    vault, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF, device_id="demo0000device01")
-    vault.clock._wall_ms = lambda: NOON_MS
-    workspace = Workspace(vault, lambda: TODAY)
+    vault, _ = Vault.create(
+        path, PASSPHRASE, kdf=FAST_KDF, device_id="demo0000device01", clock=FixedClock(NOON)
+    )
+    workspace = Workspace(vault)
     demo.build_demo(workspace.records, TODAY, residents=60)
     vault.close()
     yield path
@@ -46,15 +54,71 @@ def _reset_language() -> Iterator[None]:
     i18n._current = None
 
 
-def make_app(path: Path, lang: str = "en", **config: object) -> FieldApp:
-    vault = Vault.open(path, PASSPHRASE)
-    vault.clock._wall_ms = lambda: NOON_MS
+@pytest.fixture(autouse=True)
+def _no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blinking cursor makes screens differ from one moment to the next."""
+    for widget in (Input, TextArea):
+        steady: reactive[bool] = reactive(False, init=False)
+        steady.__set_name__(widget, "cursor_blink")
+        monkeypatch.setattr(widget, "cursor_blink", steady)
+
+
+@pytest.fixture
+def toasts() -> list[tuple[str, str]]:
+    """(severity, text) of every notification shown; asking for it means the test
+    checks the error toasts it expects."""
+    return []
+
+
+@pytest.fixture
+def worker_failures() -> list[WorkerFailed]:
+    """Every worker that ended in error; asking for it means the test expects some."""
+    return []
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_errors(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    shown: list[tuple[str, str]] = (
+        request.getfixturevalue("toasts") if "toasts" in request.fixturenames else []
+    )
+    failed: list[WorkerFailed] = (
+        request.getfixturevalue("worker_failures")
+        if "worker_failures" in request.fixturenames
+        else []
+    )
+    notify = FieldApp.notify
+    handler = FieldApp.on_worker_failed
+
+    def recording_notify(self: FieldApp, message: str, **kwargs: object) -> None:
+        shown.append((str(kwargs.get("severity", "information")), str(message)))
+        notify(self, message, **kwargs)  # type: ignore[arg-type]
+
+    def recording_handler(self: FieldApp, message: WorkerFailed) -> None:
+        failed.append(message)
+        handler(self, message)
+
+    monkeypatch.setattr(FieldApp, "notify", recording_notify)
+    monkeypatch.setattr(FieldApp, "on_worker_failed", recording_handler)
+    yield
+    if "worker_failures" not in request.fixturenames:
+        assert not failed, f"a worker failed: {[(f.group, f.error) for f in failed]!r}"
+    if "toasts" not in request.fixturenames:
+        errors = [text for severity, text in shown if severity == "error"]
+        assert not errors, f"the app showed an error: {errors!r}"
+
+
+def make_app(
+    path: Path, lang: str = "en", clock: FixedClock | None = None, **config: object
+) -> FieldApp:
+    """The worker's app on ``path``, opened at :data:`T0` (or ``clock``)."""
+    clock = clock or FixedClock(T0)
+    vault = Vault.open(path, PASSPHRASE, clock=clock)
     app = FieldApp(
         config=Config(language=lang, **config),  # type: ignore[arg-type]
         vault_path=path,
-        workspace=Workspace(vault, lambda: TODAY, lambda: dt.datetime(2026, 11, 29, 10, 30)),
-        today=lambda: TODAY,
-        now=lambda: dt.datetime(2026, 11, 29, 10, 30),
+        workspace=Workspace(vault),
         save_settings=False,
         auto_sync=False,  # the hub tests start it themselves
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from textual.widgets import Button, DataTable, Input, Select, Static, TextArea
 from fieldapp import i18n
 from fieldapp.config import Config
 from fieldapp.domain import CasePlan, Interview, Need, NeedStatus, Resident, Visit
+from fieldapp.domain.clock import FixedClock
 from fieldapp.services import schedule
 from fieldapp.services.records import RecordService
 from fieldapp.store import Vault
@@ -27,7 +27,7 @@ from fieldapp.tui.screens.resident_file import ResidentFileScreen
 from fieldapp.tui.screens.residents import ResidentsScreen
 from fieldapp.tui.screens.today import TodayScreen
 from fieldapp.tui.screens.unlock import LockScreen, UnlockScreen, wrong_passphrase_delay
-from tests.conftest import FAST_KDF, PASSPHRASE
+from tests.conftest import FAST_KDF, PASSPHRASE, T0
 from tests.tui.conftest import TODAY, make_app, settle
 
 
@@ -69,7 +69,9 @@ async def open_first_resident(pilot: Pilot[None]) -> ResidentFileScreen:
 
 async def test_first_run_creates_the_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "vault"
-    app = FieldApp(config=Config(language="zh_CN"), vault_path=path, save_settings=False)
+    app = FieldApp(
+        config=Config(language="zh_CN"), vault_path=path, save_settings=False, clock=FixedClock(T0)
+    )
     app.kdf_for_new_vaults = FAST_KDF
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
@@ -105,7 +107,12 @@ async def test_first_run_creates_the_vault(tmp_path: Path, monkeypatch: pytest.M
 
 async def test_unlock_waits_longer_after_each_wrong_passphrase(demo_vault: Path) -> None:
     assert [wrong_passphrase_delay(n) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
-    app = FieldApp(config=Config(language="en"), vault_path=demo_vault, save_settings=False)
+    app = FieldApp(
+        config=Config(language="en"),
+        vault_path=demo_vault,
+        save_settings=False,
+        clock=FixedClock(T0),
+    )
     app.unlock_delay_base = 0.05
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
@@ -137,7 +144,7 @@ async def test_idle_lock_hides_everything_and_keeps_the_draft(demo_vault: Path) 
         form = app.screen
         assert isinstance(form, FormScreen)
         await pilot.press(*"未完成的名字")
-        app.last_input = time.monotonic() - 61
+        app.clock.advance(61)  # a minute without a key
         app._check_idle()
         await settle(pilot)
         assert isinstance(app.screen, LockScreen)

@@ -15,10 +15,12 @@ from textual.widgets import Input
 
 from fieldapp.config import Config
 from fieldapp.domain import Need, NeedStatus, Resident, Vulnerability
+from fieldapp.domain.clock import FixedClock
 from fieldapp.services.records import RecordService
 from fieldapp.tui.app import FieldApp
 from fieldapp.tui.screens import first_run
 from fieldapp.tui.screens.resident_file import ResidentFileScreen
+from tests.conftest import T0
 from tests.tui.conftest import make_app, settle
 
 LANGS = ["zh_CN", "en"]
@@ -115,7 +117,12 @@ def test_screen(snap_compare: Callable[..., bool], demo_vault: Path, name: str, 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_unlock(snap_compare: Callable[..., bool], demo_vault: Path, lang: str) -> None:
-    app = FieldApp(config=Config(language=lang), vault_path=demo_vault, save_settings=False)
+    app = FieldApp(
+        config=Config(language=lang),
+        vault_path=demo_vault,
+        save_settings=False,
+        clock=FixedClock(T0),
+    )
     assert snap_compare(app, terminal_size=(80, 24), run_before=steps())
 
 
@@ -130,7 +137,12 @@ def test_first_run(
 ) -> None:
     monkeypatch.setattr(first_run, "new_recovery_key", lambda: FIXED_KEY)
     monkeypatch.setattr(first_run.secrets, "SystemRandom", lambda: _FixedSample())
-    app = FieldApp(config=Config(language=lang), vault_path=tmp_path / "new", save_settings=False)
+    app = FieldApp(
+        config=Config(language=lang),
+        vault_path=tmp_path / "new",
+        save_settings=False,
+        clock=FixedClock(T0),
+    )
 
     async def run(pilot: Pilot[None]) -> None:
         await settle(pilot)

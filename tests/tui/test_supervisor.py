@@ -13,11 +13,14 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
 from fieldapp.config import Config
+from fieldapp.domain.clock import FixedClock
+from fieldapp.i18n import t
 from fieldapp.services import export, supervision
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import Vault
 from fieldapp.tui.app import FieldApp
 from fieldapp.tui.dialogs.conflict import ConflictDialog
+from fieldapp.tui.messages import WorkerFailed
 from fieldapp.tui.screens.team import ConflictsScreen, QuarantineScreen, TeamScreen
 from sync import merge, team
 from sync.cards import TeamSecrets, b64, raw_public
@@ -26,8 +29,10 @@ from sync.ops import Op, make_op_id
 from tests.conftest import FAST_KDF, PASSPHRASE
 from tests.test_merge import Device
 from tests.tui.conftest import TODAY, settle
+from tests.tui.test_flows import wait_for
+from tests.tui.test_worker_errors import SECRET, assert_logged_without_personal_data, expected_toast
 
-NOW = dt.datetime(2026, 11, 29, 9, 30)
+NOW = dt.datetime(2026, 11, 29, 9, 30)  # the supervisor's clock, for every step
 R1 = "019a0000-0000-7000-8000-000000000001"
 N1 = "019a0000-0000-7000-8000-000000000002"
 V1 = "019a0000-0000-7000-8000-000000000003"
@@ -85,7 +90,7 @@ def supervised(tmp_path: Path) -> Iterator[Path]:
     op(b, "resident", R1, "name", "张叁")
     secrets = TeamSecrets.generate("team0001", "史家社区督导")
     path = tmp_path / "sup"
-    vault, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF)
+    vault, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF, clock=FixedClock(NOW))
     devs = {
         d.id: {
             "name": name,
@@ -96,7 +101,7 @@ def supervised(tmp_path: Path) -> Iterator[Path]:
         for d, name in ((a, "李娜"), (b, "王芳"))
     }
     vault.commit((), kv={team.TEAM_SECRETS: secrets.to_json(), team.TEAM_DEVICES: devs})
-    merger = Merger(vault, NOW)
+    merger = Merger(vault)
     for device in (a, b):
         for data in device.bundles("team0001", secrets.enc_key.public_key(), 100):
             merger.receive(data, source=f"/media/usb/{device.id}.fbundle")
@@ -108,12 +113,11 @@ def supervised(tmp_path: Path) -> Iterator[Path]:
 
 
 def make(path: Path, lang: str = "en") -> FieldApp:
-    vault = Vault.open(path, PASSPHRASE)
+    vault = Vault.open(path, PASSPHRASE, clock=FixedClock(NOW))
     return FieldApp(
         config=Config(language=lang),
         vault_path=path,
-        workspace=Workspace(vault, lambda: TODAY),
-        today=lambda: TODAY,
+        workspace=Workspace(vault),
         save_settings=False,
         supervisor=True,
         auto_sync=False,
@@ -204,7 +208,7 @@ def test_csv_exports_open_in_excel_and_can_hide_ids(supervised: Path, tmp_path: 
     from fieldapp.domain.idcard import make_id_number
     from fieldapp.services.records import RecordService
 
-    with Vault.open(supervised, PASSPHRASE) as v:
+    with Vault.open(supervised, PASSPHRASE, clock=FixedClock(NOW)) as v:
         RecordService(v).save(
             Resident(
                 name="王五",
@@ -232,7 +236,7 @@ def test_csv_exports_open_in_excel_and_can_hide_ids(supervised: Path, tmp_path: 
 
 
 def test_team_report_counts(supervised: Path) -> None:
-    with Vault.open(supervised, PASSPHRASE) as v:
+    with Vault.open(supervised, PASSPHRASE, clock=FixedClock(NOW)) as v:
         report = {r.name: r for r in supervision.team_report(v, TODAY)}
         assert report["李娜"].residents + report["王芳"].residents == 1
         assert report["王芳"].visits_per_week[-2:] == [1, 0]  # Sat 21 Nov: last week, not this
@@ -264,7 +268,7 @@ def test_snapshots(snap_compare: object, supervised: Path, lang: str, screen: st
 
 
 def test_needs_over_time(supervised: Path) -> None:
-    with Vault.open(supervised, PASSPHRASE) as v:
+    with Vault.open(supervised, PASSPHRASE, clock=FixedClock(NOW)) as v:
         listed, resolved = supervision.needs_per_week(v, TODAY)
         assert listed[-2:] == [1, 0] and sum(resolved) == 0  # opened Fri 20 Nov
 
@@ -286,7 +290,7 @@ def test_exports_never_carry_live_formulas(tmp_path: Path) -> None:
 def test_a_residents_file_includes_deleted_linked_records(supervised: Path) -> None:
     from fieldapp.services.records import RecordService
 
-    with Vault.open(supervised, PASSPHRASE) as v:
+    with Vault.open(supervised, PASSPHRASE, clock=FixedClock(NOW)) as v:
         RecordService(v).delete(V1)
         data = export.resident_file(v, R1)
         assert any(r["id"] == V1 and r.get("_deleted") for r in data["records"]["visit"])
@@ -303,3 +307,31 @@ async def test_team_table_columns_fit_their_values(supervised: Path, lang: str) 
             widest = max(Text(str(table.get_row_at(r)[i])).cell_len for r in range(table.row_count))
             assert column.width >= widest, (str(column.label), column.width, widest)
         app.close_vault()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+async def test_a_supervisor_whose_vault_holds_an_unreadable_record_is_told_not_shown_nothing(
+    supervised: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    toasts: list[tuple[str, str]],
+    worker_failures: list[WorkerFailed],
+    lang: str,
+) -> None:
+    def unreadable(*args: object, **kwargs: object) -> None:
+        raise KeyError(SECRET)  # a record without the field the report reads
+
+    monkeypatch.setattr(supervision, "team_report", unreadable)
+    app = make(supervised, lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, TeamScreen)
+        assert worker_failures and {f.group for f in worker_failures} == {"team"}
+        assert toasts == [("error", expected_toast(worker_failures[0]))]  # said once
+        assert str(app.screen.query_one("#team-summary", Static).render()) == t("ui.load_failed")
+        await pilot.press("c")  # the rest of the team view still works
+        await wait_for(pilot, lambda: isinstance(app.screen, ConflictsScreen))
+        await settle(pilot)
+        count = str(app.screen.query_one("#conflicts-count", Static).render())
+        assert count == t("ui.conflicts_count", n=1)
+        app.close_vault()
+    assert_logged_without_personal_data("KeyError")
