@@ -2,14 +2,26 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+CC ?= cc
+# Moves the wall clock of the test processes (tests/clockshift/clockshift.c).
+CLOCKSHIFT := $(VENV)/clockshift.so
+# The shifted-clock passes: 400 days ahead, and a date in 2031 (any day the suite may
+# meet). The hub tests stay out: SeaweedFS reads the real clock. The kill -9 loops run
+# shorter there (the full loops run in the real-clock pass and in test-stress).
+SHIFTED_PYTEST = FIELDAPP_CRASH_KILLS=40 FIELDAPP_OUTBOX_KILLS=24 FIELDAPP_MERGE_KILLS=10 \
+	LD_PRELOAD=$(abspath $(CLOCKSHIFT)) $(BIN)/pytest -q -m "not hub" -p no:cacheprovider
 
-.PHONY: demo test check bench clean
+.PHONY: demo test test-shifted test-stress check bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian, apt-get install python3-venv"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,hub]'
 	@touch $@
+
+$(CLOCKSHIFT): tests/clockshift/clockshift.c $(BIN)/.installed
+	@$(CC) -O2 -shared -fPIC -Wall -Wextra -Werror -o $@ $< -ldl \
+		|| { echo "a C compiler builds the clock shifter: on Debian, apt-get install gcc"; exit 1; }
 
 demo: $(BIN)/.installed  ## open the app on a demo vault with invented sample data
 	$(BIN)/fieldapp demo
@@ -20,8 +32,21 @@ check: $(BIN)/.installed  ## static checks only
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: check  ## everything CI runs: static checks, then the whole test suite
+test: check $(CLOCKSHIFT)  ## everything CI runs: static checks, the suite, the suite on moved clocks
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory test-shifted
+
+test-shifted: $(BIN)/.installed $(CLOCKSHIFT)  ## the suite (but the hub) with the clock moved
+	@echo "== the suite with the clock 400 days ahead"
+	CLOCKSHIFT_SECONDS=$$((400 * 86400)) $(SHIFTED_PYTEST)
+	@echo "== the suite with the clock on 2031-06-15"
+	CLOCKSHIFT_SECONDS=$$(( $$(date -d '2031-06-15 10:00' +%s) - $$(date +%s) )) $(SHIFTED_PYTEST)
+
+test-stress: $(BIN)/.installed  ## the kill -9 loops with two CPU-bound processes beside them
+	@$(BIN)/python -c 'while True: pass' & one=$$!; \
+	$(BIN)/python -c 'while True: pass' & two=$$!; \
+	trap 'kill $$one $$two 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/pytest -q -m slow -p no:cacheprovider
 
 bench: $(BIN)/.installed  ## every benchmark (several minutes; figures beside their baselines)
 	$(BIN)/python bench/vault.py
