@@ -14,7 +14,8 @@ it in the user's language::
     │   ├── VaultLocked            another process has the vault open
     │   ├── VaultTampered          a file was changed, truncated, swapped or rolled back
     │   ├── VaultUnsupported       written by a newer fieldapp
-    │   └── VaultWriteFailed       disk full, I/O error: nothing was saved
+    │   ├── VaultWriteFailed       disk full, I/O error: nothing was saved
+    │   └── CommitRefused          a change the vault could not read back whole: nothing saved
     ├── BundleError                a bundle was refused (nothing from it is applied)
     │   ├── BundleMalformed        truncated, not a bundle, bad header
     │   ├── BundleTooLarge         over the size / op count / decompressed limits
@@ -27,9 +28,13 @@ it in the user's language::
     │   ├── DuplicateBundle        already received (a no-op)
     │   ├── SequenceConflict       same sequence, different content: an alarm
     │   ├── ChainBroken            previous-bundle hash does not match
-    │   └── OpInvalid              an op fails validation
+    │   ├── OpInvalid              an op fails validation (or a record as it would stand)
+    │   ├── RecordIncomplete       a new record's other fields are not here yet (held)
+    │   ├── NotAFile               named like a bundle, but a link, folder, FIFO or device
+    │   └── TooLargeToApply        valid, but more than one vault commit can hold
     ├── CardError                  a team or device card is damaged or forged
     ├── TransportError             the USB stick / folder / hub failed; the outbox is intact
+    │   └── SourceNotFound         a folder or file to merge does not exist
     └── RecordInvalid              a record failed validation; carries FieldProblems
 """
 
@@ -113,8 +118,24 @@ class VaultWriteFailed(VaultError):
     msg_id = "vault.write_failed"
 
 
+class CommitRefused(VaultError, ValueError):
+    """A commit refused before anything was written: ``what`` is ``too_large``,
+    ``field_name``, ``kind`` (a record may not change kind) or ``value`` (not plain
+    JSON: NaN, a huge integer, a lone surrogate…)."""
+
+    msg_id = "vault.commit_refused"
+
+    def render(self, lang: str | None = None) -> str:
+        from fieldapp.i18n import t
+
+        what = t(f"vault.refused.{self.params.get('what', 'value')}", lang, **self.params)
+        return t(self.msg_id, lang, what=what)
+
+
 class BundleError(FieldappError):
     msg_id = "bundle.error"
+    # True once the sender's signature verified: the bundle is really theirs.
+    authentic = False
 
 
 class BundleMalformed(BundleError):
@@ -165,6 +186,29 @@ class OpInvalid(BundleError):
     msg_id = "bundle.op_invalid"
 
 
+class RecordIncomplete(BundleError):
+    """A bundle creates a record without all of its fields: held until the rest of
+    the record arrives (from another device: any order), applied then."""
+
+    msg_id = "bundle.incomplete"
+
+
+class NotAFile(BundleError):
+    """``what``: ``link``, ``not_regular`` or ``unreadable`` (with ``reason``)."""
+
+    msg_id = "bundle.not_a_file"
+
+    def render(self, lang: str | None = None) -> str:
+        from fieldapp.i18n import t
+
+        what = t(f"bundle.not_a_file_what.{self.params.get('what', 'not_regular')}", lang)
+        return t(self.msg_id, lang, what=what)
+
+
+class TooLargeToApply(BundleError):
+    msg_id = "bundle.too_large_to_apply"
+
+
 class CardError(FieldappError):
     """A card was refused; ``what`` says why (format, signature, other_team …)."""
 
@@ -179,6 +223,10 @@ class CardError(FieldappError):
 
 class TransportError(FieldappError):
     msg_id = "transport.failed"
+
+
+class SourceNotFound(TransportError):
+    msg_id = "transport.no_source"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import hashlib
 import struct
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 
 from fieldapp.errors import (
     BadSignature,
+    BundleError,
     BundleMalformed,
     BundleTooLarge,
     ChainBroken,
@@ -43,15 +44,25 @@ from fieldapp.errors import (
     UnknownDevice,
     WrongTeam,
 )
-from sync.ops import Op, make_op_id
+from fieldapp.store import vault as vault_limits
+from sync.ops import OP_ID, Op, make_op_id
 
 MAGIC = b"FBN1"
 VERSION = 1
 SIG_LEN = 64
-MAX_BUNDLE = 32 * 1024 * 1024  # bytes on the wire
-MAX_OPS = 200_000
-MAX_RAW = 128 * 1024 * 1024  # decompressed payload
 MAX_HEADER = 4096
+# The limits follow from the vault's: a bundle accepted is applied in ONE vault commit,
+# its rows re-encoded as journal rows (op id and device added: at most ROW_EXTRA more
+# bytes each) beside the merge's bookkeeping (chain, stats, conflict index: KV_HEADROOM).
+# All of it must fit one frame, or the vault refuses the commit (and the bundle is
+# quarantined) — never a frame that open() could not read back.
+MAX_OPS = 100_000
+ROW_EXTRA = 160
+KV_HEADROOM = 8 * 1024 * 1024
+MAX_RAW = 32 * 1024 * 1024  # decompressed payload
+MAX_BUNDLE = MAX_RAW + MAX_RAW // 100 + 64 * 1024  # on the wire: zlib's worst case + HPKE
+MAX_VALUE = vault_limits.MAX_VALUE  # one op's value, encoded
+assert MAX_RAW + MAX_OPS * ROW_EXTRA + KV_HEADROOM <= vault_limits.MAX_PAYLOAD
 INFO = b"fieldapp bundle v1|"
 SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 HEADER_KEYS = frozenset({"v", "team", "device", "seq", "prev", "ops", "hlc", "raw"})
@@ -161,6 +172,22 @@ def read_header(data: bytes) -> tuple[Header, bytes, bytes, bytes, bytes]:
     return header, header_bytes, data[6 + hlen + 4 : end], data[:end], data[end:]
 
 
+def peek_header(data: bytes) -> tuple[str, int]:
+    """(device, seq) from the start of what claims to be a bundle — for sorting and for
+    saying what was refused — or ``("", 0)``. Nothing here is verified."""
+    try:
+        (hlen,) = struct.unpack_from(">H", data, 4)
+        if data[:4] != MAGIC or hlen > MAX_HEADER or len(data) < 6 + hlen:
+            return "", 0
+        h = orjson.loads(data[6 : 6 + hlen])
+        device, seq = h["device"], h["seq"]
+    except (struct.error, orjson.JSONDecodeError, KeyError, TypeError):
+        return "", 0
+    if isinstance(device, str) and type(seq) is int and 0 <= seq < 2**63:
+        return device[:64], seq
+    return "", 0
+
+
 class Chain:
     """The receiver's view of one device's sequence (for the order checks)."""
 
@@ -179,10 +206,19 @@ def open_bundle(
     team_key: X25519PrivateKey,
     devices: Mapping[str, Enrolled],
     chain: Callable[[str], Chain],
-    validate_op: Callable[[Op], None],
+    validate_op: Callable[[Op], Op],
 ) -> Opened:
-    """Verify, decrypt and validate a bundle, or raise the first reason to refuse it."""
+    """Verify, decrypt and validate a bundle, or raise the first reason to refuse it.
+
+    A refusal raised once the signature has verified is marked ``authentic`` (the
+    sender really sent it: worth keeping whole, within a quota); before that, anybody
+    holding the stick could have made it."""
     header, header_bytes, ciphertext, signed, signature = read_header(data)
+    this = digest(data)
+    if chain(header.device).seen.get(header.seq) == this:
+        # Byte for byte a bundle applied before: a no-op whoever sent it — even from a
+        # device revoked since (the stick merged again after a revocation).
+        raise DuplicateBundle(device=header.device, seq=header.seq)
     if header.team != team_id:
         raise WrongTeam(team=header.team)
     device = devices.get(header.device)
@@ -194,7 +230,22 @@ def open_bundle(
         Ed25519PublicKey.from_public_bytes(device.sign_pub).verify(signature, signed)
     except (InvalidSignature, ValueError):
         raise BadSignature(device=header.device) from None
-    this = digest(data)
+    try:
+        return _open_signed(header, header_bytes, ciphertext, this, team_key, chain, validate_op)
+    except BundleError as exc:
+        exc.authentic = True
+        raise
+
+
+def _open_signed(
+    header: Header,
+    header_bytes: bytes,
+    ciphertext: bytes,
+    this: str,
+    team_key: X25519PrivateKey,
+    chain: Callable[[str], Chain],
+    validate_op: Callable[[Op], Op],
+) -> Opened:
     state = chain(header.device)
     if header.seq <= state.last_seq:
         if state.seen.get(header.seq) == this:
@@ -218,7 +269,7 @@ def open_bundle(
     return Opened(header, _ops(raw, header, validate_op), this)
 
 
-def _ops(raw: bytes, header: Header, validate_op: Callable[[Op], None]) -> list[Op]:
+def _ops(raw: bytes, header: Header, validate_op: Callable[[Op], Op]) -> list[Op]:
     try:
         rows = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -235,37 +286,37 @@ def _ops(raw: bytes, header: Header, validate_op: Callable[[Op], None]) -> list[
             raise OpInvalid(index=i, reason="shape")
         if type(hlc) is not int or hlc <= last or hlc > header.hlc:
             raise OpInvalid(index=i, reason="order")  # one device's stamps only increase
-        if base is not None and not isinstance(base, str):
+        if base is not None and not (isinstance(base, str) and OP_ID.fullmatch(base)):
             raise OpInvalid(index=i, reason="base")
         last = hlc
         op = Op(
             make_op_id(hlc, header.device), kind, record_id, field, value, hlc, header.device, base
         )
         try:
-            validate_op(op)
+            ops.append(validate_op(op))  # the value stored is the value validated
         except OpInvalid as exc:
             exc.params["index"] = i
             raise
-        ops.append(op)
     return ops
 
 
 def domain_validator(
-    extra_fields: Callable[[str, str, Any], bool] | None = None,
-    today: Callable[[], dt.date] | None = None,
-) -> Callable[[Op], None]:
-    """Check an op against the domain model: known kind, known field, valid value.
+    today: Callable[[], dt.date] | None = None, *, resolutions: bool = True
+) -> Callable[[Op], Op]:
+    """Check an op against the domain model and return it with the value as validated
+    and normalised (``"30"`` where a number belongs is stored as ``30``, or refused).
 
-    ``extra_fields(kind, field, value)`` may accept fields outside the models (the
-    merge's conflict resolutions). ``today`` is the receiver's date (its clock) for
-    checks such as "an ID number's birth date is not in the future".
+    Field names come from the models only, plus the reserved ``_deleted`` (a boolean)
+    and, when ``resolutions``, ``_resolved_<a field of that kind>`` (the conflict
+    heads a resolution settles: 1 to MAX_RESOLVED op ids). ``today`` is the receiver's
+    date (its clock) for checks such as "an ID number's birth date is not in the future".
     """
     from pydantic import TypeAdapter, ValidationError
 
     from fieldapp.domain import MODELS, RecordKind
     from fieldapp.domain.ids import is_record_id
     from fieldapp.domain.validation import problems_of
-    from sync.ops import DELETED
+    from sync.ops import DELETED, MAX_RESOLVED, RESOLVED_PREFIX
 
     adapters: dict[tuple[str, str], TypeAdapter[Any]] = {}
     for kind, model in MODELS.items():
@@ -273,28 +324,46 @@ def domain_validator(
             if name != "id":
                 annotation: Any = _annotated(info) if info.metadata else info.annotation
                 adapters[(kind.value, name)] = TypeAdapter(annotation)
+    kinds = {k.value for k in RecordKind}
 
-    def check(op: Op) -> None:
-        if op.kind not in {k.value for k in RecordKind}:
+    def resolution(op: Op) -> Op:
+        name = op.field.removeprefix(RESOLVED_PREFIX)
+        if (op.kind, name) not in adapters:
+            raise OpInvalid(reason=f"field {op.field[:80]}")
+        heads = op.value
+        if not (
+            isinstance(heads, list)
+            and 1 <= len(heads) <= MAX_RESOLVED
+            and all(isinstance(h, str) and OP_ID.fullmatch(h) for h in heads)
+        ):
+            raise OpInvalid(reason=f"{op.field}: heads")
+        return op
+
+    def check(op: Op) -> Op:
+        if op.kind not in kinds:
             raise OpInvalid(reason="kind")
         if not is_record_id(op.record_id):
             raise OpInvalid(reason="record_id")
         if op.field == DELETED:
             if not isinstance(op.value, bool):
                 raise OpInvalid(reason=f"{op.field}")
-            return
+            return op
+        if resolutions and op.field.startswith(RESOLVED_PREFIX):
+            return resolution(op)
         adapter = adapters.get((op.kind, op.field))
         if adapter is None:
-            if extra_fields is not None and extra_fields(op.kind, op.field, op.value):
-                return
-            raise OpInvalid(reason=f"field {op.field}")
+            raise OpInvalid(reason=f"field {op.field[:80]}")
         try:
-            adapter.validate_python(op.value, context={"today": today()} if today else None)
+            valid = adapter.validate_python(op.value, context={"today": today()} if today else None)
         except ValidationError as exc:
             problem = problems_of(exc)[0] if problems_of(exc) else None
             raise OpInvalid(
                 reason=f"{op.field}: {problem.code if problem else 'invalid'}"
             ) from None
+        value = adapter.dump_python(valid, mode="json")
+        if len(orjson.dumps(value)) > MAX_VALUE:
+            raise OpInvalid(reason=f"{op.field}: too_large")
+        return replace(op, value=value)
 
     return check
 

@@ -150,12 +150,12 @@ class FetchSummary:
 
 # What a device can have put in the inbox; anything else (its probe object, junk) is
 # neither fetched nor touched.
-BUNDLE_KEY = re.compile(r"^inbox/([A-Za-z0-9]{1,64})/([0-9]{8})\.fbundle$")
+BUNDLE_KEY = re.compile(r"inbox/([A-Za-z0-9]{1,64})/([0-9]{8})\.fbundle")  # fullmatch
 HEAD_BYTES = 65536  # of an oversized object: enough to see what it is
 
 
 def _parse(key: str) -> tuple[str, int] | None:
-    match = BUNDLE_KEY.match(key)
+    match = BUNDLE_KEY.fullmatch(key)
     return (match[1], int(match[2])) if match else None
 
 
@@ -229,7 +229,8 @@ def fetch(
 def merge_fetched(vault: Vault) -> list[Outcome]:
     """Merge every fetched bundle (by device and sequence); each leaves the fetched list
     once merged, held or quarantined — all three keep their own copy in the vault —
-    in the same commit that queues its hub copy for archiving."""
+    in the same commit that queues its hub copy for archiving. A bundle held past the
+    quota is not kept: it stays in the hub's inbox and is fetched again."""
     entries = []
     for meta_key in vault.meta_keys(FETCHED):
         entry = vault.get_meta(meta_key)
@@ -247,13 +248,18 @@ def merge_fetched(vault: Vault) -> list[Outcome]:
             refused = BundleTooLarge(limit=MAX_BUNDLE, size=entry["size"])
             outcomes.append(merger.refuse(data, refused, source, entry["size"]))
         else:
-            outcomes += merger.receive(data, source)
+            received = merger.receive(data, source)
+            outcomes += received
+            if not received[0].kept:  # held past the quota: left in the inbox for later
+                vault.commit((), kv={meta_key: None})
+                continue
         # Archived under its digest: a different bundle under the same name (restored
         # laptop) never replaces the one archived before.
         target = f"{ARCHIVE}{device}/{seq:08d}-{digest(data)[:16]}.fbundle"
         vault.commit(
             (), kv={meta_key: None, TO_ARCHIVE + _slot(entry["key"]): [entry["key"], target]}
         )
+    outcomes += merger.settle()
     return outcomes
 
 

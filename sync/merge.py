@@ -12,30 +12,63 @@ A field has a **conflict** when, among the ops written to it, two or more "heads
 (ops no other op builds on through ``base``) hold different values: concurrent edits.
 A resolution is a new op on the field plus an op on ``_resolved_<field>`` listing the
 heads it settles, so it syncs like any change.
+
+What is kept of a refusal is bounded (anyone holding a stick can add junk): a bundle
+whose signature verified is kept whole while the quarantine's quota lasts, anything
+else only by its start, digest, source and reason; past QUARANTINE_MAX entries
+refusals are counted, not kept. Held bundles have a quota too; one not kept stays
+where it came from (the stick, the hub's inbox) and is read again next time.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fieldapp.errors import BundleError, DuplicateBundle, OpInvalid, SequenceConflict, SequenceGap
-from fieldapp.store import Vault
-from sync.bundle import MAX_BUNDLE, Chain, Opened, domain_validator, open_bundle, read_header
+from fieldapp.errors import (
+    BundleError,
+    BundleTooLarge,
+    CommitRefused,
+    DuplicateBundle,
+    NotAFile,
+    OpInvalid,
+    RecordIncomplete,
+    SequenceConflict,
+    SequenceGap,
+    TooLargeToApply,
+)
+from fieldapp.store import Vault, fsio
+from sync.bundle import (
+    MAX_BUNDLE,
+    Chain,
+    Opened,
+    digest,
+    domain_validator,
+    open_bundle,
+    peek_header,
+    read_header,
+)
 from sync.hlc import physical_ms
 from sync.locking import sync_lock
-from sync.ops import Op
+from sync.ops import DELETED, RESOLVED_PREFIX, Op
 from sync.team import enrolled_keys, team_secrets
 
 CHAIN = "recv/chain/"
 HELD = "recv/held/"
+WAITING = "recv/waiting/"  # bundles whose new records are not complete yet
 QUARANTINE = "recv/quarantine/"
+QUARANTINE_TALLY = "recv/quarantine-tally"  # refusals counted, not kept (past the quota)
 CONFLICTS = "conflicts"
 STATS = "recv/stats/"
-RESOLVED_PREFIX = "_resolved_"
+QUARANTINE_KEEP = 4096  # bytes kept of a refused file that nobody signed
+QUARANTINE_WHOLE = 64 * 1024 * 1024  # all signed refused bundles kept whole, together
+QUARANTINE_MAX = 1000  # entries
+HELD_QUOTA = 64 * 1024 * 1024  # bytes of held bundles, all devices
+HELD_MAX = 2000  # held bundles
 # An HLC this far ahead of the supervisor's clock is refused: a device whose clock is
 # days off must not win every later conflict.
 MAX_AHEAD_MS = 24 * 3600 * 1000
@@ -53,6 +86,7 @@ class Outcome:
     ops: int = 0
     reason: BundleError | None = None
     source: str = ""
+    kept: bool = True  # a held bundle past the quota is not kept: read again next time
 
 
 @dataclass
@@ -103,7 +137,22 @@ class Merger:
         self.vault = vault
         self.team = team
         self.devices = enrolled_keys(vault)
-        self.validate = domain_validator(extra_fields=_is_resolution_field, today=vault.clock.today)
+        self.validate = domain_validator(today=self._today)
+        # What the quarantine and the held bundles use now (their quotas).
+        self._quarantined = {k: vault.get_meta(k) for k in vault.meta_keys(QUARANTINE)}
+        self._whole_bytes = sum(
+            int(q.get("kept", 0)) for q in self._quarantined.values() if q.get("authentic")
+        )
+        self._held = {
+            k: len(vault.get_meta(k)["data"]) * 3 // 4
+            for prefix in (HELD, WAITING)
+            for k in vault.meta_keys(prefix)
+        }
+        self._touched: set[str] = set()  # records applied since the waiting were retried
+
+    def _today(self) -> dt.date:
+        # A worker may be up to a day ahead (MAX_AHEAD_MS): its "today" is not in the future.
+        return self.vault.clock.today() + dt.timedelta(days=1)
 
     def receive(self, data: bytes, source: str = "") -> list[Outcome]:
         """Take one bundle; returns what happened to it (and to held bundles it released)."""
@@ -112,9 +161,12 @@ class Merger:
             outcomes = [outcome]
             if outcome.kind == "applied":
                 outcomes += self._release_held(outcome.device)
+                outcomes += self._release_waiting()
         return outcomes
 
-    def _receive_one(self, data: bytes, source: str) -> Outcome:
+    def _receive_one(
+        self, data: bytes, source: str, completable: frozenset[str] = frozenset()
+    ) -> Outcome:
         try:
             opened = open_bundle(
                 data,
@@ -126,32 +178,51 @@ class Merger:
             )
             self._check_clock(opened)
             self._check_kinds(opened)
+            conflicted = self._conflicts_after(opened.ops)
+            incomplete = [
+                r for r in self._check_records(opened, conflicted) if r not in completable
+            ]
+            if incomplete:
+                return self._wait(data, opened, incomplete, source)
         except DuplicateBundle as exc:
             return Outcome("duplicate", exc.params["device"], exc.params["seq"], source=source)
         except SequenceGap as exc:
-            key = f"{HELD}{exc.params['device']}/{exc.params['seq']:08d}"
-            held = self.vault.get_meta(key)
-            if held is not None and held["data"] != _b64(data):
-                # Two different bundles under one number while waiting: the alarm, and
-                # the one held first stays.
-                conflict = SequenceConflict(device=exc.params["device"], seq=exc.params["seq"])
-                self._quarantine(data, conflict, source)
-                return Outcome(
-                    "quarantined",
-                    conflict.params["device"],
-                    conflict.params["seq"],
-                    reason=conflict,
-                    source=source,
-                )
-            self.vault.put_meta(key, {"data": _b64(data), "source": source})
-            return Outcome(
-                "held", exc.params["device"], exc.params["seq"], reason=exc, source=source
-            )
+            return self._hold(data, exc, source)
         except BundleError as exc:
-            self._quarantine(data, exc, source)
-            device, seq = _who(data)
-            return Outcome("quarantined", device, seq, reason=exc, source=source)
-        return self._apply(opened, source)
+            if not exc.authentic and isinstance(exc, ClockAhead | OpInvalid):
+                exc.authentic = True  # raised on an opened (signed) bundle
+            return self._refused(data, exc, source)
+        try:
+            return self._apply(opened, source, conflicted)
+        except CommitRefused:
+            # Signed and valid, but the vault could not take it as one readable frame.
+            refusal = TooLargeToApply(device=opened.header.device, seq=opened.header.seq)
+            refusal.authentic = True
+            return self._refused(data, refusal, source)
+
+    def _refused(self, data: bytes, exc: BundleError, source: str) -> Outcome:
+        self._quarantine(data, exc, source)
+        device, seq = peek_header(data)
+        return Outcome("quarantined", device, seq, reason=exc, source=source)
+
+    def _hold(self, data: bytes, exc: SequenceGap, source: str) -> Outcome:
+        device, seq = exc.params["device"], exc.params["seq"]
+        key = f"{HELD}{device}/{seq:08d}"
+        held = self.vault.get_meta(key)
+        if held is not None:
+            if held["data"] == _b64(data):
+                return Outcome("held", device, seq, reason=exc, source=source)
+            # Two different bundles under one number while waiting: the alarm, and the
+            # one held first stays.
+            conflict = SequenceConflict(device=device, seq=seq)
+            conflict.authentic = True
+            return self._refused(data, conflict, source)
+        if len(self._held) >= HELD_MAX or sum(self._held.values()) + len(data) > HELD_QUOTA:
+            # Not kept: it stays where it came from and is read again next time.
+            return Outcome("held", device, seq, reason=exc, source=source, kept=False)
+        self.vault.put_meta(key, {"data": _b64(data), "source": source})
+        self._held[key] = len(data)
+        return Outcome("held", device, seq, reason=exc, source=source)
 
     def _check_kinds(self, opened: Opened) -> None:
         """A record keeps its kind: an op claiming a resident's id for a need is refused."""
@@ -161,25 +232,162 @@ class Merger:
             if kind != op.kind:
                 raise OpInvalid(index=index, reason="kind")
 
+    def _check_records(self, opened: Opened, conflicted: dict[str, list[str]]) -> list[str]:
+        """Every record as it will stand once the bundle is applied (the fold) must pass
+        its model's whole rules — required fields, cross-field checks — or the bundle is
+        refused (:class:`OpInvalid`). Returns the records new here that the fold leaves
+        incomplete: the bundle waits until their other ops arrive (from another device,
+        in any order), so the merge stays order-independent.
+
+        Left alone (the fold is not this bundle's alone to answer for): a record with
+        concurrent edits (conflict review settles it), one the bundle builds on ops this
+        vault has not seen yet, one already unreadable before."""
+        from fieldapp.domain.validation import check_record, missing_fields
+
+        after = self.vault.preview(opened.ops)
+        mine = {op.op_id for op in opened.ops}
+        by_record: dict[str, list[Op]] = {}
+        for op in opened.ops:
+            by_record.setdefault(op.record_id, []).append(op)
+        incomplete = []
+        for rid, doc in after.items():
+            if doc.get(DELETED) or rid in conflicted:
+                continue
+            ops = by_record[rid]
+            kind = ops[0].kind
+            known = self.vault.kind_of(rid) is not None
+            if not known and missing_fields(kind, doc):
+                incomplete.append(rid)
+                continue
+            bases = {op.base for op in ops if op.base} - mine
+            if bases and (not known or bases - {o.op_id for o in self.vault.history(rid)}):
+                continue
+            problem = check_record(kind, rid, doc, self._today())
+            if problem is None:
+                continue
+            before = self.vault.get(rid)
+            if before is not None and (
+                missing_fields(kind, before) or check_record(kind, rid, before, self._today())
+            ):
+                continue  # unreadable already: shown as damaged, not made worse
+            raise OpInvalid(index=opened.ops.index(ops[0]), reason=f"{kind} {problem}")
+        return incomplete
+
     def _check_clock(self, opened: Opened) -> None:
         ahead = physical_ms(opened.header.hlc) - self.vault.clock.wall_ms()
         if ahead > MAX_AHEAD_MS:
             raise ClockAhead(device=opened.header.device, hours=ahead // 3_600_000)
 
-    def _apply(self, opened: Opened, source: str) -> Outcome:
+    def _apply(self, opened: Opened, source: str, conflicted: dict[str, list[str]]) -> Outcome:
         device = opened.header.device
         chain = chain_of(self.vault, device)
         kv: dict[str, Any] = {
             CHAIN + device: _chain_kv(chain, opened),
             STATS + device: _stats_kv(self.vault, opened),
         }
-        held_key = f"{HELD}{device}/{opened.header.seq:08d}"
-        if self.vault.get_meta(held_key) is not None:
-            kv[held_key] = None
-        kv[CONFLICTS] = self._conflicts_after(opened.ops)
+        held_keys = [f"{prefix}{device}/{opened.header.seq:08d}" for prefix in (HELD, WAITING)]
+        for key in held_keys:
+            if self.vault.get_meta(key) is not None:
+                kv[key] = None
+        kv[CONFLICTS] = conflicted
         # Ops, high-water mark, conflict index: one frame, all or nothing.
         self.vault.commit_ops(opened.ops, kv)
+        for key in held_keys:
+            self._held.pop(key, None)
+        self._touched.update(op.record_id for op in opened.ops)
         return Outcome("applied", device, opened.header.seq, len(opened.ops), source=source)
+
+    def _wait(self, data: bytes, opened: Opened, records: list[str], source: str) -> Outcome:
+        """Keep a bundle whose new records are not complete yet until they are."""
+        device, seq = opened.header.device, opened.header.seq
+        reason = RecordIncomplete(device=device, seq=seq, record=records[0][-12:])
+        key = f"{WAITING}{device}/{seq:08d}"
+        if self.vault.get_meta(key) is None:
+            if len(self._held) >= HELD_MAX or sum(self._held.values()) + len(data) > HELD_QUOTA:
+                return Outcome("held", device, seq, reason=reason, source=source, kept=False)
+            self.vault.put_meta(key, {"data": _b64(data), "source": source, "records": records})
+            self._held[key] = len(data)
+        return Outcome("held", device, seq, reason=reason, source=source)
+
+    def settle(self) -> list[Outcome]:
+        """At the end of a pass: bundles that wait on each other (each completes a
+        record the other's ops touch — devices that heard of each other's new records)
+        are applied together when, all of them taken, those records are complete. What
+        nothing completes (a record only ever sent in part) goes on waiting."""
+        with sync_lock(self.vault):
+            out: list[Outcome] = []
+            while True:
+                entries = {k: self.vault.get_meta(k) for k in self._held if k.startswith(WAITING)}
+                if not entries:
+                    return out
+                bundles = {k: base64.b64decode(e["data"]) for k, e in entries.items()}
+                ops = [op for data in bundles.values() for op in self._peek_ops(data)]
+                union = self.vault.preview(ops)
+                from fieldapp.domain.validation import missing_fields
+
+                kinds = {op.record_id: op.kind for op in ops}
+                completable = frozenset(
+                    rid for rid, doc in union.items() if not missing_fields(kinds[rid], doc)
+                )
+                progress = False
+                for key in sorted(entries, key=lambda k: k.rsplit("/", 2)[1:]):
+                    if not set(entries[key].get("records", ())) <= completable:
+                        continue
+                    result = self._receive_one(bundles[key], entries[key]["source"], completable)
+                    if result.kind == "held" and isinstance(result.reason, RecordIncomplete):
+                        continue
+                    progress = True
+                    out.append(result)
+                    if result.kind == "applied":
+                        out += self._release_held(result.device)
+                    else:
+                        self.vault.put_meta(key, None)
+                        self._held.pop(key, None)
+                out += self._release_waiting()
+                if not progress:
+                    return out
+
+    def _peek_ops(self, data: bytes) -> list[Op]:
+        """The ops of a bundle already opened once (it waits in the vault)."""
+        try:
+            header = read_header(data)[0]
+            return open_bundle(
+                data,
+                team_id=self.team.team_id,
+                team_key=self.team.enc_key,
+                devices=self.devices,
+                chain=lambda d: Chain(header.seq - 1, header.prev),  # only its ops matter
+                validate_op=self.validate,
+            ).ops
+        except BundleError:
+            return []
+
+    def _release_waiting(self) -> list[Outcome]:
+        """Retry the bundles waiting for records that bundles applied since have touched
+        (and, once one applies, its device's held bundles that follow on)."""
+        out: list[Outcome] = []
+        while self._touched:
+            touched, self._touched = self._touched, set()
+            for key in list(self._held):
+                if not key.startswith(WAITING):
+                    continue
+                entry = self.vault.get_meta(key)
+                if entry is None or not touched & set(entry.get("records", ())):
+                    continue
+                result = self._receive_one(base64.b64decode(entry["data"]), entry["source"])
+                if (
+                    result.kind == "held"
+                    and result.reason is not None
+                    and isinstance(result.reason, RecordIncomplete)
+                ):
+                    continue  # still waiting (its entry stays)
+                out.append(result)
+                if result.kind == "applied":
+                    out += self._release_held(result.device)
+                else:
+                    self.vault.put_meta(key, None)
+                    self._held.pop(key, None)
+        return out
 
     def _release_held(self, device: str) -> list[Outcome]:
         """Apply held bundles that now follow on, one after another (a loop: a stick can
@@ -195,40 +403,62 @@ class Merger:
             out.append(result)
             if result.kind != "applied":
                 self.vault.put_meta(key, None)  # quarantined (or otherwise settled): not held
+                self._held.pop(key, None)
                 return out
 
     def refuse(self, data: bytes, exc: BundleError, source: str, size: int) -> Outcome:
         """Quarantine what was refused before it could be opened (an object too large
-        to fetch whole: ``data`` is its start, ``size`` its real size)."""
+        to fetch whole, a file that is not one: ``data`` is its start or nothing,
+        ``size`` its real size)."""
         with sync_lock(self.vault):
             self._quarantine(data, exc, source, size)
-        device, seq = _who(data)
+        device, seq = peek_header(data)
         return Outcome("quarantined", device, seq, reason=exc, source=source)
 
     def _quarantine(
         self, data: bytes, exc: BundleError, source: str, size: int | None = None
     ) -> None:
-        from sync.bundle import digest
-
-        device, seq = _who(data)
-        kept = data
-        if len(data) > MAX_BUNDLE:
-            # Not a bundle by size; its source (a stick, the hub's archive/) keeps it
-            # whole — the vault keeps the start, enough to see what it is.
-            kept = data[:65536]
-        self.vault.put_meta(
-            QUARANTINE + digest(data)[:16],
-            {
-                "reason": exc.msg_id,
-                "params": jsonable(exc.params),
-                "device": device,
-                "seq": seq,
-                "source": source,
-                "at": self.vault.clock.now().isoformat(timespec="seconds"),
-                "data": _b64(kept),
-                "size": size or len(data),
-            },
-        )
+        whole = digest(data)
+        key = QUARANTINE + (whole if data else digest(source.encode()))[:16]
+        if key in self._quarantined:
+            return  # the same refusal again (a stick merged twice): kept once
+        at = self.vault.clock.now().isoformat(timespec="seconds")
+        if len(self._quarantined) >= QUARANTINE_MAX:
+            tally = dict(self.vault.get_meta(QUARANTINE_TALLY, {}))
+            tally.update(
+                count=int(tally.get("count", 0)) + 1,
+                bytes=int(tally.get("bytes", 0)) + (size or len(data)),
+                last=at,
+                last_reason=exc.msg_id,
+            )
+            self.vault.put_meta(QUARANTINE_TALLY, tally)
+            return
+        authentic = exc.authentic and len(data) <= MAX_BUNDLE
+        if authentic and self._whole_bytes + len(data) <= QUARANTINE_WHOLE:
+            kept = data  # signed by an enrolled device: the evidence, whole
+        else:
+            # Anyone with the stick could have made it: its start says what it is; the
+            # stick (or the hub's archive) keeps it whole.
+            kept = data[:QUARANTINE_KEEP]
+            authentic = False
+        device, seq = peek_header(data)
+        entry = {
+            "reason": exc.msg_id,
+            "params": jsonable(exc.params),
+            "device": device,
+            "seq": seq,
+            "source": source,
+            "at": at,
+            "data": _b64(kept),
+            "kept": len(kept),
+            "size": size or len(data),
+            "digest": whole,
+            "authentic": authentic,
+        }
+        self.vault.put_meta(key, entry)
+        self._quarantined[key] = entry
+        if authentic:
+            self._whole_bytes += len(kept)
 
     def _conflicts_after(self, incoming: list[Op]) -> dict[str, list[str]]:
         """The conflict index (record → fields) once ``incoming`` is applied."""
@@ -289,29 +519,58 @@ def conflicts(vault: Vault) -> dict[str, list[str]]:
 
 
 def merge_sources(vault: Vault, paths: Iterable[Path]) -> Summary:
-    """Receive every bundle found in files and folders (sorted by device and sequence)."""
-    merger = Merger(vault)
-    found: list[tuple[tuple[str, int], bytes, str]] = []
+    """Receive every bundle found in files and folders (sorted by device and sequence).
+
+    A stick is hostile until verified: only regular files named ``*.fbundle`` are read,
+    never through a link, each at most MAX_BUNDLE + 1 bytes, one at a time; anything
+    else so named (a link, a FIFO, a device, a directory) is refused on its own, and
+    one bad entry never stops the others. A path that does not exist is
+    :class:`~fieldapp.errors.SourceNotFound` (nothing is merged)."""
+    roots = []
     for path in paths:
-        files = [path] if path.is_file() else sorted(path.rglob("*.fbundle"))
-        for file in files:
-            if file.name.startswith("."):
-                continue  # a temp file of an interrupted copy
-            data = file.read_bytes()
-            found.append((_who(data), data, str(file)))
-    found.sort(key=lambda item: item[0])
+        try:
+            roots.append(Path(path).resolve(strict=True))  # the user's own choice: followed
+        except (OSError, RuntimeError):
+            from fieldapp.errors import SourceNotFound
+
+            raise SourceNotFound(path=fsio.display(Path(path))) from None
+    merger = Merger(vault)
+    found: list[tuple[tuple[str, int], str, fsio.Entry]] = []
+    for root in roots:
+        for entry in fsio.find_files(root, SUFFIX):
+            head = b""
+            if entry.problem is None:
+                try:
+                    head = fsio.read_regular(entry.path, HEAD_PEEK)
+                except OSError:
+                    pass  # refused below, when it is read
+            found.append((peek_header(head), fsio.display(entry.path), entry))
+    found.sort(key=lambda item: (item[0], item[1]))
     summary = Summary()
-    for _, data, source in found:
-        summary.outcomes += merger.receive(data, source)
+    for _, source, entry in found:
+        summary.outcomes += _receive_file(merger, entry, source)
+    summary.outcomes += merger.settle()
     return summary
 
 
-def _who(data: bytes) -> tuple[str, int]:
+SUFFIX = ".fbundle"
+HEAD_PEEK = 8192  # enough of a file to read its header (MAX_HEADER + framing)
+
+
+def _receive_file(merger: Merger, entry: fsio.Entry, source: str) -> list[Outcome]:
+    if entry.problem is not None:
+        return [merger.refuse(b"", NotAFile(what=entry.problem), source, 0)]
     try:
-        header = read_header(data)[0]
-        return header.device, header.seq
-    except BundleError:
-        return "", 0
+        data = fsio.read_regular(entry.path, MAX_BUNDLE)
+    except fsio.NotRegularFile:
+        return [merger.refuse(b"", NotAFile(what="not_regular"), source, 0)]
+    except OSError as exc:
+        refusal = NotAFile(what="unreadable", reason=exc.strerror or type(exc).__name__)
+        return [merger.refuse(b"", refusal, source, 0)]
+    if len(data) > MAX_BUNDLE:
+        size = entry.size or len(data)
+        return [merger.refuse(data, BundleTooLarge(limit=MAX_BUNDLE, size=size), source, size)]
+    return merger.receive(data, source)
 
 
 def _b64(data: bytes) -> str:
@@ -324,11 +583,3 @@ def jsonable(params: dict[str, Any]) -> dict[str, Any]:
         k: v if isinstance(v, str | int | float | bool) or v is None else str(v)
         for k, v in params.items()
     }
-
-
-def _is_resolution_field(kind: str, name: str, value: Any) -> bool:
-    return (
-        name.startswith(RESOLVED_PREFIX)
-        and isinstance(value, list)
-        and all(isinstance(v, str) and len(v) < 80 for v in value)
-    )

@@ -10,10 +10,18 @@ Deleting a record is an op on the reserved field ``DELETED``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 DELETED = "_deleted"
+# A conflict resolution writes the field and ``_resolved_<field>``: the op ids of the
+# heads it settles (sync.merge), at most MAX_RESOLVED of them.
+RESOLVED_PREFIX = "_resolved_"
+MAX_RESOLVED = 16
+# What ids from elsewhere may look like; always matched whole (``fullmatch``).
+DEVICE_ID = re.compile(r"[A-Za-z0-9]{1,64}")
+OP_ID = re.compile(r"[0-9a-f]{16,20}-[A-Za-z0-9]{1,64}")
 
 
 def make_op_id(hlc: int, device_id: str) -> str:

@@ -16,9 +16,10 @@ from typing import Any
 
 import orjson
 
+from fieldapp.domain import MODELS
 from fieldapp.errors import CardError, FieldappError, TransportError
 from fieldapp.store import Vault
-from sync.bundle import digest, seal
+from sync.bundle import MAX_OPS, MAX_RAW, MAX_VALUE, digest, seal
 from sync.locking import sync_lock
 from sync.team import device_key, team_card
 from sync.transport import Transport
@@ -28,6 +29,11 @@ BUNDLE_PREFIX = "sync/bundle/"
 STATUS = "sync/status"
 MAX_OPS_PER_BUNDLE = 5_000
 MAX_BYTES_PER_BUNDLE = 4 * 1024 * 1024  # of raw op JSON, before compression
+# A run of one record's ops is kept whole, so a bundle may pass these by one record's
+# fields (at most a model's fields × MAX_VALUE): still inside what a bundle may be.
+_MOST_FIELDS = max(len(model.model_fields) for model in MODELS.values())
+assert MAX_OPS_PER_BUNDLE + _MOST_FIELDS + 2 <= MAX_OPS
+assert MAX_BYTES_PER_BUNDLE + (_MOST_FIELDS + 2) * (MAX_VALUE + 200) <= MAX_RAW
 
 
 @dataclass
@@ -93,13 +99,18 @@ def _cut(vault: Vault) -> int:
     state = _state(vault)
     chunks: list[list[Any]] = [[]]
     size = 0
+    run = 0  # ops of the same record in a row, at the end of the chunk
     for op in ops:
         row_size = len(orjson.dumps(op.value)) + 120
-        if chunks[-1] and (
-            len(chunks[-1]) >= MAX_OPS_PER_BUNDLE or size + row_size > MAX_BYTES_PER_BUNDLE
-        ):
+        full = len(chunks[-1]) >= MAX_OPS_PER_BUNDLE or size + row_size > MAX_BYTES_PER_BUNDLE
+        run = run + 1 if chunks[-1] and chunks[-1][-1].record_id == op.record_id else 1
+        # A record's fields saved together (one save: at most a model's fields) stay in
+        # one bundle: the receiver checks each record as it will stand, and a new record
+        # cut in two would be incomplete there.
+        if chunks[-1] and full and (run == 1 or run > _MOST_FIELDS + 2):
             chunks.append([])
             size = 0
+            run = 1
         chunks[-1].append(op)
         size += row_size
     kv: dict[str, Any] = {}

@@ -7,7 +7,8 @@ import re
 
 from fieldapp.domain.clock import SYSTEM
 
-_UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+# Matched whole (fullmatch): ``$`` would also accept a trailing newline.
+_UUID7 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
 def new_id(now_ms: int | None = None) -> str:
@@ -25,4 +26,4 @@ def new_id(now_ms: int | None = None) -> str:
 
 
 def is_record_id(value: str) -> bool:
-    return bool(_UUID7.match(value))
+    return isinstance(value, str) and _UUID7.fullmatch(value) is not None

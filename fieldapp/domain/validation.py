@@ -129,3 +129,42 @@ def validate(model: type[M], data: dict[str, Any], *, today: dt.date | None = No
         return model.model_validate(data, context={"today": today} if today else None)
     except ValidationError as exc:
         raise RecordInvalid(problems_of(exc)) from None
+
+
+def missing_fields(kind: str, doc: dict[str, Any]) -> list[str]:
+    """The required fields of ``kind``'s model that ``doc`` does not hold: a record
+    without them is incomplete (its other ops are on their way, or it is not
+    fieldapp's). An optional field that is absent reads as the model's default — a
+    record saved by an older fieldapp lacks the fields added since."""
+    from fieldapp.domain import MODELS, RecordKind
+
+    try:
+        model = MODELS[RecordKind(kind)]
+    except ValueError:
+        return ["kind"]
+    return [
+        name
+        for name, info in model.model_fields.items()
+        if name != "id" and info.is_required() and name not in doc
+    ]
+
+
+def check_record(kind: str, record_id: str, doc: dict[str, Any], today: dt.date) -> str | None:
+    """Whether the stored fields ``doc`` of a record of ``kind`` make a valid record by
+    its model's whole rules: None, or the first problem as ``"field: code"``.
+
+    Reserved fields (``_deleted``, ``_resolved_…``) are not the model's and are left out.
+    """
+    from fieldapp.domain import MODELS, RecordKind
+
+    try:
+        model = MODELS[RecordKind(kind)]
+    except ValueError:
+        return f"kind: {kind[:40]}"
+    fields = {k: v for k, v in doc.items() if not k.startswith("_")}
+    try:
+        model.model_validate({**fields, "id": record_id}, context={"today": today})
+    except ValidationError as exc:
+        problems = problems_of(exc)
+        return f"{problems[0].field}: {problems[0].code}" if problems else "invalid"
+    return None

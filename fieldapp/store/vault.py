@@ -22,7 +22,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gc
+import math
 import os
+import re
 import secrets
 import struct
 import threading
@@ -35,6 +37,7 @@ import orjson
 
 from fieldapp.domain.clock import SYSTEM, Clock
 from fieldapp.errors import (
+    CommitRefused,
     VaultExists,
     VaultLocked,
     VaultNotFound,
@@ -52,7 +55,10 @@ from sync.hlc import HybridClock
 from sync.ops import DELETED, Op, make_op_id
 
 FORMAT = "fieldapp-vault"
-VERSION = 1
+VERSION = 1  # of the key file
+# Of the snapshot: 2 packs each record's stamps length-prefixed (1 used separators,
+# which a field name could break); version 1 snapshots are still read.
+SNAPSHOT_VERSION = 2
 KEY_FILE = "vault.key"
 STATE_FILE = "vault.state"
 LOCK_FILE = "vault.lock"
@@ -61,7 +67,18 @@ JOURNAL_MAGIC = b"FVJRNL01"
 ARCHIVE_MAGIC = b"FVOPSA01"
 STATE_SLOT = 256
 MIN_PASSPHRASE = 8
+# The largest frame open() reads back: no commit may write a larger one (a bundle's
+# limits in sync/bundle.py are derived from it).
 MAX_FRAME = 64 * 1024 * 1024
+_SEAL_OVERHEAD = 12 + 16  # nonce + GCM tag
+MAX_PAYLOAD = MAX_FRAME - _SEAL_OVERHEAD
+# One op's value, encoded. Every save must fit a bundle (sync/bundle.py MAX_RAW, 32×
+# this) and be accepted by the supervisor, who applies the same limit.
+MAX_VALUE = 1024 * 1024
+# What a field name may be: it is a key of records, of stamps and of every index.
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_MAX_DEPTH = 32  # of a value's nesting
+_MAX_INT = 2**63  # orjson and every other reader
 # Compact (snapshot + archive the journal) when the journal grows past this at open/close.
 COMPACT_BYTES = 4 * 1024 * 1024
 
@@ -109,6 +126,8 @@ class OpenReport:
             out.append(("vault.report.kept", {"count": self.unacknowledged_frames_kept}))
         if self.state_slot_damaged:
             out.append(("vault.report.state_slot", {}))
+        if "stamps_repaired" in self.notes:
+            out.append(("vault.report.stamps_repaired", {}))
         return out
 
 
@@ -129,21 +148,81 @@ def _canon(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
-def _pack_stamps(stamps: dict[str, list[Any]] | str) -> str:
-    """``{"name": [hlc, dev]}`` → ``"name=<hlc hex>.<dev>;…"`` (one string per record)."""
-    if isinstance(stamps, str):
-        return stamps
-    return ";".join(f"{name}={hlc:x}.{dev}" for name, (hlc, dev) in stamps.items())
+def _pack_stamps(stamps: dict[str, list[Any]]) -> str:
+    """``{"name": [hlc, dev]}`` → ``"<len>:<name><hlc hex>.<dev>;…"`` (one string per
+    record, cheap to load). The name is length-prefixed, so no name can break it."""
+    return "".join(f"{len(name)}:{name}{hlc:x}.{dev};" for name, (hlc, dev) in stamps.items())
 
 
 def _unpack_stamps(packed: str) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
-    if packed:
-        for item in packed.split(";"):
-            name, _, rest = item.rpartition("=")
-            hlc, _, dev = rest.partition(".")
-            out[name] = [int(hlc, 16), int(dev)]
+    pos, end = 0, len(packed)
+    while pos < end:
+        colon = packed.index(":", pos)
+        start = colon + 1
+        stop = start + int(packed[pos:colon])
+        dot = packed.index(".", stop)
+        semi = packed.index(";", dot)
+        out[packed[start:stop]] = [int(packed[stop:dot], 16), int(packed[dot + 1 : semi])]
+        pos = semi + 1
     return out
+
+
+def _unpack_stamps_v1(packed: str) -> tuple[dict[str, list[Any]], int]:
+    """Version 1's ``"name=<hlc hex>.<dev>;…"``, and how many items could not be read:
+    a name with ``;`` or ``=`` in it (let in by an old merge) broke them. Those stamps
+    are dropped — the fields keep their values, the next op on them simply wins."""
+    out: dict[str, list[Any]] = {}
+    bad = 0
+    for item in packed.split(";") if packed else ():
+        name, _, rest = item.rpartition("=")
+        hlc, _, dev = rest.partition(".")
+        try:
+            if not name:
+                raise ValueError(item)
+            out[name] = [int(hlc, 16), int(dev)]
+        except ValueError:
+            bad += 1
+    return out, bad
+
+
+def check_value(value: Any, depth: int = 0) -> None:
+    """Refuse (``CommitRefused``) a value the journal could not give back identically:
+    JSON only — no NaN or infinity (they would come back as null), no integer beyond
+    64 bits, no lone surrogate, string keys, bounded nesting."""
+    if value is None or isinstance(value, bool | str):
+        if isinstance(value, str) and not _encodable(value):
+            raise CommitRefused(what="value")
+        return
+    if isinstance(value, int):
+        if not -_MAX_INT <= value < _MAX_INT:
+            raise CommitRefused(what="value")
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise CommitRefused(what="value")
+        return
+    if depth >= _MAX_DEPTH:
+        raise CommitRefused(what="value")
+    if isinstance(value, list):
+        for item in value:
+            check_value(item, depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not _encodable(key):
+                raise CommitRefused(what="value")
+            check_value(item, depth + 1)
+        return
+    raise CommitRefused(what="value")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_passphrase(passphrase: str) -> None:
@@ -169,6 +248,7 @@ class Vault:
         # string form of the snapshot (see _pack_stamps), which is much cheaper to load.
         self._stamps: dict[str, dict[str, list[Any]] | str] = {}
         self._devices: list[str] = []
+        self._stamp_version = SNAPSHOT_VERSION  # of the packed stamps loaded
         self._device_index: dict[str, int] = {}
         self._kv: dict[str, Any] = {}
         self._journal_ops: list[Op] = []
@@ -560,8 +640,10 @@ class Vault:
                 gc.enable()
 
     def _adopt_snapshot(self, state: dict[str, Any]) -> None:
-        if state.get("v") != VERSION:
-            raise VaultUnsupported(version=str(state.get("v")))
+        version = state.get("v")
+        if version not in (1, SNAPSHOT_VERSION):
+            raise VaultUnsupported(version=str(version))
+        self._stamp_version = version
         self.device_id = state["device_id"]
         self._devices = state["devices"]
         self._device_index = {d: i for i, d in enumerate(self._devices)}
@@ -649,8 +731,20 @@ class Vault:
     def _stamps_of(self, rid: str) -> dict[str, list[Any]]:
         stamps = self._stamps[rid]
         if isinstance(stamps, str):
-            stamps = self._stamps[rid] = _unpack_stamps(stamps)
+            if self._stamp_version == 1:
+                stamps, bad = _unpack_stamps_v1(stamps)
+                if bad and "stamps_repaired" not in self.report.notes:
+                    self.report.notes.append("stamps_repaired")
+            else:
+                stamps = _unpack_stamps(stamps)
+            self._stamps[rid] = stamps
         return stamps
+
+    def _packed(self, rid: str) -> str:
+        stamps = self._stamps[rid]
+        if isinstance(stamps, str) and self._stamp_version == SNAPSHOT_VERSION:
+            return stamps  # untouched since it was loaded: already in this form
+        return _pack_stamps(self._stamps_of(rid))
 
     def _apply_ops(self, ops: list[Op]) -> None:
         """Fold ops into the state. Documents are copy-on-write: a reader holding a
@@ -690,6 +784,30 @@ class Vault:
             for op in ops:
                 self._history.setdefault(op.record_id, []).append(op)
 
+    def preview(self, ops: Iterable[Op]) -> dict[str, dict[str, Any]]:
+        """The fields of every record ``ops`` touch as they would stand once applied —
+        the same last-writer-wins fold as a commit — without changing anything."""
+        with self._write_lock:
+            touched: dict[str, dict[str, Any]] = {}
+            held: dict[str, dict[str, tuple[int, str]]] = {}
+            for op in ops:
+                rid = op.record_id
+                doc = touched.get(rid)
+                if doc is None:
+                    old = self._docs.get(rid)
+                    doc = touched[rid] = dict(old) if old is not None else {}
+                    stamps = self._stamps_of(rid) if rid in self._stamps else {}
+                    held[rid] = {f: (h, self._devices[d]) for f, (h, d) in stamps.items()}
+                current = held[rid].get(op.field)
+                if current is not None:
+                    if current > op.stamp:
+                        continue
+                    if current == op.stamp and _canon(doc.get(op.field)) >= _canon(op.value):
+                        continue
+                held[rid][op.field] = op.stamp
+                doc[op.field] = op.value
+            return touched
+
     def _apply_kv(self, kv: dict[str, Any]) -> None:
         for key, value in kv.items():
             if value is None:
@@ -704,12 +822,17 @@ class Vault:
             rid = change.record_id
             kind = self._kinds.get(rid)
             if kind is not None and kind != change.kind:
-                raise ValueError(f"record {rid} is a {kind}, not a {change.kind}")
+                raise CommitRefused(what="kind", record=rid)
             doc = self._docs.get(rid, {})
             stamps = self._stamps_of(rid) if rid in self._stamps else {}
             for name, value in change.fields.items():
-                if not name.isidentifier():  # field names are packed into stamp strings
-                    raise ValueError(f"bad field name {name!r}")
+                if not FIELD_NAME.fullmatch(name):
+                    raise CommitRefused(what="field_name")
+                check_value(value)
+                if isinstance(value, str | list | dict) and len(orjson.dumps(value)) > MAX_VALUE:
+                    raise CommitRefused(
+                        what="too_large", size=len(orjson.dumps(value)), limit=MAX_VALUE
+                    )
                 if name in doc and doc[name] == value:
                     continue  # unchanged fields make no op
                 current = stamps.get(name)
@@ -727,7 +850,9 @@ class Vault:
 
         Returns the ops made (fields that did not change make none). When this returns,
         the save survives kill -9 and power loss. On a write failure nothing changes and
-        :class:`VaultWriteFailed` is raised.
+        :class:`VaultWriteFailed` is raised; a commit the vault could not read back whole
+        (too large, a bad field name, a value that is not plain JSON) is refused before
+        anything is written (:class:`CommitRefused`).
         """
         with self._write_lock:
             if self._journal_fd < 0:
@@ -735,7 +860,11 @@ class Vault:
             if self._broken:
                 raise VaultWriteFailed(reason="reopen")
             saved_clock = self.hlc.last
-            ops = self._make_ops(changes)
+            try:
+                ops = self._make_ops(changes)
+            except CommitRefused:
+                self.hlc.last = saved_clock
+                raise
             if not ops and not kv:
                 return []
             self._write_frame(ops, kv, saved_clock)
@@ -753,10 +882,13 @@ class Vault:
             if self._broken:
                 raise VaultWriteFailed(reason="reopen")
             kinds: dict[str, str] = {}
-            for op in ops:  # a record keeps its kind: refuse before anything is written
+            for op in ops:  # the vault's own backstop: refuse before anything is written
                 kind = kinds.setdefault(op.record_id, self._kinds.get(op.record_id, op.kind))
                 if kind != op.kind:
-                    raise ValueError(f"record {op.record_id} is a {kind}, not a {op.kind}")
+                    raise CommitRefused(what="kind", record=op.record_id)  # keeps its kind
+                if not FIELD_NAME.fullmatch(op.field):
+                    raise CommitRefused(what="field_name")
+                check_value(op.value)
             if ops or kv:
                 self._write_frame(ops, kv, self.hlc.last)
 
@@ -764,8 +896,17 @@ class Vault:
         """Append, fdatasync, apply, record the new length. Caller holds the lock."""
         commit: dict[str, Any] = {"ops": [op.to_row() for op in ops]}
         if kv:
+            for value in kv.values():
+                check_value(value)
             commit["kv"] = kv
-        payload = orjson.dumps(commit)
+        try:
+            payload = orjson.dumps(commit)
+        except orjson.JSONEncodeError:
+            self.hlc.last = saved_clock
+            raise CommitRefused(what="value") from None
+        if len(payload) > MAX_PAYLOAD:  # open() would refuse the frame: never write it
+            self.hlc.last = saved_clock
+            raise CommitRefused(what="too_large", size=len(payload), limit=MAX_PAYLOAD)
         blob = crypto.seal(self._key, payload, self._frame_aad(b"jrnl", self._gen, self._frames))
         frame = _LEN.pack(len(blob)) + blob
         start = self._journal_len
@@ -815,11 +956,10 @@ class Vault:
 
     def _write_snapshot(self, gen: int, archives: list[dict[str, Any]]) -> None:
         records = [
-            [self._kinds[rid], rid, doc, _pack_stamps(self._stamps[rid])]
-            for rid, doc in self._docs.items()
+            [self._kinds[rid], rid, doc, self._packed(rid)] for rid, doc in self._docs.items()
         ]
         state = {
-            "v": VERSION,
+            "v": SNAPSHOT_VERSION,
             "device_id": self.device_id,
             "devices": self._devices,
             "hlc": self.hlc.last,

@@ -53,6 +53,7 @@ def op(device: Device, kind: str, rid: str, field: str, value: object) -> Op:
     )
     device.view[(rid, field)] = made
     device.ops.append(made)
+    device.saves.append([made])
     return made
 
 
