@@ -73,8 +73,15 @@ def _tell_report(vault: Vault) -> None:
 
 def _vault_path(args: argparse.Namespace) -> Path:
     from fieldapp import paths
+    from fieldapp.errors import VaultNotAFolder
 
-    return Path(args.vault) if args.vault else paths.vault_dir()
+    path = Path(args.vault) if args.vault else paths.vault_dir()
+    for part in (path, *path.parents):  # a file where a folder must be (or above it)
+        if part.exists():
+            if not part.is_dir():
+                raise VaultNotAFolder(path=str(path))
+            break
+    return path
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -183,7 +190,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not args.summary and sys.stdin.isatty() and sys.stdout.isatty():
         from fieldapp.tui.app import run
 
-        run(path, _config(args), vault)  # opens straight into the app, no questions
+        run(path, _config(args), vault, **_run_options(args))  # straight into the app
         return 0
     with vault:
         service = RecordService(vault)
@@ -202,15 +209,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _config(args: argparse.Namespace) -> Config:
-    from fieldapp.config import load_config
+_BROKEN_CONFIG: list[bool] = []  # set when the config file could not be read
 
-    config = load_config()
+
+def _config(args: argparse.Namespace) -> Config:
+    """The settings; a broken config file is reported and left as it is (the app runs
+    on the defaults and does not write over it)."""
+    from fieldapp.config import Config, ConfigInvalid, load_config
+
+    try:
+        config = load_config()
+    except ConfigInvalid as exc:
+        print(exc.render(), file=sys.stderr)
+        config = Config()
+        _BROKEN_CONFIG.append(True)
     if args.lang:
         config.language = args.lang
     elif not _config_exists():
         config.language = i18n.language_from_env()
     return config
+
+
+def _run_options(args: argparse.Namespace) -> dict[str, bool]:
+    """How the app runs: read-only (``--read-only``), and whether it may save its
+    settings (not over a config file it could not read)."""
+    return {"read_only": bool(args.read_only), "save_settings": not _BROKEN_CONFIG}
 
 
 def _config_exists() -> bool:
@@ -230,7 +253,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 2
     vault = _open_vault(args)
     try:
-        if args.what == "resident":
+        one = args.what == "resident" and (args.id or target.suffix.lower() == ".json")
+        if one:  # one resident's complete file (JSON); the residents table is CSV/XLSX
             if not args.id:
                 print(t("cli.export_needs_id"), file=sys.stderr)
                 return 2
@@ -254,7 +278,7 @@ def cmd_supervise(args: argparse.Namespace) -> int:
     """The supervisor's app on their own vault: the team view, conflicts, quarantine."""
     from fieldapp.tui.app import run
 
-    run(_vault_path(args), _config(args), supervisor=True)
+    run(_vault_path(args), _config(args), supervisor=True, **_run_options(args))
     return 0
 
 
@@ -262,7 +286,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     """No command: the worker's app on their own vault (first run or unlock)."""
     from fieldapp.tui.app import run
 
-    run(_vault_path(args), _config(args))
+    run(_vault_path(args), _config(args), **_run_options(args))
     return 0
 
 
@@ -274,9 +298,14 @@ def _open_vault(args: argparse.Namespace) -> Vault:
         from fieldapp.errors import VaultNotFound
 
         raise VaultNotFound(path=str(path))
-    vault = _with_retries(lambda p: Vault.open(path, p), "cli.current_passphrase")
+    read_only = bool(getattr(args, "read_only", False))
+    vault = _with_retries(
+        lambda p: Vault.open(path, p, read_only=read_only), "cli.current_passphrase"
+    )
     assert isinstance(vault, Vault)
     _tell_report(vault)
+    if read_only:
+        print(t("cli.read_only"), file=sys.stderr)
     return vault
 
 
@@ -523,6 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fieldapp", description=t("cli.description"))
     parser.add_argument("--lang", choices=i18n.LANGUAGES, help=t("cli.help_lang"))
     parser.add_argument("--vault", metavar="DIR", help=t("cli.help_vault"))
+    parser.add_argument("--read-only", action="store_true", help=t("cli.help_read_only"))
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("init", help=t("cli.help_init")).set_defaults(func=cmd_init)
     sub.add_parser("passwd", help=t("cli.help_passwd")).set_defaults(func=cmd_passwd)
@@ -585,7 +615,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _safe_streams() -> None:
+    """A terminal that cannot show Chinese (``LC_ALL=C``) gets escapes, not a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        try:
+            "社工".encode(encoding)
+        except (UnicodeEncodeError, LookupError):
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _safe_streams()
     argv = sys.argv[1:] if argv is None else argv
     if "--lang" in argv[:-1] and argv[argv.index("--lang") + 1] in i18n.LANGUAGES:
         i18n.set_language(argv[argv.index("--lang") + 1])  # so --help is translated too
@@ -600,6 +643,13 @@ def main(argv: list[str] | None = None) -> int:
         return code
     except FieldappError as exc:
         print(exc.render(), file=sys.stderr)
+        return 1
+    except OSError as exc:  # a full disk, no permission, a file where a folder must be
+        where = exc.filename if isinstance(exc.filename, str) else ""
+        print(
+            t("cli.os_error", reason=exc.strerror or type(exc).__name__, path=where),
+            file=sys.stderr,
+        )
         return 1
     except (EOFError, KeyboardInterrupt):
         print(file=sys.stderr)

@@ -56,6 +56,8 @@ def load_config(path: Path | None = None) -> Config:
         return Config()
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigInvalid(path=str(path), detail=str(exc)) from None
+    except OSError as exc:  # a folder where the file should be, no permission…
+        raise ConfigInvalid(path=str(path), detail=exc.strerror or type(exc).__name__) from None
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

@@ -7,11 +7,13 @@ it in the user's language::
     FieldappError
     ├── VaultError
     │   ├── VaultNotFound          no vault in that directory
+    │   ├── VaultNotAFolder        the vault's path is a file, or below one
     │   ├── VaultExists            init over an existing vault
     │   ├── WrongPassphrase
     │   ├── WrongRecoveryKey       (also a mistyped one: RecoveryKeyMistyped)
     │   ├── WeakPassphrase
     │   ├── VaultLocked            another process has the vault open
+    │   ├── VaultReadOnly          on a read-only disk or without permission (open read-only)
     │   ├── VaultTampered          a file was changed, truncated, swapped or rolled back
     │   ├── VaultUnsupported       written by a newer fieldapp
     │   ├── VaultWriteFailed       disk full, I/O error: nothing was saved
@@ -96,6 +98,14 @@ class WeakPassphrase(VaultError):
 
 class VaultLocked(VaultError):
     msg_id = "vault.locked"
+
+
+class VaultReadOnly(VaultError):
+    msg_id = "vault.read_only"
+
+
+class VaultNotAFolder(VaultError):
+    msg_id = "vault.not_a_folder"
 
 
 class VaultTampered(VaultError):

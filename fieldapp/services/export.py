@@ -2,16 +2,21 @@
 kind and for the team summary; optional redaction of ID numbers and phones; one
 resident's complete file as JSON (for a data-subject request).
 
-Exports are decrypted on purpose, so they are written only where the user points: a
-temp file beside the target, then renamed — never left in a temp directory.
+Exports are decrypted on purpose, so they are written only where the user points,
+readable by the user alone (mode 0600): a temp file of the same mode beside the target,
+then renamed — never left in a temp directory. The temp file's name is noted in the
+vault first, so one left by a crash or a kill mid-write is removed at the next export
+or start (:func:`remove_stale`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import os
+import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,10 +26,11 @@ import orjson
 from fieldapp.domain import MODELS, RecordKind
 from fieldapp.domain.enums import ENUM_OF_FIELD
 from fieldapp.domain.idcard import mask_id_number
+from fieldapp.errors import FieldappError
 from fieldapp.i18n import field_label, t
 from fieldapp.services.supervision import WorkerRow, team_report
 from fieldapp.store import Vault
-from fieldapp.store.fsio import fsync_dir
+from fieldapp.store.fsio import fsync_dir, write_all
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -101,47 +107,81 @@ def _team_cell(row: WorkerRow, column: str) -> Any:
 
 
 def write_table(
-    path: Path, header: Sequence[str], rows: Iterable[Sequence[str]], sheet: str = ""
+    vault: Vault, path: Path, header: Sequence[str], rows: Iterable[Sequence[str]], sheet: str = ""
 ) -> None:
     """CSV (by suffix .csv) or XLSX, written atomically where the user pointed."""
     path = Path(path)
     header = [defuse(h) for h in header]
     rows = [[defuse(c) for c in row] for row in rows]
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        if path.suffix.lower() == ".xlsx":
-            from openpyxl import Workbook
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import Workbook
 
-            book = Workbook()
-            ws = book.active
-            ws.title = (sheet or "fieldapp")[:31]
-            ws.append(list(header))
-            for row in rows:
-                ws.append(list(row))
-            book.save(tmp)
-        else:
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow(header)
-            writer.writerows(rows)
-            tmp.write_bytes(buffer.getvalue().encode("utf-8-sig"))
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
+        book = Workbook()
+        ws = book.active
+        ws.title = (sheet or "fieldapp")[:31]
+        ws.append(list(header))
+        for row in rows:
+            ws.append(list(row))
+        buffer = io.BytesIO()
+        book.save(buffer)  # in memory: openpyxl would create its file world-readable
+        data = buffer.getvalue()
+    else:
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(header)
+        writer.writerows(rows)
+        data = text.getvalue().encode("utf-8-sig")
+    write_private(vault, path, data)
+
+
+PENDING = "export/pending"  # temp files of exports being written
+
+
+def write_private(vault: Vault, path: Path, data: bytes) -> None:
+    """``data`` at ``path``, mode 0600, atomically; the temp file beside it is noted in
+    the vault first and removed whatever happens (or at the next start)."""
+    remove_stale(vault)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.fieldapp-export")
+    noted = not vault.read_only  # a vault opened read-only cannot note it
+    if noted:
+        vault.put_meta(PENDING, [str(tmp)])
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            os.fchmod(fd, 0o600)  # whatever the umask
+            write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
         fsync_dir(path.parent)
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+    if noted:
+        vault.put_meta(PENDING, None)
+
+
+def remove_stale(vault: Vault) -> None:
+    """Remove the temp file of an export that was killed mid-write (plaintext)."""
+    for name in vault.get_meta(PENDING) or ():
+        with contextlib.suppress(OSError):
+            Path(name).unlink(missing_ok=True)
+    if vault.get_meta(PENDING) is not None:
+        with contextlib.suppress(FieldappError):
+            vault.put_meta(PENDING, None)
 
 
 def export_kind(vault: Vault, kind: RecordKind, path: Path, redact: bool = False) -> int:
     header, rows = record_table(vault, kind, redact)
-    write_table(path, header, rows, sheet=t(f"enum.RecordKind.{kind.value}"))
+    write_table(vault, path, header, rows, sheet=t(f"enum.RecordKind.{kind.value}"))
     return len(rows)
 
 
 def export_summary(vault: Vault, path: Path, today: dt.date) -> int:
     header, rows = summary_table(vault, today)
-    write_table(path, header, rows, sheet=t("ui.team_title"))
+    write_table(vault, path, header, rows, sheet=t("ui.team_title"))
     return len(rows)
 
 
@@ -172,12 +212,4 @@ def resident_file(vault: Vault, rid: str) -> dict[str, Any]:
 
 
 def export_resident(vault: Vault, rid: str, path: Path) -> None:
-    data = orjson.dumps(resident_file(vault, rid), option=orjson.OPT_INDENT_2)
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_private(vault, path, orjson.dumps(resident_file(vault, rid), option=orjson.OPT_INDENT_2))

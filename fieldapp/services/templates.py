@@ -106,6 +106,19 @@ def builtin_templates() -> dict[str, Template]:
     return out
 
 
+MAX_TEMPLATE = 1024 * 1024  # a team's template file: far larger than any real one
+
+
+def _read_text(path: Path) -> str:
+    """A template file: regular, not through a link, bounded."""
+    from fieldapp.store.fsio import read_regular
+
+    data = read_regular(path, MAX_TEMPLATE)
+    if len(data) > MAX_TEMPLATE:
+        raise TemplateInvalid(source=str(path), detail=f"larger than {MAX_TEMPLATE} bytes")
+    return data.decode("utf-8")
+
+
 def load_templates(
     extra_dir: Path | None = None, errors: list[TemplateInvalid] | None = None
 ) -> dict[str, Template]:
@@ -118,12 +131,14 @@ def load_templates(
     if extra_dir is not None and extra_dir.is_dir():
         for path in sorted(extra_dir.glob("*.toml")):
             try:
-                template = _parse(path.read_text("utf-8"), str(path))
-            except (TemplateInvalid, UnicodeDecodeError) as exc:
+                template = _parse(_read_text(path), str(path))
+            except (TemplateInvalid, UnicodeDecodeError, OSError) as exc:
                 error = (
                     exc
                     if isinstance(exc, TemplateInvalid)
-                    else TemplateInvalid(source=str(path), detail=str(exc))
+                    else TemplateInvalid(
+                        source=str(path), detail=getattr(exc, "strerror", None) or str(exc)
+                    )
                 )
                 if errors is None:
                     raise error from None

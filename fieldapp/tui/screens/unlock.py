@@ -106,7 +106,12 @@ class UnlockScreen(_PassphraseScreen):
     @background("unlock")
     def try_passphrase(self, passphrase: str) -> None:
         try:
-            vault = Vault.open(self.vault_path, passphrase, clock=self.fieldapp.clock)
+            vault = Vault.open(
+                self.vault_path,
+                passphrase,
+                clock=self.fieldapp.clock,
+                read_only=self.fieldapp.read_only,
+            )
         except WrongPassphrase as exc:
             self.app.call_from_thread(self.wrong, exc.render())
             return
