@@ -99,18 +99,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     _say("cli.creating")
     vault, recovery = Vault.create(path, passphrase)
     try:
-        _say("cli.recovery_key_intro")
-        print("\n    " + recovery + "\n")
-        groups = recovery.split("-")
-        confirmed = False
-        for _ in range(TRIES):
-            a, b = sorted(secrets.SystemRandom().sample(range(len(groups)), 2))
-            typed = _ask_fmt("cli.recovery_confirm", a=a + 1, b=b + 1).upper().split()
-            if typed == [groups[a], groups[b]]:
-                confirmed = True
-                break
-            print(t("cli.recovery_mismatch"), file=sys.stderr)
-        if not confirmed:
+        if not _show_recovery_key(recovery):
             vault.close(compact=False)
             shutil.rmtree(path)
             print(t("cli.init_abandoned"), file=sys.stderr)
@@ -120,6 +109,20 @@ def cmd_init(args: argparse.Namespace) -> int:
         vault.close()
     _say("cli.init_done", path=str(path))
     return 0
+
+
+def _show_recovery_key(recovery: str) -> bool:
+    """Show the recovery key once and have two of its groups typed back."""
+    _say("cli.recovery_key_intro")
+    print("\n    " + recovery + "\n")
+    groups = recovery.split("-")
+    for _ in range(TRIES):
+        a, b = sorted(secrets.SystemRandom().sample(range(len(groups)), 2))
+        typed = _ask_fmt("cli.recovery_confirm", a=a + 1, b=b + 1).upper().split()
+        if typed == [groups[a], groups[b]]:
+            return True
+        print(t("cli.recovery_mismatch"), file=sys.stderr)
+    return False
 
 
 def _ask_fmt(prompt_id: str, **params: object) -> str:
@@ -139,11 +142,23 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     _tell_report(vault)
     try:
         new = _new_passphrase()
-        _say("cli.creating")
-        vault.change_passphrase(new)
+        if args.rekey:
+            # A new data key (the old passphrase or key file may have leaked): the new
+            # recovery key is shown and confirmed before anything is rewritten.
+            from fieldapp.store.crypto import new_recovery_key
+
+            recovery = new_recovery_key()
+            if not _show_recovery_key(recovery[1]):
+                print(t("cli.rekey_abandoned"), file=sys.stderr)
+                return 1
+            _say("cli.rekeying")
+            vault.rekey(new, recovery=recovery)
+        else:
+            _say("cli.creating")
+            vault.change_passphrase(new)
     finally:
         vault.close(compact=False)
-    _say("cli.passwd_done")
+    _say("cli.rekey_done" if args.rekey else "cli.passwd_done")
     return 0
 
 
@@ -555,7 +570,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--read-only", action="store_true", help=t("cli.help_read_only"))
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("init", help=t("cli.help_init")).set_defaults(func=cmd_init)
-    sub.add_parser("passwd", help=t("cli.help_passwd")).set_defaults(func=cmd_passwd)
+    passwd = sub.add_parser("passwd", help=t("cli.help_passwd"))
+    passwd.add_argument("--rekey", action="store_true", help=t("cli.help_rekey"))
+    passwd.set_defaults(func=cmd_passwd)
     sub.add_parser("recover", help=t("cli.help_recover")).set_defaults(func=cmd_recover)
     demo = sub.add_parser("demo", help=t("cli.help_demo"))
     demo.add_argument("--keep", action="store_true", help=t("cli.help_keep"))

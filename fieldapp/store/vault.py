@@ -27,6 +27,7 @@ import math
 import os
 import re
 import secrets
+import shutil
 import struct
 import threading
 from collections.abc import Iterable, Iterator
@@ -258,6 +259,9 @@ class Vault:
         self._archives: list[dict[str, Any]] = []
         self._history: dict[str, list[Op]] | None = None
         self._journal_fd = -1
+        self._gen = 0
+        self._header_gen = 0
+        self._sb = _Superblock(seq=0, gen=0, length=0, header_gen=0)
         self._broken = False
         self.read_only = False  # opened to look and export only: nothing is written
         self.clock: Clock = clock or SYSTEM  # the time this vault's party reads
@@ -386,6 +390,46 @@ class Vault:
         return cls._open(Path(path), passphrase=passphrase, clock=clock, read_only=read_only)
 
     @classmethod
+    def _finish_rekey(cls, path: Path) -> None:
+        """After a crash in :meth:`rekey`: if the swap was cut between its two renames,
+        put the new vault in place; remove what either side left beside it. A folder
+        another process still holds (a rekey under way) is left alone."""
+        parent, name = path.parent, path.name
+        try:
+            building = sorted(parent.glob(f".{name}.rekey-*"))
+            retired = sorted(parent.glob(f".{name}.retired-*"))
+        except OSError:
+            return
+        if not building and not retired:
+            return
+        if not path.exists():
+            for folder in building:
+                if (folder / KEY_FILE).exists() and cls._free(folder):
+                    os.rename(folder, path)  # the new vault, complete: finish the swap
+                    fsio.fsync_dir(parent)
+                    building.remove(folder)
+                    break
+        if path.exists():
+            for folder in building + retired:
+                if cls._free(folder):
+                    shutil.rmtree(folder, ignore_errors=True)
+
+    @staticmethod
+    def _free(folder: Path) -> bool:
+        """Whether no process holds ``folder``'s lock (checked, not kept)."""
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)
+        return True
+
+    @classmethod
     def recover(
         cls,
         path: Path,
@@ -416,6 +460,8 @@ class Vault:
         clock: Clock | None = None,
         read_only: bool = False,
     ) -> Vault:
+        if not read_only:
+            cls._finish_rekey(path)
         if not (path / KEY_FILE).exists():
             raise VaultNotFound(path=str(path))
         lock_fd = cls._lock(path)
@@ -613,6 +659,89 @@ class Vault:
             self._header_gen = header_gen
             self._adopt_header(data)
             self._write_superblock(self._next_sb(header_gen=header_gen))
+
+    def rekey(
+        self,
+        new_passphrase: str,
+        *,
+        kdf: KdfParams | None = None,
+        recovery: tuple[bytes, str] | None = None,
+    ) -> str:
+        """A new data key: every file rewritten under it, the old files removed, and a
+        new recovery key (returned, to show once; the caller may pass one it has shown
+        and had confirmed already). For a passphrase that leaked: an old ``vault.key``
+        plus the old passphrase then opens nothing written before or after.
+
+        The new vault is built whole in a folder beside this one, then swapped in by
+        two renames; a crash at any point leaves the old vault or the new one, and the
+        next open finishes or undoes the swap (:func:`_finish_rekey`).
+        """
+        check_passphrase(new_passphrase)
+        with self._write_lock:
+            self._check_writable()
+            self.compact()  # the journal is empty: everything is in archives and the snapshot
+            recovery_raw, recovery_text = recovery or crypto.new_recovery_key()
+            kdf = kdf or crypto.calibrate()
+            parent, name = self.path.parent, self.path.name
+            building = parent / f".{name}.rekey-{secrets.token_hex(4)}"
+            saved = (self.path, self._dek, self._key, self._mac_key, self._state_fd, self._sb)
+            old_key = self._key
+            building.mkdir(mode=0o700)
+            new_lock = self._lock(building)
+            try:
+                archives = []
+                for entry in self._archives:
+                    raw = (self.path / archive_name(entry["gen"])).read_bytes()
+                    aad = self._frame_aad(b"arch", entry["gen"], 0)
+                    plain = crypto.unseal(old_key, raw[len(ARCHIVE_MAGIC) :], aad)
+                    if plain is None or crypto.sha256(raw) != entry["sha256"]:
+                        raise VaultTampered(file=archive_name(entry["gen"]), what="body")
+                    archives.append((entry, plain))
+                self.path, self._state_fd = building, -1
+                self._set_keys(secrets.token_bytes(crypto.KEY_LEN))
+                entries = []
+                for entry, plain in archives:
+                    aad = self._frame_aad(b"arch", entry["gen"], 0)
+                    data = ARCHIVE_MAGIC + crypto.seal(self._key, plain, aad)
+                    fsio.atomic_write(building / archive_name(entry["gen"]), data)
+                    entries.append({**entry, "sha256": crypto.sha256(data)})
+                self._write_snapshot(self._gen, entries)
+                fsio.atomic_write(building / journal_name(self._gen), JOURNAL_MAGIC)
+                header_gen = self._header_gen + 1
+                sb = self._next_sb(header_gen=header_gen, length=len(JOURNAL_MAGIC))
+                self._write_superblock(sb)
+                self._write_superblock(self._next_sb())  # both slots under the new key
+                header = self._build_header(
+                    self._dek, new_passphrase, kdf, recovery_raw, header_gen
+                )
+                fsio.atomic_write(building / KEY_FILE, header)  # last: now it is a vault
+                fsio.fsync_dir(building)
+            except BaseException:
+                if self._state_fd >= 0 and self._state_fd != saved[4]:
+                    os.close(self._state_fd)
+                self.path, self._dek, self._key, self._mac_key, self._state_fd, self._sb = saved
+                os.close(new_lock)
+                shutil.rmtree(building, ignore_errors=True)
+                raise
+            # Swap: the old folder aside, the new one in its place, then the old removed.
+            retired = parent / f".{name}.retired-{secrets.token_hex(4)}"
+            os.rename(saved[0], retired)
+            os.rename(building, saved[0])
+            fsio.fsync_dir(parent)
+            os.close(self._journal_fd)
+            if saved[4] >= 0:
+                os.close(saved[4])  # the old state file's; the new one's stays open
+            os.close(self._lock_fd)
+            self._lock_fd = new_lock
+            self.path = saved[0]
+            self._header_gen = header_gen
+            self._adopt_header(header)
+            self._archives = entries
+            self._journal_fd = -1
+            self._open_journal(len(JOURNAL_MAGIC), 0)
+            shutil.rmtree(retired, ignore_errors=True)
+            fsio.fsync_dir(parent)
+            return recovery_text
 
     # ------------------------------------------------------------------ superblock
 

@@ -87,6 +87,19 @@ def show_value(kind: str, field: str, value: object, names: dict[str, str] | Non
     return str(value).replace("\n", " ")
 
 
+def checklist_text(value: object, labels: dict[str, str]) -> str:
+    """A visit's checklist as the worker filled it: each item's label from its template
+    and the answer in words ("燃气阀门: 否"), never the stored ids."""
+    if not isinstance(value, dict) or not value:
+        return "—"
+    parts = []
+    for item_id, item in value.items():
+        answer = item.get("answer") if isinstance(item, dict) else item
+        text = labels.get(str(item_id), str(item_id))
+        parts.append(f"{text}: {label('CheckAnswer', str(answer))}")
+    return "; ".join(parts)
+
+
 def cells(*values: object) -> list[Text]:
     """Table cells as plain text: a name or note containing [brackets] is not markup."""
     return [Text(str(v)) for v in values]

@@ -72,6 +72,9 @@ class FieldSpec:
     required: bool = False
     text: Callable[[], str] | None = None  # a label from data (templates), not the catalog
     options_fn: Callable[[], list[tuple[str, str]]] | None = None  # re-read on a language switch
+    # Shown only while the bool field of this name is on (a checklist's items): a field
+    # hidden is a field not saved, so nothing is ever saved that the worker cannot see.
+    shown_when: str | None = None
 
     def caption(self) -> str:
         return (self.text() if self.text else t(self.label)) + (" *" if self.required else "")
@@ -156,13 +159,21 @@ class FormScreen(Finishing, Screen[bool]):
         with VerticalScroll(id="form"):
             yield Static("", id="form-errors", classes="error", markup=False)
             for spec in self.form.specs:
+                group = f"in-{spec.name}"
                 yield Label(
-                    spec.caption(), classes="field-label", id=f"l-{spec.name}", markup=False
+                    spec.caption(),
+                    classes=f"field-label {group}",
+                    id=f"l-{spec.name}",
+                    markup=False,
                 )
-                yield self._widget(spec)
+                widget = self._widget(spec)
+                widget.add_class(group)
+                yield widget
                 if spec.hint:
-                    yield Static(t(spec.hint), classes="hint", markup=False)
-                yield Static("", id=f"e-{spec.name}", classes="error field-error", markup=False)
+                    yield Static(t(spec.hint), classes=f"hint {group}", markup=False)
+                yield Static(
+                    "", id=f"e-{spec.name}", classes=f"error field-error {group}", markup=False
+                )
         yield Footer()
 
     def _widget(self, spec: FieldSpec) -> Any:
@@ -195,8 +206,16 @@ class FormScreen(Finishing, Screen[bool]):
             type="integer" if spec.kind == "int" else "text",
         )
 
+    def _show_dependents(self) -> None:
+        for spec in self.form.specs:
+            if spec.shown_when is not None:
+                shown = bool(self.values.get(spec.shown_when))
+                for widget in self.query(f".in-{spec.name}"):
+                    widget.set_class(not shown, "-hidden")
+
     def on_mount(self) -> None:
         translate_bindings(self)
+        self._show_dependents()
         self.title = t(self.form.title, **self.form.title_params)
         if self.restored:
             self.notify(t("ui.draft_restored"))
@@ -253,6 +272,7 @@ class FormScreen(Finishing, Screen[bool]):
     @on(Checkbox.Changed)
     def _check(self, event: Checkbox.Changed) -> None:
         self._set((event.checkbox.id or "")[2:], event.value)
+        self._show_dependents()
 
     def flush_draft(self) -> None:
         """Keep the draft now (before the app locks or quits)."""
@@ -614,6 +634,7 @@ def visit_form(ws: Workspace, resident: Resident) -> FormScreen:
                     "",
                     _enum_options("CheckAnswer", CheckAnswer),
                     text=lambda q=q: q.label(lang()),
+                    shown_when="checklist_title",
                 )
             )
             values[name] = None

@@ -17,7 +17,16 @@ from fieldapp.domain.workflow import allowed_next
 from fieldapp.i18n import field_label, t
 from fieldapp.services.records import HistoryEntry
 from fieldapp.services.workspace import ResidentFile
-from fieldapp.tui.i18n import cells, day, label, lang, show_value, translate_bindings
+from fieldapp.tui.i18n import (
+    cells,
+    checklist_text,
+    day,
+    label,
+    lang,
+    show_value,
+    translate_bindings,
+)
+from fieldapp.tui.widgets.tables import keeping_cursor
 from fieldapp.tui.workers import background
 
 if TYPE_CHECKING:
@@ -147,6 +156,19 @@ class ResidentFileScreen(Screen[None]):
         self.query_one("#profile", Static).update("\n".join(lines))
 
         needs = self.query_one("#needs", DataTable)
+        with keeping_cursor(needs):
+            self._fill_needs(needs, f)
+
+        interviews = self.query_one("#interviews", DataTable)
+        with keeping_cursor(interviews):
+            self._fill_interviews(interviews, f)
+
+        visits = self.query_one("#visits", DataTable)
+        with keeping_cursor(visits):
+            self._fill_visits(visits, f)
+        self._show_plan(f)
+
+    def _fill_needs(self, needs: DataTable, f: ResidentFile) -> None:
         needs.clear(columns=True)
         needs.add_columns(
             t("ui.col_category"),
@@ -173,7 +195,7 @@ class ResidentFileScreen(Screen[None]):
                 key=need.id,
             )
 
-        interviews = self.query_one("#interviews", DataTable)
+    def _fill_interviews(self, interviews: DataTable, f: ResidentFile) -> None:
         interviews.clear(columns=True)
         interviews.add_columns(
             t("ui.col_date"), t("ui.col_template"), t("ui.col_place"), t("ui.col_notes")
@@ -189,7 +211,7 @@ class ResidentFileScreen(Screen[None]):
                 *cells(day(iv.held_on), name, short(iv.place, 12), short(iv.notes, 30)), key=iv.id
             )
 
-        visits = self.query_one("#visits", DataTable)
+    def _fill_visits(self, visits: DataTable, f: ResidentFile) -> None:
         visits.clear(columns=True)
         visits.add_columns(
             t("ui.col_date"),
@@ -210,6 +232,7 @@ class ResidentFileScreen(Screen[None]):
                 key=v.id,
             )
 
+    def _show_plan(self, f: ResidentFile) -> None:
         plan_text = [t("ui.no_plan")]
         if f.plans:
             p = f.plans[0]
@@ -241,13 +264,26 @@ class ResidentFileScreen(Screen[None]):
             field = field_label(kind, e.field)
             if kind != "resident":  # a need's status, a visit's purpose …
                 field = f"{label('RecordKind', kind)}·{field}"
-            old = short(show_value(kind, e.field, e.old, names), 14)
-            new = short(show_value(kind, e.field, e.new, names), 18)
+            if kind == "visit" and e.field == "checklist":
+                labels = self._checklist_labels(e.record_id)
+                old = short(checklist_text(e.old, labels), 14)
+                new = short(checklist_text(e.new, labels), 18)
+            else:
+                old = short(show_value(kind, e.field, e.old, names), 14)
+                new = short(show_value(kind, e.field, e.new, names), 18)
             table.add_row(
                 *cells(
                     e.when.strftime("%Y-%m-%d %H:%M"), short(e.author, 10), field, f"{old} → {new}"
                 )
             )
+
+    def _checklist_labels(self, visit_id: str) -> dict[str, str]:
+        """Item id → label in the current language, from the visit's checklist template."""
+        workspace = self.fieldapp.workspace
+        visit = next((v for v in (self.file.visits if self.file else []) if v.id == visit_id), None)
+        template_id = (visit.checklist_template if visit else None) or "home_safety_elderly"
+        template = workspace.templates.get(template_id) if workspace else None
+        return {q.id: q.label(lang()) for q in template.questions} if template else {}
 
     # ------------------------------------------------------------ actions
 
@@ -307,7 +343,13 @@ class ResidentFileScreen(Screen[None]):
     def action_need_status(self) -> None:
         from fieldapp.tui.dialogs.status import StatusDialog
 
-        self.query_one("#file-tabs", TabbedContent).active = "tab-needs"
+        tabs = self.query_one("#file-tabs", TabbedContent)
+        if tabs.active != "tab-needs":
+            # Never change a need the worker cannot see: show the list, let them choose.
+            tabs.active = "tab-needs"
+            self.query_one("#needs", DataTable).focus()
+            self.notify(t("ui.choose_need_then_status"))
+            return
         need = self._selected_need()
         if need is None:
             self.notify(t("ui.no_need_selected"))

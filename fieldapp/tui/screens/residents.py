@@ -19,6 +19,7 @@ from fieldapp.domain import Vulnerability
 from fieldapp.i18n import t
 from fieldapp.services.workspace import ResidentRow
 from fieldapp.tui.i18n import cells, label, translate_bindings
+from fieldapp.tui.widgets.tables import remember_cursors
 from fieldapp.tui.workers import background
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class ResidentsScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.filters = Filters()
+        self._shown: Filters | None = None  # the search the table shows
         self._open_counts: dict[str, int] | None = None
         self._overdue: set[str] | None = None
 
@@ -161,6 +163,11 @@ class ResidentsScreen(Screen[None]):
         if message.filters != self.filters:
             return  # the user has typed on since: a newer search is coming
         table = self.query_one("#residents", DataTable)
+        # The same search again (back from a file, after the index is ready): the cursor
+        # stays on its resident; a new search starts at the top.
+        again = message.filters == self._shown
+        restore = remember_cursors(table) if again else (lambda: None)
+        self._shown = message.filters
         table.clear(columns=True)
         table.add_columns(
             t("ui.col_name"),
@@ -181,6 +188,7 @@ class ResidentsScreen(Screen[None]):
                 ),
                 key=row.id,
             )
+        restore()
         shown = len(message.rows)
         self.query_one("#result-count", Static).update(
             t("ui.result_count", shown=shown, total=message.total)

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 from fieldapp.i18n import field_label, t
 from fieldapp.services import supervision
 from fieldapp.tui.i18n import cells, label, show_value, translate_bindings
+from fieldapp.tui.widgets.tables import keeping_cursor, remember_cursors
 from fieldapp.tui.workers import background
 
 if TYPE_CHECKING:
@@ -130,6 +131,7 @@ class TeamScreen(Screen[None]):
             + self._hub_text()
         )
         table = self.query_one("#workers", DataTable)
+        restore = remember_cursors(table)
         table.clear(columns=True)
         labels = [
             t(f"ui.team_col_{c}")
@@ -166,6 +168,7 @@ class TeamScreen(Screen[None]):
             table.add_column(text, width=width)
         for r, line in zip(rows, lines, strict=True):
             table.add_row(*line, key=r.device_id)
+        restore()
         totals = {label("NeedCategory", cat): sum(c.values()) for cat, c in needs.items()}
         notes = {
             label("NeedCategory", cat): " " + t("ui.chart_resolved", n=c.get("resolved", 0))
@@ -243,14 +246,17 @@ class ConflictsScreen(Screen[None]):
         self.found = {f"{c.record_id}/{c.field}": c for c in found}
         self.query_one("#conflicts-count", Static).update(t("ui.conflicts_count", n=len(found)))
         table = self.query_one("#conflicts", DataTable)
-        table.clear(columns=True)
-        table.add_columns(t("ui.col_name"), t("ui.col_kind"), t("ui.col_field"), t("ui.col_values"))
-        ws = self.fieldapp.workspace
-        for key, c in self.found.items():
-            doc = ws.vault.get(c.record_id) if ws else None
-            name = (doc or {}).get("name") or (doc or {}).get("purpose") or c.record_id[:8]
-            values = " | ".join(show_value(c.kind, c.field, s.value)[:16] for s in c.sides)
-            table.add_row(*cells(name, label("RecordKind", c.kind), _field(c), values), key=key)
+        with keeping_cursor(table):
+            table.clear(columns=True)
+            table.add_columns(
+                t("ui.col_name"), t("ui.col_kind"), t("ui.col_field"), t("ui.col_values")
+            )
+            ws = self.fieldapp.workspace
+            for key, c in self.found.items():
+                doc = ws.vault.get(c.record_id) if ws else None
+                name = (doc or {}).get("name") or (doc or {}).get("purpose") or c.record_id[:8]
+                values = " | ".join(show_value(c.kind, c.field, s.value)[:16] for s in c.sides)
+                table.add_row(*cells(name, label("RecordKind", c.kind), _field(c), values), key=key)
 
     @on(DataTable.RowSelected, "#conflicts")
     def _open(self, event: DataTable.RowSelected) -> None:

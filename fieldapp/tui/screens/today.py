@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from fieldapp.i18n import t
 from fieldapp.services.workspace import TodaySummary
 from fieldapp.tui.i18n import cells, day, label, translate_bindings
+from fieldapp.tui.widgets.tables import remember_cursors
 from fieldapp.tui.workers import background
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ class TodayScreen(Screen[None]):
         self.query_one("#today-counts", Static).update(
             counts if s.residents else t("ui.empty_hint")
         )
+        restore = remember_cursors(*self.query(DataTable))
         self._row_resident.clear()
         due = self.query_one("#due", DataTable)
         due.clear(columns=True)
@@ -155,6 +157,7 @@ class TodayScreen(Screen[None]):
                     key=key,
                 )
             self.query_one(f"#{table_id}-title", Static).update(t(title_id, count=len(rows)))
+        restore()
         if first:
             self.fieldapp.today_shown()
             self.load_sync_status()
