@@ -37,7 +37,8 @@ it in the user's language::
     ├── CardError                  a team or device card is damaged or forged
     ├── TransportError             the USB stick / folder / hub failed; the outbox is intact
     │   └── SourceNotFound         a folder or file to merge does not exist
-    └── RecordInvalid              a record failed validation; carries FieldProblems
+    ├── RecordInvalid              a record failed validation; carries FieldProblems
+    └── RecordDamaged              a stored record does not make a valid one (shown, not used)
 """
 
 from __future__ import annotations
@@ -277,3 +278,16 @@ class RecordInvalid(FieldappError):
         for p in self.problems:
             out.setdefault(p.field, p.code)
         return out
+
+
+class RecordDamaged(FieldappError):
+    """A stored record's fields do not make a valid record (an older fieldapp let it in,
+    or half of it arrived): shown with what can be read, not opened as a form."""
+
+    msg_id = "invalid.damaged"
+
+    def render(self, lang: str | None = None) -> str:
+        from fieldapp.i18n import t
+
+        kind = t(f"enum.RecordKind.{self.params.get('kind', 'resident')}", lang)
+        return t(self.msg_id, lang, **{**self.params, "kind": kind})

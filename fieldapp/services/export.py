@@ -62,7 +62,10 @@ def cell(kind: str, name: str, value: Any, redact: bool) -> str:
     if isinstance(value, list | dict):
         if redact and name == "household":
             value = [
-                {**m, "phone": mask_phone(m["phone"]) if m.get("phone") else None} for m in value
+                {**m, "phone": mask_phone(str(m["phone"])) if m.get("phone") else None}
+                if isinstance(m, dict)
+                else m
+                for m in value
             ]
         return orjson.dumps(value).decode()
     return str(value)

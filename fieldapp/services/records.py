@@ -10,10 +10,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
+
 from fieldapp.domain import MODELS, Need, NeedStatus, Record, RecordKind
-from fieldapp.domain.validation import validate
+from fieldapp.domain.validation import problems_of, validate
 from fieldapp.domain.workflow import check_transition
-from fieldapp.errors import FieldProblem, RecordInvalid
+from fieldapp.errors import FieldProblem, RecordDamaged, RecordInvalid
 from fieldapp.store import Change, Vault
 from sync.hlc import to_seconds
 from sync.ops import DELETED, Op
@@ -116,16 +118,27 @@ class RecordService:
     # ------------------------------------------------------------ reading
 
     def get(self, model: type[R], record_id: str) -> R | None:
+        """The record, None if there is none; :class:`RecordDamaged` when the stored
+        fields do not make a valid one."""
         doc = self.vault.get(record_id)
         if doc is None or self.vault.kind_of(record_id) != model.KIND.value:
             return None
-        return model.from_fields(record_id, _public(doc))
+        try:
+            return model.from_fields(record_id, _public(doc))
+        except ValidationError as exc:
+            problems = problems_of(exc)
+            where = problems[0].field if problems else "?"
+            raise RecordDamaged(kind=model.KIND.value, id=record_id[-12:], field=where) from None
 
     def all(self, model: type[R]) -> list[R]:
-        return [
-            model.from_fields(rid, _public(doc))
-            for rid, doc in self.vault.iter_records(model.KIND.value)
-        ]
+        """Every valid record of the kind (a damaged one is left out, never a crash)."""
+        out = []
+        for rid, doc in self.vault.iter_records(model.KIND.value):
+            try:
+                out.append(model.from_fields(rid, _public(doc)))
+            except ValidationError:
+                continue
+        return out
 
     def count(self, kind: RecordKind) -> int:
         return self.vault.count(kind.value)

@@ -37,21 +37,32 @@ def last_contacts(vault: Vault) -> dict[tuple[str, Activity], tuple[dt.date, dt.
     """(resident, activity) → (date of the last contact, the next_due it set)."""
     last: dict[tuple[str, Activity], tuple[dt.date, dt.date | None]] = {}
     for _, doc in vault.iter_records(RecordKind.VISIT.value):
-        activity = _VISIT_ACTIVITY.get(doc.get("kind", ""))
-        if activity is None:
-            continue
-        day = dt.date.fromisoformat(doc["started_at"][:10])
-        key = (doc["resident_id"], activity)
+        activity = _VISIT_ACTIVITY.get(str(doc.get("kind", "")))
+        day = iso_date(doc.get("started_at"))
+        if activity is None or day is None:
+            continue  # not a contact, or a damaged record: it counts for nothing
+        key = (str(doc.get("resident_id")), activity)
         if key not in last or day >= last[key][0]:
-            nd = doc.get("next_due")
-            last[key] = (day, dt.date.fromisoformat(nd) if nd else None)
+            last[key] = (day, iso_date(doc.get("next_due")))
     for _, doc in vault.iter_records(RecordKind.INTERVIEW.value):
-        day = dt.date.fromisoformat(doc["held_on"])
-        for rid in doc.get("resident_ids", ()):
-            key = (rid, Activity.INTERVIEW)
+        day = iso_date(doc.get("held_on"))
+        residents = doc.get("resident_ids")
+        if day is None or not isinstance(residents, list):
+            continue
+        for rid in residents:
+            key = (str(rid), Activity.INTERVIEW)
             if key not in last or day >= last[key][0]:
                 last[key] = (day, None)
     return last
+
+
+def iso_date(value: object) -> dt.date | None:
+    """A stored date (or the date part of a datetime), or None when it is not one — a
+    damaged record never stops a list that holds it."""
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def _set_on(vault: Vault, rid: str) -> dt.date | None:
@@ -65,17 +76,22 @@ def due_items(vault: Vault, today: dt.date, horizon_days: int = 0) -> list[DueIt
     last = last_contacts(vault)
     items: list[DueItem] = []
     for rid, doc in vault.iter_records(RecordKind.RESIDENT.value):
-        for rule in doc.get("cadence") or ():
-            activity = Activity(rule["activity"])
+        cadence = doc.get("cadence")
+        for rule in cadence if isinstance(cadence, list) else ():
+            try:
+                activity = Activity(rule["activity"])
+                every = int(rule["every_days"])
+            except (KeyError, TypeError, ValueError):
+                continue  # a damaged rule schedules nothing
             seen = last.get((rid, activity))
             if seen is None:
                 # Never contacted: the clock starts when the rule was set, so a resident
                 # nobody has visited becomes overdue like everyone else.
                 since = _set_on(vault, rid) or today
-                due, last_day = since + dt.timedelta(days=rule["every_days"]), None
+                due, last_day = since + dt.timedelta(days=every), None
             else:
                 last_day, next_due = seen
-                due = next_due or last_day + dt.timedelta(days=rule["every_days"])
+                due = next_due or last_day + dt.timedelta(days=every)
             if due <= limit:
                 items.append(DueItem(due, rid, activity, last_day))
     items.sort()

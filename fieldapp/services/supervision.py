@@ -53,7 +53,7 @@ def author(vault: Vault, kind: str, rid: str) -> str | None:
 
 def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]:
     """One row per enrolled device (and one for records of unknown origin, if any)."""
-    from fieldapp.services.schedule import overdue
+    from fieldapp.services.schedule import iso_date, overdue
 
     rows: dict[str, WorkerRow] = {}
     for entry in team.devices(vault):
@@ -87,7 +87,9 @@ def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]
     for vid, doc in vault.iter_records(RecordKind.VISIT.value):
         if (r := row(author(vault, "visit", vid))) is None:
             continue
-        day = dt.date.fromisoformat(str(doc.get("started_at", ""))[:10])
+        day = iso_date(doc.get("started_at"))
+        if day is None:
+            continue  # a damaged record
         r.visits_this_month += day >= month
         index = (day - week0).days // 7
         if 0 <= index < weeks:
@@ -107,12 +109,13 @@ def needs_per_week(vault: Vault, today: dt.date, weeks: int = 8) -> tuple[list[i
 
     A need counts as resolved in the week its status last became ``resolved``.
     """
+    from fieldapp.services.schedule import iso_date
     from sync.hlc import to_seconds as seconds
 
     week0 = today - dt.timedelta(days=today.weekday() + 7 * (weeks - 1))
     listed, resolved = [0] * weeks, [0] * weeks
     for nid, doc in vault.iter_records(RecordKind.NEED.value):
-        opened = dt.date.fromisoformat(str(doc.get("opened_on", today.isoformat())))
+        opened = iso_date(doc.get("opened_on")) or today
         if 0 <= (i := (opened - week0).days // 7) < weeks:
             listed[i] += 1
         if doc.get("status") == NeedStatus.RESOLVED.value:
@@ -128,7 +131,7 @@ def needs_by_category(vault: Vault) -> dict[str, Counter[str]]:
     """category → status → count (the 需求清单 summary)."""
     out: dict[str, Counter[str]] = defaultdict(Counter)
     for _, doc in vault.iter_records(RecordKind.NEED.value):
-        out[doc["category"]][doc["status"]] += 1
+        out[str(doc.get("category", "other"))][str(doc.get("status", "open"))] += 1
     return dict(out)
 
 

@@ -11,6 +11,8 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from fieldapp import paths
 from fieldapp.domain import (
     CasePlan,
@@ -23,6 +25,7 @@ from fieldapp.domain import (
     Urgency,
     Visit,
 )
+from fieldapp.domain.models import with_defaults
 from fieldapp.services import schedule
 from fieldapp.services.records import HistoryEntry, RecordService
 from fieldapp.services.search import ResidentIndex
@@ -92,6 +95,17 @@ class ResidentFile:
     visits: list[Visit] = field(default_factory=list)
     plans: list[CasePlan] = field(default_factory=list)
     due: list[schedule.DueItem] = field(default_factory=list)
+    damaged: list[Damaged] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Damaged:
+    """A stored record that does not make a valid one (written by an older fieldapp
+    before the checks, or half-arrived): shown with what can be read, never a crash."""
+
+    kind: str
+    id: str
+    fields: dict[str, Any]
 
 
 class Workspace:
@@ -128,17 +142,20 @@ class Workspace:
         return doc.get("name", "?"), doc.get("community", "")
 
     def need_row(self, nid: str, doc: dict[str, Any], today: dt.date) -> NeedRow:
-        due = dt.date.fromisoformat(doc["due_date"]) if doc.get("due_date") else None
+        doc = with_defaults(RecordKind.NEED.value, doc)
+        due = schedule.iso_date(doc.get("due_date"))
+        status = str(doc["status"])
+        resident = str(doc.get("resident_id", ""))
         return NeedRow(
             id=nid,
-            resident_id=doc["resident_id"],
-            resident_name=self._name(doc["resident_id"])[0],
-            category=doc["category"],
-            description=doc["description"],
-            urgency=doc["urgency"],
-            status=doc["status"],
+            resident_id=resident,
+            resident_name=self._name(resident)[0],
+            category=str(doc.get("category", "")),
+            description=str(doc.get("description", "")),
+            urgency=str(doc["urgency"]),
+            status=status,
             due_date=due,
-            overdue=bool(due and due < today and doc["status"] in OPEN_STATUSES),
+            overdue=bool(due and due < today and status in OPEN_STATUSES),
         )
 
     def today_summary(self, soon_days: int = 7) -> TodaySummary:
@@ -161,7 +178,7 @@ class Workspace:
         horizon = today + dt.timedelta(days=soon_days)
         for nid, doc in self.vault.iter_records(RecordKind.NEED.value):
             listed += 1
-            status = doc["status"]
+            status = doc.get("status", NeedStatus.OPEN.value)
             if status == NeedStatus.RESOLVED.value:
                 resolved += 1
             if status not in OPEN_STATUSES:
@@ -195,8 +212,9 @@ class Workspace:
     def open_needs_by_resident(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for _, doc in self.vault.iter_records(RecordKind.NEED.value):
-            if doc["status"] in OPEN_STATUSES:
-                counts[doc["resident_id"]] = counts.get(doc["resident_id"], 0) + 1
+            if doc.get("status", NeedStatus.OPEN.value) in OPEN_STATUSES:
+                rid = str(doc.get("resident_id"))
+                counts[rid] = counts.get(rid, 0) + 1
         return counts
 
     def overdue_residents(self) -> set[str]:
@@ -259,18 +277,21 @@ class Workspace:
             return None
         today = self.today()
         file = ResidentFile(resident, today)
-        for nid, doc in self.vault.iter_records(RecordKind.NEED.value):
-            if doc["resident_id"] == rid:
-                file.needs.append(Need.from_fields(nid, _public(doc)))
-        for iid, doc in self.vault.iter_records(RecordKind.INTERVIEW.value):
-            if rid in doc["resident_ids"]:
-                file.interviews.append(Interview.from_fields(iid, _public(doc)))
-        for vid, doc in self.vault.iter_records(RecordKind.VISIT.value):
-            if doc["resident_id"] == rid:
-                file.visits.append(Visit.from_fields(vid, _public(doc)))
-        for pid, doc in self.vault.iter_records(RecordKind.CASE_PLAN.value):
-            if doc["resident_id"] == rid:
-                file.plans.append(CasePlan.from_fields(pid, _public(doc)))
+        linked: list[tuple[type[Record], list[Any]]] = [
+            (Need, file.needs),
+            (Interview, file.interviews),
+            (Visit, file.visits),
+            (CasePlan, file.plans),
+        ]
+        for model, into in linked:
+            for other, doc in self.vault.iter_records(model.KIND.value):
+                ids = doc.get("resident_ids")
+                if doc.get("resident_id") != rid and not (isinstance(ids, list) and rid in ids):
+                    continue
+                try:
+                    into.append(model.from_fields(other, _public(doc)))
+                except ValidationError:  # shown as what it is, with what can be read
+                    file.damaged.append(Damaged(model.KIND.value, other, _public(doc)))
         file.needs.sort(
             key=lambda n: (n.status.value not in OPEN_STATUSES, n.opened_on), reverse=False
         )

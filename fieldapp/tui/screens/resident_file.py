@@ -153,6 +153,11 @@ class ResidentFileScreen(Screen[None]):
         if r.notes:
             lines.append("")
             lines.append(r.notes)
+        for damaged in f.damaged:  # what can be read of a record that is not valid
+            readable = ", ".join(f"{k}={short(v, 16)}" for k, v in damaged.fields.items())
+            lines.append(
+                t("ui.damaged_record", kind=label("RecordKind", damaged.kind), fields=readable)
+            )
         self.query_one("#profile", Static).update("\n".join(lines))
 
         needs = self.query_one("#needs", DataTable)
