@@ -20,7 +20,7 @@ import hashlib
 import struct
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -363,7 +363,7 @@ def domain_validator(
         value = adapter.dump_python(valid, mode="json")
         if len(orjson.dumps(value)) > MAX_VALUE:
             raise OpInvalid(reason=f"{op.field}: too_large")
-        return replace(op, value=value)
+        return Op(op.op_id, op.kind, op.record_id, op.field, value, op.hlc, op.device_id, op.base)
 
     return check
 

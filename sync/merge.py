@@ -137,6 +137,9 @@ class Merger:
         self.vault = vault
         self.team = team
         self.devices = enrolled_keys(vault)
+        # A worker may be up to a day ahead (MAX_AHEAD_MS): its "today" is not in the
+        # future. Read once: a merge pass is short.
+        self._day = vault.clock.today() + dt.timedelta(days=1)
         self.validate = domain_validator(today=self._today)
         # What the quarantine and the held bundles use now (their quotas).
         self._quarantined = {k: vault.get_meta(k) for k in vault.meta_keys(QUARANTINE)}
@@ -151,8 +154,7 @@ class Merger:
         self._touched: set[str] = set()  # records applied since the waiting were retried
 
     def _today(self) -> dt.date:
-        # A worker may be up to a day ahead (MAX_AHEAD_MS): its "today" is not in the future.
-        return self.vault.clock.today() + dt.timedelta(days=1)
+        return self._day
 
     def receive(self, data: bytes, source: str = "") -> list[Outcome]:
         """Take one bundle; returns what happened to it (and to held bundles it released)."""

@@ -3,6 +3,7 @@ lengths capped with a clear message."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from pydantic_core import PydanticCustomError
@@ -12,7 +13,16 @@ LINE_MAX = 300
 _PASTE = " \t\n\r"  # what a paste leaves around a value: trimmed, not refused
 
 
+# Category Cc (C0, DEL, C1), the line and paragraph separators, and lone surrogates
+# (Cs): one scan finds whether there is anything to refuse (most text has nothing).
+_REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_REFUSED_IN_NOTES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
 def _check_chars(value: str, allow_newlines: bool) -> None:
+    scan = _REFUSED_IN_NOTES if allow_newlines else _REFUSED
+    if scan.search(value) is None:
+        return
     for ch in value:
         code = ord(ch)
         if 0xD800 <= code <= 0xDFFF:

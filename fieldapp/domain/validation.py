@@ -8,6 +8,7 @@ not change what a worker reads.
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -136,17 +137,22 @@ def missing_fields(kind: str, doc: dict[str, Any]) -> list[str]:
     without them is incomplete (its other ops are on their way, or it is not
     fieldapp's). An optional field that is absent reads as the model's default — a
     record saved by an older fieldapp lacks the fields added since."""
-    from fieldapp.domain import MODELS, RecordKind
-
-    try:
-        model = MODELS[RecordKind(kind)]
-    except ValueError:
+    required = _required_fields().get(kind)
+    if required is None:
         return ["kind"]
-    return [
-        name
-        for name, info in model.model_fields.items()
-        if name != "id" and info.is_required() and name not in doc
-    ]
+    return [name for name in required if name not in doc]
+
+
+@cache
+def _required_fields() -> dict[str, tuple[str, ...]]:
+    from fieldapp.domain import MODELS
+
+    return {
+        kind.value: tuple(
+            name for name, info in model.model_fields.items() if name != "id" and info.is_required()
+        )
+        for kind, model in MODELS.items()
+    }
 
 
 def check_record(kind: str, record_id: str, doc: dict[str, Any], today: dt.date) -> str | None:
