@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from fieldapp.errors import TransportError
-from fieldapp.store.fsio import fsync_dir, write_all
+from fieldapp.store.fsio import display, find_files, fsync_dir, read_regular, write_all
 
 SUFFIX = ".fbundle"
 
@@ -47,16 +47,23 @@ class FolderTransport:
         return f"{team_id}/{device_id}/{seq:08d}{SUFFIX}"
 
     def _path(self, key: str) -> Path:
+        """Where ``key`` lives on the stick. A stick is hostile: no part of the way
+        there may be a link (a linked folder would put the bundle somewhere else)."""
         parts = key.split("/")
         if any(p in ("", ".", "..") or p.startswith(".") for p in parts):
             raise ValueError(f"bad key {key!r}")
-        return self.root.joinpath("fieldapp", *parts)
+        path = self.root / "fieldapp"
+        for part in ("", *parts):
+            path = path / part if part else path
+            if path.is_symlink():
+                raise TransportError(path=display(path), reason="a link on the stick")
+        return path
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
         try:
             if path.exists():
-                if path.read_bytes() == data:
+                if read_regular(path, len(data)) == data:
                     return  # delivered before, the acknowledgement was lost
                 raise BundleConflictError(path=str(path))
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +89,7 @@ class FolderTransport:
                 os.rename(tmp, path)
             fsync_dir(path.parent)
             # Read back through a fresh open: a stick that lies about writes is caught here.
-            if path.read_bytes() != data:
+            if read_regular(path, len(data)) != data:
                 raise TransportError(path=str(path), reason="read-back differs")
         except TransportError:
             raise
@@ -90,29 +97,50 @@ class FolderTransport:
             raise TransportError(path=str(path), reason=exc.strerror or str(exc)) from None
 
     def get(self, key: str) -> bytes:
+        from sync.bundle import MAX_BUNDLE
+
         try:
-            return self._path(key).read_bytes()
+            data = read_regular(self._path(key), MAX_BUNDLE)
         except OSError as exc:
             raise TransportError(path=key, reason=exc.strerror or str(exc)) from None
+        if len(data) > MAX_BUNDLE:
+            raise TransportError(path=key, reason="larger than a bundle can be")
+        return data
 
     def list(self, prefix: str = "") -> list[str]:
         base = self.root / "fieldapp"
-        if not base.is_dir():
+        if base.is_symlink() or not base.is_dir():
             return []
         keys = []
-        for path in base.rglob(f"*{SUFFIX}"):
-            key = path.relative_to(base).as_posix()
-            if key.startswith(prefix) and not path.name.startswith("."):
+        for entry in find_files(base, SUFFIX):
+            key = entry.path.relative_to(base).as_posix()
+            if entry.problem is None and key.startswith(prefix):
                 keys.append(key)
         return sorted(keys)
 
     def clean_temp(self) -> int:
-        """Remove half-written temp files left by a pulled stick or a crash."""
+        """Remove half-written temp files of ours left by a pulled stick or a crash
+        (regular files only, never through a link)."""
         removed = 0
         base = self.root / "fieldapp"
-        if base.is_dir():
-            for path in base.rglob(".*.tmp"):
-                with contextlib.suppress(OSError):
-                    path.unlink()
-                    removed += 1
+        if base.is_symlink() or not base.is_dir():
+            return 0
+        stack = [base]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+                    stack.append(Path(entry.path))
+                elif (
+                    entry.name.startswith(".")
+                    and entry.name.endswith(".tmp")
+                    and entry.is_file(follow_symlinks=False)
+                ):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+                        removed += 1
         return removed

@@ -543,3 +543,47 @@ def test_a_stick_entry_that_is_not_a_regular_file_is_never_opened(tmp_path: Path
         fsio.read_regular(tmp_path / "z.fbundle", 10)  # no endless read
     assert len(fsio.read_regular(tmp_path / "f.fbundle", 10)) == 11  # bounded: limit + 1
     assert stat.S_ISFIFO(os.lstat(tmp_path / "p.fbundle").st_mode)
+
+
+def test_a_worker_writing_to_a_hostile_stick_is_never_led_elsewhere(tmp_path: Path) -> None:
+    from fieldapp.errors import TransportError
+    from sync.transport import FolderTransport
+
+    elsewhere = tmp_path / "home"
+    elsewhere.mkdir()
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    os.symlink(elsewhere, linked / "fieldapp")  # the stick's folder leads off the stick
+    with pytest.raises(TransportError):
+        FolderTransport(linked).put("team/dev/00000001.fbundle", b"bundle")
+    assert list(elsewhere.iterdir()) == []
+    stick = FolderTransport(tmp_path / "stick")
+    target = tmp_path / "stick" / "fieldapp" / "team" / "dev"
+    target.mkdir(parents=True)
+    os.symlink("/dev/zero", target / "00000001.fbundle")  # where the bundle would go
+    os.mkfifo(target / "00000002.fbundle")
+    for seq in (1, 2):
+        with pytest.raises(TransportError):  # refused, no endless read, no hang
+            stick.put(f"team/dev/{seq:08d}.fbundle", b"bundle")
+        with pytest.raises(TransportError):
+            stick.get(f"team/dev/{seq:08d}.fbundle")
+    assert stick.list() == []
+    (target / ".x.tmp").write_bytes(b"half")
+    os.symlink("/etc/hostname", target / ".y.tmp")
+    assert stick.clean_temp() == 1 and Path("/etc/hostname").exists()
+
+
+def test_a_merged_value_typed_in_the_conflict_review_is_validated(team_vault) -> None:  # type: ignore[no-untyped-def]
+    from fieldapp.errors import RecordInvalid
+
+    v, device, secrets = team_vault
+    device.resident()
+    assert Merger(v).receive(device.next_bundle(secrets))[0].kind == "applied"
+    conflict = supervision.FieldConflict(RID, "resident", "name", [])
+    with pytest.raises(RecordInvalid) as info:
+        supervision.resolve(v, conflict, "名" * 51)  # a name has at most 50 characters
+    assert info.value.render("zh_CN")
+    with pytest.raises(RecordInvalid):
+        supervision.resolve(v, conflict, "\x1b[31m张三")
+    supervision.resolve(v, conflict, "  张三丰  ")
+    assert v.get(RID)["name"] == "张三丰"  # type: ignore[index]  # stored as validated

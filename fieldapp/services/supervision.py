@@ -186,6 +186,7 @@ def field_conflicts(vault: Vault, record_id: str) -> list[FieldConflict]:
 def resolve(vault: Vault, conflict: FieldConflict, value: Any) -> None:
     """Settle a conflict with ``value`` (one side's, or a merged one): a new op on the
     field plus the list of values it settles — both sync like any change."""
+    value = _valid_value(vault, conflict, value)
     index = {k: list(v) for k, v in merge.conflicts(vault).items()}
     fields = [f for f in index.get(conflict.record_id, []) if f != conflict.field]
     if fields:
@@ -201,6 +202,24 @@ def resolve(vault: Vault, conflict: FieldConflict, value: Any) -> None:
         },
     )
     vault.commit([change], kv={merge.CONFLICTS: index})
+
+
+def _valid_value(vault: Vault, conflict: FieldConflict, value: Any) -> Any:
+    """A merged value typed by the supervisor passes the field's rules like any other
+    (stored as validated), or is refused with the field's own message."""
+    from fieldapp.errors import FieldProblem, OpInvalid, RecordInvalid
+    from sync.bundle import domain_validator
+    from sync.ops import Op
+
+    check = domain_validator(today=vault.clock.today, resolutions=False)
+    probe = Op(
+        "0" * 16 + "-x", conflict.kind, conflict.record_id, conflict.field, value, 1, "x", None
+    )
+    try:
+        return check(probe).value
+    except OpInvalid as exc:
+        code = str(exc.params.get("reason", "")).rpartition(": ")[2] or "invalid"
+        raise RecordInvalid([FieldProblem(conflict.field, code)]) from None
 
 
 # ------------------------------------------------------------------ quarantine
