@@ -32,9 +32,9 @@ def make_bundles(
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from fieldapp.domain.ids import new_id
+    from fieldapp.domain.ops import Op, make_op_id
     from sync.bundle import seal
     from sync.cards import b64, raw_public
-    from sync.ops import Op, make_op_id
 
     bundles, enrolled = [], {}
     for n in range(devices):

@@ -230,7 +230,8 @@ _BROKEN_CONFIG: list[bool] = []  # set when the config file could not be read
 def _config(args: argparse.Namespace) -> Config:
     """The settings; a broken config file is reported and left as it is (the app runs
     on the defaults and does not write over it)."""
-    from fieldapp.config import Config, ConfigInvalid, load_config
+    from fieldapp.config import Config, load_config
+    from fieldapp.errors import ConfigInvalid
 
     try:
         config = load_config()
@@ -421,8 +422,8 @@ SYNC_OK, SYNC_ERROR, SYNC_LEFT, SYNC_OFFLINE, SYNC_DENIED, SYNC_CLOCK = 0, 1, 3,
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """One pass: to a folder (USB stick) when given, else to the team's hub."""
+    from fieldapp.errors import HubClockWrong, HubDenied, HubUnreachable
     from sync.outbox import sync_to
-    from sync.s3 import HubClockWrong, HubDenied, HubUnreachable
     from sync.transport import FolderTransport
 
     vault = _open_vault(args)
@@ -530,8 +531,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     try:
         summary = merge_sources(vault, [Path(p) for p in args.paths]) if args.paths else Summary()
         if args.from_hub:
+            from fieldapp.errors import HubUnreachable
             from sync.hubsync import fetch_and_merge, supervisor_transport
-            from sync.s3 import HubUnreachable
 
             try:
                 fetched = fetch_and_merge(vault, supervisor_transport(vault))

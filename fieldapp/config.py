@@ -12,13 +12,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from fieldapp.errors import FieldappError
+from fieldapp.errors import ConfigInvalid
 
 CONFIG_VERSION = 1
-
-
-class ConfigInvalid(FieldappError):
-    msg_id = "config.invalid"
 
 
 class Config(BaseModel):

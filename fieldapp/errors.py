@@ -10,7 +10,8 @@ it in the user's language::
     │   ├── VaultNotAFolder        the vault's path is a file, or below one
     │   ├── VaultExists            init over an existing vault
     │   ├── WrongPassphrase
-    │   ├── WrongRecoveryKey       (also a mistyped one: RecoveryKeyMistyped)
+    │   ├── WrongRecoveryKey
+    │   │   └── RecoveryKeyMistyped  a typo in it (told apart by its check)
     │   ├── WeakPassphrase
     │   ├── VaultLocked            another process has the vault open
     │   ├── VaultReadOnly          on a read-only disk or without permission (open read-only)
@@ -30,21 +31,30 @@ it in the user's language::
     │   ├── DuplicateBundle        already received (a no-op)
     │   ├── SequenceConflict       same sequence, different content: an alarm
     │   ├── ChainBroken            previous-bundle hash does not match
+    │   ├── ClockAhead             dated more than a day ahead of the receiver's clock
     │   ├── OpInvalid              an op fails validation (or a record as it would stand)
     │   ├── RecordIncomplete       a new record's other fields are not here yet (held)
     │   ├── NotAFile               named like a bundle, but a link, folder, FIFO or device
     │   └── TooLargeToApply        valid, but more than one vault commit can hold
     ├── CardError                  a team or device card is damaged or forged
+    │   └── HubNotConfigured       the team card names no hub
     ├── TransportError             the USB stick / folder / hub failed; the outbox is intact
-    │   └── SourceNotFound         a folder or file to merge does not exist
+    │   ├── SourceNotFound         a folder or file to merge does not exist
+    │   ├── BundleConflictError    another bundle under the same name: an alarm
+    │   ├── HubUnreachable         no answer from the hub (offline, stopped)
+    │   ├── HubClockWrong          the hub refused the request's time
+    │   └── HubDenied              the hub refused this device's credentials
+    ├── HubError                   ``fieldapp hub`` could not start or be reached
+    ├── ConfigInvalid              config.toml cannot be read (the app runs on defaults)
+    ├── TemplateInvalid            a team's template file is broken (skipped, reported)
     ├── RecordInvalid              a record failed validation; carries FieldProblems
     └── RecordDamaged              a stored record does not make a valid one (shown, not used)
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -240,13 +250,13 @@ class SourceNotFound(TransportError):
     msg_id = "transport.no_source"
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class FieldProblem:
     """One reason a field was refused: a stable code, the field path, parameters."""
 
     field: str
     code: str
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def render(self, lang: str | None = None) -> str:
         from fieldapp.i18n import t
@@ -291,3 +301,59 @@ class RecordDamaged(FieldappError):
 
         kind = t(f"enum.RecordKind.{self.params.get('kind', 'resident')}", lang)
         return t(self.msg_id, lang, **{**self.params, "kind": kind})
+
+
+# ------------------------------------------------------------------ moved here: one tree
+
+
+class ConfigInvalid(FieldappError):
+    msg_id = "config.invalid"
+
+
+class TemplateInvalid(FieldappError):
+    msg_id = "template.invalid"
+
+
+class ClockAhead(BundleError):
+    msg_id = "bundle.clock_ahead"
+
+
+class BundleConflictError(TransportError):
+    """A different bundle already sits under the same name: never overwrite, raise the alarm."""
+
+    msg_id = "transport.conflict"
+
+
+class HubUnreachable(TransportError):
+    """No answer from the hub: offline, wrong address, hub stopped, or it kept failing."""
+
+    msg_id = "hub.unreachable"
+
+
+class HubClockWrong(TransportError):
+    """The hub refused the request's time: this laptop's clock is off by minutes."""
+
+    msg_id = "hub.clock"
+
+
+class HubDenied(TransportError):
+    """The hub answered and refused this device's credentials (revoked, or not enrolled yet)."""
+
+    msg_id = "hub.denied"
+
+
+class HubNotConfigured(CardError):
+    def __init__(self) -> None:
+        super().__init__(what="no_hub")
+
+
+class HubError(FieldappError):
+    """The hub could not start or be reached; ``what`` says why."""
+
+    msg_id = "hub.error"
+
+    def render(self, lang: str | None = None) -> str:
+        from fieldapp.i18n import t
+
+        what = t(f"hub.what.{self.params.get('what', 'failed')}", lang, **self.params)
+        return t(self.msg_id, lang, what=what)

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from fieldapp.domain.ops import OP_ID, Op, make_op_id
 from fieldapp.errors import (
     BadSignature,
     BundleError,
@@ -45,7 +46,6 @@ from fieldapp.errors import (
     WrongTeam,
 )
 from fieldapp.store import vault as vault_limits
-from sync.ops import OP_ID, Op, make_op_id
 
 MAGIC = b"FBN1"
 VERSION = 1
@@ -315,8 +315,8 @@ def domain_validator(
 
     from fieldapp.domain import MODELS, RecordKind
     from fieldapp.domain.ids import is_record_id
+    from fieldapp.domain.ops import DELETED, MAX_RESOLVED, RESOLVED_PREFIX
     from fieldapp.domain.validation import problems_of
-    from sync.ops import DELETED, MAX_RESOLVED, RESOLVED_PREFIX
 
     adapters: dict[tuple[str, str], TypeAdapter[Any]] = {}
     for kind, model in MODELS.items():

@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from fieldapp.errors import FieldappError
+from fieldapp.errors import FieldappError, HubError
 from fieldapp.store import Vault
 from fieldapp.store.fsio import fsync_dir, write_all
 from sync.s3 import Credentials, HubAddress, S3Transport
@@ -42,18 +42,6 @@ DEFAULT_PORT = 8333
 DEFAULT_BUCKET = "fieldapp"
 # weed also listens on port + 10000 (gRPC) for each service, so keep helpers low.
 HELPER_RANGE = (25000, 32000)  # and +10000: clear of the usual S3 ports
-
-
-class HubError(FieldappError):
-    """The hub could not start or be reached; ``what`` says why."""
-
-    msg_id = "hub.error"
-
-    def render(self, lang: str | None = None) -> str:
-        from fieldapp.i18n import t
-
-        what = t(f"hub.what.{self.params.get('what', 'failed')}", lang, **self.params)
-        return t(self.msg_id, lang, what=what)
 
 
 def weed_binary() -> Path:

@@ -20,32 +20,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fieldapp.errors import BundleError, BundleMalformed, BundleTooLarge, CardError, FieldappError
+from fieldapp.errors import (
+    BundleError,
+    BundleMalformed,
+    BundleTooLarge,
+    CardError,
+    FieldappError,
+    HubClockWrong,
+    HubDenied,
+    HubNotConfigured,
+    HubUnreachable,
+)
 from fieldapp.store import Vault
 from sync import outbox
 from sync.bundle import MAX_BUNDLE, digest
 from sync.locking import sync_lock
 from sync.merge import Merger, Outcome, jsonable
-from sync.s3 import (
-    ARCHIVE,
-    INBOX,
-    Credentials,
-    HubAddress,
-    HubClockWrong,
-    HubDenied,
-    HubUnreachable,
-    S3Transport,
-)
+from sync.s3 import ARCHIVE, INBOX, Credentials, HubAddress, S3Transport
 from sync.team import HUB_LOCAL, device_hub_credentials, hub_admin, team_card, team_secrets
 
 FETCHED = "recv/fetched/"
 TO_ARCHIVE = "hub/to_archive/"  # one entry per merged hub key: [key, archive target]
 FETCH_BATCH_BYTES = 8 * 1024 * 1024
-
-
-class HubNotConfigured(CardError):
-    def __init__(self) -> None:
-        super().__init__(what="no_hub")
 
 
 def worker_transport(vault: Vault, **options: Any) -> S3Transport:

@@ -29,9 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fieldapp.domain.hlc import physical_ms
+from fieldapp.domain.ops import DELETED, RESOLVED_PREFIX, Op
 from fieldapp.errors import (
     BundleError,
     BundleTooLarge,
+    ClockAhead,
     CommitRefused,
     DuplicateBundle,
     NotAFile,
@@ -52,9 +55,7 @@ from sync.bundle import (
     peek_header,
     read_header,
 )
-from sync.hlc import physical_ms
 from sync.locking import sync_lock
-from sync.ops import DELETED, RESOLVED_PREFIX, Op
 from sync.team import enrolled_keys, team_secrets
 
 CHAIN = "recv/chain/"
@@ -72,10 +73,6 @@ HELD_MAX = 2000  # held bundles
 # An HLC this far ahead of the supervisor's clock is refused: a device whose clock is
 # days off must not win every later conflict.
 MAX_AHEAD_MS = 24 * 3600 * 1000
-
-
-class ClockAhead(BundleError):
-    msg_id = "bundle.clock_ahead"
 
 
 @dataclass

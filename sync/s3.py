@@ -26,8 +26,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fieldapp.domain.clock import SYSTEM
-from fieldapp.errors import TransportError
-from sync.transport import BundleConflictError
+from fieldapp.errors import (
+    BundleConflictError,
+    HubClockWrong,
+    HubDenied,
+    HubUnreachable,
+    TransportError,
+)
 
 T = TypeVar("T")
 
@@ -57,24 +62,6 @@ RETRYABLE_CODES = frozenset(
 DENIED_CODES = frozenset(
     {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled"}
 )
-
-
-class HubUnreachable(TransportError):
-    """No answer from the hub: offline, wrong address, hub stopped, or it kept failing."""
-
-    msg_id = "hub.unreachable"
-
-
-class HubClockWrong(TransportError):
-    """The hub refused the request's time: this laptop's clock is off by minutes."""
-
-    msg_id = "hub.clock"
-
-
-class HubDenied(TransportError):
-    """The hub answered and refused this device's credentials (revoked, or not enrolled yet)."""
-
-    msg_id = "hub.denied"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Protocol
 
-from fieldapp.errors import TransportError
+from fieldapp.errors import BundleConflictError, TransportError
 from fieldapp.store.fsio import display, find_files, fsync_dir, read_regular, write_all
 
 SUFFIX = ".fbundle"
@@ -29,12 +29,6 @@ class Transport(Protocol):
     def get(self, key: str) -> bytes: ...
 
     def list(self, prefix: str) -> list[str]: ...
-
-
-class BundleConflictError(TransportError):
-    """A different bundle already sits under the same name: never overwrite, raise the alarm."""
-
-    msg_id = "transport.conflict"
 
 
 class FolderTransport:

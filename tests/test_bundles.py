@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fieldapp.domain.ops import Op, make_op_id
 from fieldapp.errors import (
     BadSignature,
     BundleError,
@@ -33,7 +34,6 @@ from fieldapp.errors import (
 from sync import bundle as B
 from sync.bundle import Chain, Enrolled, open_bundle, seal
 from sync.cards import raw_public
-from sync.ops import Op, make_op_id
 from tests.conftest import ROOT
 
 TEAM = "team0001"

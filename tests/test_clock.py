@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from fieldapp.domain import hlc
 from fieldapp.domain.clock import FixedClock, SystemClock
 from fieldapp.domain.ids import new_id
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import Change, Vault
-from sync import hlc
 from tests.conftest import FAST_KDF, PASSPHRASE, ROOT, T0
 
 

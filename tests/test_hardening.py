@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from fieldapp.domain.clock import FixedClock
 from fieldapp.domain.ids import is_record_id
+from fieldapp.domain.ops import Op, make_op_id
 from fieldapp.errors import CommitRefused
 from fieldapp.services import export, schedule, supervision
 from fieldapp.services.workspace import Workspace
@@ -23,7 +24,6 @@ from fieldapp.store import vault as vault_module
 from sync import hubsync, merge
 from sync.bundle import MAX_VALUE, seal
 from sync.merge import Merger, merge_sources
-from sync.ops import Op, make_op_id
 from tests.conftest import FAST_KDF, PASSPHRASE, T0
 from tests.test_merge import Device, supervisor
 

@@ -15,11 +15,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from fieldapp.errors import CardError
+from fieldapp.errors import BundleConflictError, CardError, HubDenied, HubUnreachable
 from sync import hub as hubmod
 from sync import hubsync, outbox, team
-from sync.s3 import HubDenied, HubUnreachable, S3Transport
-from sync.transport import BundleConflictError
+from sync.s3 import S3Transport
 from tests.children import Child
 from tests.conftest import PASSPHRASE, ROOT, python
 from tests.hubfix import Team, bundle_keys, edit, state

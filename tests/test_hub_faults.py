@@ -17,10 +17,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from fieldapp.errors import HubUnreachable
 from fieldapp.store import Vault
 from sync import hubsync, outbox, team
 from sync.merge import Outcome
-from sync.s3 import Credentials, HubAddress, HubUnreachable, S3Transport
+from sync.s3 import Credentials, HubAddress, S3Transport
 from tests.faultproxy import CUT_BODY, DROP, ERROR, HOLD_ACK, LOSE_ACK, STALL, FaultProxy
 from tests.hubfix import Team, edit, state
 

@@ -16,8 +16,8 @@ CORE = [
     "fieldapp.services.schedule",
     "fieldapp.services.demo",
     "sync",
-    "sync.ops",
-    "sync.hlc",
+    "fieldapp.domain.ops",
+    "fieldapp.domain.hlc",
     "fieldapp.cli",
 ]
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from fieldapp.domain.ids import new_id
-from fieldapp.errors import CardError, TransportError
+from fieldapp.errors import BundleConflictError, CardError, TransportError
 from fieldapp.store import Change, Vault, fsio
 from sync import outbox, team
 from sync.bundle import Chain, domain_validator, open_bundle
 from sync.cards import read_device_card, read_team_card
-from sync.transport import BundleConflictError, FolderTransport
+from sync.transport import FolderTransport
 from tests.conftest import FAST_KDF, PASSPHRASE, kill_child_at_random
 
 KILLS = int(os.environ.get("FIELDAPP_OUTBOX_KILLS", "120"))

@@ -205,7 +205,8 @@ def test_a_team_template_needs_no_code_change(vault: Vault, tmp_path: Path) -> N
 
 
 def test_a_broken_template_file_is_a_clear_error(tmp_path: Path) -> None:
-    from fieldapp.services.templates import TemplateInvalid, load_templates
+    from fieldapp.errors import TemplateInvalid
+    from fieldapp.services.templates import load_templates
 
     (tmp_path / "bad.toml").write_text('id = "x"\nkind = "survey"\n', "utf-8")
     with pytest.raises(TemplateInvalid) as info:

@@ -16,6 +16,7 @@ from tinydb import Query
 
 from fieldapp.domain.clock import FixedClock
 from fieldapp.domain.ids import new_id
+from fieldapp.domain.ops import DELETED, make_op_id
 from fieldapp.errors import (
     RecoveryKeyMistyped,
     VaultExists,
@@ -30,7 +31,6 @@ from fieldapp.errors import (
 from fieldapp.store import Change, Vault, crypto, fsio
 from fieldapp.store.crypto import MIN_MEMORY_KIB, new_recovery_key
 from fieldapp.store.vault import KEY_FILE
-from sync.ops import DELETED, make_op_id
 from tests.conftest import FAST_KDF, PASSPHRASE, python
 
 

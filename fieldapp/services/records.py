@@ -13,12 +13,12 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from fieldapp.domain import MODELS, Need, NeedStatus, Record, RecordKind
+from fieldapp.domain.hlc import to_seconds
+from fieldapp.domain.ops import DELETED, Op
 from fieldapp.domain.validation import problems_of, validate
 from fieldapp.domain.workflow import check_transition
 from fieldapp.errors import FieldProblem, RecordDamaged, RecordInvalid
 from fieldapp.store import Change, Vault
-from sync.hlc import to_seconds
-from sync.ops import DELETED, Op
 
 R = TypeVar("R", bound=Record)
 

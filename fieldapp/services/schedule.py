@@ -13,8 +13,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from fieldapp.domain import Activity, RecordKind, VisitKind
+from fieldapp.domain.hlc import to_seconds
 from fieldapp.store import Vault
-from sync.hlc import to_seconds
 
 _VISIT_ACTIVITY = {
     VisitKind.HOME.value: Activity.HOME_VISIT,

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fieldapp.domain import NeedStatus, RecordKind
+from fieldapp.domain.hlc import to_seconds
+from fieldapp.domain.ops import Op
 from fieldapp.store import Change, Vault
 from sync import merge, team
-from sync.hlc import to_seconds
-from sync.ops import Op
 
 OPEN = {NeedStatus.OPEN.value, NeedStatus.IN_PROGRESS.value}
 DEFINING = {
@@ -109,8 +109,8 @@ def needs_per_week(vault: Vault, today: dt.date, weeks: int = 8) -> tuple[list[i
 
     A need counts as resolved in the week its status last became ``resolved``.
     """
+    from fieldapp.domain.hlc import to_seconds as seconds
     from fieldapp.services.schedule import iso_date
-    from sync.hlc import to_seconds as seconds
 
     week0 = today - dt.timedelta(days=today.weekday() + 7 * (weeks - 1))
     listed, resolved = [0] * weeks, [0] * weeks
@@ -207,9 +207,9 @@ def resolve(vault: Vault, conflict: FieldConflict, value: Any) -> None:
 def _valid_value(vault: Vault, conflict: FieldConflict, value: Any) -> Any:
     """A merged value typed by the supervisor passes the field's rules like any other
     (stored as validated), or is refused with the field's own message."""
+    from fieldapp.domain.ops import Op
     from fieldapp.errors import FieldProblem, OpInvalid, RecordInvalid
     from sync.bundle import domain_validator
-    from sync.ops import Op
 
     check = domain_validator(today=vault.clock.today, resolutions=False)
     probe = Op(

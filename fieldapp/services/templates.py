@@ -15,13 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from fieldapp.errors import FieldappError, FieldProblem, RecordInvalid
+from fieldapp.errors import FieldProblem, RecordInvalid, TemplateInvalid
 
 QuestionType = Literal["text", "note", "yesno", "number", "choice", "multi", "check"]
-
-
-class TemplateInvalid(FieldappError):
-    msg_id = "template.invalid"
 
 
 class Label(BaseModel):

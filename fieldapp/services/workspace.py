@@ -26,12 +26,13 @@ from fieldapp.domain import (
     Visit,
 )
 from fieldapp.domain.models import with_defaults
+from fieldapp.domain.ops import Op
+from fieldapp.errors import TemplateInvalid
 from fieldapp.services import schedule
 from fieldapp.services.records import HistoryEntry, RecordService
 from fieldapp.services.search import ResidentIndex
-from fieldapp.services.templates import Template, TemplateInvalid, load_templates
+from fieldapp.services.templates import Template, load_templates
 from fieldapp.store import Vault
-from sync.ops import Op
 
 OPEN_STATUSES = frozenset({NeedStatus.OPEN.value, NeedStatus.IN_PROGRESS.value})
 URGENT = frozenset({Urgency.HIGH.value, Urgency.CRITICAL.value})

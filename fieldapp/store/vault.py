@@ -38,6 +38,8 @@ from typing import Any
 import orjson
 
 from fieldapp.domain.clock import SYSTEM, Clock
+from fieldapp.domain.hlc import HybridClock
+from fieldapp.domain.ops import DELETED, Op, make_op_id
 from fieldapp.errors import (
     CommitRefused,
     VaultExists,
@@ -55,8 +57,6 @@ from fieldapp.errors import (
 from fieldapp.store import crypto, fsio
 from fieldapp.store.crypto import KdfParams
 from fieldapp.store.tables import RecordTable, VaultDB
-from sync.hlc import HybridClock
-from sync.ops import DELETED, Op, make_op_id
 
 FORMAT = "fieldapp-vault"
 VERSION = 1  # of the key file

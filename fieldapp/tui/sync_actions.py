@@ -120,9 +120,14 @@ class SyncActions:
     @background("hub")
     def hub_pass(self: FieldApp, manual: bool = False) -> None:  # type: ignore[misc]
         """One attempt: a worker uploads its outbox, a supervisor fetches and merges."""
-        from fieldapp.errors import CardError
+        from fieldapp.errors import (
+            CardError,
+            HubClockWrong,
+            HubDenied,
+            HubNotConfigured,
+            HubUnreachable,
+        )
         from sync import hubsync
-        from sync.s3 import HubClockWrong, HubDenied, HubUnreachable
 
         workspace = self.workspace
         if workspace is None or self._quitting:
@@ -161,7 +166,7 @@ class SyncActions:
                     )
             self.hub.state = "online"
             ok = True
-        except (hubsync.HubNotConfigured, CardError) as exc:
+        except (HubNotConfigured, CardError) as exc:
             self.hub.state = "no_hub"
             if manual:
                 what = exc.params.get("what")

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Input, Static
 
 from fieldapp.config import Config
 from fieldapp.domain.clock import FixedClock
+from fieldapp.domain.ops import Op, make_op_id
 from fieldapp.i18n import t
 from fieldapp.services import export, supervision
 from fieldapp.services.workspace import Workspace
@@ -25,7 +26,6 @@ from fieldapp.tui.screens.team import ConflictsScreen, QuarantineScreen, TeamScr
 from sync import merge, team
 from sync.cards import TeamSecrets, b64, raw_public
 from sync.merge import Merger
-from sync.ops import Op, make_op_id
 from tests.conftest import FAST_KDF, PASSPHRASE
 from tests.test_merge import Device
 from tests.tui.conftest import TODAY, settle
