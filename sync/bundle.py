@@ -45,7 +45,7 @@ from fieldapp.errors import (
     UnknownDevice,
     WrongTeam,
 )
-from fieldapp.store import vault as vault_limits
+from fieldapp.store import limits as vault_limits
 
 MAGIC = b"FBN1"
 VERSION = 1

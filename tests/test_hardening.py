@@ -19,8 +19,7 @@ from fieldapp.domain.ops import Op, make_op_id
 from fieldapp.errors import CommitRefused
 from fieldapp.services import export, schedule, supervision
 from fieldapp.services.workspace import Workspace
-from fieldapp.store import Change, Vault
-from fieldapp.store import vault as vault_module
+from fieldapp.store import Change, Vault, fold, limits, writing
 from sync import hubsync, merge
 from sync.bundle import MAX_VALUE, seal
 from sync.merge import Merger, merge_sources
@@ -257,12 +256,12 @@ def test_whatever_a_commit_accepts_opens_back_identically(
     )
 )
 def test_packed_stamps_round_trip_whatever_the_names(stamps: dict[str, tuple[int, int]]) -> None:
-    packed = vault_module._pack_stamps({k: list(v) for k, v in stamps.items()})
-    assert vault_module._unpack_stamps(packed) == {k: list(v) for k, v in stamps.items()}
+    packed = fold.pack_stamps({k: list(v) for k, v in stamps.items()})
+    assert fold.unpack_stamps(packed) == {k: list(v) for k, v in stamps.items()}
 
 
 def test_a_version_1_stamp_string_broken_by_a_name_is_read_around() -> None:
-    stamps, bad = vault_module._unpack_stamps_v1("name=1a.0;_resolved_x;y=2b.1;notes=3c.0")
+    stamps, bad = fold.unpack_stamps_v1("name=1a.0;_resolved_x;y=2b.1;notes=3c.0")
     assert stamps == {"name": [0x1A, 0], "y": [0x2B, 1], "notes": [0x3C, 0]} and bad == 1
 
 
@@ -273,13 +272,11 @@ def test_the_limits_follow_from_the_vaults_frame() -> None:
     from sync import bundle, outbox
 
     assert bundle.MAX_RAW + bundle.MAX_OPS * bundle.ROW_EXTRA + bundle.KV_HEADROOM <= (
-        vault_module.MAX_PAYLOAD
+        limits.MAX_PAYLOAD
     )
-    assert (
-        outbox.MAX_BYTES_PER_BUNDLE < bundle.MAX_RAW and bundle.MAX_VALUE == vault_module.MAX_VALUE
-    )
+    assert outbox.MAX_BYTES_PER_BUNDLE < bundle.MAX_RAW and bundle.MAX_VALUE == limits.MAX_VALUE
     # A merged bundle's quarantined or held copy (base64) still fits one frame.
-    assert bundle.MAX_BUNDLE * 4 // 3 + 64 * 1024 < vault_module.MAX_PAYLOAD
+    assert bundle.MAX_BUNDLE * 4 // 3 + 64 * 1024 < limits.MAX_PAYLOAD
 
 
 def test_one_huge_value_is_refused_by_the_merge_and_by_a_local_save(
@@ -301,7 +298,7 @@ def test_a_commit_too_large_for_one_frame_is_refused_and_the_bundle_quarantined(
     v, device, secrets = team_vault
     for i in range(40):
         device.resident(f"019a0000-0000-7000-8000-{i:012d}", notes="备注" * 500)
-    monkeypatch.setattr(vault_module, "MAX_PAYLOAD", 64 * 1024)  # a frame as open() allows
+    monkeypatch.setattr(writing, "MAX_PAYLOAD", 64 * 1024)  # a frame as open() allows
     [outcome] = Merger(v).receive(device.next_bundle(secrets))
     assert outcome.kind == "quarantined"
     assert outcome.reason is not None and outcome.reason.msg_id == "bundle.too_large_to_apply"

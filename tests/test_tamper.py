@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from fieldapp.domain.ids import new_id
 from fieldapp.errors import VaultTampered, WrongPassphrase
 from fieldapp.store import Change, Vault
-from fieldapp.store.vault import JOURNAL_MAGIC, STATE_SLOT
+from fieldapp.store.frames import JOURNAL_MAGIC, STATE_SLOT
 from tests.conftest import FAST_KDF, PASSPHRASE
 from tests.test_vault import files_digest
 

@@ -23,7 +23,7 @@ from fieldapp.i18n import t
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import Vault
 from fieldapp.store.crypto import new_recovery_key
-from fieldapp.store.vault import MIN_PASSPHRASE, check_passphrase
+from fieldapp.store.keyfile import MIN_PASSPHRASE, check_passphrase
 from fieldapp.tui.i18n import translate_bindings
 from fieldapp.tui.workers import background
 

@@ -1,0 +1,103 @@
+"""Reading an open vault: records, their kinds and stamps, stored values, history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import orjson
+
+from fieldapp.domain.ops import DELETED, Op
+from fieldapp.errors import VaultTampered
+from fieldapp.store import frames
+from fieldapp.store.state import VaultState
+
+
+class Reading(VaultState):
+    """What a vault answers (any thread: it reads copy-on-write snapshots)."""
+
+    def get(self, record_id: str) -> dict[str, Any] | None:
+        """The live record's fields, or None (unknown or deleted)."""
+        doc = self._fold.docs.get(record_id)
+        if doc is None or doc.get(DELETED):
+            return None
+        return doc
+
+    def kind_of(self, record_id: str) -> str | None:
+        """The kind of a record this vault has held (deleted or not), or None."""
+        return self._fold.kinds.get(record_id)
+
+    def count(self, kind: str | None = None) -> int:
+        """How many live records (of ``kind``)."""
+        if kind is None:
+            return sum(len(t.docs) for t in self._tables.values())
+        return len(self.table(kind).docs)
+
+    def iter_records(
+        self, kind: str, *, include_deleted: bool = False
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(id, fields) of every live record of ``kind`` (and deleted ones if asked)."""
+        with self._write_lock:  # a snapshot: saves from other threads may run meanwhile
+            if include_deleted:
+                kinds = self._fold.kinds
+                return iter([(r, d) for r, d in self._fold.docs.items() if kinds[r] == kind])
+            return iter(list(self.table(kind).docs.items()))
+
+    def history(self, record_id: str) -> list[Op]:
+        """Every op ever applied to the record, oldest first."""
+        with self._write_lock:  # so no commit slips between loading and indexing
+            if self._history is None:
+                self._history = self._load_history()
+            ops = list(self._history.get(record_id, []))
+        return sorted(ops, key=lambda op: op.stamp)
+
+    def all_ops(self) -> list[Op]:
+        """Every op in the vault (archives + current journal), oldest first."""
+        with self._write_lock:
+            if self._history is None:
+                self._history = self._load_history()
+            ops = [op for ops in self._history.values() for op in ops]
+        return sorted(ops, key=lambda o: o.stamp)
+
+    def field_author(self, record_id: str, field: str) -> str | None:
+        """The device that wrote the value a field holds now."""
+        with self._write_lock:
+            return self._fold.author(record_id, field)
+
+    def field_stamp(self, record_id: str, field: str) -> int | None:
+        """The HLC of the value a field holds now (when it was last set)."""
+        with self._write_lock:
+            return self._fold.stamp(record_id, field)
+
+    def _load_history(self) -> dict[str, list[Op]]:
+        index: dict[str, list[Op]] = {}
+        for entry in self._archives:
+            name = frames.archive_name(entry["gen"])
+            try:
+                data = (self.path / name).read_bytes()
+            except FileNotFoundError:
+                raise VaultTampered(file=name, what="missing") from None
+            plain = frames.open_archive(
+                self._keys.frame, self.vault_id, entry["gen"], data, entry["sha256"]
+            )
+            for row in orjson.loads(plain):
+                op = Op.from_row(row)
+                index.setdefault(op.record_id, []).append(op)
+        for op in self._journal_ops:
+            index.setdefault(op.record_id, []).append(op)
+        return index
+
+    def preview(self, ops: Iterable[Op]) -> dict[str, dict[str, Any]]:
+        """The fields of every record ``ops`` touch as they would stand once applied —
+        the same last-writer-wins fold as a commit — without changing anything."""
+        with self._write_lock:
+            return self._fold.preview(ops)
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        """A value stored with :meth:`put_meta`, or ``default``."""
+        return self._kv.get(key, default)
+
+    def meta_keys(self, prefix: str = "") -> list[str]:
+        """The keys of stored values starting with ``prefix``, sorted."""
+        with self._write_lock:
+            return sorted(k for k in self._kv if k.startswith(prefix))
