@@ -27,45 +27,33 @@ MAX_INT = 2**63  # orjson and every other reader
 
 
 def check_value(value: Any, depth: int = 0) -> None:
-    """Refuse (``CommitRefused``) a value the journal could not give back identically:
-    JSON only — no NaN or infinity (they would come back as null), no integer beyond
-    64 bits, no lone surrogate, string keys, bounded nesting."""
-    if value is None or isinstance(value, bool | str):
-        if isinstance(value, str) and not _encodable(value):
-            raise CommitRefused(what="value")
-        return
-    if isinstance(value, int):
-        if not -MAX_INT <= value < MAX_INT:
-            raise CommitRefused(what="value")
-        return
-    if isinstance(value, float):
+    """Refuse (``CommitRefused``) what the journal could not give back identically and
+    its JSON encoder would let through: NaN or infinity (they would come back as null),
+    an integer beyond 64 signed bits, nesting deeper than MAX_DEPTH, a type JSON does
+    not have. The encoder refuses the rest (a lone surrogate, a non-string key) and the
+    vault turns that into ``CommitRefused`` too."""
+    kind = type(value)
+    if kind is float:
         if not math.isfinite(value):
             raise CommitRefused(what="value")
-        return
-    if depth >= MAX_DEPTH:
-        raise CommitRefused(what="value")
-    if isinstance(value, list):
-        for item in value:
-            check_value(item, depth + 1)
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str) or not _encodable(key):
-                raise CommitRefused(what="value")
-            check_value(item, depth + 1)
-        return
-    raise CommitRefused(what="value")
+    elif kind is int:
+        if not -MAX_INT <= value < MAX_INT:
+            raise CommitRefused(what="value")  # orjson would take up to 2**64 - 1
+    elif kind is list or kind is dict:
+        if depth >= MAX_DEPTH:
+            raise CommitRefused(what="value")
+        for item in value if kind is list else value.values():
+            if type(item) in _WALKED:
+                check_value(item, depth + 1)
+    elif kind not in _PLAIN:
+        raise CommitRefused(what="value")  # a subclass or a type JSON does not have
+
+
+_WALKED = (float, int, list, dict)
+_PLAIN = (str, int, bool, type(None))
 
 
 def check_field(name: str) -> None:
     """Refuse a field name the vault does not allow (an ASCII identifier, ≤ 64)."""
     if not FIELD_NAME.fullmatch(name):
         raise CommitRefused(what="field_name")
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

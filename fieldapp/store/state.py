@@ -64,6 +64,7 @@ class VaultState:
         self._tables: dict[str, RecordTable] = {}
         self._fold = Fold()
         self._state_fd = -1
+        self._state_dirty = False  # a superblock written but not yet fsynced
         self._kv: dict[str, Any] = {}
         self._journal_ops: list[Op] = []
         self._archives: list[dict[str, Any]] = []

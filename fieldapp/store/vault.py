@@ -13,12 +13,14 @@ Files in the vault directory (see docs/vault-format.md)::
 The bytes of each file are frames.py's; the records, the fold of their ops, are
 fold.py's; what a commit may hold is limits.py's; a new data key is rekey.py's.
 
-A commit appends one frame to the journal, fdatasyncs it, then records the new
-acknowledged length in the superblock and fdatasyncs that. Only then does ``commit``
-return. On open, everything up to the acknowledged length must verify (else
-:class:`VaultTampered`); complete frames past it are kept (they were durable, the
-acknowledgement was lost); anything after the last good frame is a torn tail from a
-crash: it is reported in :attr:`Vault.report` and cut off.
+A commit appends one frame to the journal and fdatasyncs it — one fdatasync a save —
+then records the new acknowledged length in the superblock, which reaches the disk
+with the kernel's writeback or at close or compaction (it never claims more than is
+durable: its frames were synced first). Only then does ``commit`` return. On open,
+everything up to the acknowledged length must verify (else :class:`VaultTampered`);
+complete frames past it are kept (they were durable, the acknowledgement was lost);
+anything after the last good frame is a torn tail from a crash: it is reported in
+:attr:`Vault.report` and cut off.
 """
 
 from __future__ import annotations
@@ -256,6 +258,10 @@ class Vault(Reading, Writing):
                 self._close_files()
 
     def _close_files(self) -> None:
+        if self._state_dirty and self._state_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.fdatasync(self._state_fd)  # the last acknowledged length, durable
+        self._state_dirty = False
         for name in ("_journal_fd", "_state_fd"):
             fd = getattr(self, name)
             if fd >= 0:
