@@ -73,38 +73,30 @@ def _tell_report(vault: Vault) -> None:
 
 def _vault_path(args: argparse.Namespace) -> Path:
     from fieldapp import paths
-    from fieldapp.errors import VaultNotAFolder
+    from fieldapp.services.session import check_folder
 
-    path = Path(args.vault) if args.vault else paths.vault_dir()
-    for part in (path, *path.parents):  # a file where a folder must be (or above it)
-        if part.exists():
-            if not part.is_dir():
-                raise VaultNotAFolder(path=str(path))
-            break
-    return path
+    return check_folder(Path(args.vault) if args.vault else paths.vault_dir())
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    """A new vault for this worker, as the app's first run makes it."""
     from fieldapp.errors import VaultExists
-    from fieldapp.services.records import RecordService
-    from fieldapp.store import Vault
-    from fieldapp.store.vault import KEY_FILE
+    from fieldapp.services import session
 
     path = _vault_path(args)
-    if (path / KEY_FILE).exists():
+    if session.exists(path):
         raise VaultExists(path=str(path))
     passphrase = _new_passphrase()
     name = _ask("cli.worker_name").strip()
     community = _ask("cli.worker_community").strip()
     _say("cli.creating")
-    vault, recovery = Vault.create(path, passphrase)
+    vault, recovery = session.create(path, passphrase, name=name, community=community)
     try:
         if not _show_recovery_key(recovery):
             vault.close(compact=False)
             shutil.rmtree(path)
             print(t("cli.init_abandoned"), file=sys.stderr)
             return 1
-        RecordService(vault).set_profile(name or "—", community or "—")
     finally:
         vault.close()
     _say("cli.init_done", path=str(path))
@@ -307,16 +299,16 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def _open_vault(args: argparse.Namespace) -> Vault:
+    from fieldapp.errors import VaultNotFound
+    from fieldapp.services import session
     from fieldapp.store import Vault
 
     path = _vault_path(args)
-    if not (path / "vault.key").exists():
-        from fieldapp.errors import VaultNotFound
-
+    if not session.exists(path):
         raise VaultNotFound(path=str(path))
     read_only = bool(getattr(args, "read_only", False))
     vault = _with_retries(
-        lambda p: Vault.open(path, p, read_only=read_only), "cli.current_passphrase"
+        lambda p: session.open_vault(path, p, read_only=read_only), "cli.current_passphrase"
     )
     assert isinstance(vault, Vault)
     _tell_report(vault)
@@ -423,15 +415,17 @@ SYNC_OK, SYNC_ERROR, SYNC_LEFT, SYNC_OFFLINE, SYNC_DENIED, SYNC_CLOCK = 0, 1, 3,
 def cmd_sync(args: argparse.Namespace) -> int:
     """One pass: to a folder (USB stick) when given, else to the team's hub."""
     from fieldapp.errors import HubClockWrong, HubDenied, HubUnreachable
-    from sync.outbox import sync_to
-    from sync.transport import FolderTransport
+    from fieldapp.services import syncing
+    from fieldapp.services.records import RecordService
 
     vault = _open_vault(args)
     try:
-        if args.to_folder:
-            transport = FolderTransport(Path(args.to_folder))
-            transport.clean_temp()
-            result = sync_to(vault, transport)
+        if args.to_folder:  # with this device's card, as from the app
+            name = RecordService(vault).profile().get("name", "")
+            done = syncing.sync_to_folder(vault, args.to_folder, name=name)
+            result = done.result
+            if done.card_error is not None:  # the bundles are there all the same
+                print(done.card_error.render(), file=sys.stderr)
         else:
             from sync.hubsync import upload, worker_transport
 

@@ -183,6 +183,14 @@ def field_conflicts(vault: Vault, record_id: str) -> list[FieldConflict]:
     return out
 
 
+def conflict_title(vault: Vault, conflict: FieldConflict) -> str:
+    """What the conflicts list calls the record: a resident's name, a plan's purpose,
+    else the start of its id."""
+    doc = vault.get(conflict.record_id) or {}
+    title = doc.get("name") or doc.get("purpose")
+    return str(title) if title else conflict.record_id[:8]
+
+
 def resolve(vault: Vault, conflict: FieldConflict, value: Any) -> None:
     """Settle a conflict with ``value`` (one side's, or a merged one): a new op on the
     field plus the list of values it settles — both sync like any change."""

@@ -6,6 +6,7 @@ All vault writes go through :func:`write_all` so tests can inject a failing disk
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +38,25 @@ def atomic_write(path: Path, data: bytes) -> None:
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        write_all(fd, data)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def replace_outside(path: Path, data: bytes) -> None:
+    """Replace ``path`` on a stick or another folder we do not own with ``data``, like
+    ``atomic_write`` but never through a link planted there: the temp file has a random
+    name and is created exclusively (``O_EXCL | O_NOFOLLOW``), and ``rename`` replaces
+    a link at ``path`` itself rather than what it points to."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         write_all(fd, data)
         os.fsync(fd)

@@ -17,12 +17,20 @@ from fieldapp.domain.clock import SYSTEM, Clock
 from fieldapp.errors import FieldappError
 from fieldapp.i18n import t
 from fieldapp.services import errorlog
+from fieldapp.services.syncing import HubSync, HubView
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import KdfParams, Vault
 from fieldapp.tui.commands import ResidentCommands
+from fieldapp.tui.context import Context
 from fieldapp.tui.i18n import translate_bindings
-from fieldapp.tui.messages import WorkerFailed
-from fieldapp.tui.sync_actions import HubView, SyncActions
+from fieldapp.tui.messages import (
+    Broadcast,
+    FirstScreenShown,
+    IndexReady,
+    OpenResident,
+    WorkerFailed,
+)
+from fieldapp.tui.sync_actions import SyncingApp
 from fieldapp.tui.workers import background
 
 HIGH_CONTRAST = Theme(
@@ -42,7 +50,7 @@ HIGH_CONTRAST = Theme(
 THEMES = ("textual-dark", "textual-light", "fieldapp-high-contrast")
 
 
-class FieldApp(SyncActions, App[None]):
+class FieldApp(SyncingApp):
     """fieldapp for a community social worker."""
 
     CSS_PATH = "app.tcss"
@@ -84,6 +92,8 @@ class FieldApp(SyncActions, App[None]):
         self.supervisor = supervisor  # 督导: home is the team view
         self.auto_sync = auto_sync  # try the hub in the background (tests drive it by hand)
         self.hub = HubView()
+        self.events = Broadcast()  # app → screens (tui/messages.py)
+        self.context: Context | None = None  # what the screens get, once a vault is open
         self.last_input = self.clock.monotonic()
         self.locked = False
         self._last_failure: tuple[tuple[str, str, str], float] = (("", "", ""), 0.0)
@@ -106,15 +116,33 @@ class FieldApp(SyncActions, App[None]):
         elif self.vault_path is not None and (self.vault_path / "vault.key").exists():
             from fieldapp.tui.screens.unlock import UnlockScreen
 
-            self.push_screen(UnlockScreen(self.vault_path))
+            unlock = UnlockScreen(
+                self.vault_path,
+                clock=self.clock,
+                read_only=self.read_only,
+                delay_base=self.unlock_delay_base,
+            )
+            self.push_screen(unlock, callback=self._opened)
         else:
             from fieldapp.tui.screens.first_run import FirstRunScreen
 
-            self.push_screen(FirstRunScreen(self.vault_path))
+            first = FirstRunScreen(
+                self.vault_path,
+                clock=self.clock,
+                kdf=self.kdf_for_new_vaults,
+                set_language=self.set_language,
+            )
+            self.push_screen(first, callback=self._opened)
+
+    def _opened(self, workspace: Workspace | None) -> None:
+        if workspace is not None:
+            self.start_session(workspace)
 
     def start_session(self, workspace: Workspace) -> None:
         """The vault is open: show Today, index for search in the background."""
         self.workspace = workspace
+        self.hub_sync = HubSync(workspace, supervisor=self.supervisor, view=self.hub)
+        self.context = Context(workspace, self.hub_sync.view, self.events, self.supervisor)
         self.switch_to(self.home_screen())
         for message_id, params in workspace.vault.report.messages():
             self.notify(t(message_id, **params), severity="warning", timeout=15)
@@ -126,14 +154,19 @@ class FieldApp(SyncActions, App[None]):
             self.start_auto_sync()
 
     def home_screen(self) -> Screen[None]:
+        """Today for a worker, the team view for a supervisor."""
+        assert self.context is not None
         if self.supervisor:
             from fieldapp.tui.screens.team import TeamScreen
 
             self.call_later(self.today_shown)  # the team view needs the search index too
-            return TeamScreen()
+            return TeamScreen(self.context)
         from fieldapp.tui.screens.today import TodayScreen
 
-        return TodayScreen()
+        return TodayScreen(self.context)
+
+    def on_first_screen_shown(self, _: FirstScreenShown) -> None:
+        self.today_shown()
 
     def today_shown(self) -> None:
         """The first screen is up: now index for search (pinyin) in the background."""
@@ -181,11 +214,7 @@ class FieldApp(SyncActions, App[None]):
         self.notify(text, severity="error", timeout=20)
 
     def _index_ready(self) -> None:
-        from fieldapp.tui.screens.residents import ResidentsScreen
-
-        for screen in self.screen_stack:
-            if isinstance(screen, ResidentsScreen):
-                screen.run_search()
+        self.events.publish(IndexReady)
 
     # ------------------------------------------------------------------ idle lock
 
@@ -206,14 +235,12 @@ class FieldApp(SyncActions, App[None]):
     def action_lock(self) -> None:
         if self.workspace is None or self.locked:
             return
-        from fieldapp.tui.screens.form import FormScreen
         from fieldapp.tui.screens.unlock import LockScreen
 
-        for screen in self.screen_stack:
-            if isinstance(screen, FormScreen):
-                screen.flush_draft()  # a half-filled form survives whatever happens next
+        self.events.leaving()  # a half-filled form survives whatever happens next
         self.locked = True
-        self.push_screen(LockScreen(), callback=self._unlocked)
+        lock = LockScreen(self.workspace, delay_base=self.unlock_delay_base)
+        self.push_screen(lock, callback=self._unlocked)
 
     def _unlocked(self, _: object) -> None:
         self.locked = False
@@ -235,14 +262,18 @@ class FieldApp(SyncActions, App[None]):
     def action_go_residents(self) -> None:
         from fieldapp.tui.screens.residents import ResidentsScreen
 
-        if self.workspace is not None and not self.locked:
-            self.push_screen(ResidentsScreen())
+        if self.context is not None and not self.locked:
+            self.push_screen(ResidentsScreen(self.context))
 
     def open_resident(self, resident_id: str) -> None:
+        """Show one resident's file."""
         from fieldapp.tui.screens.resident_file import ResidentFileScreen
 
-        if self.workspace is not None and not self.locked:
-            self.push_screen(ResidentFileScreen(resident_id))
+        if self.context is not None and not self.locked:
+            self.push_screen(ResidentFileScreen(self.context, resident_id))
+
+    def on_open_resident(self, message: OpenResident) -> None:
+        self.open_resident(message.resident_id)
 
     def action_new_resident(self) -> None:
         from fieldapp.tui.screens.form import resident_form
@@ -278,12 +309,14 @@ class FieldApp(SyncActions, App[None]):
     def _conflicts(self) -> None:
         from fieldapp.tui.screens.team import ConflictsScreen
 
-        self.push_screen(ConflictsScreen())
+        assert self.context is not None
+        self.push_screen(ConflictsScreen(self.context))
 
     def _quarantine(self) -> None:
         from fieldapp.tui.screens.team import QuarantineScreen
 
-        self.push_screen(QuarantineScreen())
+        assert self.context is not None
+        self.push_screen(QuarantineScreen(self.context))
 
     def _save_config(self) -> None:
         if self.save_settings:
@@ -314,16 +347,19 @@ class FieldApp(SyncActions, App[None]):
 
     async def action_quit(self) -> None:
         """Keep half-filled forms as drafts, let saves and syncs finish, then close."""
-        from fieldapp.tui.screens.form import FormScreen
-
-        for screen in self.screen_stack:
-            if isinstance(screen, FormScreen):
-                screen.flush_draft()
+        self.events.leaving()  # half-filled forms become drafts
         self.stop_auto_sync()
         await self.workers.wait_for_complete()
         if self.workspace is not None:
             await asyncio.to_thread(self.close_vault)  # compaction can take a second
         self.exit()
+
+    def action_export(self) -> None:
+        """Supervisor: export a table, the team summary or a resident's file."""
+        from fieldapp.tui.dialogs.export import ExportDialog
+
+        if self.workspace is not None and not self.locked:
+            self.push_screen(ExportDialog(self.workspace))
 
     def action_help_quit(self) -> None:
         self.notify(t("ui.ctrl_c"))

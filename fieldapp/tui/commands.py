@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from textual.command import Hit, Hits, Provider
 from textual.content import Content
 
 from fieldapp.i18n import t
+from fieldapp.services.workspace import Workspace
+from fieldapp.tui.messages import OpenResident
 
-if TYPE_CHECKING:
-    from fieldapp.tui.app import FieldApp
+
+class _Session(Protocol):
+    """What the palette needs of the app (the app is never imported here)."""
+
+    workspace: Workspace | None
+    locked: bool
 
 
 class ResidentCommands(Provider):
+    """The palette finds residents as the residents screen does; a hit opens the file."""
+
     async def search(self, query: str) -> Hits:
-        app: FieldApp = self.app  # type: ignore[assignment]
+        """Up to 20 residents matching ``query``."""
+        app: _Session = self.app  # type: ignore[assignment]
         workspace = app.workspace
         if workspace is None or app.locked or not query.strip():
             return
@@ -26,6 +35,6 @@ class ResidentCommands(Provider):
             yield Hit(
                 1.0,
                 Content(f"{row.name}  ·  {row.community}"),  # names are text, never markup
-                partial(app.open_resident, row.id),
+                partial(self.app.post_message, OpenResident(row.id)),
                 help=t("cmd.jump_help"),
             )

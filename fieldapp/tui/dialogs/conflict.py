@@ -3,8 +3,6 @@ write a merged value. The resolution is a new op, so it syncs and shows in histo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,18 +15,17 @@ from textual.widgets.option_list import Option
 from fieldapp.errors import FieldappError
 from fieldapp.i18n import field_label, t
 from fieldapp.services import supervision
+from fieldapp.services.workspace import Workspace
 from fieldapp.tui.i18n import Finishing, show_value, translate_bindings
 from fieldapp.tui.workers import background
-
-if TYPE_CHECKING:
-    from fieldapp.tui.app import FieldApp
 
 
 class ConflictDialog(Finishing, ModalScreen[bool]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="conflict.cancel")]
 
-    def __init__(self, conflict: supervision.FieldConflict) -> None:
+    def __init__(self, workspace: Workspace, conflict: supervision.FieldConflict) -> None:
         super().__init__()
+        self.workspace = workspace
         self.conflict = conflict
 
     def compose(self) -> ComposeResult:
@@ -73,10 +70,8 @@ class ConflictDialog(Finishing, ModalScreen[bool]):
 
     @background("save")
     def settle(self, value: object) -> None:
-        app: FieldApp = self.app  # type: ignore[assignment]
-        assert app.workspace is not None
         try:
-            supervision.resolve(app.workspace.vault, self.conflict, value)
+            supervision.resolve(self.workspace.vault, self.conflict, value)
         except FieldappError as exc:
             self.app.call_from_thread(
                 self.query_one("#conflict-error", Static).update, exc.render()

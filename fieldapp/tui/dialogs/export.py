@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -15,18 +14,22 @@ from textual.widgets import Checkbox, Input, Select, Static
 
 from fieldapp.domain import RecordKind
 from fieldapp.i18n import t
+from fieldapp.services.workspace import Workspace
 from fieldapp.tui.i18n import Finishing, translate_bindings
 from fieldapp.tui.workers import background
 
-if TYPE_CHECKING:
-    from fieldapp.tui.app import FieldApp
-
 
 class ExportDialog(Finishing, ModalScreen[bool]):
+    """Export the team summary or a table of one record kind to a file."""
+
     BINDINGS = [
         Binding("ctrl+s", "export", "Export", id="export.run", priority=True),
         Binding("escape", "cancel", "Cancel", id="export.cancel"),
     ]
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
 
     def compose(self) -> ComposeResult:
         options = [(Content(t("ui.team_title")), "summary")]
@@ -63,13 +66,12 @@ class ExportDialog(Finishing, ModalScreen[bool]):
     def run_export(self, what: str, path: Path, redact: bool) -> None:
         from fieldapp.services import export
 
-        app: FieldApp = self.app  # type: ignore[assignment]
-        assert app.workspace is not None
+        workspace = self.workspace
         try:
             if what == "summary":
-                n = export.export_summary(app.workspace.vault, path, app.workspace.today())
+                n = export.export_summary(workspace.vault, path, workspace.today())
             else:
-                n = export.export_kind(app.workspace.vault, RecordKind(what), path, redact)
+                n = export.export_kind(workspace.vault, RecordKind(what), path, redact)
         except OSError as exc:
             self.app.call_from_thread(self.query_one("#export-error", Static).update, str(exc))
             return

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,11 +13,9 @@ from fieldapp.domain import Need, NeedStatus
 from fieldapp.domain.workflow import allowed_next
 from fieldapp.errors import FieldappError, RecordInvalid
 from fieldapp.i18n import t
+from fieldapp.services.workspace import Workspace
 from fieldapp.tui.i18n import Finishing, label, translate_bindings
 from fieldapp.tui.workers import background
-
-if TYPE_CHECKING:
-    from fieldapp.tui.app import FieldApp
 
 
 class StatusDialog(Finishing, ModalScreen[Need | None]):
@@ -28,8 +24,9 @@ class StatusDialog(Finishing, ModalScreen[Need | None]):
         Binding("escape", "cancel", "Cancel", id="status.cancel"),
     ]
 
-    def __init__(self, need: Need) -> None:
+    def __init__(self, workspace: Workspace, need: Need) -> None:
         super().__init__()
+        self.workspace = workspace
         self.need = need
 
     def compose(self) -> ComposeResult:
@@ -65,10 +62,8 @@ class StatusDialog(Finishing, ModalScreen[Need | None]):
 
     @background("save")
     def change(self, status: NeedStatus, note: str, referred_to: str) -> None:
-        app: FieldApp = self.app  # type: ignore[assignment]
-        assert app.workspace is not None
         try:
-            need = app.workspace.change_need_status(self.need.id, status, note, referred_to)
+            need = self.workspace.change_need_status(self.need.id, status, note, referred_to)
         except RecordInvalid as exc:
             text = "\n".join(p.render() for p in exc.problems)
             self.app.call_from_thread(self._error, text)

@@ -7,8 +7,8 @@ half-way leaves nothing behind; the vault is created (KDF calibrated) in a worke
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -18,17 +18,16 @@ from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, Footer, Input, ProgressBar, Static
 
 from fieldapp import i18n
+from fieldapp.domain.clock import Clock
 from fieldapp.errors import FieldappError
 from fieldapp.i18n import t
+from fieldapp.services import session
 from fieldapp.services.workspace import Workspace
-from fieldapp.store import Vault
+from fieldapp.store import KdfParams
 from fieldapp.store.crypto import new_recovery_key
 from fieldapp.store.keyfile import MIN_PASSPHRASE, check_passphrase
 from fieldapp.tui.i18n import translate_bindings
 from fieldapp.tui.workers import background
-
-if TYPE_CHECKING:
-    from fieldapp.tui.app import FieldApp
 
 
 def strength(passphrase: str) -> int:
@@ -49,19 +48,30 @@ def strength(passphrase: str) -> int:
     return min(4, score)
 
 
-class FirstRunScreen(Screen[None]):
+class FirstRunScreen(Screen[Workspace | None]):
+    """The steps of a first run; dismisses with the new vault's workspace.
+
+    ``kdf`` None calibrates on this machine (tests pass cheap parameters);
+    ``set_language`` switches the whole app when a language is chosen."""
+
     BINDINGS = [Binding("ctrl+q", "app.quit", "Quit", id="first_run.quit")]
 
-    def __init__(self, vault_path: Path | None) -> None:
+    def __init__(
+        self,
+        vault_path: Path | None,
+        *,
+        clock: Clock,
+        kdf: KdfParams | None = None,
+        set_language: Callable[[str], Awaitable[None]],
+    ) -> None:
         super().__init__()
         self.vault_path = vault_path
+        self.clock = clock
+        self.kdf = kdf
+        self.set_language = set_language
         self.passphrase = ""
         self.recovery = new_recovery_key()
         self.asked = sorted(secrets.SystemRandom().sample(range(14), 2))
-
-    @property
-    def fieldapp(self) -> FieldApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         groups = self.recovery[1].split("-")
@@ -122,7 +132,7 @@ class FirstRunScreen(Screen[None]):
     async def _language(self, event: Button.Pressed) -> None:
         lang = (event.button.id or "").removeprefix("lang-")
         if lang in i18n.LANGUAGES:
-            await self.fieldapp.set_language(lang)
+            await self.set_language(lang)
             self._show("step-passphrase", "#pass1")
 
     @on(Input.Changed, "#pass1")
@@ -181,20 +191,17 @@ class FirstRunScreen(Screen[None]):
 
         path = self.vault_path or paths.vault_dir()
         try:
-            vault, _ = Vault.create(
+            vault, _ = session.create(
                 path,
                 self.passphrase,
-                kdf=self.fieldapp.kdf_for_new_vaults,
+                name=name,
+                community=community,
+                kdf=self.kdf,
                 recovery=self.recovery,
-                clock=self.fieldapp.clock,
+                clock=self.clock,
             )
         except FieldappError as exc:
             self.app.call_from_thread(self.app.notify, exc.render(), severity="error")
             self.app.call_from_thread(self._show, "step-passphrase", "#pass1")
             return
-        workspace = Workspace(vault)
-        workspace.records.set_profile(name, community)
-        from sync.team import device_key
-
-        device_key(vault)  # this device's signing key, for the bundles it will send
-        self.app.call_from_thread(self.fieldapp.start_session, workspace)
+        self.app.call_from_thread(self.dismiss, Workspace(vault))

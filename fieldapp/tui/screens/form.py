@@ -215,6 +215,7 @@ class FormScreen(Finishing, Screen[bool]):
 
     def on_mount(self) -> None:
         translate_bindings(self)
+        self.fieldapp.events.before_leaving(self, self.flush_draft)  # lock, quit: a draft
         self._show_dependents()
         self.title = t(self.form.title, **self.form.title_params)
         if self.restored:

@@ -3,7 +3,7 @@ the history of every change."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,6 +17,7 @@ from fieldapp.domain.workflow import allowed_next
 from fieldapp.i18n import field_label, t
 from fieldapp.services.records import HistoryEntry
 from fieldapp.services.workspace import ResidentFile
+from fieldapp.tui.context import Context
 from fieldapp.tui.i18n import (
     cells,
     checklist_text,
@@ -29,9 +30,6 @@ from fieldapp.tui.i18n import (
 from fieldapp.tui.widgets.tables import keeping_cursor
 from fieldapp.tui.workers import background
 
-if TYPE_CHECKING:
-    from fieldapp.tui.app import FieldApp
-
 
 def short(value: Any, width: int = 24) -> str:
     text = "—" if value in (None, "", [], {}) else str(value)
@@ -40,6 +38,8 @@ def short(value: Any, width: int = 24) -> str:
 
 
 class ResidentFileScreen(Screen[None]):
+    """一人一档案: one resident's profile, needs, interviews, visits, plan, history."""
+
     BINDINGS = [
         Binding("e", "edit", "Edit", id="file.edit"),
         Binding("n", "new_need", "Need", id="file.new_need"),
@@ -50,14 +50,12 @@ class ResidentFileScreen(Screen[None]):
         Binding("escape", "back", "Back", id="file.back"),
     ]
 
-    def __init__(self, resident_id: str) -> None:
+    def __init__(self, context: Context, resident_id: str) -> None:
         super().__init__()
+        self.context = context
+        self.workspace = context.workspace
         self.resident_id = resident_id
         self.file: ResidentFile | None = None
-
-    @property
-    def fieldapp(self) -> FieldApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -99,8 +97,7 @@ class ResidentFileScreen(Screen[None]):
 
     @background("file", exclusive=True)
     def load(self) -> None:
-        workspace = self.fieldapp.workspace
-        assert workspace is not None
+        workspace = self.workspace
         file = workspace.resident_file(self.resident_id)
         if file is None:  # deleted elsewhere, or never existed
             self.app.call_from_thread(self._gone)
@@ -206,11 +203,7 @@ class ResidentFileScreen(Screen[None]):
             t("ui.col_date"), t("ui.col_template"), t("ui.col_place"), t("ui.col_notes")
         )
         for iv in f.interviews:
-            template = (
-                self.fieldapp.workspace.templates.get(iv.template_id)
-                if self.fieldapp.workspace
-                else None
-            )
+            template = self.workspace.templates.get(iv.template_id) if self.workspace else None
             name = template.title(lang()) if template else iv.template_id
             interviews.add_row(
                 *cells(day(iv.held_on), name, short(iv.place, 12), short(iv.notes, 30)), key=iv.id
@@ -261,7 +254,7 @@ class ResidentFileScreen(Screen[None]):
         table = self.query_one("#history", DataTable)
         table.clear(columns=True)
         table.add_columns(t("ui.col_when"), t("ui.col_who"), t("ui.col_field"), t("ui.col_change"))
-        workspace = self.fieldapp.workspace
+        workspace = self.workspace
         names = {self.resident_id: self.file.resident.name} if self.file else {}
         for e in entries:
             kind = workspace.vault.kind_of(e.record_id) if workspace else None
@@ -284,7 +277,7 @@ class ResidentFileScreen(Screen[None]):
 
     def _checklist_labels(self, visit_id: str) -> dict[str, str]:
         """Item id → label in the current language, from the visit's checklist template."""
-        workspace = self.fieldapp.workspace
+        workspace = self.workspace
         visit = next((v for v in (self.file.visits if self.file else []) if v.id == visit_id), None)
         template_id = (visit.checklist_template if visit else None) or "home_safety_elderly"
         template = workspace.templates.get(template_id) if workspace else None
@@ -295,26 +288,26 @@ class ResidentFileScreen(Screen[None]):
     def action_edit(self) -> None:
         from fieldapp.tui.screens.form import resident_form
 
-        if self.file and self.fieldapp.workspace:
-            self.app.push_screen(resident_form(self.fieldapp.workspace, self.file.resident))
+        if self.file and self.workspace:
+            self.app.push_screen(resident_form(self.workspace, self.file.resident))
 
     def action_new_need(self) -> None:
         from fieldapp.tui.screens.form import need_form
 
-        if self.file and self.fieldapp.workspace:
-            self.app.push_screen(need_form(self.fieldapp.workspace, self.resident_id, None))
+        if self.file and self.workspace:
+            self.app.push_screen(need_form(self.workspace, self.resident_id, None))
 
     def action_new_visit(self) -> None:
         from fieldapp.tui.screens.form import visit_form
 
-        if self.file and self.fieldapp.workspace:
-            self.app.push_screen(visit_form(self.fieldapp.workspace, self.file.resident))
+        if self.file and self.workspace:
+            self.app.push_screen(visit_form(self.workspace, self.file.resident))
 
     def action_new_interview(self) -> None:
         from fieldapp.tui.dialogs.choose import ChooseDialog
         from fieldapp.tui.screens.form import interview_form
 
-        workspace = self.fieldapp.workspace
+        workspace = self.workspace
         if not (self.file and workspace):
             return
         options = [
@@ -332,9 +325,9 @@ class ResidentFileScreen(Screen[None]):
     def action_plan(self) -> None:
         from fieldapp.tui.screens.form import plan_form
 
-        if self.file and self.fieldapp.workspace:
+        if self.file and self.workspace:
             existing = self.file.plans[0] if self.file.plans else None
-            self.app.push_screen(plan_form(self.fieldapp.workspace, self.resident_id, existing))
+            self.app.push_screen(plan_form(self.workspace, self.resident_id, existing))
 
     def _selected_need(self) -> Need | None:
         if not self.file or not self.file.needs:
@@ -367,7 +360,7 @@ class ResidentFileScreen(Screen[None]):
                 self.notify(t("ui.status_changed", status=label("NeedStatus", result.status.value)))
                 self.load()
 
-        self.app.push_screen(StatusDialog(need), done)
+        self.app.push_screen(StatusDialog(self.workspace, need), done)
 
     @on(DataTable.RowSelected, "#needs")
     def _edit_need(self, event: DataTable.RowSelected) -> None:
@@ -376,5 +369,5 @@ class ResidentFileScreen(Screen[None]):
         need = next(
             (n for n in (self.file.needs if self.file else []) if n.id == event.row_key.value), None
         )
-        if need and self.fieldapp.workspace:
-            self.app.push_screen(need_form(self.fieldapp.workspace, self.resident_id, need))
+        if need and self.workspace:
+            self.app.push_screen(need_form(self.workspace, self.resident_id, need))

@@ -4,7 +4,6 @@ with filters; Enter opens the resident's file."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -18,16 +17,17 @@ from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Select, 
 from fieldapp.domain import Vulnerability
 from fieldapp.i18n import t
 from fieldapp.services.workspace import ResidentRow
+from fieldapp.tui.context import Context
 from fieldapp.tui.i18n import cells, label, translate_bindings
+from fieldapp.tui.messages import IndexReady, OpenResident
 from fieldapp.tui.widgets.tables import remember_cursors
 from fieldapp.tui.workers import background
-
-if TYPE_CHECKING:
-    from fieldapp.tui.app import FieldApp
 
 
 @dataclass
 class Filters:
+    """What the worker searches for: typed text and the filters beside it."""
+
     query: str = ""
     community: str | None = None
     tag: str | None = None
@@ -36,6 +36,8 @@ class Filters:
 
 
 class ResidentsScreen(Screen[None]):
+    """Every resident, found as you type; Enter opens their file."""
+
     BINDINGS = [
         Binding("slash", "focus_search", "Search", id="residents.search"),
         Binding("n", "app.new_resident", "New resident", id="residents.new"),
@@ -43,26 +45,25 @@ class ResidentsScreen(Screen[None]):
     ]
 
     class Results(Message):
+        """A search's rows, for the filters it ran with (stale ones are dropped)."""
+
         def __init__(self, filters: Filters, rows: list[ResidentRow], total: int) -> None:
             super().__init__()
             self.filters = filters
             self.rows = rows
             self.total = total
 
-    def __init__(self) -> None:
+    def __init__(self, context: Context) -> None:
         super().__init__()
+        self.workspace = context.workspace
+        self.events = context.events
         self.filters = Filters()
         self._shown: Filters | None = None  # the search the table shows
         self._open_counts: dict[str, int] | None = None
         self._overdue: set[str] | None = None
 
-    @property
-    def fieldapp(self) -> FieldApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
-        workspace = self.fieldapp.workspace
-        assert workspace is not None
+        workspace = self.workspace
         yield Header()
         yield Input(placeholder=t("ui.search_placeholder"), id="search", value=self.filters.query)
         with Horizontal(id="filters"):
@@ -88,7 +89,11 @@ class ResidentsScreen(Screen[None]):
         translate_bindings(self)
         self.title = t("ui.residents_title")
         self.query_one("#search", Input).focus()
+        self.events.subscribe(self)
         self.run_search()
+
+    def on_index_ready(self, _: IndexReady) -> None:
+        self.run_search()  # pinyin matches now
 
     def on_screen_resume(self) -> None:
         self._open_counts = self._overdue = None  # a save elsewhere may change them
@@ -136,8 +141,7 @@ class ResidentsScreen(Screen[None]):
 
     @background("search", exclusive=True)
     def search(self, filters: Filters) -> None:
-        workspace = self.fieldapp.workspace
-        assert workspace is not None
+        workspace = self.workspace
         if filters.open_needs and self._open_counts is None:
             self._open_counts = workspace.open_needs_by_resident()
         if filters.overdue and self._overdue is None:
@@ -197,4 +201,4 @@ class ResidentsScreen(Screen[None]):
     @on(DataTable.RowSelected, "#residents")
     def _open(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value:
-            self.fieldapp.open_resident(str(event.row_key.value))
+            self.post_message(OpenResident(str(event.row_key.value)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.cells import cell_len
 from textual import on
@@ -14,12 +14,11 @@ from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 
 from fieldapp.i18n import field_label, t
 from fieldapp.services import supervision
+from fieldapp.tui.context import Context
 from fieldapp.tui.i18n import cells, label, show_value, translate_bindings
+from fieldapp.tui.messages import TeamChanged
 from fieldapp.tui.widgets.tables import keeping_cursor, remember_cursors
 from fieldapp.tui.workers import background
-
-if TYPE_CHECKING:
-    from fieldapp.tui.app import FieldApp
 
 BAR = 24
 
@@ -38,6 +37,8 @@ def bars(counts: dict[str, int], width: int = BAR, notes: dict[str, str] | None 
 
 
 class TeamScreen(Screen[None]):
+    """A supervisor's home: each worker's numbers, conflicts and quarantine, charts."""
+
     BINDINGS = [
         Binding("c", "conflicts", "Conflicts", id="team.conflicts"),
         Binding("q", "quarantine", "Quarantine", id="team.quarantine"),
@@ -47,14 +48,12 @@ class TeamScreen(Screen[None]):
         Binding("r", "app.go_residents", "Residents", id="team.residents"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, context: Context) -> None:
         super().__init__()
+        self.context = context
+        self.workspace = context.workspace
         self.rows: list[supervision.WorkerRow] = []
         self.weekly: tuple[list[int], list[int]] = ([], [])
-
-    @property
-    def fieldapp(self) -> FieldApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -74,6 +73,10 @@ class TeamScreen(Screen[None]):
     def on_mount(self) -> None:
         translate_bindings(self)
         self.title = t("ui.team_title")
+        self.context.events.subscribe(self)
+        self.load()
+
+    def on_team_changed(self, _: TeamChanged) -> None:
         self.load()
 
     def on_screen_resume(self) -> None:
@@ -85,15 +88,14 @@ class TeamScreen(Screen[None]):
         self.load()
 
     def action_conflicts(self) -> None:
-        self.app.push_screen(ConflictsScreen())
+        self.app.push_screen(ConflictsScreen(self.context))
 
     def action_quarantine(self) -> None:
-        self.app.push_screen(QuarantineScreen())
+        self.app.push_screen(QuarantineScreen(self.context))
 
     @background("team", exclusive=True)
     def load(self) -> None:
-        ws = self.fieldapp.workspace
-        assert ws is not None
+        ws = self.workspace
         today = ws.today()
         rows = supervision.team_report(ws.vault, today)
         needs = supervision.needs_by_category(ws.vault)
@@ -107,7 +109,7 @@ class TeamScreen(Screen[None]):
             self.query_one("#team-summary", Static).update(t("ui.load_failed"))
 
     def _hub_text(self) -> str:
-        state = self.fieldapp.hub.state
+        state = self.context.hub.state
         if state in ("unknown", "no_hub"):
             return ""
         return " · " + t("ui.team_hub", state=t(f"ui.hub_state.{state}"))
@@ -201,11 +203,14 @@ class TeamScreen(Screen[None]):
 
 
 class ConflictsScreen(Screen[None]):
+    """Every field two workers changed differently, to decide one by one."""
+
     BINDINGS = [Binding("escape", "back", "Back", id="conflicts.back")]
 
-    @property
-    def fieldapp(self) -> FieldApp:
-        return self.app  # type: ignore[return-value]
+    def __init__(self, context: Context) -> None:
+        super().__init__()
+        self.context = context
+        self.workspace = context.workspace
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -231,8 +236,7 @@ class ConflictsScreen(Screen[None]):
 
     @background("conflicts", exclusive=True)
     def load(self) -> None:
-        ws = self.fieldapp.workspace
-        assert ws is not None
+        ws = self.workspace
         found = []
         for rid in supervision.merge.conflicts(ws.vault):
             found += supervision.field_conflicts(ws.vault, rid)
@@ -251,10 +255,9 @@ class ConflictsScreen(Screen[None]):
             table.add_columns(
                 t("ui.col_name"), t("ui.col_kind"), t("ui.col_field"), t("ui.col_values")
             )
-            ws = self.fieldapp.workspace
+            vault = self.workspace.vault
             for key, c in self.found.items():
-                doc = ws.vault.get(c.record_id) if ws else None
-                name = (doc or {}).get("name") or (doc or {}).get("purpose") or c.record_id[:8]
+                name = supervision.conflict_title(vault, c)
                 values = " | ".join(show_value(c.kind, c.field, s.value)[:16] for s in c.sides)
                 table.add_row(*cells(name, label("RecordKind", c.kind), _field(c), values), key=key)
 
@@ -264,7 +267,8 @@ class ConflictsScreen(Screen[None]):
 
         conflict = self.found.get(str(event.row_key.value))
         if conflict is not None:
-            self.app.push_screen(ConflictDialog(conflict), lambda _: self.load())
+            dialog = ConflictDialog(self.workspace, conflict)
+            self.app.push_screen(dialog, lambda _: self.load())
 
 
 def _field(c: supervision.FieldConflict) -> str:
@@ -272,11 +276,14 @@ def _field(c: supervision.FieldConflict) -> str:
 
 
 class QuarantineScreen(Screen[None]):
+    """Bundles refused whole, with the reason for each."""
+
     BINDINGS = [Binding("escape", "back", "Back", id="quarantine.back")]
 
-    @property
-    def fieldapp(self) -> FieldApp:
-        return self.app  # type: ignore[return-value]
+    def __init__(self, context: Context) -> None:
+        super().__init__()
+        self.context = context
+        self.workspace = context.workspace
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -288,8 +295,7 @@ class QuarantineScreen(Screen[None]):
     def on_mount(self) -> None:
         translate_bindings(self)
         self.title = t("ui.quarantine_title")
-        ws = self.fieldapp.workspace
-        assert ws is not None
+        ws = self.workspace
         self.items = supervision.quarantine(ws.vault)
         self.query_one("#quarantine-count", Static).update(
             t("ui.quarantine_count", n=len(self.items))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,14 +10,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from fieldapp.i18n import t
+from fieldapp.services.syncing import status_line
 from fieldapp.services.workspace import TodaySummary
+from fieldapp.tui.context import Context
 from fieldapp.tui.i18n import cells, day, label, translate_bindings
+from fieldapp.tui.messages import FirstScreenShown, OpenResident, SyncStatusChanged
 from fieldapp.tui.widgets.tables import remember_cursors
 from fieldapp.tui.workers import background
-
-if TYPE_CHECKING:
-    from fieldapp.tui.app import FieldApp
-
 
 # The most pressing rows of each list; the title says how many there are in all, and the
 # residents screen (overdue filter) shows every one. Thousands of rows would only slow
@@ -28,6 +25,8 @@ SHOWN = 50
 
 
 class TodayScreen(Screen[None]):
+    """A worker's home: what is due, what is urgent, the sync status line."""
+
     BINDINGS = [
         Binding("r", "app.go_residents", "Residents", id="today.residents"),
         Binding("n", "app.new_resident", "New resident", id="today.new_resident"),
@@ -36,14 +35,12 @@ class TodayScreen(Screen[None]):
         Binding("g", "refresh", "Refresh", id="today.refresh", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, context: Context) -> None:
         super().__init__()
+        self.context = context
+        self.workspace = context.workspace
         self.summary: TodaySummary | None = None
         self._row_resident: dict[str, str] = {}
-
-    @property
-    def fieldapp(self) -> FieldApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -61,7 +58,11 @@ class TodayScreen(Screen[None]):
     def on_mount(self) -> None:
         translate_bindings(self)
         self.title = t("ui.today_title")
+        self.context.events.subscribe(self)
         self.load()
+
+    def on_sync_status_changed(self, _: SyncStatusChanged) -> None:
+        self.load_sync_status()
 
     def on_screen_resume(self) -> None:
         self.load()  # a visit or need saved elsewhere changes what is due
@@ -77,16 +78,14 @@ class TodayScreen(Screen[None]):
 
     @background("today", exclusive=True)
     def load(self) -> None:
-        workspace = self.fieldapp.workspace
-        assert workspace is not None
-        summary = workspace.today_summary()
+        summary = self.workspace.today_summary()
         self.app.call_from_thread(self.show, summary)
 
     def worker_failed(self, group: str) -> None:
         if group == "today":
             self.query_one("#today-counts", Static).update(t("ui.load_failed"))
             if self.summary is None:  # the rest of the app must work all the same
-                self.fieldapp.today_shown()
+                self.post_message(FirstScreenShown())
                 self.load_sync_status()
         elif group == "sync-status":
             self.query_one("#sync-status", Static).update(t("ui.load_failed"))
@@ -159,20 +158,16 @@ class TodayScreen(Screen[None]):
             self.query_one(f"#{table_id}-title", Static).update(t(title_id, count=len(rows)))
         restore()
         if first:
-            self.fieldapp.today_shown()
+            self.post_message(FirstScreenShown())
             self.load_sync_status()
 
     @background("sync-status", exclusive=True)
     def load_sync_status(self) -> None:
-        from fieldapp.tui.sync_actions import status_line
-
-        workspace = self.fieldapp.workspace
-        assert workspace is not None
-        line = status_line(workspace, self.fieldapp.hub)
+        line = status_line(self.workspace, self.context.hub)
         self.app.call_from_thread(self.query_one("#sync-status", Static).update, line)
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
         rid = self._row_resident.get(str(event.row_key.value))
         if rid:
-            self.fieldapp.open_resident(rid)
+            self.post_message(OpenResident(rid))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -12,15 +11,13 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 
+from fieldapp.domain.clock import Clock
 from fieldapp.errors import FieldappError, WrongPassphrase
 from fieldapp.i18n import t
+from fieldapp.services import session
 from fieldapp.services.workspace import Workspace
-from fieldapp.store import Vault
 from fieldapp.tui.i18n import Finishing, translate_bindings
 from fieldapp.tui.workers import background
-
-if TYPE_CHECKING:
-    from fieldapp.tui.app import FieldApp
 
 MAX_DELAY = 30.0
 
@@ -30,12 +27,17 @@ def wrong_passphrase_delay(failures: int, base: float = 1.0) -> float:
     return min(MAX_DELAY, base * 2 ** max(0, failures - 1)) if failures else 0.0
 
 
-class _PassphraseScreen(Finishing, Screen[None]):
-    """Shared by unlock and lock: a passphrase box that waits longer after each miss."""
+class _PassphraseScreen(Finishing, Screen[Workspace | None]):
+    """Shared by unlock and lock: a passphrase box that waits longer after each miss
+    (``delay_base`` seconds after the first, doubling)."""
 
     BINDINGS = [Binding("ctrl+q", "app.quit", "Quit", id="unlock.quit")]
     failures = 0
     last_delay = 0.0
+
+    def __init__(self, *, delay_base: float = 1.0) -> None:
+        super().__init__()
+        self.delay_base = delay_base
 
     def compose(self) -> ComposeResult:
         with Center(), Vertical(id="unlock-box"):
@@ -56,10 +58,6 @@ class _PassphraseScreen(Finishing, Screen[None]):
         self.query_one("#unlock-title", Static).update(self._title())
         self.query_one("#unlock-label", Label).update(t("ui.passphrase"))
 
-    @property
-    def fieldapp(self) -> FieldApp:
-        return self.app  # type: ignore[return-value]
-
     @on(Input.Submitted, "#passphrase")
     def _submitted(self, event: Input.Submitted) -> None:
         if not event.value:
@@ -75,9 +73,7 @@ class _PassphraseScreen(Finishing, Screen[None]):
 
     def wrong(self, message: str) -> None:
         self.failures += 1
-        delay = self.last_delay = wrong_passphrase_delay(
-            self.failures, self.fieldapp.unlock_delay_base
-        )
+        delay = self.last_delay = wrong_passphrase_delay(self.failures, self.delay_base)
         self.query_one("#unlock-message", Static).update(
             message + "\n" + t("ui.wait_seconds", seconds=round(delay))
         )
@@ -99,18 +95,21 @@ class _PassphraseScreen(Finishing, Screen[None]):
 
 
 class UnlockScreen(_PassphraseScreen):
-    def __init__(self, vault_path: Path) -> None:
-        super().__init__()
+    """At start: opens the vault at ``vault_path`` and dismisses with its workspace."""
+
+    def __init__(
+        self, vault_path: Path, *, clock: Clock, read_only: bool = False, delay_base: float = 1.0
+    ) -> None:
+        super().__init__(delay_base=delay_base)
         self.vault_path = vault_path
+        self.clock = clock
+        self.read_only = read_only
 
     @background("unlock")
     def try_passphrase(self, passphrase: str) -> None:
         try:
-            vault = Vault.open(
-                self.vault_path,
-                passphrase,
-                clock=self.fieldapp.clock,
-                read_only=self.fieldapp.read_only,
+            workspace = session.open_workspace(
+                self.vault_path, passphrase, clock=self.clock, read_only=self.read_only
             )
         except WrongPassphrase as exc:
             self.app.call_from_thread(self.wrong, exc.render())
@@ -118,21 +117,24 @@ class UnlockScreen(_PassphraseScreen):
         except FieldappError as exc:
             self.app.call_from_thread(self.fail, exc.render())
             return
-        workspace = Workspace(vault)
-        self.app.call_from_thread(self.fieldapp.start_session, workspace)
+        self.app.call_from_thread(self.finish, workspace)
 
 
 class LockScreen(_PassphraseScreen):
     """Covers every screen until the passphrase is typed again; drafts are already saved."""
+
+    def __init__(self, workspace: Workspace, *, delay_base: float = 1.0) -> None:
+        super().__init__(delay_base=delay_base)
+        self.workspace = workspace
 
     def _title(self) -> str:
         return t("ui.locked_title")
 
     @background("unlock")
     def try_passphrase(self, passphrase: str) -> None:
-        workspace = self.fieldapp.workspace
-        assert workspace is not None
-        if workspace.vault.check_passphrase(passphrase):
-            self.app.call_from_thread(self.finish, None)
+        try:
+            session.unlock(self.workspace, passphrase)
+        except WrongPassphrase as exc:
+            self.app.call_from_thread(self.wrong, exc.render())
         else:
-            self.app.call_from_thread(self.wrong, WrongPassphrase().render())
+            self.app.call_from_thread(self.finish, None)

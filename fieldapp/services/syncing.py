@@ -1,0 +1,295 @@
+"""Sync as the worker and the supervisor use it, from the app and the command line alike:
+the hub pass and what it tells the user, the status line, a pass to a USB stick (with
+this device's card, so the supervisor can enrol it from the stick), a supervisor's merge
+of a folder, and joining a team.
+
+Each function does one pass and returns what happened; the caller (a worker thread of
+the app, or ``fieldapp sync``) decides when to run it and how to show the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from fieldapp.errors import (
+    CardError,
+    FieldappError,
+    HubClockWrong,
+    HubDenied,
+    HubNotConfigured,
+    HubUnreachable,
+    TransportError,
+)
+from fieldapp.i18n import t
+from fieldapp.services.supervision import merge_text
+from fieldapp.services.workspace import Workspace
+from fieldapp.store import Vault
+from fieldapp.store.fsio import display, replace_outside
+from sync import hubsync, outbox, team
+from sync.merge import Summary, merge_sources
+from sync.outbox import SyncResult
+from sync.s3 import S3Transport
+from sync.team import TeamCard
+from sync.transport import FolderTransport
+
+LAST_FOLDER = "sync/last_folder"  # the stick or folder used last time, offered again
+CARDS = "cards"  # on a stick: fieldapp/cards/<device>.fdevice, public, for enrolment
+
+Severity = Literal["information", "warning", "error"]
+HubState = Literal["unknown", "checking", "online", "offline", "denied", "clock", "no_hub"]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What a pass tells the user: a translated text and how loud it is."""
+
+    text: str
+    severity: Severity = "information"
+
+
+@dataclass
+class HubView:
+    """What the app knows of the hub right now (not stored)."""
+
+    state: HubState = "unknown"
+    next_try: float | None = None  # the clock's monotonic() of the next attempt
+
+
+def _wait_text(seconds: float) -> str:
+    if seconds < 90:
+        return t("ui.in_seconds", n=max(1, round(seconds)))
+    return t("ui.in_minutes", n=round(seconds / 60))
+
+
+def status_line(workspace: Workspace, hub: HubView | None = None) -> str:
+    """The sync status line: hub online/offline, pending changes and bundles, last
+    delivery, last error."""
+    card = team.team_card(workspace.vault)
+    if card is None:
+        return t("ui.sync_not_joined")
+    s = outbox.status(workspace.vault)
+    last = s.last_delivery.replace("T", " ")[5:16] if s.last_delivery else t("ui.never")
+    if card.hub and hub is not None and hub.state != "no_hub":
+        contact = workspace.vault.get_meta(outbox.STATUS, {}).get("last_contact")
+        if contact and not s.pending_ops and not s.pending_bundles:
+            last = contact.replace("T", " ")[5:16]  # everything was on the hub then
+        state = t(f"ui.hub_state.{hub.state}")
+        if hub.state in ("offline", "denied", "clock") and hub.next_try is not None:
+            wait = hub.next_try - workspace.clock.monotonic()
+            state += " · " + t("ui.hub_retry", wait=_wait_text(wait))
+        line = t(
+            "ui.hub_line", state=state, changes=s.pending_ops, bundles=s.pending_bundles, last=last
+        )
+    else:
+        line = t("ui.sync_line", changes=s.pending_ops, bundles=s.pending_bundles, last=last)
+    if s.last_error and not (hub is not None and hub.state == "offline"):  # said already
+        params = workspace.vault.get_meta(outbox.STATUS, {}).get("last_error_params", {})
+        line += " · " + t("ui.sync_error", error=t(s.last_error, **params))
+    return line
+
+
+def result_text(result: SyncResult) -> str:
+    """ "3 changes cut, 2 bundles delivered, 1 waiting" in the user's language."""
+    return t(
+        "cli.sync_result", cut=result.cut, delivered=len(result.delivered), pending=result.pending
+    )
+
+
+# ---------------------------------------------------------------------------- the hub
+
+
+@dataclass(frozen=True)
+class HubPass:
+    """One attempt's outcome: did the hub answer, what to say, and whether records
+    were merged (the team view and the search index changed)."""
+
+    ok: bool
+    notice: Notice | None
+    merged: bool = False
+
+
+class HubSync:
+    """The hub passes of one open vault: a worker uploads its outbox, a supervisor
+    fetches and merges. Keeps the hub's state for the status line and the retry delay
+    (``hubsync.AutoSync``); the transport is kept between attempts (it is slow to set
+    up)."""
+
+    def __init__(
+        self, workspace: Workspace, *, supervisor: bool, view: HubView | None = None
+    ) -> None:
+        self.workspace = workspace
+        self.supervisor = supervisor
+        self.view = view if view is not None else HubView()
+        self.retry = hubsync.AutoSync()
+        self._transport: S3Transport | None = None
+
+    def transport(self) -> S3Transport:
+        """The hub transport, renewed only when the team card's address or this
+        device's credentials changed."""
+        make = hubsync.supervisor_transport if self.supervisor else hubsync.worker_transport
+        fresh = make(self.workspace.vault, attempts=3, connect_timeout=3.0, read_timeout=20.0)
+        old = self._transport
+        if old is None or (old.address, old.credentials) != (fresh.address, fresh.credentials):
+            self._transport = fresh
+        return self._transport or fresh
+
+    def run(self, *, manual: bool, should_stop: Callable[[], bool] = lambda: False) -> HubPass:
+        """One attempt. Automatic passes only say what changed (a merge, a hub that
+        started refusing); a manual one ("Sync now") always says how it went. Never
+        raises: every failure becomes the hub's state and a notice."""
+        previous = self.view.state
+        notice: Notice | None = None
+        merged = False
+        try:
+            transport = self.transport()
+            if self.supervisor:
+                notice, merged = self._fetch_and_merge(transport, manual, should_stop)
+            else:
+                result = hubsync.upload(self.workspace.vault, transport)
+                if result.failure is not None:
+                    raise result.failure
+                if manual:  # automatic passes only update the status line
+                    notice = Notice(result_text(result))
+            self.view.state = "online"
+            return HubPass(True, notice, merged)
+        except (HubNotConfigured, CardError) as exc:
+            self.view.state = "no_hub"
+            if manual:
+                what = exc.params.get("what")
+                texts = {"not_joined": "ui.sync_not_joined", "no_hub": "ui.hub_none"}
+                notice = Notice(t(texts[what]) if what in texts else exc.render(), "warning")
+        except (HubDenied, HubClockWrong) as exc:
+            self.view.state = "clock" if isinstance(exc, HubClockWrong) else "denied"
+            if manual or previous != self.view.state:  # said once, not at every retry
+                notice = Notice(exc.render(), "error")
+        except HubUnreachable as exc:
+            self.view.state = "offline"
+            if manual:
+                text = t("ui.hub_unreachable_sup", **exc.params) if self.supervisor else None
+                notice = Notice(text or exc.render(), "warning")
+        except FieldappError as exc:  # a conflict alarm, a bad bundle: say it, keep going
+            self.view.state = "online"
+            notice = Notice(exc.render(), "error")
+        except Exception as exc:  # never let one odd failure stop syncing for good
+            self.view.state = "offline"
+            notice = Notice(t("ui.hub_failed", error=type(exc).__name__), "error")
+        return HubPass(False, notice, merged)
+
+    def _fetch_and_merge(
+        self, transport: S3Transport, manual: bool, should_stop: Callable[[], bool]
+    ) -> tuple[Notice | None, bool]:
+        vault = self.workspace.vault
+        transport.probe()
+        summary = hubsync.fetch_and_merge(vault, transport, should_stop=should_stop)
+        notice: Notice | None = None
+        if summary.outcomes:
+            self.workspace.build_index()
+            loud: Severity = "warning" if summary.count("quarantined") else "information"
+            notice = Notice(merge_text(summary, vault), loud)
+        elif manual:
+            notice = Notice(t("ui.hub_nothing_new"))
+        trouble = summary.fetch_error or summary.archive_error
+        if trouble is not None and (manual or summary.outcomes):
+            text = ((notice.text if notice else "") + "\n" + trouble.render()).strip()
+            notice = Notice(text, "warning")
+        return notice, bool(summary.outcomes)
+
+
+# ---------------------------------------------------------------------------- a stick
+
+
+def last_folder(vault: Vault) -> str:
+    """The stick or folder synced or merged last (offered as the default)."""
+    return str(vault.get_meta(LAST_FOLDER, ""))
+
+
+def stick_folder(folder: str | Path) -> Path:
+    """The folder a worker typed, refused (translated) when it is not there: a typo or
+    a stick not mounted."""
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise FieldappError("ui.sync_no_folder", path=str(root))
+    return root
+
+
+@dataclass(frozen=True)
+class StickSync:
+    """A pass to a stick: the outbox's result, and where this device's card was left
+    (or why it could not be)."""
+
+    result: SyncResult
+    card: Path | None = None
+    card_error: FieldappError | None = None
+
+
+def sync_to_folder(vault: Vault, folder: str | Path, *, name: str) -> StickSync:
+    """A worker's pass to a USB stick or folder: cut what is pending, deliver the outbox
+    there, and leave this device's card beside it (``fieldapp/cards/<device>.fdevice``)
+    so the supervisor can enrol the device from the stick; ``name`` is the worker's name
+    on the card. A delivery that fails leaves the bundles in the outbox (the result says
+    so); not being in a team raises ``CardError``."""
+    root = Path(folder).expanduser()
+    stick = FolderTransport(root)
+    stick.clean_temp()
+    result = outbox.sync_to(vault, stick)
+    vault.put_meta(LAST_FOLDER, str(root))
+    code = team.my_device_code(vault, name)
+    if result.error or code is None:
+        return StickSync(result)
+    try:
+        return StickSync(result, card=_put_card(root, vault.device_id, code))
+    except TransportError as exc:  # the bundles are there all the same
+        return StickSync(result, card_error=exc)
+
+
+def _put_card(root: Path, device_id: str, code: str) -> Path:
+    """This device's card on the stick, replacing an older one (its sealed hub
+    credentials may have changed). A stick is hostile: no link on the way there."""
+    folder = root / "fieldapp" / CARDS
+    try:
+        for part in (root / "fieldapp", folder):
+            if part.is_symlink():
+                raise TransportError(path=display(part), reason="a link on the stick")
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{device_id}.fdevice"
+        replace_outside(path, (code + "\n").encode())
+        return path
+    except OSError as exc:
+        raise TransportError(path=display(folder), reason=exc.strerror or str(exc)) from None
+
+
+def stick_notice(done: StickSync) -> Notice:
+    """What a pass to a stick tells the worker."""
+    result = done.result
+    lines = [result_text(result), *([result.error] if result.error else [])]
+    if done.card_error is not None:
+        lines.append(done.card_error.render())
+    loud: Severity = "warning" if result.error or done.card_error else "information"
+    return Notice("\n".join(lines), loud)
+
+
+def merge_folder(workspace: Workspace, folder: str | Path) -> Summary:
+    """A supervisor merges every bundle on a stick or in a folder, then re-indexes."""
+    root = Path(folder).expanduser()
+    if not root.exists():
+        raise FieldappError("ui.sync_no_folder", path=str(root))
+    workspace.vault.put_meta(LAST_FOLDER, str(root))
+    summary = merge_sources(workspace.vault, [root])
+    workspace.build_index()
+    return summary
+
+
+def merge_notice(summary: Summary, vault: Vault) -> Notice:
+    """What a merge tells the supervisor, louder when something was held or refused."""
+    held = summary.count("quarantined") or summary.count("held")
+    return Notice(merge_text(summary, vault), "warning" if held else "information")
+
+
+def join_team(workspace: Workspace, code: str) -> tuple[TeamCard, str]:
+    """Join the team whose card ``code`` is: returns the card and this device's own
+    code for the supervisor to enrol."""
+    name = workspace.records.profile().get("name", "") or workspace.vault.device_id
+    return team.join(workspace.vault, code, name)
