@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from fieldapp import cli, i18n
+from fieldapp.cli import common as cli_common
 from fieldapp.domain.ids import new_id
 from fieldapp.errors import VaultLocked, VaultReadOnly, WrongPassphrase
 from fieldapp.services import export
@@ -207,11 +208,14 @@ def test_a_config_or_template_that_is_a_folder_is_reported_and_left_alone(
     (home / "templates" / "mine.toml").mkdir(parents=True)
     import argparse
 
-    monkeypatch.setattr(cli, "_BROKEN_CONFIG", [])
+    monkeypatch.setattr(cli_common, "BROKEN_CONFIG", [])
     args = argparse.Namespace(lang=None, read_only=False)
-    config = cli._config(args)  # what the app starts on
+    config = cli_common.settings(args)  # what the app starts on
     assert "config.toml" in capsys.readouterr().err
-    assert config.language in ("zh_CN", "en") and cli._run_options(args)["save_settings"] is False
+    assert (
+        config.language in ("zh_CN", "en")
+        and cli_common.run_options(args)["save_settings"] is False
+    )
     assert (home / "config.toml").is_dir()  # and it is never written over
     from fieldapp.services.templates import load_templates
 
@@ -451,7 +455,7 @@ def test_passwd_rekey_from_the_command_line(
 
     raw, text = crypto.new_recovery_key()
     monkeypatch.setattr(crypto, "new_recovery_key", lambda: (raw, text))
-    monkeypatch.setattr(cli.secrets, "SystemRandom", First)
+    monkeypatch.setattr(cli_common.secrets, "SystemRandom", First)
     monkeypatch.setattr(crypto, "calibrate", lambda: FAST_KDF)
     groups = text.split("-")
     lines = [PASSPHRASE, "a rekeyed passphrase", "a rekeyed passphrase", f"{groups[0]} {groups[1]}"]

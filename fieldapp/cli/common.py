@@ -1,0 +1,177 @@
+"""What every ``fieldapp`` command shares: prompts (scripted or at a terminal), the
+passphrase rules, finding and opening the vault, the settings, cards given as files."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import secrets
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
+
+from fieldapp import i18n
+from fieldapp.errors import FieldappError, WrongPassphrase
+from fieldapp.i18n import t
+
+if TYPE_CHECKING:
+    from fieldapp.config import Config
+    from fieldapp.store import Vault
+
+TRIES = 3
+
+
+def say(msg_id: str, **params: object) -> None:
+    print(t(msg_id, **params))
+
+
+def ask(prompt_id: str, secret: bool = False) -> str:
+    prompt = t(prompt_id) + " "
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt) if secret else input(prompt)
+    # Scripted use (tests, pipes): read a line from stdin; never echo a secret.
+    print(prompt, end="", file=sys.stderr, flush=True)
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line.rstrip("\n")
+
+
+def ask_fmt(prompt_id: str, **params: object) -> str:
+    prompt = t(prompt_id, **params) + " "
+    if sys.stdin.isatty():
+        return input(prompt)
+    print(prompt, end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().rstrip("\n")
+
+
+def new_passphrase() -> str:
+    from fieldapp.store.vault import check_passphrase
+
+    for _ in range(TRIES):
+        first = ask("cli.new_passphrase", secret=True)
+        try:
+            check_passphrase(first)
+        except FieldappError as exc:
+            print(exc.render(), file=sys.stderr)
+            continue
+        if ask("cli.repeat_passphrase", secret=True) == first:
+            return first
+        print(t("cli.passphrases_differ"), file=sys.stderr)
+    raise SystemExit(1)
+
+
+def with_retries(action: Callable[[str], object], prompt_id: str) -> object:
+    for attempt in range(TRIES):
+        try:
+            return action(ask(prompt_id, secret=True))
+        except WrongPassphrase as exc:
+            if attempt == TRIES - 1:
+                raise  # main() prints it
+            print(exc.render(), file=sys.stderr)
+    raise AssertionError("unreachable")
+
+
+def tell_report(vault: Vault) -> None:
+    """Say what opening repaired (an interrupted save, a damaged state copy)."""
+    for msg_id, params in vault.report.messages():
+        print(t(msg_id, **params), file=sys.stderr)
+
+
+def vault_path(args: argparse.Namespace) -> Path:
+    from fieldapp import paths
+    from fieldapp.services.session import check_folder
+
+    return check_folder(Path(args.vault) if args.vault else paths.vault_dir())
+
+
+def open_vault(args: argparse.Namespace) -> Vault:
+    from fieldapp.errors import VaultNotFound
+    from fieldapp.services import session
+    from fieldapp.store import Vault
+
+    path = vault_path(args)
+    if not session.exists(path):
+        raise VaultNotFound(path=str(path))
+    read_only = bool(getattr(args, "read_only", False))
+    vault = with_retries(
+        lambda p: session.open_vault(path, p, read_only=read_only), "cli.current_passphrase"
+    )
+    assert isinstance(vault, Vault)
+    tell_report(vault)
+    if read_only:
+        print(t("cli.read_only"), file=sys.stderr)
+    return vault
+
+
+def show_recovery_key(recovery: str) -> bool:
+    """Show the recovery key once and have two of its groups typed back."""
+    say("cli.recovery_key_intro")
+    print("\n    " + recovery + "\n")
+    groups = recovery.split("-")
+    for _ in range(TRIES):
+        a, b = sorted(secrets.SystemRandom().sample(range(len(groups)), 2))
+        typed = ask_fmt("cli.recovery_confirm", a=a + 1, b=b + 1).upper().split()
+        if typed == [groups[a], groups[b]]:
+            return True
+        print(t("cli.recovery_mismatch"), file=sys.stderr)
+    return False
+
+
+BROKEN_CONFIG: list[bool] = []  # set when the config file could not be read
+
+
+def settings(args: argparse.Namespace) -> Config:
+    """The settings; a broken config file is reported and left as it is (the app runs
+    on the defaults and does not write over it)."""
+    from fieldapp.config import Config, load_config
+    from fieldapp.errors import ConfigInvalid
+
+    try:
+        config = load_config()
+    except ConfigInvalid as exc:
+        print(exc.render(), file=sys.stderr)
+        config = Config()
+        BROKEN_CONFIG.append(True)
+    if args.lang:
+        config.language = args.lang
+    elif not config_exists():
+        config.language = i18n.language_from_env()
+    return config
+
+
+class RunOptions(TypedDict):
+    """How the app is started (``fieldapp.tui.app.run``'s keyword arguments)."""
+
+    read_only: bool
+    save_settings: bool
+
+
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """How the app runs: read-only (``--read-only``), and whether it may save its
+    settings (not over a config file it could not read)."""
+    return RunOptions(read_only=bool(args.read_only), save_settings=not BROKEN_CONFIG)
+
+
+def config_exists() -> bool:
+    from fieldapp.config import config_path
+
+    return config_path().exists()
+
+
+def card_text(value: str) -> str:
+    """A card given as its code or as the path of a file holding it."""
+    if value.strip().startswith(("FT1-", "FD1-")):
+        return value
+    try:
+        return Path(value).read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return value  # not a readable file: let the card parser say what is wrong
+
+
+def print_card(code: str, out: str | None) -> None:
+    print(code)
+    if out:
+        Path(out).write_text(code + "\n", "utf-8")
+        say("cli.card_written", path=out)

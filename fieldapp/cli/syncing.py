@@ -1,0 +1,233 @@
+"""Commands that move data between laptops: team (create, join, hub, credentials,
+enrol, revoke, list), sync, hub and merge."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fieldapp.cli.common import ask, card_text, open_vault, print_card, say
+from fieldapp.i18n import t
+
+if TYPE_CHECKING:
+    from fieldapp.store import Vault
+
+
+def cmd_team(args: argparse.Namespace) -> int:
+    from sync import team
+
+    vault = open_vault(args)
+    try:
+        if args.team_command == "create":
+            hub = _hub_of(args) if args.hub else None
+            secrets = team.create_team(vault, args.name, hub)
+            code = secrets.code()
+            say("cli.team_created", name=args.name, fingerprint=secrets.card().fingerprint)
+            print_card(code, args.out)
+        elif args.team_command == "join":
+            from fieldapp.services.records import RecordService
+
+            name = RecordService(vault).profile().get("name") or vault.device_id
+            card, code = team.join(vault, card_text(args.card), name)
+            say("cli.team_joined", name=card.name, fingerprint=card.fingerprint)
+            print_card(code, args.out)
+        elif args.team_command == "hub":
+            secrets = team.set_hub(vault, _hub_of(args))
+            code = secrets.code()
+            say("cli.hub_set", endpoint=args.hub, fingerprint=secrets.card().fingerprint)
+            print_card(code, args.out)
+        elif args.team_command == "credentials":
+            access = ask("cli.access_key").strip()
+            secret = ask("cli.secret_key", secret=True).strip()
+            team.set_device_hub_credentials(vault, access, secret)
+            say("cli.credentials_set")
+        elif args.team_command == "enrol":
+            device = team.enrol(vault, card_text(args.card))
+            say(
+                "cli.device_enrolled",
+                name=device.name,
+                device=device.device_id,
+                fingerprint=device.fingerprint,
+            )
+            _refresh_hub(vault)
+        elif args.team_command == "revoke":
+            team.revoke(vault, args.device)
+            say("cli.device_revoked", device=args.device)
+            _refresh_hub(vault)
+        else:
+            mine = team.team_secrets(vault)
+            if mine is not None:
+                say(
+                    "cli.team_line",
+                    name=mine.name,
+                    team=mine.team_id,
+                    fingerprint=mine.card().fingerprint,
+                )
+            for entry in team.devices(vault):
+                state = (
+                    t("cli.revoked_on", date=entry.revoked) if entry.revoked else t("cli.active")
+                )
+                print(f"  {entry.device_id}  {entry.name}  {entry.enrolled}  {state}")
+    finally:
+        vault.close()
+    return 0
+
+
+def _hub_of(args: argparse.Namespace) -> dict[str, str]:
+    from sync.s3 import HubAddress
+
+    return HubAddress.parse(args.hub, args.bucket, args.region, args.style).to_card()
+
+
+def _refresh_hub(vault: Vault) -> None:
+    """After enrol/revoke: the hub this supervisor runs learns the new identities."""
+    from sync.hub import refresh_identities
+
+    if refresh_identities(vault):
+        say("cli.hub_reloaded")
+
+
+# Exit codes of `fieldapp sync` (for cron and scripts).
+SYNC_OK, SYNC_ERROR, SYNC_LEFT, SYNC_OFFLINE, SYNC_DENIED, SYNC_CLOCK = 0, 1, 3, 5, 6, 7
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """One pass: to a folder (USB stick) when given, else to the team's hub."""
+    from fieldapp.errors import HubClockWrong, HubDenied, HubUnreachable
+    from fieldapp.services import syncing
+    from fieldapp.services.records import RecordService
+
+    vault = open_vault(args)
+    try:
+        if args.to_folder:  # with this device's card, as from the app
+            name = RecordService(vault).profile().get("name", "")
+            done = syncing.sync_to_folder(vault, args.to_folder, name=name)
+            result = done.result
+            if done.card_error is not None:  # the bundles are there all the same
+                print(done.card_error.render(), file=sys.stderr)
+        else:
+            from sync.hubsync import upload, worker_transport
+
+            try:
+                result = upload(vault, worker_transport(vault))
+            except HubUnreachable as exc:
+                print(exc.render(), file=sys.stderr)
+                return SYNC_OFFLINE
+            except HubDenied as exc:
+                print(exc.render(), file=sys.stderr)
+                return SYNC_DENIED
+            except HubClockWrong as exc:
+                print(exc.render(), file=sys.stderr)
+                return SYNC_CLOCK
+    finally:
+        vault.close()
+    say("cli.sync_result", cut=result.cut, delivered=len(result.delivered), pending=result.pending)
+    if result.failure is not None:
+        print(result.failure.render(), file=sys.stderr)
+        if isinstance(result.failure, HubUnreachable) and not result.delivered:
+            return SYNC_OFFLINE  # the connection went between the probe and the upload
+        if isinstance(result.failure, HubDenied):
+            return SYNC_DENIED
+        return SYNC_LEFT  # something is still in the outbox
+    return SYNC_OK
+
+
+def cmd_hub(args: argparse.Namespace) -> int:
+    """Supervisor: run the team's hub (SeaweedFS) until Ctrl+C."""
+    import signal
+    import time
+
+    from fieldapp import paths
+    from fieldapp.errors import VaultLocked
+    from sync import hub
+
+    stop = False
+    running: hub.HubProcess | None = None
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+        if running is None:  # still starting: unwind (start() stops SeaweedFS on the way)
+            raise KeyboardInterrupt
+
+    signals = [signal.SIGTERM, signal.SIGINT]
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # `nohup fieldapp hub`
+        signals.append(signal.SIGHUP)
+    for signum in signals:
+        signal.signal(signum, on_signal)
+
+    hub_dir = Path(args.dir) if args.dir else paths.data_dir() / "hub"
+    try:
+        vault = open_vault(args)
+    except VaultLocked:
+        if not (hub_dir / hub.IDENTITIES).exists():
+            raise
+        say("cli.hub_from_files")  # the app has the vault open: use what the hub knows
+        running = hub.start_existing(hub_dir, host=args.listen, port=args.port)
+    else:
+        try:
+            running = hub.start_for(vault, hub_dir, host=args.listen, port=args.port)
+        finally:
+            vault.close()  # the hub runs without the vault: enrol and supervise stay possible
+    say("cli.hub_started", endpoint=running.endpoint, bucket=running.bucket, path=str(hub_dir))
+    if args.listen not in ("127.0.0.1", "localhost"):
+        say("cli.hub_listen", host=hub.lan_address(args.listen), port=args.port)
+    process = running
+
+    def healthy() -> bool:
+        forwarder = process.forwarder
+        return process.process.poll() is None and (forwarder is None or forwarder.alive())
+
+    try:
+        while not stop and healthy():
+            time.sleep(0.2)
+    finally:
+        died = not healthy()
+        process.stop()
+    if died and not stop:
+        say("cli.hub_died", path=str(process.log_path))
+        return 1
+    say("cli.hub_stopped")
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Supervisor: receive every bundle in the given folders/files (and/or fetched from
+    the hub) and merge it."""
+    from fieldapp.services.supervision import merge_text
+    from sync.merge import Summary, merge_sources
+
+    if not args.paths and not args.from_hub:
+        say("cli.merge_nothing")
+        return 2
+    vault = open_vault(args)
+    try:
+        summary = merge_sources(vault, [Path(p) for p in args.paths]) if args.paths else Summary()
+        if args.from_hub:
+            from fieldapp.errors import HubUnreachable
+            from sync.hubsync import fetch_and_merge, supervisor_transport
+
+            try:
+                fetched = fetch_and_merge(vault, supervisor_transport(vault))
+            except HubUnreachable as exc:
+                print(t("ui.hub_unreachable_sup", **exc.params), file=sys.stderr)
+                return SYNC_OFFLINE
+            summary.outcomes += fetched.outcomes
+            say(
+                "cli.fetch_summary",
+                listed=fetched.listed,
+                fetched=fetched.fetched,
+                archived=fetched.archived,
+            )
+            for trouble in (fetched.fetch_error, fetched.archive_error):
+                if trouble is not None:  # merged all the same; retried next time
+                    print(trouble.render(), file=sys.stderr)
+        print(merge_text(summary, vault))
+    finally:
+        vault.close()
+    for outcome in summary.outcomes:
+        if outcome.kind in ("held", "quarantined") and outcome.reason is not None:
+            print(f"  {t('cli.merge_' + outcome.kind)} {outcome.source}: {outcome.reason.render()}")
+    return 4 if summary.count("quarantined") else 0
