@@ -1,11 +1,13 @@
 """The record-kind registry: every kind registered once, and every consumer — the
 resident's complete file and its export, the workspace's resident file, links checked on
-save, merge validation — reads it. A throwaway kind registered by a fixture shows that
-none of them keeps a list of its own."""
+save, merge validation, the forms lookup — reads it. A throwaway kind registered by a
+fixture shows that none of them keeps a list of its own."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import types
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -63,8 +65,8 @@ def care_notes() -> Iterator[KindSpec]:
     """The throwaway kind, registered for one test and removed afterwards."""
     spec = kinds.register(KindSpec(CareNote, resident_field="resident_id"))
     yield spec
-    kinds.unregister(spec.kind)
-    assert kinds.get("care_note") is None
+    if kinds.get(spec.kind) is not None:  # a test may have taken it out already
+        kinds.unregister(spec.kind)
 
 
 # ---------------------------------------------------------------- the registry
@@ -184,6 +186,32 @@ def test_a_damaged_record_of_a_registered_kind_is_shown_damaged(
     file = Workspace(vault).resident_file(resident.id)
     assert file is not None and file.linked["care_note"] == []
     assert [(d.kind, d.id) for d in file.damaged] == [("care_note", NOTE)]
+
+
+# ---------------------------------------------------------------- forms
+
+
+def test_the_forms_lookup_finds_a_registered_kinds_form_or_fails_loudly(
+    care_notes: KindSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldapp.tui import forms
+
+    with pytest.raises(forms.NoForm, match="'care_note' has no form"):
+        forms.form_for("care_note")
+    kinds.unregister("care_note")
+    with pytest.raises(forms.NoForm, match="no record kind 'care_note'"):
+        forms.form_for("care_note")
+    kinds.register(dataclasses.replace(care_notes, form="care_note"))
+    with pytest.raises(forms.NoForm, match="names the form 'care_note', which is not here"):
+        forms.form_for("care_note")
+    assert forms.unclaimed_forms() == set()
+    care_note_form = types.SimpleNamespace(build=lambda ws, resident: None)
+    monkeypatch.setitem(forms.FORMS, "care_note", care_note_form)
+    assert forms.form_for("care_note") is care_note_form
+    assert forms.form_for("need") is forms.FORMS["need"]  # the shipped ones are still found
+    kinds.unregister("care_note")
+    assert forms.unclaimed_forms() == {"care_note"}  # a form no kind names is seen
+    kinds.register(care_notes)
 
 
 # ---------------------------------------------------------------- merge

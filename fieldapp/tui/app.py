@@ -245,10 +245,13 @@ class FieldApp(SyncActions, App[None]):
             self.push_screen(ResidentFileScreen(resident_id))
 
     def action_new_resident(self) -> None:
-        from fieldapp.tui.screens.form import resident_form
+        from fieldapp.domain import RecordKind
+        from fieldapp.tui.forms import form_for
+        from fieldapp.tui.screens.form import FormScreen
 
         if self.workspace is not None and not self.locked:
-            self.push_screen(resident_form(self.workspace, None))
+            form = form_for(RecordKind.RESIDENT).build(self.workspace)
+            self.push_screen(FormScreen(self.workspace, form))
 
     # ------------------------------------------------------------------ settings
 
