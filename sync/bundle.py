@@ -313,18 +313,18 @@ def domain_validator(
     """
     from pydantic import TypeAdapter, ValidationError
 
-    from fieldapp.domain import MODELS, RecordKind
+    from fieldapp.domain import kinds as registry
     from fieldapp.domain.ids import is_record_id
     from fieldapp.domain.ops import DELETED, MAX_RESOLVED, RESOLVED_PREFIX
     from fieldapp.domain.validation import problems_of
 
     adapters: dict[tuple[str, str], TypeAdapter[Any]] = {}
-    for kind, model in MODELS.items():
-        for name, info in model.model_fields.items():
+    for spec in registry.all_kinds():  # every registered kind, by its model
+        for name, info in spec.model.model_fields.items():
             if name != "id":
                 annotation: Any = _annotated(info) if info.metadata else info.annotation
-                adapters[(kind.value, name)] = TypeAdapter(annotation)
-    kinds = {k.value for k in RecordKind}
+                adapters[(spec.kind, name)] = TypeAdapter(annotation)
+    kinds = {spec.kind for spec in registry.all_kinds()}
 
     def resolution(op: Op) -> Op:
         name = op.field.removeprefix(RESOLVED_PREFIX)

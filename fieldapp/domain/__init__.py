@@ -13,8 +13,8 @@ from fieldapp.domain.enums import (
     VisitKind,
     Vulnerability,
 )
+from fieldapp.domain.kinds import MODELS, KindSpec
 from fieldapp.domain.models import (
-    MODELS,
     CadenceRule,
     CasePlan,
     CheckItem,
@@ -46,6 +46,7 @@ __all__ = [
     "Goal",
     "HouseholdMember",
     "Interview",
+    "KindSpec",
     "Need",
     "NeedCategory",
     "NeedStatus",

@@ -110,7 +110,8 @@ class Model(BaseModel):
 
 
 class Record(Model):
-    """Base of the five record kinds: an id and the fields that ops write."""
+    """Base of every record kind (registered in :mod:`fieldapp.domain.kinds`): an id and
+    the fields that ops write."""
 
     KIND: ClassVar[RecordKind]
     id: RecordId = Field(default_factory=new_id)
@@ -353,38 +354,3 @@ class CasePlan(Record):
     actions: list[PlanAction] = Field(default_factory=list, max_length=200)
     reviews: list[PlanReview] = Field(default_factory=list, max_length=200)
     next_review: dt.date | None = None
-
-
-MODELS: dict[RecordKind, type[Record]] = {
-    m.KIND: m for m in (Resident, Need, Interview, Visit, CasePlan)
-}
-
-
-def _stored_defaults(model: type[Record]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, info in model.model_fields.items():
-        if name == "id" or info.is_required():
-            continue
-        factory = info.default_factory
-        if factory in (list, dict):
-            out[name] = factory()
-        elif isinstance(factory, type) and issubclass(factory, BaseModel):
-            out[name] = factory().model_dump(mode="json")
-        elif factory is None:
-            value = info.default
-            out[name] = value.value if hasattr(value, "value") else value
-        # any other factory (an opening date: today) gives no default to read with
-    return out
-
-
-STORED_DEFAULTS: dict[str, dict[str, Any]] = {
-    kind.value: _stored_defaults(model) for kind, model in MODELS.items()
-}
-"""Per kind, what an optional field absent from a stored record reads as (a record
-saved by an older fieldapp lacks the fields added since)."""
-
-
-def with_defaults(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
-    """``doc`` with every absent optional field at its default (cheap: a dict merge)."""
-    defaults = STORED_DEFAULTS.get(kind)
-    return {**defaults, **doc} if defaults else doc

@@ -8,11 +8,11 @@ not change what a worker reads.
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from fieldapp.domain import kinds
 from fieldapp.errors import FieldProblem, RecordInvalid
 
 _PYDANTIC_CODES = {
@@ -137,22 +137,10 @@ def missing_fields(kind: str, doc: dict[str, Any]) -> list[str]:
     without them is incomplete (its other ops are on their way, or it is not
     fieldapp's). An optional field that is absent reads as the model's default — a
     record saved by an older fieldapp lacks the fields added since."""
-    required = _required_fields().get(kind)
-    if required is None:
+    spec = kinds.get(kind)
+    if spec is None:
         return ["kind"]
-    return [name for name in required if name not in doc]
-
-
-@cache
-def _required_fields() -> dict[str, tuple[str, ...]]:
-    from fieldapp.domain import MODELS
-
-    return {
-        kind.value: tuple(
-            name for name, info in model.model_fields.items() if name != "id" and info.is_required()
-        )
-        for kind, model in MODELS.items()
-    }
+    return [name for name in spec.required if name not in doc]
 
 
 def check_record(kind: str, record_id: str, doc: dict[str, Any], today: dt.date) -> str | None:
@@ -161,12 +149,10 @@ def check_record(kind: str, record_id: str, doc: dict[str, Any], today: dt.date)
 
     Reserved fields (``_deleted``, ``_resolved_…``) are not the model's and are left out.
     """
-    from fieldapp.domain import MODELS, RecordKind
-
-    try:
-        model = MODELS[RecordKind(kind)]
-    except ValueError:
+    spec = kinds.get(kind)
+    if spec is None:
         return f"kind: {kind[:40]}"
+    model = spec.model
     fields = {k: v for k, v in doc.items() if not k.startswith("_")}
     try:
         model.model_validate({**fields, "id": record_id}, context={"today": today})

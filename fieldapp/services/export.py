@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from fieldapp.domain import MODELS, RecordKind
+from fieldapp.domain import MODELS, RecordKind, kinds
 from fieldapp.domain.enums import ENUM_OF_FIELD
 from fieldapp.domain.idcard import mask_id_number
 from fieldapp.errors import FieldappError
@@ -195,10 +195,10 @@ def resident_file(vault: Vault, rid: str) -> dict[str, Any]:
         raise KeyError(rid)
     linked: dict[str, list[dict[str, Any]]] = {}
     ids = [rid]
-    for kind in ("need", "interview", "visit", "case_plan"):
-        for other, d in vault.iter_records(kind, include_deleted=True):  # deleted ones too
-            if d.get("resident_id") == rid or rid in (d.get("resident_ids") or []):
-                linked.setdefault(kind, []).append({"id": other, **d})
+    for spec in kinds.resident_file_kinds():
+        for other, d in vault.iter_records(spec.table, include_deleted=True):  # deleted too
+            if spec.belongs_to(d, rid):
+                linked.setdefault(spec.kind, []).append({"id": other, **d})
                 ids.append(other)
     history = [
         {

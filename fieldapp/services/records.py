@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from fieldapp.domain import MODELS, Need, NeedStatus, Record, RecordKind
+from fieldapp.domain import Need, NeedStatus, Record, RecordKind, kinds
 from fieldapp.domain.hlc import to_seconds
 from fieldapp.domain.ops import DELETED, Op
 from fieldapp.domain.validation import problems_of, validate
@@ -24,13 +24,6 @@ R = TypeVar("R", bound=Record)
 
 PROFILE_KEY = "profile"
 DEVICE_NAMES_KEY = "device_names"
-
-# Which fields of which kinds must point at an existing resident.
-_RESIDENT_LINKS = {
-    RecordKind.NEED: "resident_id",
-    RecordKind.VISIT: "resident_id",
-    RecordKind.CASE_PLAN: "resident_id",
-}
 
 
 @dataclass(frozen=True)
@@ -99,13 +92,16 @@ class RecordService:
         return updated
 
     def _check_links(self, record: Record, pending: set[str] | None = None) -> None:
-        field = _RESIDENT_LINKS.get(record.KIND)
+        # The field by which the kind belongs to a resident's file must point at one.
+        spec = kinds.get(record.KIND.value)
+        field = spec.resident_field if spec is not None else None
         targets: list[tuple[str, str]] = []
         if field is not None:
-            targets.append((field, getattr(record, field)))
-        elif record.KIND is RecordKind.INTERVIEW:
-            ids = getattr(record, "resident_ids", [])
-            targets += [(f"resident_ids.{i}", rid) for i, rid in enumerate(ids)]
+            value = getattr(record, field)
+            if isinstance(value, list):
+                targets += [(f"{field}.{i}", rid) for i, rid in enumerate(value)]
+            else:
+                targets.append((field, value))
         problems = [
             FieldProblem(name, "unknown_resident")
             for name, rid in targets
@@ -184,4 +180,5 @@ def _public(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def model_for(kind: str) -> type[Record]:
-    return MODELS[RecordKind(kind)]
+    """The model class of a registered kind (KeyError if none is registered)."""
+    return kinds.spec_of(kind).model

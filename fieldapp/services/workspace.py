@@ -24,8 +24,9 @@ from fieldapp.domain import (
     Resident,
     Urgency,
     Visit,
+    kinds,
 )
-from fieldapp.domain.models import with_defaults
+from fieldapp.domain.kinds import with_defaults
 from fieldapp.domain.ops import Op
 from fieldapp.errors import TemplateInvalid
 from fieldapp.services import schedule
@@ -87,16 +88,38 @@ class TodaySummary:
 
 @dataclass
 class ResidentFile:
-    """Everything about one person (一人一档案)."""
+    """Everything about one person (一人一档案): the records of every kind that belongs
+    to a resident's file (:func:`fieldapp.domain.kinds.resident_file_kinds`), by kind."""
 
     resident: Resident
     today: dt.date  # the day it was read (ages, overdue needs)
-    needs: list[Need] = field(default_factory=list)
-    interviews: list[Interview] = field(default_factory=list)
-    visits: list[Visit] = field(default_factory=list)
-    plans: list[CasePlan] = field(default_factory=list)
+    linked: dict[str, list[Record]] = field(default_factory=dict)
     due: list[schedule.DueItem] = field(default_factory=list)
     damaged: list[Damaged] = field(default_factory=list)
+
+    def of(self, kind: str) -> list[Record]:
+        """The file's valid records of ``kind`` (a list the file keeps)."""
+        return self.linked.setdefault(kind, [])
+
+    @property
+    def needs(self) -> list[Need]:
+        """The resident's needs: open ones first, then by opening date."""
+        return self.of(RecordKind.NEED.value)  # type: ignore[return-value]
+
+    @property
+    def interviews(self) -> list[Interview]:
+        """The resident's interviews, newest first."""
+        return self.of(RecordKind.INTERVIEW.value)  # type: ignore[return-value]
+
+    @property
+    def visits(self) -> list[Visit]:
+        """The resident's visits, newest first."""
+        return self.of(RecordKind.VISIT.value)  # type: ignore[return-value]
+
+    @property
+    def plans(self) -> list[CasePlan]:
+        """The resident's case plans."""
+        return self.of(RecordKind.CASE_PLAN.value)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -278,21 +301,15 @@ class Workspace:
             return None
         today = self.today()
         file = ResidentFile(resident, today)
-        linked: list[tuple[type[Record], list[Any]]] = [
-            (Need, file.needs),
-            (Interview, file.interviews),
-            (Visit, file.visits),
-            (CasePlan, file.plans),
-        ]
-        for model, into in linked:
-            for other, doc in self.vault.iter_records(model.KIND.value):
-                ids = doc.get("resident_ids")
-                if doc.get("resident_id") != rid and not (isinstance(ids, list) and rid in ids):
+        for spec in kinds.resident_file_kinds():
+            into = file.of(spec.kind)
+            for other, doc in self.vault.iter_records(spec.table):
+                if not spec.belongs_to(doc, rid):
                     continue
                 try:
-                    into.append(model.from_fields(other, _public(doc)))
+                    into.append(spec.model.from_fields(other, _public(doc)))
                 except ValidationError:  # shown as what it is, with what can be read
-                    file.damaged.append(Damaged(model.KIND.value, other, _public(doc)))
+                    file.damaged.append(Damaged(spec.kind, other, _public(doc)))
         file.needs.sort(
             key=lambda n: (n.status.value not in OPEN_STATUSES, n.opened_on), reverse=False
         )

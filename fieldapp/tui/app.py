@@ -276,10 +276,13 @@ class FieldApp(SyncingApp):
         self.open_resident(message.resident_id)
 
     def action_new_resident(self) -> None:
-        from fieldapp.tui.screens.form import resident_form
+        from fieldapp.domain import RecordKind
+        from fieldapp.tui.forms import form_for
+        from fieldapp.tui.screens.form import FormScreen
 
-        if self.workspace is not None and not self.locked:
-            self.push_screen(resident_form(self.workspace, None))
+        if self.context is not None and not self.locked:
+            form = form_for(RecordKind.RESIDENT).build(self.context.workspace)
+            self.push_screen(FormScreen(self.context, form))
 
     # ------------------------------------------------------------------ settings
 

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
-from fieldapp.domain import Need, NeedStatus
+from fieldapp.domain import Need, NeedStatus, RecordKind
 from fieldapp.domain.idcard import mask_id_number
 from fieldapp.domain.workflow import allowed_next
 from fieldapp.i18n import field_label, t
@@ -104,8 +104,9 @@ class ResidentFileScreen(Screen[None]):
             return
         self.app.call_from_thread(self.show, file)
         history = workspace.history(self.resident_id)
-        for record in [*file.needs, *file.visits, *file.interviews, *file.plans]:
-            history += workspace.history(record.id)
+        for records in file.linked.values():  # every kind in a resident's file
+            for record in records:
+                history += workspace.history(record.id)
         history.sort(key=lambda e: e.when, reverse=True)
         self.app.call_from_thread(self.show_history, history)
 
@@ -285,27 +286,27 @@ class ResidentFileScreen(Screen[None]):
 
     # ------------------------------------------------------------ actions
 
-    def action_edit(self) -> None:
-        from fieldapp.tui.screens.form import resident_form
+    def _open_form(self, kind: RecordKind, *args: Any) -> None:
+        """Show the form of ``kind`` for this resident (``args`` after the workspace and
+        the resident: the record to edit, the template)."""
+        from fieldapp.tui.forms import form_for
+        from fieldapp.tui.screens.form import FormScreen
 
-        if self.file and self.workspace:
-            self.app.push_screen(resident_form(self.workspace, self.file.resident))
+        if self.file:
+            form = form_for(kind).build(self.workspace, self.file.resident, *args)
+            self.app.push_screen(FormScreen(self.context, form))
+
+    def action_edit(self) -> None:
+        self._open_form(RecordKind.RESIDENT)
 
     def action_new_need(self) -> None:
-        from fieldapp.tui.screens.form import need_form
-
-        if self.file and self.workspace:
-            self.app.push_screen(need_form(self.workspace, self.resident_id, None))
+        self._open_form(RecordKind.NEED, None)
 
     def action_new_visit(self) -> None:
-        from fieldapp.tui.screens.form import visit_form
-
-        if self.file and self.workspace:
-            self.app.push_screen(visit_form(self.workspace, self.file.resident))
+        self._open_form(RecordKind.VISIT)
 
     def action_new_interview(self) -> None:
         from fieldapp.tui.dialogs.choose import ChooseDialog
-        from fieldapp.tui.screens.form import interview_form
 
         workspace = self.workspace
         if not (self.file and workspace):
@@ -318,16 +319,13 @@ class ResidentFileScreen(Screen[None]):
 
         def chosen(template_id: str | None) -> None:
             if template_id and workspace and self.file:
-                self.app.push_screen(interview_form(workspace, self.file.resident, template_id))
+                self._open_form(RecordKind.INTERVIEW, template_id)
 
         self.app.push_screen(ChooseDialog(t("ui.choose_template"), options), chosen)
 
     def action_plan(self) -> None:
-        from fieldapp.tui.screens.form import plan_form
-
-        if self.file and self.workspace:
-            existing = self.file.plans[0] if self.file.plans else None
-            self.app.push_screen(plan_form(self.workspace, self.resident_id, existing))
+        if self.file:
+            self._open_form(RecordKind.CASE_PLAN, self.file.plans[0] if self.file.plans else None)
 
     def _selected_need(self) -> Need | None:
         if not self.file or not self.file.needs:
@@ -364,10 +362,8 @@ class ResidentFileScreen(Screen[None]):
 
     @on(DataTable.RowSelected, "#needs")
     def _edit_need(self, event: DataTable.RowSelected) -> None:
-        from fieldapp.tui.screens.form import need_form
-
         need = next(
             (n for n in (self.file.needs if self.file else []) if n.id == event.row_key.value), None
         )
-        if need and self.workspace:
-            self.app.push_screen(need_form(self.workspace, self.resident_id, need))
+        if need:
+            self._open_form(RecordKind.NEED, need)
