@@ -13,10 +13,15 @@ SHIFTED_PYTEST = FIELDAPP_CRASH_KILLS=40 FIELDAPP_OUTBOX_KILLS=24 FIELDAPP_MERGE
 
 .PHONY: demo test test-shifted test-stress check bench clean
 
-$(BIN)/.installed: pyproject.toml
+# The versions CI tested, each file checked against its hash (requirements.lock, README:
+# "Updating dependencies"), then fieldapp itself, editable, with nothing resolved again.
+$(BIN)/.installed: requirements.lock pyproject.toml
 	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian, apt-get install python3-venv"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,hub]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@$(BIN)/python -m pip check >/dev/null || { $(BIN)/python -m pip check; \
+		echo "requirements.lock does not cover pyproject.toml: regenerate it (README, Updating dependencies)"; exit 1; }
 	@touch $@
 
 $(CLOCKSHIFT): tests/clockshift/clockshift.c $(BIN)/.installed

@@ -252,11 +252,18 @@ class SourceNotFound(TransportError):
 
 @dataclasses.dataclass(frozen=True)
 class FieldProblem:
-    """One reason a field was refused: a stable code, the field path, parameters."""
+    """One reason a field was refused: the field's dotted path (``name``,
+    ``household.0.phone``), a stable code, parameters."""
 
-    field: str
+    path: str
     code: str
     params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def field(self) -> str:
+        """The old name of :attr:`path`, kept while ``fieldapp/tui/screens/form.py``
+        still reads it; new code reads ``path``."""
+        return self.path
 
     def render(self, lang: str | None = None) -> str:
         from fieldapp.i18n import t
@@ -279,14 +286,14 @@ class RecordInvalid(FieldappError):
 
     def render(self, lang: str | None = None) -> str:
         lines = [super().render(lang)]
-        lines += [f"  {p.field}: {p.render(lang)}" for p in self.problems]
+        lines += [f"  {p.path}: {p.render(lang)}" for p in self.problems]
         return "\n".join(lines)
 
     def codes(self) -> dict[str, str]:
-        """field → first problem code, handy for forms and tests."""
+        """field path → first problem code, handy for forms and tests."""
         out: dict[str, str] = {}
         for p in self.problems:
-            out.setdefault(p.field, p.code)
+            out.setdefault(p.path, p.code)
         return out
 
 

@@ -934,7 +934,7 @@ def test_any_text_as_a_name_validates_or_is_refused(text: str) -> None:
         record = validate(Resident, {"name": text, "community": "和平里社区"})
     except RecordInvalid as exc:
         assert exc.problems
-        assert {p.field for p in exc.problems} == {"name"}
+        assert {p.path for p in exc.problems} == {"name"}
         assert {p.code for p in exc.problems} <= {
             "required",
             "too_long",

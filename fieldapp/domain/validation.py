@@ -105,7 +105,7 @@ def problems_of(exc: ValidationError) -> list[FieldProblem]:
         # A cross-field refusal names the field to fix, relative to the model that raised it.
         if "field" in ctx:
             loc.append(str(ctx.pop("field")))
-        field = ".".join(loc)
+        path = ".".join(loc)
         if code in ("too_small", "too_large"):
             limits = [ctx[k] for k in ("ge", "gt", "le", "lt", "limit") if k in ctx]
             ctx = {"limit": limits[0] if limits else ""}
@@ -114,10 +114,10 @@ def problems_of(exc: ValidationError) -> list[FieldProblem]:
         elif code == "too_few":
             ctx = {"min": ctx.get("min_length", 1)}
         ctx.pop("field", None)
-        if (field, code) in seen:
+        if (path, code) in seen:
             continue
-        seen.add((field, code))
-        problems.append(FieldProblem(field=field, code=code, params=ctx))
+        seen.add((path, code))
+        problems.append(FieldProblem(path=path, code=code, params=ctx))
     return problems
 
 
@@ -158,5 +158,5 @@ def check_record(kind: str, record_id: str, doc: dict[str, Any], today: dt.date)
         model.model_validate({**fields, "id": record_id}, context={"today": today})
     except ValidationError as exc:
         problems = problems_of(exc)
-        return f"{problems[0].field}: {problems[0].code}" if problems else "invalid"
+        return f"{problems[0].path}: {problems[0].code}" if problems else "invalid"
     return None

@@ -123,7 +123,7 @@ class RecordService:
             return model.from_fields(record_id, _public(doc))
         except ValidationError as exc:
             problems = problems_of(exc)
-            where = problems[0].field if problems else "?"
+            where = problems[0].path if problems else "?"
             raise RecordDamaged(kind=model.KIND.value, id=record_id[-12:], field=where) from None
 
     def all(self, model: type[R]) -> list[R]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from fieldapp.domain import NeedStatus, RecordKind
 from fieldapp.domain.hlc import to_seconds
-from fieldapp.domain.ops import Op
+from fieldapp.domain.ops import RESOLVED_PREFIX, Op
 from fieldapp.store import Change, Vault
 from sync import merge, team
 
@@ -206,7 +206,7 @@ def resolve(vault: Vault, conflict: FieldConflict, value: Any) -> None:
         conflict.record_id,
         {
             conflict.field: value,
-            merge.RESOLVED_PREFIX + conflict.field: sorted(s.op_id for s in conflict.sides),
+            RESOLVED_PREFIX + conflict.field: sorted(s.op_id for s in conflict.sides),
         },
     )
     vault.commit([change], kv={merge.CONFLICTS: index})
