@@ -259,12 +259,6 @@ class FieldProblem:
     code: str
     params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
-    @property
-    def field(self) -> str:
-        """The old name of :attr:`path`, kept while ``fieldapp/tui/screens/form.py``
-        still reads it; new code reads ``path``."""
-        return self.path
-
     def render(self, lang: str | None = None) -> str:
         from fieldapp.i18n import t
 

@@ -29,10 +29,10 @@ from fieldapp.services.workspace import Workspace
 from fieldapp.store import Vault
 from fieldapp.store.fsio import display, replace_outside
 from sync import hubsync, outbox, team
+from sync.cards import TeamCard
 from sync.merge import Summary, merge_sources
 from sync.outbox import SyncResult
 from sync.s3 import S3Transport
-from sync.team import TeamCard
 from sync.transport import FolderTransport
 
 LAST_FOLDER = "sync/last_folder"  # the stick or folder used last time, offered again

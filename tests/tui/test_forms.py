@@ -72,7 +72,7 @@ def problems(form: FormDef, **typed: Any) -> dict[str, list[str]]:
         form.to_record({**form.values, **typed})
     shown: dict[str, list[str]] = {}
     for problem in caught.value.problems:
-        shown.setdefault(form.problem_field(problem.field), []).append(problem.render("en"))
+        shown.setdefault(form.problem_field(problem.path), []).append(problem.render("en"))
     return shown
 
 

@@ -277,9 +277,9 @@ class FormScreen(Finishing, Screen[bool]):
         names = self.form.names
         first_bad: str | None = None
         for problem in problems:
-            name = self.form.problem_field(problem.field)
+            name = self.form.problem_field(problem.path)
             text = problem.render()
-            parts = problem.field.split(".")
+            parts = problem.path.split(".")
             if len(parts) > 1 and parts[1].isdigit():
                 text = t("ui.item_n", n=int(parts[1]) + 1) + text
             if name in names:
