@@ -146,7 +146,7 @@ def test_saving_a_registered_kind_checks_its_link_to_a_resident(
 ) -> None:
     with pytest.raises(RecordInvalid) as caught:
         RecordService(vault).save(_note("019a0000-0000-7000-8000-0000000000ff"))
-    assert [(p.field, p.code) for p in caught.value.problems] == [
+    assert [(p.path, p.code) for p in caught.value.problems] == [
         ("resident_id", "unknown_resident")
     ]
 
