@@ -35,6 +35,7 @@ class Config(BaseModel):
 
 
 def config_path() -> Path:
+    """Where ``config.toml`` lives: in ``$FIELDAPP_HOME`` when set, else the user config dir."""
     home = os.environ.get("FIELDAPP_HOME")
     if home:
         return Path(home) / "config.toml"

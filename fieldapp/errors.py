@@ -59,7 +59,10 @@ from typing import Any
 
 
 class FieldappError(Exception):
-    """Base of every error fieldapp raises on purpose."""
+    """Base of every error fieldapp raises on purpose.
+
+    ``msg_id``, when given, replaces the class's message id; the keyword ``params`` fill
+    its placeholders when :meth:`render` translates it."""
 
     msg_id = "error.generic"
 
@@ -76,46 +79,67 @@ class FieldappError(Exception):
         return t(self.msg_id, lang, **self.params)
 
     def __str__(self) -> str:
+        """The message in English, for logs and tracebacks."""
         return self.render("en")
 
 
 class VaultError(FieldappError):
+    """The vault could not be created, opened, unlocked or written."""
+
     msg_id = "vault.error"
 
 
 class VaultNotFound(VaultError):
+    """There is no vault in that folder (``path``): run ``fieldapp init`` first."""
+
     msg_id = "vault.not_found"
 
 
 class VaultExists(VaultError):
+    """A vault already exists where a new one was to be made (``path``): nothing changed."""
+
     msg_id = "vault.exists"
 
 
 class WrongPassphrase(VaultError):
+    """The passphrase does not unlock this vault; nothing was opened."""
+
     msg_id = "vault.wrong_passphrase"
 
 
 class WrongRecoveryKey(VaultError):
+    """The recovery key does not open this vault."""
+
     msg_id = "vault.wrong_recovery_key"
 
 
 class RecoveryKeyMistyped(WrongRecoveryKey):
+    """The recovery key fails its own check: a typing mistake, not another vault's key."""
+
     msg_id = "vault.recovery_key_mistyped"
 
 
 class WeakPassphrase(VaultError):
+    """A new passphrase is shorter than ``min`` characters."""
+
     msg_id = "vault.weak_passphrase"
 
 
 class VaultLocked(VaultError):
+    """Another fieldapp window or process has the vault in ``path`` open."""
+
     msg_id = "vault.locked"
 
 
 class VaultReadOnly(VaultError):
+    """The vault in ``path`` cannot be written (read-only disk, no permission); open read-only."""
+
     msg_id = "vault.read_only"
 
 
 class VaultNotAFolder(VaultError):
+    """The vault's ``path`` is a file, or lies inside one: a vault is a folder."""
+
     msg_id = "vault.not_a_folder"
 
 
@@ -125,6 +149,7 @@ class VaultTampered(VaultError):
     msg_id = "vault.tampered"
 
     def render(self, lang: str | None = None) -> str:
+        """The message with ``what`` (which part failed) translated too."""
         from fieldapp.i18n import t
 
         what = t(f"vault.damage.{self.params.get('what', 'unknown')}", lang, **self.params)
@@ -132,10 +157,14 @@ class VaultTampered(VaultError):
 
 
 class VaultUnsupported(VaultError):
+    """The vault was written by a newer fieldapp (format ``version``)."""
+
     msg_id = "vault.unsupported"
 
 
 class VaultWriteFailed(VaultError):
+    """Saving failed (disk full, I/O error: ``reason``); nothing was saved, earlier data is safe."""
+
     msg_id = "vault.write_failed"
 
 
@@ -147,6 +176,7 @@ class CommitRefused(VaultError, ValueError):
     msg_id = "vault.commit_refused"
 
     def render(self, lang: str | None = None) -> str:
+        """The message with the reason (``what``) translated too."""
         from fieldapp.i18n import t
 
         what = t(f"vault.refused.{self.params.get('what', 'value')}", lang, **self.params)
@@ -154,56 +184,85 @@ class CommitRefused(VaultError, ValueError):
 
 
 class BundleError(FieldappError):
+    """A bundle was refused: nothing from it is applied. ``authentic`` tells whether its sender's
+    signature had verified by then."""
+
     msg_id = "bundle.error"
     # True once the sender's signature verified: the bundle is really theirs.
     authentic = False
 
 
 class BundleMalformed(BundleError):
+    """Not a complete fieldapp bundle (cut short when copied, bad header, not a bundle)."""
+
     msg_id = "bundle.malformed"
 
 
 class BundleTooLarge(BundleError):
+    """A bundle over the size, op count or decompressed limits (``size`` > ``limit``)."""
+
     msg_id = "bundle.too_large"
 
 
 class WrongTeam(BundleError):
+    """A bundle for another team (``team``)."""
+
     msg_id = "bundle.wrong_team"
 
 
 class UnknownDevice(BundleError):
+    """A bundle from a device that is not enrolled in the team (``device``)."""
+
     msg_id = "bundle.unknown_device"
 
 
 class DeviceRevoked(BundleError):
+    """A bundle from a device the supervisor revoked (``device``)."""
+
     msg_id = "bundle.revoked"
 
 
 class BadSignature(BundleError):
+    """A bundle whose signature does not match its sender: changed in transit, or forged."""
+
     msg_id = "bundle.bad_signature"
 
 
 class DecryptFailed(BundleError):
+    """A bundle not encrypted to this team's key."""
+
     msg_id = "bundle.decrypt_failed"
 
 
 class SequenceGap(BundleError):
+    """An earlier bundle from the device (``missing``) has not come: this one (``seq``) is held."""
+
     msg_id = "bundle.gap"
 
 
 class DuplicateBundle(BundleError):
+    """A bundle already received (``seq`` from ``device``): nothing changes."""
+
     msg_id = "bundle.duplicate"
 
 
 class SequenceConflict(BundleError):
+    """The alarm: a device sent two different bundles with the same number; the second is
+    quarantined."""
+
     msg_id = "bundle.conflict"
 
 
 class ChainBroken(BundleError):
+    """A bundle whose previous-bundle hash does not match the one received before it."""
+
     msg_id = "bundle.chain"
 
 
 class OpInvalid(BundleError):
+    """Change number ``index`` of a bundle fails validation (``reason``), or the record it would
+    leave does."""
+
     msg_id = "bundle.op_invalid"
 
 
@@ -220,6 +279,7 @@ class NotAFile(BundleError):
     msg_id = "bundle.not_a_file"
 
     def render(self, lang: str | None = None) -> str:
+        """The message with ``what`` translated too."""
         from fieldapp.i18n import t
 
         what = t(f"bundle.not_a_file_what.{self.params.get('what', 'not_regular')}", lang)
@@ -227,6 +287,8 @@ class NotAFile(BundleError):
 
 
 class TooLargeToApply(BundleError):
+    """A valid bundle with more than one vault commit can hold."""
+
     msg_id = "bundle.too_large_to_apply"
 
 
@@ -236,6 +298,7 @@ class CardError(FieldappError):
     msg_id = "card.invalid"
 
     def render(self, lang: str | None = None) -> str:
+        """The message with ``what`` translated too."""
         from fieldapp.i18n import t
 
         what = t(f"card.what.{self.params.get('what', 'format')}", lang)
@@ -243,10 +306,14 @@ class CardError(FieldappError):
 
 
 class TransportError(FieldappError):
+    """The USB stick, shared folder or hub failed (``path``, ``reason``); the outbox is intact."""
+
     msg_id = "transport.failed"
 
 
 class SourceNotFound(TransportError):
+    """A folder or file to merge from does not exist (``path``): is the stick plugged in?"""
+
     msg_id = "transport.no_source"
 
 
@@ -260,6 +327,7 @@ class FieldProblem:
     params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def render(self, lang: str | None = None) -> str:
+        """What is wrong with the field, in ``lang``; a refused status move names both statuses."""
         from fieldapp.i18n import t
 
         params = dict(self.params)
@@ -279,6 +347,7 @@ class RecordInvalid(FieldappError):
         super().__init__(count=len(problems))
 
     def render(self, lang: str | None = None) -> str:
+        """The count of problems, then one line per field: its path and what is wrong."""
         lines = [super().render(lang)]
         lines += [f"  {p.path}: {p.render(lang)}" for p in self.problems]
         return "\n".join(lines)
@@ -298,6 +367,7 @@ class RecordDamaged(FieldappError):
     msg_id = "invalid.damaged"
 
     def render(self, lang: str | None = None) -> str:
+        """The message with the record's kind as a label (``kind``, ``id``, ``field``)."""
         from fieldapp.i18n import t
 
         kind = t(f"enum.RecordKind.{self.params.get('kind', 'resident')}", lang)
@@ -308,14 +378,22 @@ class RecordDamaged(FieldappError):
 
 
 class ConfigInvalid(FieldappError):
+    """``config.toml`` cannot be read or is not valid (``path``, ``detail``); the app runs on
+    defaults."""
+
     msg_id = "config.invalid"
 
 
 class TemplateInvalid(FieldappError):
+    """A team's template file is broken (``source``, ``detail``): skipped and reported."""
+
     msg_id = "template.invalid"
 
 
 class ClockAhead(BundleError):
+    """A bundle dated more than a day ahead of the receiver's clock (``hours``): its sender's clock
+    is wrong."""
+
     msg_id = "bundle.clock_ahead"
 
 
@@ -344,6 +422,8 @@ class HubDenied(TransportError):
 
 
 class HubNotConfigured(CardError):
+    """The team card names no hub, so there is nothing to sync with over the network."""
+
     def __init__(self) -> None:
         super().__init__(what="no_hub")
 
@@ -354,6 +434,7 @@ class HubError(FieldappError):
     msg_id = "hub.error"
 
     def render(self, lang: str | None = None) -> str:
+        """The message with ``what`` translated too."""
         from fieldapp.i18n import t
 
         what = t(f"hub.what.{self.params.get('what', 'failed')}", lang, **self.params)

@@ -49,6 +49,7 @@ def language_from_env() -> str:
 
 
 def set_language(lang: str) -> None:
+    """Choose the language of every later :func:`t` call (``zh_CN`` or ``en``)."""
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}")
     global _current
@@ -56,6 +57,7 @@ def set_language(lang: str) -> None:
 
 
 def current_language() -> str:
+    """The language chosen with :func:`set_language`, else the environment's."""
     return _current or language_from_env()
 
 

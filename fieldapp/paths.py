@@ -11,6 +11,7 @@ from pathlib import Path
 
 
 def data_dir() -> Path:
+    """The folder that holds the vault and the demo: ``$FIELDAPP_HOME``, else the user data dir."""
     home = os.environ.get("FIELDAPP_HOME")
     if home:
         return Path(home)
@@ -20,8 +21,10 @@ def data_dir() -> Path:
 
 
 def vault_dir() -> Path:
+    """The folder of the worker's own vault."""
     return data_dir() / "vault"
 
 
 def demo_dir() -> Path:
+    """Where ``fieldapp demo`` puts the demo vault unless told another folder."""
     return data_dir() / "demo"

@@ -55,15 +55,19 @@ class SystemClock(Clock):
         self.offset = offset
 
     def wall_ms(self) -> int:
+        """The machine's epoch milliseconds, moved by ``offset``."""
         return time.time_ns() // 1_000_000 + int(self.offset * 1000)
 
     def monotonic(self) -> float:
+        """The machine's monotonic clock; the offset does not apply to waits."""
         return time.monotonic()
 
     def sleep(self, seconds: float) -> None:
+        """Really wait ``seconds`` (a negative wait is no wait)."""
         time.sleep(max(0.0, seconds))
 
     def __repr__(self) -> str:
+        """``SystemClock()``, with the offset when the clock is shifted."""
         return f"SystemClock(offset={self.offset!r})" if self.offset else "SystemClock()"
 
 
@@ -80,14 +84,17 @@ class FixedClock(Clock):
         self._mono = 1000.0  # any value: only differences mean something
 
     def wall_ms(self) -> int:
+        """Where the wall clock stands, in epoch milliseconds."""
         with self._lock:
             return self._ms
 
     def monotonic(self) -> float:
+        """The monotonic reading; only :meth:`advance` (and so :meth:`sleep`) moves it."""
         with self._lock:
             return self._mono
 
     def sleep(self, seconds: float) -> None:
+        """Advance the clock by ``seconds`` at once instead of waiting."""
         self.advance(seconds)
 
     def advance(self, seconds: float = 0.0, *, days: float = 0.0) -> None:
@@ -106,6 +113,7 @@ class FixedClock(Clock):
             self._ms = _to_ms(when)
 
     def __repr__(self) -> str:
+        """Where the clock stands, so a failing test says what time it was."""
         return f"FixedClock({self.now().isoformat()})"
 
 

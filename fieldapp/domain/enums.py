@@ -7,6 +7,8 @@ from enum import StrEnum
 
 
 class Gender(StrEnum):
+    """A resident's gender as recorded (``unknown`` when not asked or not told)."""
+
     FEMALE = "female"
     MALE = "male"
     OTHER = "other"
@@ -14,6 +16,8 @@ class Gender(StrEnum):
 
 
 class Vulnerability(StrEnum):
+    """Why a resident is on the caseload: the tags on the file (高龄独居, 低保, 帮教 …)."""
+
     ELDERLY_ALONE = "elderly_alone"  # 高龄独居
     DISABILITY = "disability"
     MINOR = "minor"
@@ -27,6 +31,8 @@ class Vulnerability(StrEnum):
 
 
 class ConsentStatus(StrEnum):
+    """Where a resident's consent to keep and share the file stands."""
+
     PENDING = "pending"
     GIVEN = "given"
     WITHDRAWN = "withdrawn"
@@ -41,6 +47,8 @@ class Activity(StrEnum):
 
 
 class NeedCategory(StrEnum):
+    """The area of life a need is in (income, housing, health …)."""
+
     INCOME = "income"
     HOUSING = "housing"
     HEALTH = "health"
@@ -55,6 +63,8 @@ class NeedCategory(StrEnum):
 
 
 class Urgency(StrEnum):
+    """How soon a need has to be acted on."""
+
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
@@ -62,6 +72,8 @@ class Urgency(StrEnum):
 
 
 class NeedStatus(StrEnum):
+    """Where a need stands in its workflow (see :mod:`fieldapp.domain.workflow`)."""
+
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     RESOLVED = "resolved"
@@ -70,6 +82,8 @@ class NeedStatus(StrEnum):
 
 
 class VisitKind(StrEnum):
+    """How a contact with a resident happened: at home, by phone, in the office, on outreach."""
+
     HOME = "home"
     PHONE = "phone"
     OFFICE = "office"
@@ -77,18 +91,24 @@ class VisitKind(StrEnum):
 
 
 class CheckAnswer(StrEnum):
+    """The answer to one item of a visit's checklist: yes, no, or not applicable."""
+
     YES = "yes"
     NO = "no"
     NOT_APPLICABLE = "na"
 
 
 class PlanStatus(StrEnum):
+    """Where a case plan stands: a draft, in force, or closed."""
+
     DRAFT = "draft"
     ACTIVE = "active"
     CLOSED = "closed"
 
 
 class RecordKind(StrEnum):
+    """The stable id of each kind of record (an op's ``kind``, its vault table's name)."""
+
     RESIDENT = "resident"
     NEED = "need"
     INTERVIEW = "interview"

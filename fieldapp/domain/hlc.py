@@ -16,10 +16,12 @@ LOGICAL_MASK = (1 << LOGICAL_BITS) - 1
 
 
 def pack(physical_ms: int, logical: int = 0) -> int:
+    """A stamp from wall-clock milliseconds and a logical counter."""
     return (physical_ms << LOGICAL_BITS) | logical
 
 
 def physical_ms(stamp: int) -> int:
+    """The wall-clock milliseconds a stamp carries."""
     return stamp >> LOGICAL_BITS
 
 
@@ -30,7 +32,10 @@ def to_seconds(stamp: int) -> float:
 
 class HybridClock:
     """A monotonic HLC over a wall clock (the party's :class:`~fieldapp.domain.clock.Clock`).
-    Not thread-safe: the vault's writer lock serialises it."""
+    Not thread-safe: the vault's writer lock serialises it.
+
+    ``last`` is the newest stamp issued or observed so far; ``wall_ms`` reads the party's
+    wall clock in epoch milliseconds."""
 
     def __init__(self, last: int = 0, wall_ms: Callable[[], int] = SYSTEM.wall_ms) -> None:
         self.last = last

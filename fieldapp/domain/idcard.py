@@ -19,6 +19,7 @@ def check_char(first17: str) -> str:
 
 
 def birth_date_of(id_number: str) -> dt.date:
+    """The birth date written in an ID number (digits 7–14); ValueError if no such day."""
     return dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
 
 

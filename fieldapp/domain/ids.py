@@ -26,4 +26,5 @@ def new_id(now_ms: int | None = None) -> str:
 
 
 def is_record_id(value: str) -> bool:
+    """Whether ``value`` is a record id as fieldapp makes them (a lower-case UUIDv7)."""
     return isinstance(value, str) and _UUID7.fullmatch(value) is not None

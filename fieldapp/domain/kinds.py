@@ -33,6 +33,7 @@ class KindSpec:
     label: str = ""  # message id; ``enum.RecordKind.<kind>`` when not given
 
     def __post_init__(self) -> None:
+        """Give the kind its default label, ``enum.RecordKind.<kind>``, when none was named."""
         if not self.label:
             object.__setattr__(self, "label", f"enum.RecordKind.{self.kind}")
 

@@ -106,6 +106,8 @@ IdNumber = Annotated[str, AfterValidator(_id_number)]
 
 
 class Model(BaseModel):
+    """Base of every record and of the parts inside one: unknown fields are refused."""
+
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
@@ -122,6 +124,7 @@ class Record(Model):
 
     @classmethod
     def from_fields(cls, record_id: str, fields: dict[str, Any]) -> Self:
+        """The record of that id rebuilt from its stored fields, validated again."""
         return cls.model_validate({**fields, "id": record_id})
 
 
@@ -129,6 +132,8 @@ class Record(Model):
 
 
 class HouseholdMember(Model):
+    """Someone who lives with the resident: name, relation, phone and a short note."""
+
     name: Name
     relation: Annotated[str, AfterValidator(lambda v: clean_line(v, 30))] = ""
     phone: PhoneNumber | None = None
@@ -201,6 +206,8 @@ class Resident(Record):
         return self
 
     def age(self, today: dt.date) -> int | None:
+        """Age in whole years on ``today``: from the birth date, else from the birth year (then it
+        may be a year high); None when neither is known."""
         if self.birth_date:
             b = self.birth_date
             return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
@@ -272,6 +279,8 @@ Answer = Annotated[Any, AfterValidator(_answer)]
 
 
 class FollowUp(Model):
+    """Something an interview leaves to do, with an optional due date."""
+
     text: RequiredLine
     due_date: dt.date | None = None
     done: bool = False
@@ -294,6 +303,8 @@ class Interview(Record):
 
 
 class CheckItem(Model):
+    """The answer to one item of a visit's checklist, with a note."""
+
     answer: CheckAnswer
     note: Line = ""
 
@@ -325,11 +336,15 @@ class Visit(Record):
 
 
 class Goal(Model):
+    """One goal of a case plan, and whether it has been achieved."""
+
     text: RequiredLine
     achieved: bool = False
 
 
 class PlanAction(Model):
+    """One action of a case plan: what, who does it, by when, and whether it is done."""
+
     text: RequiredLine
     owner: Line = ""
     due_date: dt.date | None = None
@@ -337,6 +352,8 @@ class PlanAction(Model):
 
 
 class PlanReview(Model):
+    """A review of a case plan: when it was held, what was found, and by whom."""
+
     held_on: dt.date
     text: Annotated[str, _required_note(10_000)]
     reviewer: Line = ""

@@ -25,11 +25,14 @@ OP_ID = re.compile(r"[0-9a-f]{16,20}-[A-Za-z0-9]{1,64}")
 
 
 def make_op_id(hlc: int, device_id: str) -> str:
+    """The op id of a stamp and a device: the HLC in hex, a dash, the device id."""
     return f"{hlc:016x}-{device_id}"
 
 
 @dataclass(frozen=True, slots=True)
 class Op:
+    """One change: ``field`` of one record set to ``value`` (see the module docstring)."""
+
     op_id: str
     kind: str
     record_id: str
@@ -59,5 +62,6 @@ class Op:
 
     @classmethod
     def from_row(cls, row: list[Any]) -> Op:
+        """The op back from its compact JSON form (:meth:`to_row`), as it stands, unchecked."""
         op_id, kind, record_id, field, value, hlc, device_id, base = row
         return cls(op_id, kind, record_id, field, value, hlc, device_id, base)

@@ -54,4 +54,5 @@ def normalise_phone(value: str) -> str:
 
 
 def is_mobile(value: str) -> bool:
+    """Whether a normalised number is a mobile (11 digits starting 13–19)."""
     return bool(_MOBILE.fullmatch(value))

@@ -1,4 +1,5 @@
-"""The needs list's status workflow: open → in_progress → resolved | referred | closed.
+"""The needs list's status workflow: open → in_progress → resolved, and referred or closed
+from either of the first two.
 
 A closed, resolved or referred need can be reopened (a worker finds the problem is
 back); every other move is refused with the ``transition`` code.
