@@ -42,14 +42,19 @@ MAX_LANES = 64
 
 @dataclass(frozen=True)
 class KdfParams:
+    """Argon2id's cost for the passphrase slot: memory in KiB, passes, lanes."""
+
     memory_kib: int
     iterations: int
     lanes: int
 
     def as_dict(self) -> dict[str, int]:
+        """The parameters as the key file's passphrase slot stores them."""
         return {"memory_kib": self.memory_kib, "iterations": self.iterations, "lanes": self.lanes}
 
     def is_sane(self) -> bool:
+        """Whether the parameters are within the bounds fieldapp will run: they are read from a
+        key file that may have been tampered with."""
         return (
             8 * self.lanes <= self.memory_kib <= MAX_MEMORY_KIB
             and 1 <= self.iterations <= MAX_ITERATIONS
@@ -76,6 +81,7 @@ def calibrate(target: float = TARGET_SECONDS, memory_kib: int = MIN_MEMORY_KIB) 
 
 
 def derive_passphrase_key(passphrase: str, salt: bytes, params: KdfParams) -> bytes:
+    """The key that wraps the data key in the passphrase slot (Argon2id)."""
     # NFC so that the same passphrase typed through different input methods matches.
     secret = unicodedata.normalize("NFC", passphrase).encode("utf-8")
     kdf = Argon2id(
@@ -89,6 +95,7 @@ def derive_passphrase_key(passphrase: str, salt: bytes, params: KdfParams) -> by
 
 
 def hkdf(key: bytes, info: bytes, salt: bytes | None = None) -> bytes:
+    """A 32-byte sub-key of ``key`` for the purpose ``info`` names (HKDF-SHA256)."""
     return HKDF(algorithm=hashes.SHA256(), length=KEY_LEN, salt=salt, info=info).derive(key)
 
 
@@ -109,6 +116,7 @@ def unseal(key: bytes, blob: bytes, aad: bytes) -> bytes | None:
 
 
 def sha256(data: bytes) -> str:
+    """The SHA-256 of ``data``, in lower-case hex."""
     return hashlib.sha256(data).hexdigest()
 
 
@@ -137,6 +145,7 @@ def new_recovery_key() -> tuple[bytes, str]:
 
 
 def recovery_groups(text: str) -> list[str]:
+    """The groups of four of a recovery key's text, as the user copies them down."""
     return text.split("-")
 
 

@@ -98,6 +98,7 @@ class Fold:
         return [[self.kinds[rid], rid, doc, self.packed(rid)] for rid, doc in self.docs.items()]
 
     def packed(self, rid: str) -> str:
+        """A record's stamps in the snapshot's packed form (kept as loaded while untouched)."""
         stamps = self.stamps[rid]
         if isinstance(stamps, str) and self.stamps_version == STAMPS_VERSION:
             return stamps  # untouched since it was loaded: already in this form
@@ -116,6 +117,7 @@ class Fold:
         return stamps
 
     def device_idx(self, device_id: str) -> int:
+        """The index of ``device_id`` in the fold's device list, adding it when new."""
         idx = self.device_index.get(device_id)
         if idx is None:
             idx = self.device_index[device_id] = len(self.devices)

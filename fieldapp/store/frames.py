@@ -28,14 +28,17 @@ _U64 = struct.Struct(">Q")
 
 
 def snap_name(gen: int) -> str:
+    """The file name of generation ``gen``'s snapshot."""
     return f"snap-{gen:06d}.fv"
 
 
 def journal_name(gen: int) -> str:
+    """The file name of generation ``gen``'s journal."""
     return f"journal-{gen:06d}.fv"
 
 
 def archive_name(gen: int) -> str:
+    """The file name of generation ``gen``'s op archive (its journal's ops, kept at compaction)."""
     return f"ops-{gen:06d}.fv"
 
 
@@ -55,6 +58,7 @@ class Superblock:
     header_gen: int
 
     def to_json(self) -> bytes:
+        """The plaintext sealed into the superblock's slot."""
         return orjson.dumps(
             {"seq": self.seq, "gen": self.gen, "length": self.length, "header_gen": self.header_gen}
         )
@@ -114,10 +118,12 @@ def open_journal_frame(
 
 
 def seal_snapshot(key: bytes, vault_id: bytes, gen: int, state: bytes) -> bytes:
+    """A snapshot file's bytes: its magic, then generation ``gen``'s state, sealed."""
     return SNAP_MAGIC + crypto.seal(key, state, frame_aad(vault_id, b"snap", gen, 0))
 
 
 def open_snapshot(key: bytes, vault_id: bytes, gen: int, raw: bytes) -> bytes:
+    """A snapshot's plaintext state; :class:`VaultTampered` if its magic or seal is wrong."""
     name = snap_name(gen)
     if not raw.startswith(SNAP_MAGIC):
         raise VaultTampered(file=name, what="header")
@@ -128,6 +134,7 @@ def open_snapshot(key: bytes, vault_id: bytes, gen: int, raw: bytes) -> bytes:
 
 
 def seal_archive(key: bytes, vault_id: bytes, gen: int, rows: bytes) -> bytes:
+    """An op archive file's bytes: its magic, then generation ``gen``'s op rows, sealed."""
     return ARCHIVE_MAGIC + crypto.seal(key, rows, frame_aad(vault_id, b"arch", gen, 0))
 
 

@@ -45,6 +45,7 @@ class Keys:
 
     @classmethod
     def from_dek(cls, dek: bytes) -> Keys:
+        """The keys of a vault whose data key is ``dek`` (the other two derived by HKDF)."""
         return cls(
             dek,
             crypto.hkdf(dek, b"fieldapp vault frames v1"),
@@ -53,6 +54,7 @@ class Keys:
 
     @classmethod
     def new(cls) -> Keys:
+        """Keys for a new vault: a fresh random data key and the keys derived from it."""
         return cls.from_dek(secrets.token_bytes(crypto.KEY_LEN))
 
 

@@ -53,7 +53,11 @@ class OpenReport:
 
 
 class VaultState:
-    """The fields every part of an open vault shares."""
+    """The fields every part of an open vault shares.
+
+    ``path`` is the vault folder, ``lock_fd`` the descriptor that holds its lock
+    (:func:`~fieldapp.store.vault.lock_folder`), ``clock`` the party's clock (the
+    machine's when not given)."""
 
     def __init__(self, path: Path, lock_fd: int, clock: Clock | None = None) -> None:
         self.path = path

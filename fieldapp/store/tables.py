@@ -17,6 +17,9 @@ from tinydb.table import Table
 
 
 class RecordTable(Table):
+    """The live records of one kind as a TinyDB table over a dict the vault updates in place (see
+    the module docstring); made by :class:`VaultDB` with TinyDB's arguments."""
+
     # Record ids are UUIDv7 strings; TinyDB annotates ids as int but only calls this class.
     document_id_class = str  # type: ignore[assignment]
 
@@ -40,17 +43,21 @@ class RecordTable(Table):
         self.clear_cache()
 
     def drop(self, record_id: str) -> None:
+        """Remove one record's document (the record was deleted)."""
         if self.docs.pop(record_id, None) is not None:
             self.clear_cache()
 
 
 class VaultDB(TinyDB):
+    """The in-memory TinyDB over the decrypted vault: one :class:`RecordTable` per kind."""
+
     table_class = RecordTable  # type: ignore[assignment]
 
     def __init__(self) -> None:
         super().__init__(storage=MemoryStorage)
 
     def records(self, kind: str) -> RecordTable:
+        """The table of the live records of ``kind`` (made on first use)."""
         table = self.table(kind, cache_size=0)
         assert isinstance(table, RecordTable)
         return table

@@ -246,7 +246,8 @@ class Vault(Reading, Writing):
         return vault
 
     def close(self, *, compact: bool = True) -> None:
-        """Close the vault (compacting a long journal first) and release the lock."""
+        """Close the vault and release the lock. First, unless ``compact`` is False, a
+        journal that holds any ops is compacted into a new snapshot (best effort)."""
         with self._write_lock:
             if self._lock_fd < 0:
                 return
@@ -273,9 +274,11 @@ class Vault(Reading, Writing):
         self._keys = Keys(b"", b"", b"")
 
     def __enter__(self) -> Vault:
+        """The open vault itself, for ``with Vault.open(...) as vault:``."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close the vault (see :meth:`close`), whatever happened in the block."""
         self.close()
 
     def check_passphrase(self, passphrase: str) -> bool:
