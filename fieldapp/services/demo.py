@@ -46,6 +46,9 @@ DEMO_PASSPHRASE = "demo-passphrase"  # the demo vault holds only invented data
 
 @dataclass(frozen=True)
 class Community:
+    """A place the demo's residents live: name, ID-number region, phone area code, streets,
+    and whether its people get Tibetan names."""
+
     name: str
     region: str  # first six digits of local ID numbers
     area_code: str

@@ -22,6 +22,7 @@ MAX_FRAMES = 12
 
 
 def log_path() -> Path:
+    """Where the error log is written: ``errors.log`` in the data folder."""
     return paths.data_dir() / LOG_NAME
 
 

@@ -41,6 +41,7 @@ def defuse(text: str) -> str:
 
 
 def mask_phone(phone: str) -> str:
+    """A phone number as a redacted export shows it: the first three and last four digits."""
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
 
 
@@ -74,6 +75,8 @@ def cell(kind: str, name: str, value: Any, redact: bool) -> str:
 def record_table(
     vault: Vault, kind: RecordKind, redact: bool = False
 ) -> tuple[list[str], list[list[str]]]:
+    """Every live record of ``kind`` as a table: the header (field labels) and one row per
+    record, by id, ID numbers and phones masked when ``redact``."""
     fields = [f for f in MODELS[kind].model_fields if f != "id"]
     header = ["id", *[field_label(kind.value, f) for f in fields]]
     rows = []
@@ -83,6 +86,7 @@ def record_table(
 
 
 def summary_table(vault: Vault, today: dt.date) -> tuple[list[str], list[list[str]]]:
+    """The team at a glance as a table: one row per worker (see :func:`team_report`)."""
     header = [t(f"ui.team_col_{c}") for c in TEAM_COLUMNS]
     return header, [
         [str(_team_cell(r, c)) for c in TEAM_COLUMNS] for r in team_report(vault, today)
@@ -177,12 +181,14 @@ def remove_stale(vault: Vault) -> None:
 
 
 def export_kind(vault: Vault, kind: RecordKind, path: Path, redact: bool = False) -> int:
+    """Write every live record of ``kind`` to ``path`` (CSV or XLSX); returns how many."""
     header, rows = record_table(vault, kind, redact)
     write_table(vault, path, header, rows, sheet=t(f"enum.RecordKind.{kind.value}"))
     return len(rows)
 
 
 def export_summary(vault: Vault, path: Path, today: dt.date) -> int:
+    """Write the team summary to ``path`` (CSV or XLSX); returns how many workers."""
     header, rows = summary_table(vault, today)
     write_table(vault, path, header, rows, sheet=t("ui.team_title"))
     return len(rows)
@@ -215,4 +221,5 @@ def resident_file(vault: Vault, rid: str) -> dict[str, Any]:
 
 
 def export_resident(vault: Vault, rid: str, path: Path) -> None:
+    """Write one resident's complete file, history included, to ``path`` as JSON."""
     write_private(vault, path, orjson.dumps(resident_file(vault, rid), option=orjson.OPT_INDENT_2))

@@ -41,6 +41,9 @@ class HistoryEntry:
 
 
 class RecordService:
+    """Saving, reading and deleting the records of one open ``vault``, their history, and the
+    worker's profile."""
+
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
 
@@ -137,6 +140,7 @@ class RecordService:
         return out
 
     def count(self, kind: RecordKind) -> int:
+        """How many live records of ``kind`` the vault holds."""
         return self.vault.count(kind.value)
 
     def history(self, record_id: str) -> list[HistoryEntry]:
@@ -171,6 +175,7 @@ class RecordService:
         )
 
     def profile(self) -> dict[str, str]:
+        """Who uses this device (``name``, ``community``); empty until a profile is set."""
         value: dict[str, str] = self.vault.get_meta(PROFILE_KEY, {})
         return value
 

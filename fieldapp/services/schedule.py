@@ -24,12 +24,16 @@ _VISIT_ACTIVITY = {
 
 @dataclass(frozen=True, order=True)
 class DueItem:
+    """One contact a resident's cadence asks for: due when, which activity, and the day of the
+    last one (None: never). Sorts by due date."""
+
     due: dt.date
     resident_id: str
     activity: Activity
     last: dt.date | None
 
     def days_overdue(self, today: dt.date) -> int:
+        """How many days past due the contact is on ``today`` (0 when not yet due)."""
         return max(0, (today - self.due).days)
 
 

@@ -35,6 +35,8 @@ class Pinyin:
         self._lazy = lazy_pinyin
 
     def __call__(self, text: str) -> tuple[str, str]:
+        """The full pinyin and the initials of the Chinese characters in ``text``; others are
+        skipped."""
         full: list[str] = []
         initials: list[str] = []
         for ch in text:
@@ -66,7 +68,8 @@ def tag_words(tag: str) -> str:
 
 
 class ResidentIndex:
-    """The haystacks of every live resident, kept in step with saves."""
+    """The haystacks of every live resident, kept in step with saves. ``pinyin`` is the
+    speller to use (one with its own cache when not given)."""
 
     def __init__(self, pinyin: Pinyin | None = None) -> None:
         self.pinyin = pinyin or Pinyin()
@@ -76,6 +79,8 @@ class ResidentIndex:
         self._last: tuple[str, list[str]] | None = None
 
     def haystack(self, doc: dict[str, Any]) -> str:
+        """The lower-case text a resident is found by: name, its pinyin, address, community, tag
+        labels, phones, the ID number's last four."""
         name = doc.get("name", "")
         full, initials = self.pinyin(name)
         id_number = doc.get("id_number") or ""
@@ -92,6 +97,7 @@ class ResidentIndex:
         return SEP.join(parts).lower()
 
     def build(self, residents: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """Index every resident afresh (the last results are forgotten)."""
         hay: dict[str, str] = {}
         info: dict[str, tuple[str, str, tuple[str, ...]]] = {}
         for rid, doc in residents:
@@ -111,6 +117,7 @@ class ResidentIndex:
         self._last = None
 
     def __len__(self) -> int:
+        """How many residents are indexed."""
         return len(self._hay)
 
     def search(self, query: str) -> list[str]:

@@ -30,6 +30,9 @@ DEFINING = {
 
 @dataclass
 class WorkerRow:
+    """One worker in the supervisor's team view: their device, what they sent, and the residents,
+    needs, visits, overdue contacts and conflicts attributed to them."""
+
     device_id: str
     name: str
     revoked: bool
@@ -48,6 +51,7 @@ class WorkerRow:
 
 
 def author(vault: Vault, kind: str, rid: str) -> str | None:
+    """The device that last wrote the record's defining field (its worker), or None."""
     return vault.field_author(rid, DEFINING[kind])
 
 
@@ -152,6 +156,8 @@ class Side:
 
 @dataclass(frozen=True)
 class FieldConflict:
+    """One field of one record where devices wrote different values over the same base."""
+
     record_id: str
     kind: str
     field: str
@@ -159,6 +165,8 @@ class FieldConflict:
 
 
 def field_conflicts(vault: Vault, record_id: str) -> list[FieldConflict]:
+    """The unresolved conflicts of one record, one per field, each with its sides: the value, who
+    wrote it, when, and what it replaced."""
     names = {d.device_id: d.name for d in team.devices(vault)}
     names.update(vault.get_meta("device_names", {}))
     history = vault.history(record_id)
@@ -184,7 +192,7 @@ def field_conflicts(vault: Vault, record_id: str) -> list[FieldConflict]:
 
 
 def conflict_title(vault: Vault, conflict: FieldConflict) -> str:
-    """What the conflicts list calls the record: a resident's name, a plan's purpose,
+    """What the conflicts list calls the record: a resident's name, a visit's purpose,
     else the start of its id."""
     doc = vault.get(conflict.record_id) or {}
     title = doc.get("name") or doc.get("purpose")
@@ -235,6 +243,8 @@ def _valid_value(vault: Vault, conflict: FieldConflict, value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Quarantined:
+    """A bundle the merge refused and kept aside: from which device, where it was found, why."""
+
     key: str
     device: str
     seq: int
@@ -245,6 +255,7 @@ class Quarantined:
 
 
 def quarantine(vault: Vault) -> list[Quarantined]:
+    """Every quarantined bundle, newest first."""
     out = []
     for key in vault.meta_keys(merge.QUARANTINE):
         q = vault.get_meta(key)

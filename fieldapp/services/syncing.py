@@ -115,7 +115,10 @@ class HubSync:
     """The hub passes of one open vault: a worker uploads its outbox, a supervisor
     fetches and merges. Keeps the hub's state for the status line and the retry delay
     (``hubsync.AutoSync``); the transport is kept between attempts (it is slow to set
-    up)."""
+    up).
+
+    ``supervisor`` chooses the pass (fetch and merge, else upload); ``view`` is the hub
+    state to keep current, shared with whoever shows it (a new one when not given)."""
 
     def __init__(
         self, workspace: Workspace, *, supervisor: bool, view: HubView | None = None

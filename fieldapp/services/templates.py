@@ -21,25 +21,34 @@ QuestionType = Literal["text", "note", "yesno", "number", "choice", "multi", "ch
 
 
 class Label(BaseModel):
+    """A label in both languages."""
+
     model_config = ConfigDict(extra="forbid")
     zh_CN: str
     en: str
 
     def __call__(self, lang: str) -> str:
+        """The label in ``lang`` (English for anything but ``zh_CN``)."""
         return self.zh_CN if lang == "zh_CN" else self.en
 
 
 class Choice(BaseModel):
+    """One answer a choice question offers: its stored id and its label in both languages."""
+
     model_config = ConfigDict(extra="forbid")
     id: str
     zh_CN: str
     en: str
 
     def label(self, lang: str) -> str:
+        """The choice's label in ``lang`` (English for anything but ``zh_CN``)."""
         return self.zh_CN if lang == "zh_CN" else self.en
 
 
 class Question(BaseModel):
+    """One question of a template: its answer's key, its type, its label, the choices (choice,
+    multi) and the bounds (number)."""
+
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     type: QuestionType
@@ -50,6 +59,8 @@ class Question(BaseModel):
 
 
 class Template(BaseModel):
+    """An interview or visit checklist template, as read from its TOML file."""
+
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     kind: Literal["interview", "checklist"]
@@ -94,6 +105,7 @@ def _parse(text: str, source: str) -> Template:
 
 @cache
 def builtin_templates() -> dict[str, Template]:
+    """The templates that ship with fieldapp, by id (read once)."""
     out = {}
     for entry in sorted(resources.files("fieldapp.templates").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):

@@ -42,6 +42,9 @@ DRAFT_PREFIX = "draft/"
 
 @dataclass(frozen=True)
 class ResidentRow:
+    """One line of the residents list: name, community, age, tags, how many open needs,
+    and whether a contact is overdue."""
+
     id: str
     name: str
     community: str
@@ -53,6 +56,8 @@ class ResidentRow:
 
 @dataclass(frozen=True)
 class DueRow:
+    """One contact due or overdue, as the today screen lists it."""
+
     resident_id: str
     name: str
     community: str
@@ -63,6 +68,8 @@ class DueRow:
 
 @dataclass(frozen=True)
 class NeedRow:
+    """One need as the lists show it, with its resident's name and whether it is overdue."""
+
     id: str
     resident_id: str
     resident_name: str
@@ -76,6 +83,9 @@ class NeedRow:
 
 @dataclass
 class TodaySummary:
+    """The today screen: contacts due, urgent needs, needs due soon, and the counts of needs
+    listed, resolved and open and of residents."""
+
     today: dt.date
     due: list[DueRow]
     urgent_needs: list[NeedRow]
@@ -133,6 +143,9 @@ class Damaged:
 
 
 class Workspace:
+    """What the screens and the command line ask of one open ``vault``: the record service, the
+    resident search index and the templates, with "today" from the vault's clock."""
+
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
         self.clock = vault.clock  # the one clock of this party (DESIGN §3.0)
@@ -148,9 +161,11 @@ class Workspace:
         )
 
     def today(self) -> dt.date:
+        """Today's date on this party's clock."""
         return self.clock.today()
 
     def now(self) -> dt.datetime:
+        """The local time on this party's clock."""
         return self.clock.now()
 
     # ------------------------------------------------------------ start-up
@@ -166,6 +181,7 @@ class Workspace:
         return doc.get("name", "?"), doc.get("community", "")
 
     def need_row(self, nid: str, doc: dict[str, Any], today: dt.date) -> NeedRow:
+        """A stored need as a list row, overdue as of ``today``."""
         doc = with_defaults(RecordKind.NEED.value, doc)
         due = schedule.iso_date(doc.get("due_date"))
         status = str(doc["status"])
@@ -183,6 +199,8 @@ class Workspace:
         )
 
     def today_summary(self, soon_days: int = 7) -> TodaySummary:
+        """What the today screen shows: contacts due, open needs that are urgent or due within
+        ``soon_days``, and the needs list's counts."""
         today = self.today()
         due_rows = []
         for item in schedule.due_items(self.vault, today):
@@ -229,11 +247,13 @@ class Workspace:
     # ------------------------------------------------------------ residents
 
     def communities(self) -> list[str]:
+        """Every community a resident lives in, sorted (for the residents filter)."""
         return sorted(
             {doc.get("community", "") for _, doc in self.vault.iter_records("resident")} - {""}
         )
 
     def open_needs_by_resident(self) -> dict[str, int]:
+        """Resident id → how many open or in-progress needs they have."""
         counts: dict[str, int] = {}
         for _, doc in self.vault.iter_records(RecordKind.NEED.value):
             if doc.get("status", NeedStatus.OPEN.value) in OPEN_STATUSES:
@@ -242,6 +262,7 @@ class Workspace:
         return counts
 
     def overdue_residents(self) -> set[str]:
+        """The residents with at least one overdue contact."""
         return {item.resident_id for item in schedule.overdue(self.vault, self.today())}
 
     def find_residents(
@@ -256,7 +277,11 @@ class Workspace:
         open_counts: dict[str, int] | None = None,
         overdue_ids: set[str] | None = None,
     ) -> tuple[list[ResidentRow], int]:
-        """Matching residents (first ``limit``, by name) and how many matched in all."""
+        """Matching residents (first ``limit``, by name) and how many matched in all.
+
+        The open-needs and overdue filters and columns read ``open_counts`` and
+        ``overdue_ids`` (from :meth:`open_needs_by_resident` and :meth:`overdue_residents`):
+        without them nobody has an open need or an overdue contact."""
         ids = self.index.search(query)
         counts = open_counts if open_counts is not None else {}
         late = overdue_ids if overdue_ids is not None else set()
@@ -296,6 +321,8 @@ class Workspace:
         return rows, len(matches)
 
     def resident_file(self, rid: str) -> ResidentFile | None:
+        """One resident's complete file (一人一档案), or None when there is no such resident;
+        :class:`RecordDamaged` when the resident's own record is damaged."""
         resident = self.records.get(Resident, rid)
         if resident is None:
             return None
@@ -319,6 +346,7 @@ class Workspace:
         return file
 
     def history(self, rid: str) -> list[HistoryEntry]:
+        """Every change of one record, oldest first, with who made it."""
         return self.records.history(rid)
 
     # ------------------------------------------------------------ saving
@@ -339,11 +367,13 @@ class Workspace:
     def change_need_status(
         self, need_id: str, status: NeedStatus, note: str = "", referred_to: str = ""
     ) -> Need:
+        """Move a need along its workflow (see :meth:`RecordService.change_need_status`)."""
         return self.records.change_need_status(need_id, status, note, referred_to)
 
     # ------------------------------------------------------------ drafts
 
     def draft(self, key: str) -> dict[str, Any] | None:
+        """The half-filled form kept under ``key``, or None."""
         value: dict[str, Any] | None = self.vault.get_meta(DRAFT_PREFIX + key)
         return value
 
@@ -352,6 +382,7 @@ class Workspace:
         self.vault.put_meta(DRAFT_PREFIX + key, values)
 
     def drop_draft(self, key: str) -> None:
+        """Forget the half-filled form kept under ``key`` (if there is one)."""
         if self.vault.get_meta(DRAFT_PREFIX + key) is not None:
             self.vault.put_meta(DRAFT_PREFIX + key, None)
 
