@@ -32,6 +32,7 @@ def _kinds() -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``fieldapp`` argument parser: the global options and every subcommand, translated."""
     parser = argparse.ArgumentParser(prog="fieldapp", description=t("cli.description"))
     parser.add_argument("--lang", choices=i18n.LANGUAGES, help=t("cli.help_lang"))
     parser.add_argument("--vault", metavar="DIR", help=t("cli.help_vault"))
@@ -113,6 +114,8 @@ def _safe_streams() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``fieldapp`` command and return its exit code; a fieldapp or disk error is printed
+    in the user's language, never as a traceback."""
     _safe_streams()
     argv = sys.argv[1:] if argv is None else argv
     if "--lang" in argv[:-1] and argv[argv.index("--lang") + 1] in i18n.LANGUAGES:

@@ -23,10 +23,13 @@ TRIES = 3
 
 
 def say(msg_id: str, **params: object) -> None:
+    """Print a message from the catalogue to standard output."""
     print(t(msg_id, **params))
 
 
 def ask(prompt_id: str, secret: bool = False) -> str:
+    """Ask the user for a line (without echo when ``secret``); from a pipe, read stdin and raise
+    EOFError at its end."""
     prompt = t(prompt_id) + " "
     if sys.stdin.isatty():
         return getpass.getpass(prompt) if secret else input(prompt)
@@ -39,6 +42,7 @@ def ask(prompt_id: str, secret: bool = False) -> str:
 
 
 def ask_fmt(prompt_id: str, **params: object) -> str:
+    """Ask for a line with a prompt that takes parameters (an empty answer at the end of a pipe)."""
     prompt = t(prompt_id, **params) + " "
     if sys.stdin.isatty():
         return input(prompt)
@@ -47,6 +51,7 @@ def ask_fmt(prompt_id: str, **params: object) -> str:
 
 
 def new_passphrase() -> str:
+    """A new passphrase, typed twice and long enough; exits after three failed tries."""
     from fieldapp.store.vault import check_passphrase
 
     for _ in range(TRIES):
@@ -63,6 +68,7 @@ def new_passphrase() -> str:
 
 
 def with_retries(action: Callable[[str], object], prompt_id: str) -> object:
+    """Run ``action`` with a typed passphrase, asking again on a wrong one (three tries)."""
     for attempt in range(TRIES):
         try:
             return action(ask(prompt_id, secret=True))
@@ -80,6 +86,7 @@ def tell_report(vault: Vault) -> None:
 
 
 def vault_path(args: argparse.Namespace) -> Path:
+    """The vault folder: ``--vault`` when given, else this laptop's default."""
     from fieldapp import paths
     from fieldapp.services.session import check_folder
 
@@ -87,6 +94,8 @@ def vault_path(args: argparse.Namespace) -> Path:
 
 
 def open_vault(args: argparse.Namespace) -> Vault:
+    """Open the vault of ``--vault`` (read-only with ``--read-only``), asking for the passphrase,
+    and say what opening repaired."""
     from fieldapp.errors import VaultNotFound
     from fieldapp.services import session
     from fieldapp.store import Vault
@@ -155,6 +164,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
 
 
 def config_exists() -> bool:
+    """Whether the user has a settings file yet."""
     from fieldapp.config import config_path
 
     return config_path().exists()
@@ -171,6 +181,7 @@ def card_text(value: str) -> str:
 
 
 def print_card(code: str, out: str | None) -> None:
+    """Print a card's code, and also write it to ``out`` when given."""
     print(code)
     if out:
         Path(out).write_text(code + "\n", "utf-8")

@@ -51,6 +51,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_passwd(args: argparse.Namespace) -> int:
+    """Change the vault's passphrase; with ``--rekey``, give the vault a new data key and a new
+    recovery key as well."""
     from fieldapp.services import session
     from fieldapp.store import Vault
 
@@ -81,6 +83,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
+    """Set a new passphrase with the recovery key, for a worker who forgot theirs."""
     from fieldapp.store import Vault
     from fieldapp.store.crypto import parse_recovery_key
 
@@ -102,6 +105,8 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Build the demo vault of invented residents (or keep it with ``--keep``) and open the app
+    on it; with ``--summary`` or no terminal, print what it holds."""
     from fieldapp import paths
     from fieldapp.services.demo import DEMO_PASSPHRASE, build_demo
     from fieldapp.services.records import RecordService

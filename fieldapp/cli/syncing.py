@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 
 def cmd_team(args: argparse.Namespace) -> int:
+    """The team's membership: create a team, join one, set its hub, store this device's hub
+    credentials, enrol or revoke a device, or list the devices (the default)."""
     from sync import team
 
     vault = open_vault(args)
