@@ -1,4 +1,5 @@
-"""The worker's app: composes and routes; each screen lives in its own module."""
+"""The app, a worker's or a supervisor's: composes and routes; each screen lives in its own
+module."""
 
 from __future__ import annotations
 
@@ -51,7 +52,13 @@ THEMES = ("textual-dark", "textual-light", "fieldapp-high-contrast")
 
 
 class FieldApp(SyncingApp):
-    """fieldapp for a community social worker."""
+    """fieldapp for a community social worker, or with ``supervisor`` for their supervisor
+    (whose home is the team view).
+
+    ``config`` holds the settings, written back when ``save_settings``; ``vault_path`` is
+    the vault to unlock (or to create on a first run) and ``workspace`` one already open;
+    ``auto_sync`` tries the hub in the background; ``clock`` is the party's clock (an open
+    vault brings its own); ``read_only`` opens the vault to look and export only."""
 
     CSS_PATH = "app.tcss"
     TITLE = "fieldapp"
@@ -105,6 +112,8 @@ class FieldApp(SyncingApp):
     # ------------------------------------------------------------------ start
 
     def on_mount(self) -> None:
+        """Apply the keymap and the theme, start the idle lock, then go in: straight to the home
+        screen with a vault already open, else unlock it, else the first run."""
         translate_bindings(self)
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
@@ -166,6 +175,7 @@ class FieldApp(SyncingApp):
         return TodayScreen(self.context)
 
     def on_first_screen_shown(self, _: FirstScreenShown) -> None:
+        """The home screen is up: start indexing the residents for search."""
         self.today_shown()
 
     def today_shown(self) -> None:
@@ -182,11 +192,13 @@ class FieldApp(SyncingApp):
 
     @background("index")
     def build_index(self) -> None:
+        """Index every resident for search in a worker, then tell the screens it is ready."""
         assert self.workspace is not None
         self.workspace.build_index()
         self.call_from_thread(self._index_ready)
 
     def worker_failed(self, group: str) -> None:
+        """Indexing failed: let the next home screen shown try again."""
         if group == "index":
             self._indexing = False  # the next Today shown tries again
 
@@ -219,6 +231,7 @@ class FieldApp(SyncingApp):
     # ------------------------------------------------------------------ idle lock
 
     def on_event(self, event: object) -> object:
+        """Note the time of every key press, click and paste for the idle lock."""
         from textual import events
 
         if isinstance(event, events.Key | events.MouseDown | events.Paste):
@@ -233,6 +246,7 @@ class FieldApp(SyncingApp):
             self.refresh_sync_status()  # the "next try in …" countdown
 
     def action_lock(self) -> None:
+        """Lock now: keep half-filled forms as drafts and cover everything with the lock screen."""
         if self.workspace is None or self.locked:
             return
         from fieldapp.tui.screens.unlock import LockScreen
@@ -249,6 +263,7 @@ class FieldApp(SyncingApp):
     # ------------------------------------------------------------------ navigation
 
     def action_help(self) -> None:
+        """Show the keys of the current screen (not over the lock screen, nor over help)."""
         from fieldapp.tui.dialogs.help import HelpScreen
 
         if isinstance(self.screen, HelpScreen) or self.locked:
@@ -256,10 +271,12 @@ class FieldApp(SyncingApp):
         self.push_screen(HelpScreen(self.screen))
 
     def action_go_today(self) -> None:
+        """Go home (Today, or the team view for a supervisor), closing every other screen."""
         if self.workspace is not None and not self.locked:
             self.switch_to(self.home_screen())
 
     def action_go_residents(self) -> None:
+        """Open the residents list."""
         from fieldapp.tui.screens.residents import ResidentsScreen
 
         if self.context is not None and not self.locked:
@@ -273,9 +290,11 @@ class FieldApp(SyncingApp):
             self.push_screen(ResidentFileScreen(self.context, resident_id))
 
     def on_open_resident(self, message: OpenResident) -> None:
+        """A list, the palette or a due contact asked for a resident: show their file."""
         self.open_resident(message.resident_id)
 
     def action_new_resident(self) -> None:
+        """Open an empty resident form, to add someone to the caseload."""
         from fieldapp.domain import RecordKind
         from fieldapp.tui.forms import form_for
         from fieldapp.tui.screens.form import FormScreen
@@ -287,6 +306,7 @@ class FieldApp(SyncingApp):
     # ------------------------------------------------------------------ settings
 
     async def action_toggle_language(self) -> None:
+        """Switch the whole app between 中文 and English."""
         await self.set_language("en" if i18n.current_language() == "zh_CN" else "zh_CN")
 
     async def set_language(self, lang: str) -> None:
@@ -303,6 +323,8 @@ class FieldApp(SyncingApp):
         self.refresh_bindings()
 
     def action_next_theme(self) -> None:
+        """Move to the next colour theme (dark, light, high contrast) and keep it in the
+        settings."""
         index = THEMES.index(self.theme) if self.theme in THEMES else -1
         self.theme = THEMES[(index + 1) % len(THEMES)]
         self.config.theme = self.theme
@@ -326,6 +348,8 @@ class FieldApp(SyncingApp):
             save_config(self.config)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The palette's commands: going places, locking and syncing; for a supervisor also
+        merging, conflicts, quarantine and export; then language, theme, help and quit."""
         if self.workspace is not None and not self.locked:
             yield SystemCommand(t("cmd.today"), t("cmd.today_help"), self.action_go_today)
             yield SystemCommand(
@@ -358,16 +382,19 @@ class FieldApp(SyncingApp):
         self.exit()
 
     def action_export(self) -> None:
-        """Supervisor: export a table, the team summary or a resident's file."""
+        """Supervisor: export the team summary or a table of one record kind."""
         from fieldapp.tui.dialogs.export import ExportDialog
 
         if self.workspace is not None and not self.locked:
             self.push_screen(ExportDialog(self.workspace))
 
     def action_help_quit(self) -> None:
+        """Ctrl+C copies text here: say that Ctrl+Q quits."""
         self.notify(t("ui.ctrl_c"))
 
     def action_command_palette(self) -> None:
+        """Open the command palette, with its prompt in the current language (never over the
+        lock)."""
         from textual.command import CommandPalette
 
         if not self.locked and not CommandPalette.is_open(self):
@@ -393,6 +420,8 @@ class FieldApp(SyncingApp):
         self._close_messages_no_wait()
 
     def close_vault(self) -> None:
+        """Close the open vault, compacting its journal (run off the UI thread: it can take a
+        second)."""
         if self.workspace is not None:
             self.workspace.vault.close()
 

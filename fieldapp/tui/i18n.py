@@ -33,14 +33,17 @@ def _translated(binding: Binding) -> Binding:
 
 
 def label(enum_name: str, value: str) -> str:
+    """A vocabulary value's label in the current language (``enum.<Name>.<value>``)."""
     return t(f"enum.{enum_name}.{value}")
 
 
 def day(value: dt.date | None) -> str:
+    """A date as the screens show it (ISO), or a dash for none."""
     return value.isoformat() if value else "—"
 
 
 def lang() -> str:
+    """The language the interface is in now."""
     return current_language()
 
 
@@ -116,6 +119,7 @@ class Finishing:
     _deferred: tuple[object] | None = None
 
     def finish(self, result: object) -> None:
+        """Close the screen with ``result`` if it is on top, else as soon as it is shown again."""
         screen = self  # type: ignore[assignment]
         if screen.app.screen is screen:  # type: ignore[attr-defined]
             screen.dismiss(result)  # type: ignore[attr-defined]
@@ -123,6 +127,7 @@ class Finishing:
             self._deferred = (result,)
 
     def on_screen_resume(self) -> None:
+        """Shown again: close now with the result that waited, if one did."""
         if self._deferred is not None:
             (result,) = self._deferred
             self._deferred = None

@@ -13,6 +13,10 @@ from fieldapp.tui.i18n import translate_bindings
 
 
 class AskDialog(ModalScreen[str | None]):
+    """Ask for one line of text; dismissed with what was typed (trimmed), or None on Escape or an
+    empty answer. ``question`` is its title, ``value`` the text to start from, ``hint`` a line
+    below the box."""
+
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="ask.cancel")]
 
     def __init__(self, question: str, value: str = "", hint: str = "") -> None:
@@ -22,16 +26,19 @@ class AskDialog(ModalScreen[str | None]):
         self.hint = hint
 
     def compose(self) -> ComposeResult:
+        """The question, the box holding ``value``, and the hint."""
         with Vertical(classes="dialog"):
             yield Static(self.question, classes="dialog-title", markup=False)
             yield Input(self.value, id="answer")
             yield Static(self.hint, classes="hint", markup=False)
 
     def on_mount(self) -> None:
+        """Put the cursor in the box, with the keys in the current language."""
         translate_bindings(self)
         self.query_one("#answer", Input).focus()
 
     def action_cancel(self) -> None:
+        """Close without an answer."""
         self.dismiss(None)
 
     @on(Input.Submitted)
@@ -40,7 +47,8 @@ class AskDialog(ModalScreen[str | None]):
 
 
 class MessageDialog(ModalScreen[None]):
-    """Show a longer text the worker may need to copy (a device card code)."""
+    """Show a longer text the worker may need to copy (a device card code): ``body``
+    under the heading ``title``."""
 
     BINDINGS = [Binding("escape,enter", "close", "Close", id="message.close")]
 
@@ -50,12 +58,15 @@ class MessageDialog(ModalScreen[None]):
         self.body = body
 
     def compose(self) -> ComposeResult:
+        """The title and the text, shown as they are (never as markup)."""
         with Vertical(classes="dialog"):
             yield Static(self.heading, classes="dialog-title", markup=False)
             yield Static(self.body, markup=False, id="message-body")
 
     def on_mount(self) -> None:
+        """Label the close key in the current language."""
         translate_bindings(self)
 
     def action_close(self) -> None:
+        """Close the message."""
         self.dismiss(None)

@@ -15,6 +15,9 @@ from fieldapp.tui.i18n import translate_bindings
 
 
 class ChooseDialog(ModalScreen[str | None]):
+    """Pick one of a few options; dismissed with the chosen value, or None on Escape. ``options``
+    are (text shown, value) pairs under the ``title``."""
+
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="choose.cancel")]
 
     def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
@@ -23,6 +26,7 @@ class ChooseDialog(ModalScreen[str | None]):
         self.options = options
 
     def compose(self) -> ComposeResult:
+        """The title and one line per option."""
         with Vertical(classes="dialog"):
             yield Static(self.heading, classes="dialog-title")
             yield OptionList(
@@ -30,10 +34,12 @@ class ChooseDialog(ModalScreen[str | None]):
             )
 
     def on_mount(self) -> None:
+        """Focus the options, with the keys in the current language."""
         translate_bindings(self)
         self.query_one("#choices", OptionList).focus()
 
     def action_cancel(self) -> None:
+        """Close without a choice."""
         self.dismiss(None)
 
     @on(OptionList.OptionSelected)

@@ -14,6 +14,9 @@ from fieldapp.tui.i18n import translate_bindings
 
 
 class ConfirmDialog(ModalScreen[bool]):
+    """Ask whether to discard what was typed: True to discard, False (``n``, Escape) to keep
+    editing. ``question`` is what is asked; the buttons always read discard / keep editing."""
+
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
@@ -24,6 +27,7 @@ class ConfirmDialog(ModalScreen[bool]):
         self.question = question
 
     def compose(self) -> ComposeResult:
+        """The question and the two buttons: discard, or keep editing."""
         with Vertical(classes="dialog"):
             yield Static(self.question, classes="dialog-title")
             with Horizontal(classes="dialog-buttons"):
@@ -31,10 +35,12 @@ class ConfirmDialog(ModalScreen[bool]):
                 yield Button(t("ui.no_keep_editing"), id="no", variant="primary")
 
     def on_mount(self) -> None:
+        """Focus "keep editing", so that Enter never discards by accident."""
         translate_bindings(self)
         self.query_one("#no", Button).focus()
 
     def action_answer(self, value: bool) -> None:
+        """Close with the answer: True discards."""
         self.dismiss(value)
 
     @on(Button.Pressed)

@@ -21,6 +21,9 @@ from fieldapp.tui.workers import background
 
 
 class ConflictDialog(Finishing, ModalScreen[bool]):
+    """Settle one field's conflict in the ``workspace``'s vault: keep one side, or type a merged
+    value when every side is text. Dismissed with True once settled, False on Escape."""
+
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="conflict.cancel")]
 
     def __init__(self, workspace: Workspace, conflict: supervision.FieldConflict) -> None:
@@ -29,6 +32,8 @@ class ConflictDialog(Finishing, ModalScreen[bool]):
         self.conflict = conflict
 
     def compose(self) -> ComposeResult:
+        """One line per side (the value, who wrote it, when, what it replaced), the merged
+        value's box when every side is text, and a line for a refusal."""
         c = self.conflict
         with Vertical(classes="dialog"):
             yield Static(
@@ -53,10 +58,12 @@ class ConflictDialog(Finishing, ModalScreen[bool]):
             yield Static("", id="conflict-error", classes="error", markup=False)
 
     def on_mount(self) -> None:
+        """Focus the sides, with the keys in the current language."""
         translate_bindings(self)
         self.query_one("#sides", OptionList).focus()
 
     def action_cancel(self) -> None:
+        """Close and leave the conflict for later."""
         self.dismiss(False)
 
     @on(OptionList.OptionSelected)
@@ -70,6 +77,8 @@ class ConflictDialog(Finishing, ModalScreen[bool]):
 
     @background("save")
     def settle(self, value: object) -> None:
+        """Resolve the conflict with ``value`` in a worker (a new op, so it syncs); a value the
+        field's rules refuse is shown in the dialog."""
         try:
             supervision.resolve(self.workspace.vault, self.conflict, value)
         except FieldappError as exc:

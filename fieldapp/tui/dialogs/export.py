@@ -20,7 +20,8 @@ from fieldapp.tui.workers import background
 
 
 class ExportDialog(Finishing, ModalScreen[bool]):
-    """Export the team summary or a table of one record kind to a file."""
+    """Export the team summary or a table of one record kind of the ``workspace``'s
+    vault to a file; dismissed with True once written."""
 
     BINDINGS = [
         Binding("ctrl+s", "export", "Export", id="export.run", priority=True),
@@ -32,6 +33,7 @@ class ExportDialog(Finishing, ModalScreen[bool]):
         self.workspace = workspace
 
     def compose(self) -> ComposeResult:
+        """What to export, whether to redact, the file's path, and a line for errors."""
         options = [(Content(t("ui.team_title")), "summary")]
         options += [(Content(t(f"enum.RecordKind.{k.value}")), k.value) for k in RecordKind]
         with Vertical(classes="dialog"):
@@ -43,14 +45,17 @@ class ExportDialog(Finishing, ModalScreen[bool]):
             yield Static("", id="export-error", classes="error", markup=False)
 
     def on_mount(self) -> None:
+        """Put the cursor in the path, with the keys in the current language."""
         translate_bindings(self)
         self.query_one("#path", Input).focus()
 
     def action_cancel(self) -> None:
+        """Close without exporting."""
         self.dismiss(False)
 
     @on(Input.Submitted, "#path")
     def action_export(self) -> None:
+        """Check the path (a ``.csv`` or ``.xlsx`` in a folder that exists), then export."""
         path = Path(self.query_one("#path", Input).value.strip()).expanduser()
         if (
             not path.name
@@ -64,6 +69,8 @@ class ExportDialog(Finishing, ModalScreen[bool]):
 
     @background("export")
     def run_export(self, what: str, path: Path, redact: bool) -> None:
+        """Write the chosen table where the user pointed, in a worker; a disk error is shown
+        here."""
         from fieldapp.services import export
 
         workspace = self.workspace

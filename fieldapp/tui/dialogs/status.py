@@ -19,6 +19,10 @@ from fieldapp.tui.workers import background
 
 
 class StatusDialog(Finishing, ModalScreen[Need | None]):
+    """Move the ``need`` (of the ``workspace``'s vault) to a status its workflow allows,
+    with the note that resolving or referring asks for and whom it was referred to;
+    dismissed with the saved need, or None."""
+
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="status.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="status.cancel"),
@@ -30,6 +34,8 @@ class StatusDialog(Finishing, ModalScreen[Need | None]):
         self.need = need
 
     def compose(self) -> ComposeResult:
+        """The need's status now, the statuses it may move to, the note, the referral, and a line
+        for refusals."""
         options = [
             (label("NeedStatus", s.value), s.value)
             for s in NeedStatus
@@ -48,13 +54,16 @@ class StatusDialog(Finishing, ModalScreen[Need | None]):
             yield Static("", id="status-error", classes="error", markup=False)
 
     def on_mount(self) -> None:
+        """Focus the status choice, with the keys in the current language."""
         translate_bindings(self)
         self.query_one("#new-status", Select).focus()
 
     def action_cancel(self) -> None:
+        """Close and leave the need as it was."""
         self.dismiss(None)
 
     def action_save(self) -> None:
+        """Save the chosen status with the note and the referral."""
         status = NeedStatus(str(self.query_one("#new-status", Select).value))
         note = self.query_one("#note", TextArea).text
         referred = self.query_one("#referred-to", Input).value
@@ -62,6 +71,8 @@ class StatusDialog(Finishing, ModalScreen[Need | None]):
 
     @background("save")
     def change(self, status: NeedStatus, note: str, referred_to: str) -> None:
+        """Move the need in a worker; a refusal (a missing note, a move the workflow forbids) is
+        shown in the dialog."""
         try:
             need = self.workspace.change_need_status(self.need.id, status, note, referred_to)
         except RecordInvalid as exc:

@@ -51,7 +51,8 @@ def strength(passphrase: str) -> int:
 class FirstRunScreen(Screen[Workspace | None]):
     """The steps of a first run; dismisses with the new vault's workspace.
 
-    ``kdf`` None calibrates on this machine (tests pass cheap parameters);
+    ``vault_path`` is where the vault goes (None: the default folder); ``clock`` is the
+    party's clock; ``kdf`` None calibrates on this machine (tests pass cheap parameters);
     ``set_language`` switches the whole app when a language is chosen."""
 
     BINDINGS = [Binding("ctrl+q", "app.quit", "Quit", id="first_run.quit")]
@@ -74,6 +75,8 @@ class FirstRunScreen(Screen[Workspace | None]):
         self.asked = sorted(secrets.SystemRandom().sample(range(14), 2))
 
     def compose(self) -> ComposeResult:
+        """Every step, one shown at a time: language, passphrase with its strength, the recovery
+        key to copy down and confirm, the worker's name and community, creating."""
         groups = self.recovery[1].split("-")
         with Center(), Vertical(id="first-run"):
             yield Static(t("ui.welcome"), id="first-title")
@@ -109,9 +112,11 @@ class FirstRunScreen(Screen[Workspace | None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        """Label the quit key in the current language."""
         translate_bindings(self)
 
     async def relabel(self) -> None:
+        """Redraw every step in the new language, on the same step, keeping what is typed."""
         current = self.query_one("#steps", ContentSwitcher).current
         values = {i.id: i.value for i in self.query(Input)}
         await self.recompose()
@@ -120,6 +125,7 @@ class FirstRunScreen(Screen[Workspace | None]):
             box.value = values.get(box.id, "")
 
     def worker_failed(self, group: str) -> None:
+        """Creating the vault failed: back to the passphrase step, to try again."""
         if group == "create":  # back to a step the user can act on
             self._show("step-passphrase", "#pass1")
 
@@ -187,6 +193,8 @@ class FirstRunScreen(Screen[Workspace | None]):
 
     @background("create")
     def create_vault(self, name: str, community: str) -> None:
+        """Create the vault in a worker (calibrating the KDF takes a moment) and dismiss with its
+        workspace; a refusal is shown and the passphrase step comes back."""
         from fieldapp import paths
 
         path = self.vault_path or paths.vault_dir()

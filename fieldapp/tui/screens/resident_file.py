@@ -32,13 +32,15 @@ from fieldapp.tui.workers import background
 
 
 def short(value: Any, width: int = 24) -> str:
+    """``value`` on one line, cut to ``width`` with ``…`` (a dash when it is empty)."""
     text = "—" if value in (None, "", [], {}) else str(value)
     text = text.replace("\n", " ")
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class ResidentFileScreen(Screen[None]):
-    """一人一档案: one resident's profile, needs, interviews, visits, plan, history."""
+    """一人一档案: one resident's profile, needs, interviews, visits, plan, history.
+    Given the open vault's ``context`` and whose file it is (``resident_id``)."""
 
     BINDINGS = [
         Binding("e", "edit", "Edit", id="file.edit"),
@@ -58,6 +60,7 @@ class ResidentFileScreen(Screen[None]):
         self.file: ResidentFile | None = None
 
     def compose(self) -> ComposeResult:
+        """One tab each: profile, needs, interviews, visits, case plan, history."""
         yield Header()
         with TabbedContent(id="file-tabs"):
             with TabPane(t("ui.tab_profile"), id="tab-profile"):
@@ -75,19 +78,23 @@ class ResidentFileScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        """Load the resident's file."""
         translate_bindings(self)
         self.load()
 
     def on_screen_resume(self) -> None:
+        """Back from a form or a dialog: load the file again."""
         self.load()
 
     async def relabel(self) -> None:
+        """Redraw in the new language on the same tab, and load again."""
         active = self.query_one("#file-tabs", TabbedContent).active
         await self.recompose()
         self.query_one("#file-tabs", TabbedContent).active = active
         self.load()
 
     def action_back(self) -> None:
+        """Close the file."""
         self.app.pop_screen()
 
     def _gone(self) -> None:
@@ -97,6 +104,8 @@ class ResidentFileScreen(Screen[None]):
 
     @background("file", exclusive=True)
     def load(self) -> None:
+        """Read the file in a worker and show it, then the history of every record in it, newest
+        first; a resident deleted elsewhere closes the screen."""
         workspace = self.workspace
         file = workspace.resident_file(self.resident_id)
         if file is None:  # deleted elsewhere, or never existed
@@ -111,6 +120,8 @@ class ResidentFileScreen(Screen[None]):
         self.app.call_from_thread(self.show_history, history)
 
     def show(self, f: ResidentFile) -> None:
+        """Fill the profile (with what can be read of damaged records), the needs, interviews and
+        visits (cursors kept) and the case plan."""
         self.file = f
         r = f.resident
         age = r.age(f.today)
@@ -252,6 +263,7 @@ class ResidentFileScreen(Screen[None]):
         self.query_one("#plan", Static).update("\n".join(plan_text))
 
     def show_history(self, entries: list[HistoryEntry]) -> None:
+        """Fill the history: when, who, which record's field, and old → new in words."""
         table = self.query_one("#history", DataTable)
         table.clear(columns=True)
         table.add_columns(t("ui.col_when"), t("ui.col_who"), t("ui.col_field"), t("ui.col_change"))
@@ -297,15 +309,19 @@ class ResidentFileScreen(Screen[None]):
             self.app.push_screen(FormScreen(self.context, form))
 
     def action_edit(self) -> None:
+        """Edit the resident's profile."""
         self._open_form(RecordKind.RESIDENT)
 
     def action_new_need(self) -> None:
+        """Add a need to the resident's needs list."""
         self._open_form(RecordKind.NEED, None)
 
     def action_new_visit(self) -> None:
+        """Record a visit to the resident."""
         self._open_form(RecordKind.VISIT)
 
     def action_new_interview(self) -> None:
+        """Choose an interview template, then record an interview with the resident."""
         from fieldapp.tui.dialogs.choose import ChooseDialog
 
         workspace = self.workspace
@@ -324,6 +340,7 @@ class ResidentFileScreen(Screen[None]):
         self.app.push_screen(ChooseDialog(t("ui.choose_template"), options), chosen)
 
     def action_plan(self) -> None:
+        """Edit the resident's case plan (the first one the file lists), or start one."""
         if self.file:
             self._open_form(RecordKind.CASE_PLAN, self.file.plans[0] if self.file.plans else None)
 
@@ -337,6 +354,8 @@ class ResidentFileScreen(Screen[None]):
         return next((n for n in self.file.needs if n.id == key), None)
 
     def action_need_status(self) -> None:
+        """Move the need under the cursor along its workflow; from another tab, show the needs
+        first, so the worker sees which need changes."""
         from fieldapp.tui.dialogs.status import StatusDialog
 
         tabs = self.query_one("#file-tabs", TabbedContent)

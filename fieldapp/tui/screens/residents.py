@@ -36,7 +36,8 @@ class Filters:
 
 
 class ResidentsScreen(Screen[None]):
-    """Every resident, found as you type; Enter opens their file."""
+    """Every resident, found as you type; Enter opens their file. Given the open
+    vault's ``context``."""
 
     BINDINGS = [
         Binding("slash", "focus_search", "Search", id="residents.search"),
@@ -45,7 +46,8 @@ class ResidentsScreen(Screen[None]):
     ]
 
     class Results(Message):
-        """A search's rows, for the filters it ran with (stale ones are dropped)."""
+        """A search's rows (the first of ``total`` matches), for the ``filters`` it ran
+        with (stale ones are dropped)."""
 
         def __init__(self, filters: Filters, rows: list[ResidentRow], total: int) -> None:
             super().__init__()
@@ -63,6 +65,8 @@ class ResidentsScreen(Screen[None]):
         self._overdue: set[str] | None = None
 
     def compose(self) -> ComposeResult:
+        """The search box, the filters (community, tag, open needs, overdue), the table, the
+        count."""
         workspace = self.workspace
         yield Header()
         yield Input(placeholder=t("ui.search_placeholder"), id="search", value=self.filters.query)
@@ -86,6 +90,7 @@ class ResidentsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        """Focus the search box, listen for the search index, and run the first search."""
         translate_bindings(self)
         self.title = t("ui.residents_title")
         self.query_one("#search", Input).focus()
@@ -93,21 +98,26 @@ class ResidentsScreen(Screen[None]):
         self.run_search()
 
     def on_index_ready(self, _: IndexReady) -> None:
+        """The pinyin index is built: search again."""
         self.run_search()  # pinyin matches now
 
     def on_screen_resume(self) -> None:
+        """Back from a file: search again, with fresh open-need and overdue counts."""
         self._open_counts = self._overdue = None  # a save elsewhere may change them
         self.run_search()
 
     async def relabel(self) -> None:
+        """Redraw in the new language and search again."""
         await self.recompose()
         self.title = t("ui.residents_title")
         self.run_search()
 
     def action_focus_search(self) -> None:
+        """Put the cursor back in the search box."""
         self.query_one("#search", Input).focus()
 
     def action_back(self) -> None:
+        """Close the list."""
         self.app.pop_screen()
 
     @on(Input.Changed, "#search")
@@ -137,10 +147,14 @@ class ResidentsScreen(Screen[None]):
         self.run_search()
 
     def run_search(self) -> None:
+        """Search with a copy of the filters as they are now (stale results are told apart by
+        it)."""
         self.search(Filters(**vars(self.filters)))
 
     @background("search", exclusive=True)
     def search(self, filters: Filters) -> None:
+        """Find the matching residents in a worker (the newest search wins) and post the rows;
+        open-need and overdue counts are read when a filter first needs them."""
         workspace = self.workspace
         if filters.open_needs and self._open_counts is None:
             self._open_counts = workspace.open_needs_by_resident()
@@ -159,6 +173,7 @@ class ResidentsScreen(Screen[None]):
         self.post_message(self.Results(filters, rows, total))
 
     def worker_failed(self, group: str) -> None:
+        """The search failed: say so where the count goes."""
         if group == "search":
             self.query_one("#result-count", Static).update(t("ui.load_failed"))
 

@@ -37,7 +37,8 @@ def bars(counts: dict[str, int], width: int = BAR, notes: dict[str, str] | None 
 
 
 class TeamScreen(Screen[None]):
-    """A supervisor's home: each worker's numbers, conflicts and quarantine, charts."""
+    """A supervisor's home: each worker's numbers, conflicts and quarantine, charts.
+    Given the open vault's ``context``, as are the two screens below."""
 
     BINDINGS = [
         Binding("c", "conflicts", "Conflicts", id="team.conflicts"),
@@ -56,6 +57,8 @@ class TeamScreen(Screen[None]):
         self.weekly: tuple[list[int], list[int]] = ([], [])
 
     def compose(self) -> ComposeResult:
+        """The summary line, one row per worker, and the charts: the highlighted worker's visits
+        per week, needs by category and per week."""
         yield Header()
         yield Static(t("ui.loading"), id="team-summary", markup=False)
         yield DataTable(id="workers", cursor_type="row", zebra_stripes=True)
@@ -71,30 +74,38 @@ class TeamScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        """Listen for merges and enrolments, and load the team view."""
         translate_bindings(self)
         self.title = t("ui.team_title")
         self.context.events.subscribe(self)
         self.load()
 
     def on_team_changed(self, _: TeamChanged) -> None:
+        """Bundles were merged or a device enrolled: load again."""
         self.load()
 
     def on_screen_resume(self) -> None:
+        """Back from conflicts, quarantine or a dialog: load again."""
         self.load()
 
     async def relabel(self) -> None:
+        """Redraw in the new language and load again."""
         await self.recompose()
         self.title = t("ui.team_title")
         self.load()
 
     def action_conflicts(self) -> None:
+        """Open the conflicts to review."""
         self.app.push_screen(ConflictsScreen(self.context))
 
     def action_quarantine(self) -> None:
+        """Open the quarantined bundles."""
         self.app.push_screen(QuarantineScreen(self.context))
 
     @background("team", exclusive=True)
     def load(self) -> None:
+        """Read the team report, the needs charts and the conflict and quarantine counts in a
+        worker (the newest request wins)."""
         ws = self.workspace
         today = ws.today()
         rows = supervision.team_report(ws.vault, today)
@@ -105,6 +116,7 @@ class TeamScreen(Screen[None]):
         self.app.call_from_thread(self.show, rows, needs, conflicts, quarantined)
 
     def worker_failed(self, group: str) -> None:
+        """Loading failed: say so on the summary line."""
         if group == "team":
             self.query_one("#team-summary", Static).update(t("ui.load_failed"))
 
@@ -121,6 +133,7 @@ class TeamScreen(Screen[None]):
         conflicts: int,
         quarantined: int,
     ) -> None:
+        """Fill the summary line, the workers' table (cursor kept) and the charts."""
         self.rows = rows
         self.query_one("#team-summary", Static).update(
             t(
@@ -213,29 +226,35 @@ class ConflictsScreen(Screen[None]):
         self.workspace = context.workspace
 
     def compose(self) -> ComposeResult:
+        """The count, and one row per field in conflict: record, kind, field, the values."""
         yield Header()
         yield Static("", id="conflicts-count", markup=False)
         yield DataTable(id="conflicts", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
+        """Load the conflicts."""
         translate_bindings(self)
         self.title = t("ui.conflicts_title")
         self.load()
 
     def on_screen_resume(self) -> None:
+        """Back from a conflict: load again (it may be settled now)."""
         self.load()
 
     async def relabel(self) -> None:
+        """Redraw in the new language and load again."""
         await self.recompose()
         self.title = t("ui.conflicts_title")
         self.load()
 
     def action_back(self) -> None:
+        """Close the conflicts."""
         self.app.pop_screen()
 
     @background("conflicts", exclusive=True)
     def load(self) -> None:
+        """Gather every unresolved field conflict in a worker."""
         ws = self.workspace
         found = []
         for rid in supervision.merge.conflicts(ws.vault):
@@ -243,10 +262,12 @@ class ConflictsScreen(Screen[None]):
         self.app.call_from_thread(self.show, found)
 
     def worker_failed(self, group: str) -> None:
+        """Loading failed: say so where the count goes."""
         if group == "conflicts":
             self.query_one("#conflicts-count", Static).update(t("ui.load_failed"))
 
     def show(self, found: list[supervision.FieldConflict]) -> None:
+        """List the conflicts (cursor kept); Enter opens one to settle."""
         self.found = {f"{c.record_id}/{c.field}": c for c in found}
         self.query_one("#conflicts-count", Static).update(t("ui.conflicts_count", n=len(found)))
         table = self.query_one("#conflicts", DataTable)
@@ -286,6 +307,8 @@ class QuarantineScreen(Screen[None]):
         self.workspace = context.workspace
 
     def compose(self) -> ComposeResult:
+        """The count, one row per quarantined bundle, and the highlighted one's source and
+        reason."""
         yield Header()
         yield Static("", id="quarantine-count", markup=False)
         yield DataTable(id="quarantine", cursor_type="row", zebra_stripes=True)
@@ -293,6 +316,7 @@ class QuarantineScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        """List the quarantined bundles, newest first, and show the first one's reason."""
         translate_bindings(self)
         self.title = t("ui.quarantine_title")
         ws = self.workspace
@@ -316,10 +340,12 @@ class QuarantineScreen(Screen[None]):
             self._reason(self.items[0])
 
     async def relabel(self) -> None:
+        """Redraw and list again in the new language."""
         await self.recompose()
         self.on_mount()
 
     def action_back(self) -> None:
+        """Close the quarantine."""
         self.app.pop_screen()
 
     def _reason(self, q: supervision.Quarantined) -> None:

@@ -25,7 +25,8 @@ SHOWN = 50
 
 
 class TodayScreen(Screen[None]):
-    """A worker's home: what is due, what is urgent, the sync status line."""
+    """A worker's home: what is due, what is urgent, the sync status line. Given the
+    open vault's ``context``."""
 
     BINDINGS = [
         Binding("r", "app.go_residents", "Residents", id="today.residents"),
@@ -43,6 +44,8 @@ class TodayScreen(Screen[None]):
         self._row_resident: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
+        """The counts, the sync status line, and the lists: contacts due, urgent needs, needs due
+        soon."""
         yield Header()
         yield Static(t("ui.loading"), id="today-counts")
         yield Static(t("ui.sync_checking"), id="sync-status", markup=False)
@@ -56,32 +59,40 @@ class TodayScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        """Listen for sync changes and load the summary; the sync line follows once it is shown."""
         translate_bindings(self)
         self.title = t("ui.today_title")
         self.context.events.subscribe(self)
         self.load()
 
     def on_sync_status_changed(self, _: SyncStatusChanged) -> None:
+        """The outbox or the hub changed: redraw the sync line."""
         self.load_sync_status()
 
     def on_screen_resume(self) -> None:
+        """Back on Today: load the summary again."""
         self.load()  # a visit or need saved elsewhere changes what is due
 
     async def relabel(self) -> None:
+        """Redraw in the new language, with the summary already loaded."""
         await self.recompose()
         self.title = t("ui.today_title")
         if self.summary is not None:
             self.show(self.summary)
 
     def action_refresh(self) -> None:
+        """Load the summary again."""
         self.load()
 
     @background("today", exclusive=True)
     def load(self) -> None:
+        """Read today's summary in a worker (the newest request wins) and show it."""
         summary = self.workspace.today_summary()
         self.app.call_from_thread(self.show, summary)
 
     def worker_failed(self, group: str) -> None:
+        """Loading failed: say so, and on a first load let the rest of the app (search index,
+        sync line) start all the same."""
         if group == "today":
             self.query_one("#today-counts", Static).update(t("ui.load_failed"))
             if self.summary is None:  # the rest of the app must work all the same
@@ -91,6 +102,8 @@ class TodayScreen(Screen[None]):
             self.query_one("#sync-status", Static).update(t("ui.load_failed"))
 
     def show(self, s: TodaySummary) -> None:
+        """Fill the counts and the lists (at most :data:`SHOWN` rows each, cursors kept); the
+        first time, tell the app the home screen is up and load the sync line."""
         first = self.summary is None
         self.summary = s
         self.sub_title = s.today.isoformat()
@@ -163,6 +176,7 @@ class TodayScreen(Screen[None]):
 
     @background("sync-status", exclusive=True)
     def load_sync_status(self) -> None:
+        """Work out the sync status line in a worker and show it."""
         line = status_line(self.workspace, self.context.hub)
         self.app.call_from_thread(self.query_one("#sync-status", Static).update, line)
 

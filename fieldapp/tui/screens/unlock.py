@@ -95,7 +95,8 @@ class _PassphraseScreen(Finishing, Screen[Workspace | None]):
 
 
 class UnlockScreen(_PassphraseScreen):
-    """At start: opens the vault at ``vault_path`` and dismisses with its workspace."""
+    """At start: opens the vault at ``vault_path`` and dismisses with its workspace.
+    ``clock`` is the party's clock; ``read_only`` opens it to look and export only."""
 
     def __init__(
         self, vault_path: Path, *, clock: Clock, read_only: bool = False, delay_base: float = 1.0
@@ -107,6 +108,8 @@ class UnlockScreen(_PassphraseScreen):
 
     @background("unlock")
     def try_passphrase(self, passphrase: str) -> None:
+        """Open the vault with ``passphrase`` in a worker and dismiss with its workspace; a wrong
+        passphrase makes the next try wait longer, any other refusal is shown."""
         try:
             workspace = session.open_workspace(
                 self.vault_path, passphrase, clock=self.clock, read_only=self.read_only
@@ -121,7 +124,8 @@ class UnlockScreen(_PassphraseScreen):
 
 
 class LockScreen(_PassphraseScreen):
-    """Covers every screen until the passphrase is typed again; drafts are already saved."""
+    """Covers every screen until the passphrase of the ``workspace``'s vault is typed
+    again; drafts are already saved."""
 
     def __init__(self, workspace: Workspace, *, delay_base: float = 1.0) -> None:
         super().__init__(delay_base=delay_base)
@@ -132,6 +136,8 @@ class LockScreen(_PassphraseScreen):
 
     @background("unlock")
     def try_passphrase(self, passphrase: str) -> None:
+        """Check ``passphrase`` in a worker: leave the lock screen, or make the next try wait
+        longer."""
         try:
             session.unlock(self.workspace, passphrase)
         except WrongPassphrase as exc:
