@@ -403,7 +403,7 @@ def cmd_team(args: argparse.Namespace) -> int:
 
 
 def _hub_of(args: argparse.Namespace) -> dict[str, str]:
-    from sync.s3 import HubAddress
+    from sync.transports.endpoint import HubAddress
 
     return HubAddress.parse(args.hub, args.bucket, args.region, args.style).to_card()
 
@@ -424,7 +424,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     """One pass: to a folder (USB stick) when given, else to the team's hub."""
     from fieldapp.errors import HubClockWrong, HubDenied, HubUnreachable
     from sync.outbox import sync_to
-    from sync.transport import FolderTransport
+    from sync.transports.folder import FolderTransport
 
     vault = _open_vault(args)
     try:

@@ -32,8 +32,9 @@ import orjson
 from fieldapp.errors import FieldappError, HubError
 from fieldapp.store import Vault
 from fieldapp.store.fsio import fsync_dir, write_all
-from sync.s3 import Credentials, HubAddress, S3Transport
 from sync.team import HUB_LOCAL, hub_admin, hub_identities, team_secrets
+from sync.transports.endpoint import Credentials, HubAddress
+from sync.transports.s3 import S3Transport
 
 IDENTITIES = "s3.json"
 SETTINGS = "hub.json"  # the bucket (nothing secret)

@@ -66,7 +66,7 @@ def test_the_merge_bounds_clock_skew_by_the_supervisors_clock(tmp_path: Path) ->
     """A worker 23 h ahead is accepted; 25 h ahead is refused — measured against the
     supervisor's clock, whatever day the machine thinks it is."""
     from sync import merge, outbox, team
-    from sync.transport import FolderTransport
+    from sync.transports.folder import FolderTransport
 
     supervisor_clock = FixedClock(T0)
     sup, _ = Vault.create(tmp_path / "sup", PASSPHRASE, kdf=FAST_KDF, clock=supervisor_clock)

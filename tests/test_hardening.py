@@ -544,7 +544,7 @@ def test_a_stick_entry_that_is_not_a_regular_file_is_never_opened(tmp_path: Path
 
 def test_a_worker_writing_to_a_hostile_stick_is_never_led_elsewhere(tmp_path: Path) -> None:
     from fieldapp.errors import TransportError
-    from sync.transport import FolderTransport
+    from sync.transports.folder import FolderTransport
 
     elsewhere = tmp_path / "home"
     elsewhere.mkdir()

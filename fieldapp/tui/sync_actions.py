@@ -227,7 +227,7 @@ class SyncActions:
     @background("sync")
     def sync_to_folder(self: FieldApp, folder: str) -> None:  # type: ignore[misc]
         from sync import outbox, team
-        from sync.transport import FolderTransport
+        from sync.transports.folder import FolderTransport
 
         workspace = self.workspace
         assert workspace is not None
