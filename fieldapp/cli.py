@@ -522,7 +522,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     """Supervisor: receive every bundle in the given folders/files (and/or fetched from
     the hub) and merge it."""
     from fieldapp.services.supervision import merge_text
-    from sync.merge import Summary, merge_sources
+    from sync.merge import Summary
+    from sync.sources import merge_sources
 
     if not args.paths and not args.from_hub:
         _say("cli.merge_nothing")

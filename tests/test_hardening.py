@@ -22,7 +22,8 @@ from fieldapp.services.workspace import Workspace
 from fieldapp.store import Change, Vault, fold, limits, writing
 from sync import hubsync, merge
 from sync.bundle import MAX_VALUE, seal
-from sync.merge import Merger, merge_sources
+from sync.merge import Merger
+from sync.sources import merge_sources
 from tests.conftest import FAST_KDF, PASSPHRASE, T0
 from tests.test_merge import Device, supervisor
 

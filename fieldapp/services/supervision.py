@@ -14,9 +14,9 @@ from typing import Any
 
 from fieldapp.domain import NeedStatus, RecordKind
 from fieldapp.domain.hlc import to_seconds
-from fieldapp.domain.ops import Op
+from fieldapp.domain.ops import RESOLVED_PREFIX, Op
 from fieldapp.store import Change, Vault
-from sync import merge, team
+from sync import merge, preview, team
 
 OPEN = {NeedStatus.OPEN.value, NeedStatus.IN_PROGRESS.value}
 DEFINING = {
@@ -166,7 +166,7 @@ def field_conflicts(vault: Vault, record_id: str) -> list[FieldConflict]:
     out = []
     for name in merge.conflicts(vault).get(record_id, []):
         sides = []
-        for op in merge.heads(history, name):
+        for op in preview.heads(history, name):
             base = by_id.get(op.base) if op.base else None
             sides.append(
                 Side(
@@ -198,7 +198,7 @@ def resolve(vault: Vault, conflict: FieldConflict, value: Any) -> None:
         conflict.record_id,
         {
             conflict.field: value,
-            merge.RESOLVED_PREFIX + conflict.field: sorted(s.op_id for s in conflict.sides),
+            RESOLVED_PREFIX + conflict.field: sorted(s.op_id for s in conflict.sides),
         },
     )
     vault.commit([change], kv={merge.CONFLICTS: index})

@@ -312,7 +312,7 @@ class SyncActions:
 
     @background("sync")
     def merge_folder(self: FieldApp, folder: str) -> None:  # type: ignore[misc]
-        from sync.merge import merge_sources
+        from sync.sources import merge_sources
 
         workspace = self.workspace
         assert workspace is not None
