@@ -83,7 +83,7 @@ def bench_case(
 
     from fieldapp.store import Vault
     from sync import hubsync, outbox
-    from sync.s3 import INBOX
+    from sync.transports.s3 import INBOX
 
     probe = Vault.open(worker_path, PASSPHRASE)
     seqs = outbox.pending_bundles(probe)
@@ -146,7 +146,7 @@ def main() -> None:
     from fieldapp.store import KdfParams, Vault
     from sync import hub as hubmod
     from sync import team
-    from sync.s3 import Credentials
+    from sync.transports.endpoint import Credentials
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

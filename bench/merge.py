@@ -124,7 +124,7 @@ def run_stick(devices: int, junk: int, junk_size: int) -> tuple[float, int, int]
     import os
 
     from sync.cards import TeamSecrets
-    from sync.merge import merge_sources
+    from sync.sources import merge_sources
 
     secrets = TeamSecrets.generate("team0001", "督导")
     bundles, enrolled = make_bundles(devices, secrets.team_id, secrets.enc_key.public_key())

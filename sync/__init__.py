@@ -1,4 +1,4 @@
-"""Ops, the hybrid logical clock, merge, and (later) bundles and transports.
+"""Sync between devices: cards and enrolment, bundles, the outbox, transports, merge, hub.
 
 Nothing here imports a UI toolkit.
 """

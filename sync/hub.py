@@ -32,8 +32,10 @@ import orjson
 from fieldapp.errors import FieldappError, HubError
 from fieldapp.store import Vault
 from fieldapp.store.fsio import fsync_dir, write_all
-from sync.s3 import Credentials, HubAddress, S3Transport
+from sync.relay import Forwarder
 from sync.team import HUB_LOCAL, hub_admin, hub_identities, team_secrets
+from sync.transports.endpoint import Credentials, HubAddress
+from sync.transports.s3 import S3Transport
 
 IDENTITIES = "s3.json"
 SETTINGS = "hub.json"  # the bucket (nothing secret)
@@ -56,6 +58,7 @@ def weed_binary() -> Path:
 
 
 def port_free(host: str, port: int) -> bool:
+    """Whether ``host:port`` can be bound now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -166,6 +169,7 @@ def running_pid(hub_dir: Path) -> int | None:
 
 
 def hub_dir_of(vault: Vault) -> Path | None:
+    """The directory of the hub this supervisor runs, when it runs one."""
     local = vault.get_meta(HUB_LOCAL)
     return Path(local["dir"]) if local else None
 
@@ -186,90 +190,6 @@ def refresh_identities(vault: Vault) -> bool:
     return True
 
 
-class Forwarder:
-    """Offers the S3 port on another address (``--listen``): a plain TCP relay, so
-    nothing but S3 is reachable from outside. At most ``MAX_RELAYS`` connections at
-    once; a connection idle for ``IDLE`` seconds is closed; running out of file
-    descriptors pauses accepting instead of ending it."""
-
-    MAX_RELAYS = 128
-    IDLE = 300.0
-
-    def __init__(self, listen: tuple[str, int], target: tuple[str, int]) -> None:
-        import threading
-
-        self.target = target
-        self.server = socket.create_server(listen, reuse_port=False)
-        self.server.settimeout(0.5)
-        self._closed = threading.Event()
-        self._slots = threading.BoundedSemaphore(self.MAX_RELAYS)
-        self._thread = threading.Thread(target=self._serve, daemon=True, name="hub-forwarder")
-        self._thread.start()
-
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def _serve(self) -> None:
-        import errno
-        import threading
-
-        while not self._closed.is_set():
-            if not self._slots.acquire(timeout=0.5):
-                continue  # full: the waiting clients queue in the listen backlog
-            try:
-                client, _ = self.server.accept()
-            except TimeoutError:
-                self._slots.release()
-                continue
-            except OSError as exc:
-                self._slots.release()
-                if self._closed.is_set():
-                    return
-                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    time.sleep(0.5)  # out of descriptors: wait for relays to finish
-                continue
-            try:
-                threading.Thread(target=self._relay, args=(client,), daemon=True).start()
-            except RuntimeError:  # no thread to be had
-                client.close()
-                self._slots.release()
-
-    def _relay(self, client: socket.socket) -> None:
-        import threading
-
-        try:
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                return
-            upstream.settimeout(self.IDLE)
-            client.settimeout(self.IDLE)
-
-            def pipe(src: socket.socket, dst: socket.socket) -> None:
-                try:
-                    while chunk := src.recv(65536):
-                        dst.sendall(chunk)
-                except OSError:  # includes the idle timeout
-                    pass
-                finally:
-                    with contextlib.suppress(OSError):
-                        dst.shutdown(socket.SHUT_WR)
-
-            back = threading.Thread(target=pipe, args=(upstream, client), daemon=True)
-            back.start()
-            pipe(client, upstream)
-            back.join()
-            client.close()
-            upstream.close()
-        finally:
-            self._slots.release()
-
-    def close(self) -> None:
-        self._closed.set()
-        self.server.close()
-
-
 @dataclass
 class HubProcess:
     """One running ``weed mini``."""
@@ -284,13 +204,16 @@ class HubProcess:
 
     @property
     def endpoint(self) -> str:
+        """The S3 URL on this machine."""
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
         return f"http://{host}:{self.port}"
 
     def reload(self) -> None:
+        """Make SeaweedFS read ``s3.json`` again (SIGHUP)."""
         self.process.send_signal(signal.SIGHUP)
 
     def stop(self, timeout: float = 15.0) -> None:
+        """Stop the relay, then SeaweedFS (SIGTERM, SIGKILL after ``timeout``)."""
         if self.forwarder is not None:
             self.forwarder.close()
         if self.process.poll() is None:

@@ -36,8 +36,10 @@ from sync import outbox
 from sync.bundle import MAX_BUNDLE, digest
 from sync.locking import sync_lock
 from sync.merge import Merger, Outcome, jsonable
-from sync.s3 import ARCHIVE, INBOX, Credentials, HubAddress, S3Transport
 from sync.team import HUB_LOCAL, device_hub_credentials, hub_admin, team_card, team_secrets
+from sync.transports.base import Transport
+from sync.transports.endpoint import Credentials, HubAddress
+from sync.transports.s3 import ARCHIVE, INBOX, S3Transport
 
 FETCHED = "recv/fetched/"
 TO_ARCHIVE = "hub/to_archive/"  # one entry per merged hub key: [key, archive target]
@@ -106,7 +108,7 @@ def note_contact(vault: Vault, online: bool) -> None:
     vault.put_meta(outbox.STATUS, status)
 
 
-def upload(vault: Vault, transport: S3Transport) -> outbox.SyncResult:
+def upload(vault: Vault, transport: Transport) -> outbox.SyncResult:
     """One pass: probe, then cut and upload. ``HubUnreachable``/``HubDenied`` when the
     probe fails (nothing was cut or sent); errors during the upload are in the result."""
     try:
@@ -128,6 +130,8 @@ def upload(vault: Vault, transport: S3Transport) -> outbox.SyncResult:
 
 @dataclass
 class FetchSummary:
+    """What one supervisor pass did: keys listed, fetched, archived, and every outcome."""
+
     listed: int = 0
     fetched: int = 0
     archived: int = 0
@@ -137,10 +141,12 @@ class FetchSummary:
     archive_error: FieldappError | None = None
 
     def count(self, kind: str) -> int:
+        """How many outcomes were of ``kind`` (applied, duplicate, held, quarantined)."""
         return sum(1 for o in self.outcomes if o.kind == kind)
 
     @property
     def ops(self) -> int:
+        """Ops applied in the pass."""
         return sum(o.ops for o in self.outcomes if o.kind == "applied")
 
 
@@ -169,7 +175,7 @@ def _queued(vault: Vault) -> dict[str, list[str]]:
 
 
 def fetch(
-    vault: Vault, transport: S3Transport, max_bytes: int = 4 * FETCH_BATCH_BYTES
+    vault: Vault, transport: Transport, max_bytes: int = 4 * FETCH_BATCH_BYTES
 ) -> tuple[FetchSummary, bool]:
     """Copy up to ``max_bytes`` of new bundles from the hub's inbox into the vault
     (sealed, as they came). Returns the summary and whether more is waiting.
@@ -180,7 +186,7 @@ def fetch(
     cannot be read (empty, or refused by the service) is recorded as such and refused
     in the merge, so it can never stop the pass for the others."""
     summary = FetchSummary()
-    listed = {k: v for k, v in transport.list_sizes(INBOX).items() if _parse(k)}
+    listed = {e.key: e.size for e in transport.scan(INBOX) if e.problem is None and _parse(e.key)}
     summary.listed = len(listed)
     waiting = _queued(vault)
     have = {vault.get_meta(k)["key"] for k in vault.meta_keys(FETCHED)}
@@ -259,7 +265,7 @@ def merge_fetched(vault: Vault) -> list[Outcome]:
     return outcomes
 
 
-def archive_merged(vault: Vault, transport: S3Transport) -> tuple[int, FieldappError | None]:
+def archive_merged(vault: Vault, transport: Transport) -> tuple[int, FieldappError | None]:
     """Move merged bundles from ``inbox/`` to ``archive/`` on the hub. One that cannot
     be moved does not hold up the others; the first such error is returned (the hub
     being unreachable ends the round)."""
@@ -281,7 +287,7 @@ def archive_merged(vault: Vault, transport: S3Transport) -> tuple[int, FieldappE
 
 def fetch_and_merge(
     vault: Vault,
-    transport: S3Transport,
+    transport: Transport,
     archive: bool = True,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> FetchSummary:

@@ -18,33 +18,31 @@ whose signature verified is kept whole while the quarantine's quota lasts, anyth
 else only by its start, digest, source and reason; past QUARANTINE_MAX entries
 refusals are counted, not kept. Held bundles have a quota too; one not kept stays
 where it came from (the stick, the hub's inbox) and is read again next time.
+
+The checks an opened bundle passes before it is applied are in ``sync.preview``; the
+pass over sticks and folders is ``sync.sources``.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from fieldapp.domain.hlc import physical_ms
-from fieldapp.domain.ops import DELETED, RESOLVED_PREFIX, Op
+from fieldapp.domain.ops import Op
 from fieldapp.errors import (
     BundleError,
-    BundleTooLarge,
     ClockAhead,
     CommitRefused,
     DuplicateBundle,
-    NotAFile,
     OpInvalid,
     RecordIncomplete,
     SequenceConflict,
     SequenceGap,
     TooLargeToApply,
 )
-from fieldapp.store import Vault, fsio
+from fieldapp.store import Vault
 from sync.bundle import (
     MAX_BUNDLE,
     Chain,
@@ -56,6 +54,7 @@ from sync.bundle import (
     read_header,
 )
 from sync.locking import sync_lock
+from sync.preview import check_bundle, complete_records
 from sync.team import enrolled_keys, team_secrets
 
 CHAIN = "recv/chain/"
@@ -70,13 +69,12 @@ QUARANTINE_WHOLE = 64 * 1024 * 1024  # all signed refused bundles kept whole, to
 QUARANTINE_MAX = 1000  # entries
 HELD_QUOTA = 64 * 1024 * 1024  # bytes of held bundles, all devices
 HELD_MAX = 2000  # held bundles
-# An HLC this far ahead of the supervisor's clock is refused: a device whose clock is
-# days off must not win every later conflict.
-MAX_AHEAD_MS = 24 * 3600 * 1000
 
 
 @dataclass
 class Outcome:
+    """What happened to one bundle, where it came from, and why when it was not applied."""
+
     kind: str  # applied | duplicate | held | quarantined
     device: str = ""
     seq: int = 0
@@ -88,17 +86,22 @@ class Outcome:
 
 @dataclass
 class Summary:
+    """The outcomes of one merge pass."""
+
     outcomes: list[Outcome] = field(default_factory=list)
 
     def count(self, kind: str) -> int:
+        """How many outcomes were of ``kind`` (applied, duplicate, held, quarantined)."""
         return sum(1 for o in self.outcomes if o.kind == kind)
 
     @property
     def ops(self) -> int:
+        """Ops applied in the pass."""
         return sum(o.ops for o in self.outcomes if o.kind == "applied")
 
 
 def chain_of(vault: Vault, device: str) -> Chain:
+    """Where ``device``'s chain of bundles stands in this vault (empty before its first)."""
     state = vault.get_meta(CHAIN + device)
     if not state:
         return Chain()
@@ -134,7 +137,7 @@ class Merger:
         self.vault = vault
         self.team = team
         self.devices = enrolled_keys(vault)
-        # A worker may be up to a day ahead (MAX_AHEAD_MS): its "today" is not in the
+        # A worker may be up to a day ahead (preview.MAX_AHEAD_MS): its "today" is not in the
         # future. Read once: a merge pass is short.
         self._day = vault.clock.today() + dt.timedelta(days=1)
         self.validate = domain_validator(today=self._today)
@@ -175,12 +178,8 @@ class Merger:
                 chain=lambda d: chain_of(self.vault, d),
                 validate_op=self.validate,
             )
-            self._check_clock(opened)
-            self._check_kinds(opened)
-            conflicted = self._conflicts_after(opened.ops)
-            incomplete = [
-                r for r in self._check_records(opened, conflicted) if r not in completable
-            ]
+            conflicted, new = check_bundle(self.vault, opened, self._day, conflicts(self.vault))
+            incomplete = [r for r in new if r not in completable]
             if incomplete:
                 return self._wait(data, opened, incomplete, source)
         except DuplicateBundle as exc:
@@ -222,60 +221,6 @@ class Merger:
         self.vault.put_meta(key, {"data": _b64(data), "source": source})
         self._held[key] = len(data)
         return Outcome("held", device, seq, reason=exc, source=source)
-
-    def _check_kinds(self, opened: Opened) -> None:
-        """A record keeps its kind: an op claiming a resident's id for a need is refused."""
-        seen: dict[str, str] = {}
-        for index, op in enumerate(opened.ops):
-            kind = seen.setdefault(op.record_id, self.vault.kind_of(op.record_id) or op.kind)
-            if kind != op.kind:
-                raise OpInvalid(index=index, reason="kind")
-
-    def _check_records(self, opened: Opened, conflicted: dict[str, list[str]]) -> list[str]:
-        """Every record as it will stand once the bundle is applied (the fold) must pass
-        its model's whole rules — required fields, cross-field checks — or the bundle is
-        refused (:class:`OpInvalid`). Returns the records new here that the fold leaves
-        incomplete: the bundle waits until their other ops arrive (from another device,
-        in any order), so the merge stays order-independent.
-
-        Left alone (the fold is not this bundle's alone to answer for): a record with
-        concurrent edits (conflict review settles it), one the bundle builds on ops this
-        vault has not seen yet, one already unreadable before."""
-        from fieldapp.domain.validation import check_record, missing_fields
-
-        after = self.vault.preview(opened.ops)
-        mine = {op.op_id for op in opened.ops}
-        by_record: dict[str, list[Op]] = {}
-        for op in opened.ops:
-            by_record.setdefault(op.record_id, []).append(op)
-        incomplete = []
-        for rid, doc in after.items():
-            if doc.get(DELETED) or rid in conflicted:
-                continue
-            ops = by_record[rid]
-            kind = ops[0].kind
-            known = self.vault.kind_of(rid) is not None
-            if not known and missing_fields(kind, doc):
-                incomplete.append(rid)
-                continue
-            bases = {op.base for op in ops if op.base} - mine
-            if bases and (not known or bases - {o.op_id for o in self.vault.history(rid)}):
-                continue
-            problem = check_record(kind, rid, doc, self._today())
-            if problem is None:
-                continue
-            before = self.vault.get(rid)
-            if before is not None and (
-                missing_fields(kind, before) or check_record(kind, rid, before, self._today())
-            ):
-                continue  # unreadable already: shown as damaged, not made worse
-            raise OpInvalid(index=opened.ops.index(ops[0]), reason=f"{kind} {problem}")
-        return incomplete
-
-    def _check_clock(self, opened: Opened) -> None:
-        ahead = physical_ms(opened.header.hlc) - self.vault.clock.wall_ms()
-        if ahead > MAX_AHEAD_MS:
-            raise ClockAhead(device=opened.header.device, hours=ahead // 3_600_000)
 
     def _apply(self, opened: Opened, source: str, conflicted: dict[str, list[str]]) -> Outcome:
         device = opened.header.device
@@ -321,13 +266,7 @@ class Merger:
                     return out
                 bundles = {k: base64.b64decode(e["data"]) for k, e in entries.items()}
                 ops = [op for data in bundles.values() for op in self._peek_ops(data)]
-                union = self.vault.preview(ops)
-                from fieldapp.domain.validation import missing_fields
-
-                kinds = {op.record_id: op.kind for op in ops}
-                completable = frozenset(
-                    rid for rid, doc in union.items() if not missing_fields(kinds[rid], doc)
-                )
+                completable = complete_records(self.vault, ops)
                 progress = False
                 for key in sorted(entries, key=lambda k: k.rsplit("/", 2)[1:]):
                     if not set(entries[key].get("records", ())) <= completable:
@@ -459,117 +398,10 @@ class Merger:
         if authentic:
             self._whole_bytes += len(kept)
 
-    def _conflicts_after(self, incoming: list[Op]) -> dict[str, list[str]]:
-        """The conflict index (record → fields) once ``incoming`` is applied."""
-        index: dict[str, list[str]] = {
-            k: list(v) for k, v in self.vault.get_meta(CONFLICTS, {}).items()
-        }
-        touched: dict[str, set[str]] = {}
-        for op in incoming:
-            name = op.field.removeprefix(RESOLVED_PREFIX)
-            touched.setdefault(op.record_id, set()).add(name)
-        by_record: dict[str, list[Op]] = {}
-        for op in incoming:
-            by_record.setdefault(op.record_id, []).append(op)
-        for rid, fields in touched.items():
-            # A record new to this vault has no history to load (the common case).
-            known = self.vault.kind_of(rid) is not None
-            ops = (self.vault.history(rid) if known else []) + by_record[rid]
-            current = set(index.get(rid, []))
-            for name in fields:
-                if len(heads(ops, name)) > 1:
-                    current.add(name)
-                else:
-                    current.discard(name)
-            if current:
-                index[rid] = sorted(current)
-            else:
-                index.pop(rid, None)
-        return index
-
-
-def heads(ops: Iterable[Op], field_name: str) -> list[Op]:
-    """The ops on a field that nothing builds on, one per distinct value, in LWW order.
-
-    More than one means concurrent edits with different values: a conflict.
-    """
-    on_field: dict[str, Op] = {}
-    settled: set[str] = set()
-    for op in ops:
-        if op.field == field_name:
-            on_field[op.op_id] = op
-        elif op.field == RESOLVED_PREFIX + field_name and isinstance(op.value, list):
-            settled.update(str(v) for v in op.value)
-    built_on = {op.base for op in on_field.values() if op.base} | settled
-    tips = [op for op in on_field.values() if op.op_id not in built_on]
-    tips.sort(key=lambda op: op.stamp, reverse=True)
-    distinct: list[Op] = []
-    values: list[Any] = []
-    for op in tips:
-        if op.value not in values:
-            values.append(op.value)
-            distinct.append(op)
-    return distinct
-
 
 def conflicts(vault: Vault) -> dict[str, list[str]]:
     """Records with unresolved conflicts: record id → fields."""
     return dict(vault.get_meta(CONFLICTS, {}))
-
-
-def merge_sources(vault: Vault, paths: Iterable[Path]) -> Summary:
-    """Receive every bundle found in files and folders (sorted by device and sequence).
-
-    A stick is hostile until verified: only regular files named ``*.fbundle`` are read,
-    never through a link, each at most MAX_BUNDLE + 1 bytes, one at a time; anything
-    else so named (a link, a FIFO, a device, a directory) is refused on its own, and
-    one bad entry never stops the others. A path that does not exist is
-    :class:`~fieldapp.errors.SourceNotFound` (nothing is merged)."""
-    roots = []
-    for path in paths:
-        try:
-            roots.append(Path(path).resolve(strict=True))  # the user's own choice: followed
-        except (OSError, RuntimeError):
-            from fieldapp.errors import SourceNotFound
-
-            raise SourceNotFound(path=fsio.display(Path(path))) from None
-    merger = Merger(vault)
-    found: list[tuple[tuple[str, int], str, fsio.Entry]] = []
-    for root in roots:
-        for entry in fsio.find_files(root, SUFFIX):
-            head = b""
-            if entry.problem is None:
-                try:
-                    head = fsio.read_regular(entry.path, HEAD_PEEK)
-                except OSError:
-                    pass  # refused below, when it is read
-            found.append((peek_header(head), fsio.display(entry.path), entry))
-    found.sort(key=lambda item: (item[0], item[1]))
-    summary = Summary()
-    for _, source, entry in found:
-        summary.outcomes += _receive_file(merger, entry, source)
-    summary.outcomes += merger.settle()
-    return summary
-
-
-SUFFIX = ".fbundle"
-HEAD_PEEK = 8192  # enough of a file to read its header (MAX_HEADER + framing)
-
-
-def _receive_file(merger: Merger, entry: fsio.Entry, source: str) -> list[Outcome]:
-    if entry.problem is not None:
-        return [merger.refuse(b"", NotAFile(what=entry.problem), source, 0)]
-    try:
-        data = fsio.read_regular(entry.path, MAX_BUNDLE)
-    except fsio.NotRegularFile:
-        return [merger.refuse(b"", NotAFile(what="not_regular"), source, 0)]
-    except OSError as exc:
-        refusal = NotAFile(what="unreadable", reason=exc.strerror or type(exc).__name__)
-        return [merger.refuse(b"", refusal, source, 0)]
-    if len(data) > MAX_BUNDLE:
-        size = entry.size or len(data)
-        return [merger.refuse(data, BundleTooLarge(limit=MAX_BUNDLE, size=size), source, size)]
-    return merger.receive(data, source)
 
 
 def _b64(data: bytes) -> str:

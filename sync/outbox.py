@@ -22,7 +22,7 @@ from fieldapp.store import Vault
 from sync.bundle import MAX_OPS, MAX_RAW, MAX_VALUE, digest, seal
 from sync.locking import sync_lock
 from sync.team import device_key, team_card
-from sync.transport import Transport
+from sync.transports.base import Transport
 
 OUTBOX = "sync/outbox"
 BUNDLE_PREFIX = "sync/bundle/"

@@ -24,7 +24,7 @@ from fieldapp.domain.ids import new_id
 from fieldapp.store import Change, Vault
 from sync import hub as hubmod
 from sync import hubsync, team
-from sync.s3 import S3Transport
+from sync.transports.s3 import S3Transport
 from tests.conftest import FAST_KDF, PASSPHRASE
 
 CLOCK = SystemClock()  # every party of a hub scenario, derived from the real clock

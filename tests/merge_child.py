@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from fieldapp.store import Vault
-from sync.merge import merge_sources
+from sync.sources import merge_sources
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from fieldapp.domain.ids import new_id
 from fieldapp.store import Change, Vault
 from sync import outbox
-from sync.transport import FolderTransport
+from sync.transports.folder import FolderTransport
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fieldapp.domain.ids import new_id
 from fieldapp.store import Change, Vault
-from sync.transport import FolderTransport
+from sync.transports.folder import FolderTransport
 from tests.conftest import FAST_KDF, PASSPHRASE, ROOT, python
 
 

@@ -65,8 +65,8 @@ def test_the_vault_stamps_ops_and_reports_days_on_its_own_clock(tmp_path: Path) 
 def test_the_merge_bounds_clock_skew_by_the_supervisors_clock(tmp_path: Path) -> None:
     """A worker 23 h ahead is accepted; 25 h ahead is refused — measured against the
     supervisor's clock, whatever day the machine thinks it is."""
-    from sync import merge, outbox, team
-    from sync.transport import FolderTransport
+    from sync import outbox, sources, team
+    from sync.transports.folder import FolderTransport
 
     supervisor_clock = FixedClock(T0)
     sup, _ = Vault.create(tmp_path / "sup", PASSPHRASE, kdf=FAST_KDF, clock=supervisor_clock)
@@ -85,7 +85,7 @@ def test_the_merge_bounds_clock_skew_by_the_supervisors_clock(tmp_path: Path) ->
         stick = tmp_path / f"stick{hours}"
         outbox.sync_to(w, FolderTransport(stick))
         w.close(compact=False)
-        [outcome] = merge.merge_sources(sup, [stick]).outcomes
+        [outcome] = sources.merge_sources(sup, [stick]).outcomes
         outcomes[hours] = outcome.kind
     enrolled = [d.enrolled for d in team.devices(sup)]
     sup.close(compact=False)

@@ -22,7 +22,8 @@ from fieldapp.services.workspace import Workspace
 from fieldapp.store import Change, Vault, fold, limits, writing
 from sync import hubsync, merge
 from sync.bundle import MAX_VALUE, seal
-from sync.merge import Merger, merge_sources
+from sync.merge import Merger
+from sync.sources import merge_sources
 from tests.conftest import FAST_KDF, PASSPHRASE, T0
 from tests.test_merge import Device, supervisor
 
@@ -544,7 +545,7 @@ def test_a_stick_entry_that_is_not_a_regular_file_is_never_opened(tmp_path: Path
 
 def test_a_worker_writing_to_a_hostile_stick_is_never_led_elsewhere(tmp_path: Path) -> None:
     from fieldapp.errors import TransportError
-    from sync.transport import FolderTransport
+    from sync.transports.folder import FolderTransport
 
     elsewhere = tmp_path / "home"
     elsewhere.mkdir()

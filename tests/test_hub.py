@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from fieldapp.errors import BundleConflictError, CardError, HubDenied, HubUnreachable
 from sync import hub as hubmod
 from sync import hubsync, outbox, team
-from sync.s3 import S3Transport
+from sync.transports.s3 import S3Transport
 from tests.children import Child
 from tests.conftest import PASSPHRASE, ROOT, python
 from tests.hubfix import Team, bundle_keys, edit, state
@@ -615,7 +615,7 @@ def test_failures_are_classified_for_retry_and_for_the_user(
     code: str, status: int, expected: str
 ) -> None:
     """What is retried (transient), what is a refusal, what is the clock."""
-    from sync.s3 import Credentials, HubAddress
+    from sync.transports.endpoint import Credentials, HubAddress
 
     s3 = S3Transport(HubAddress("http://127.0.0.1:1"), Credentials("a", "b"))
     error = ClientError(
@@ -625,7 +625,7 @@ def test_failures_are_classified_for_retry_and_for_the_user(
 
 
 def test_transient_failures_are_retried_with_backoff_and_refusals_are_not() -> None:
-    from sync.s3 import Credentials, HubAddress
+    from sync.transports.endpoint import Credentials, HubAddress
 
     waits: list[float] = []
     s3 = S3Transport(HubAddress("http://127.0.0.1:1"), Credentials("a", "b"), sleep=waits.append)
@@ -662,7 +662,7 @@ def test_transient_failures_are_retried_with_backoff_and_refusals_are_not() -> N
     ["office-pc:8333", "ftp://hub", "http://", "http://hub:99999", "http://hub/path", "hub"],
 )
 def test_a_bad_hub_address_is_refused_with_a_clear_message(url: str) -> None:
-    from sync.s3 import HubAddress
+    from sync.transports.endpoint import HubAddress
 
     with pytest.raises(CardError) as refused:
         HubAddress.parse(url)
@@ -738,7 +738,7 @@ def test_each_service_is_addressed_the_way_it_expects(
 ) -> None:
     """Aliyun OSS refuses path-style requests; SeaweedFS and MinIO need them. Checked
     offline on the URL boto3 would call."""
-    from sync.s3 import Credentials, HubAddress
+    from sync.transports.endpoint import Credentials, HubAddress
 
     address = HubAddress.from_card(HubAddress.parse(endpoint, style=style).to_card())
     assert address is not None
@@ -813,7 +813,7 @@ def test_device_ids_outside_the_hub_key_pattern_are_refused_at_enrolment(hub_tea
 
 
 def test_credentials_in_a_hub_address_are_refused() -> None:
-    from sync.s3 import HubAddress
+    from sync.transports.endpoint import HubAddress
 
     for url in ["http://user:secret@hub:8333", "http://hub:8333#x"]:
         with pytest.raises(CardError):

@@ -21,7 +21,8 @@ from fieldapp.errors import HubUnreachable
 from fieldapp.store import Vault
 from sync import hubsync, outbox, team
 from sync.merge import Outcome
-from sync.s3 import Credentials, HubAddress, S3Transport
+from sync.transports.endpoint import Credentials, HubAddress
+from sync.transports.s3 import S3Transport
 from tests.faultproxy import CUT_BODY, DROP, ERROR, HOLD_ACK, LOSE_ACK, STALL, FaultProxy
 from tests.hubfix import Team, edit, state
 

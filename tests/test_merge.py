@@ -18,7 +18,8 @@ from fieldapp.store import Vault
 from sync import merge, team
 from sync.bundle import digest, seal
 from sync.cards import raw_public
-from sync.merge import Merger, conflicts, heads
+from sync.merge import Merger, conflicts
+from sync.preview import heads
 from tests.conftest import FAST_KDF, PASSPHRASE
 
 RIDS = [f"019a0000-0000-7000-8000-{i:012d}" for i in range(1, 4)]

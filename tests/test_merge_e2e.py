@@ -20,7 +20,7 @@ from fieldapp.domain.ids import new_id
 from fieldapp.store import Change, Vault
 from sync import merge, outbox, team
 from sync.bundle import read_header
-from sync.transport import FolderTransport
+from sync.transports.folder import FolderTransport
 from tests.conftest import FAST_KDF, PASSPHRASE, ROOT, kill_child_at_random, python
 
 KILLS = int(os.environ.get("FIELDAPP_MERGE_KILLS", "25"))

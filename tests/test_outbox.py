@@ -15,7 +15,7 @@ from fieldapp.store import Change, Vault, fsio
 from sync import outbox, team
 from sync.bundle import Chain, domain_validator, open_bundle
 from sync.cards import read_device_card, read_team_card
-from sync.transport import FolderTransport
+from sync.transports.folder import FolderTransport
 from tests.conftest import FAST_KDF, PASSPHRASE, kill_child_at_random
 
 KILLS = int(os.environ.get("FIELDAPP_OUTBOX_KILLS", "120"))
@@ -132,12 +132,12 @@ def test_a_failing_stick_leaves_the_outbox_intact(
         real(fd, data[: len(data) // 3])
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr("sync.transport.write_all", pulled_out)
+    monkeypatch.setattr("sync.transports.folder.write_all", pulled_out)
     result = outbox.deliver(worker, FolderTransport(stick))
     assert result.delivered == [] and result.pending == 1 and "Input/output" in (result.error or "")
     assert outbox.status(worker).last_error == "transport.failed"
     assert FolderTransport(stick).list() == []  # no half-written bundle under a final name
-    monkeypatch.setattr("sync.transport.write_all", real)
+    monkeypatch.setattr("sync.transports.folder.write_all", real)
     assert FolderTransport(stick).clean_temp() == 1
     assert outbox.deliver(worker, FolderTransport(stick)).delivered == [1]
     assert outbox.status(worker).last_error is None

@@ -14,7 +14,7 @@ from fieldapp.services.workspace import Workspace
 from fieldapp.store import Change, Vault
 from sync import team
 from sync.cards import read_device_card
-from sync.transport import FolderTransport
+from sync.transports.folder import FolderTransport
 from tests.conftest import FAST_KDF, PASSPHRASE
 from tests.test_cli_sync import fieldapp
 

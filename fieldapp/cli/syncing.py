@@ -78,7 +78,7 @@ def cmd_team(args: argparse.Namespace) -> int:
 
 
 def _hub_of(args: argparse.Namespace) -> dict[str, str]:
-    from sync.s3 import HubAddress
+    from sync.transports.endpoint import HubAddress
 
     return HubAddress.parse(args.hub, args.bucket, args.region, args.style).to_card()
 
@@ -199,7 +199,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     """Supervisor: receive every bundle in the given folders/files (and/or fetched from
     the hub) and merge it."""
     from fieldapp.services.supervision import merge_text
-    from sync.merge import Summary, merge_sources
+    from sync.merge import Summary
+    from sync.sources import merge_sources
 
     if not args.paths and not args.from_hub:
         say("cli.merge_nothing")

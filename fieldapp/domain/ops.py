@@ -16,7 +16,7 @@ from typing import Any
 
 DELETED = "_deleted"
 # A conflict resolution writes the field and ``_resolved_<field>``: the op ids of the
-# heads it settles (sync.merge), at most MAX_RESOLVED of them.
+# heads it settles (sync.preview.heads), at most MAX_RESOLVED of them.
 RESOLVED_PREFIX = "_resolved_"
 MAX_RESOLVED = 16
 # What ids from elsewhere may look like; always matched whole (``fullmatch``).

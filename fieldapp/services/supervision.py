@@ -16,7 +16,7 @@ from fieldapp.domain import NeedStatus, RecordKind
 from fieldapp.domain.hlc import to_seconds
 from fieldapp.domain.ops import RESOLVED_PREFIX, Op
 from fieldapp.store import Change, Vault
-from sync import merge, team
+from sync import merge, preview, team
 
 OPEN = {NeedStatus.OPEN.value, NeedStatus.IN_PROGRESS.value}
 DEFINING = {
@@ -174,7 +174,7 @@ def field_conflicts(vault: Vault, record_id: str) -> list[FieldConflict]:
     out = []
     for name in merge.conflicts(vault).get(record_id, []):
         sides = []
-        for op in merge.heads(history, name):
+        for op in preview.heads(history, name):
             base = by_id.get(op.base) if op.base else None
             sides.append(
                 Side(

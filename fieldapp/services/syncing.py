@@ -30,10 +30,12 @@ from fieldapp.store import Vault
 from fieldapp.store.fsio import display, replace_outside
 from sync import hubsync, outbox, team
 from sync.cards import TeamCard
-from sync.merge import Summary, merge_sources
+from sync.merge import Summary
 from sync.outbox import SyncResult
-from sync.s3 import S3Transport
-from sync.transport import FolderTransport
+from sync.sources import merge_sources
+from sync.transports.base import Transport
+from sync.transports.folder import FolderTransport
+from sync.transports.s3 import S3Transport
 
 LAST_FOLDER = "sync/last_folder"  # the stick or folder used last time, offered again
 CARDS = "cards"  # on a stick: fieldapp/cards/<device>.fdevice, public, for enrolment
@@ -182,7 +184,7 @@ class HubSync:
         return HubPass(False, notice, merged)
 
     def _fetch_and_merge(
-        self, transport: S3Transport, manual: bool, should_stop: Callable[[], bool]
+        self, transport: Transport, manual: bool, should_stop: Callable[[], bool]
     ) -> tuple[Notice | None, bool]:
         vault = self.workspace.vault
         transport.probe()

@@ -546,7 +546,7 @@ async def test_themes_include_high_contrast(demo_vault: Path) -> None:
 
 async def test_sync_to_usb_from_the_app(demo_vault: Path, tmp_path: Path) -> None:
     from sync import team
-    from sync.transport import FolderTransport
+    from sync.transports.folder import FolderTransport
 
     sup, _ = Vault.create(tmp_path / "sup", PASSPHRASE, kdf=FAST_KDF)
     team_code = team.create_team(sup, "督导").code()

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fieldapp.domain.clock import SYSTEM
@@ -33,6 +31,8 @@ from fieldapp.errors import (
     HubUnreachable,
     TransportError,
 )
+from sync.transports.base import Listed, Transport
+from sync.transports.endpoint import Credentials, HubAddress
 
 T = TypeVar("T")
 
@@ -64,103 +64,6 @@ DENIED_CODES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class HubAddress:
-    endpoint: str
-    bucket: str = "fieldapp"
-    region: str = "us-east-1"
-    style: str = "auto"  # path | virtual | auto: virtual on AWS and Aliyun OSS, else path
-
-    @property
-    def addressing(self) -> str:
-        """Path-style (``host/bucket/key``: SeaweedFS, MinIO) or virtual-hosted
-        (``bucket.host/key``: Aliyun OSS requires it, AWS prefers it)."""
-        if self.style in ("path", "virtual"):
-            return self.style
-        from urllib.parse import urlsplit
-
-        host = urlsplit(self.endpoint).hostname or ""
-        return "virtual" if host.endswith((".aliyuncs.com", ".amazonaws.com")) else "path"
-
-    @classmethod
-    def parse(
-        cls,
-        endpoint: str,
-        bucket: str = "fieldapp",
-        region: str = "us-east-1",
-        style: str = "auto",
-    ) -> HubAddress:
-        """A checked address: ``http(s)://host[:port]``, an S3 bucket name, a region;
-        ``CardError(what="hub_address")`` otherwise."""
-        from urllib.parse import urlsplit
-
-        from fieldapp.errors import CardError
-
-        endpoint = endpoint.strip().rstrip("/")
-        try:
-            parts = urlsplit(endpoint)
-            port_ok = parts.port is None or 0 < parts.port < 65536
-        except ValueError:
-            raise CardError(what="hub_address") from None
-        if (
-            parts.scheme not in ("http", "https")
-            or not parts.hostname
-            or not port_ok
-            or parts.path
-            or parts.query
-            or parts.fragment
-            or parts.username is not None
-            or parts.password is not None
-            or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket)
-            or not re.fullmatch(r"[A-Za-z0-9-]{1,40}", region)
-            or style not in ("auto", "path", "virtual")
-        ):
-            raise CardError(what="hub_address")
-        return cls(endpoint, bucket, region, style)
-
-    @classmethod
-    def from_card(cls, hub: dict[str, str] | None) -> HubAddress | None:
-        if not hub or not hub.get("endpoint"):
-            return None
-        return cls.parse(
-            str(hub["endpoint"]),
-            str(hub.get("bucket") or "fieldapp"),
-            str(hub.get("region") or "us-east-1"),
-            str(hub.get("style") or "auto"),
-        )
-
-    @property
-    def port(self) -> int:
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(self.endpoint)
-        return parts.port or (443 if parts.scheme == "https" else 80)
-
-    def to_card(self) -> dict[str, str]:
-        card = {"endpoint": self.endpoint, "bucket": self.bucket, "region": self.region}
-        if self.style != "auto":
-            card["style"] = self.style
-        return card
-
-
-@dataclass(frozen=True)
-class Credentials:
-    access_key: str
-    secret_key: str
-
-    def __repr__(self) -> str:  # never print the secret
-        return f"Credentials({self.access_key!r}, ***)"
-
-    def to_json(self) -> dict[str, str]:
-        return {"access_key": self.access_key, "secret_key": self.secret_key}
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any] | None) -> Credentials | None:
-        if not d or not d.get("access_key") or not d.get("secret_key"):
-            return None
-        return cls(str(d["access_key"]), str(d["secret_key"]))
-
-
 def backoff_delays(
     attempts: int, base: float = 0.5, cap: float = 8.0, rng: random.Random | None = None
 ) -> Iterator[float]:
@@ -170,7 +73,7 @@ def backoff_delays(
         yield rng.uniform(0, min(cap, base * 2**n))
 
 
-class S3Transport:
+class S3Transport(Transport):
     """A bucket on an S3-compatible endpoint."""
 
     def __init__(
@@ -200,6 +103,7 @@ class S3Transport:
 
     @property
     def client(self) -> Any:
+        """The boto3 client, made on first use (importing boto3 takes a while)."""
         if self._client is None:
             import boto3
             from botocore.config import Config
@@ -221,7 +125,8 @@ class S3Transport:
             )
         return self._client
 
-    def _where(self, key: str) -> str:
+    def where(self, key: str) -> str:
+        """The object's URL (path-style, whatever the addressing)."""
         return f"{self.address.endpoint}/{self.address.bucket}/{key}"
 
     def _classify(self, exc: Exception, key: str) -> TransportError:
@@ -233,14 +138,14 @@ class S3Transport:
             code = str(error.get("Code", ""))
             status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
             if code in ("RequestTimeTooSkewed", "RequestExpired"):
-                return HubClockWrong(path=self._where(key), reason=code)
+                return HubClockWrong(path=self.where(key), reason=code)
             if code in DENIED_CODES or status == "403":
-                return HubDenied(path=self._where(key), reason=code or status)
+                return HubDenied(path=self.where(key), reason=code or status)
             if code in RETRYABLE_CODES or status in RETRYABLE_CODES:
-                return HubUnreachable(path=self._where(key), reason=code or status)
-            return TransportError(path=self._where(key), reason=f"{code} {status}".strip())
+                return HubUnreachable(path=self.where(key), reason=code or status)
+            return TransportError(path=self.where(key), reason=f"{code} {status}".strip())
         if isinstance(exc, BotoCoreError | OSError):
-            return HubUnreachable(path=self._where(key), reason=type(exc).__name__)
+            return HubUnreachable(path=self.where(key), reason=type(exc).__name__)
         raise exc
 
     def _retry(self, key: str, action: Callable[[], T], attempts: int | None = None) -> T:
@@ -274,6 +179,7 @@ class S3Transport:
     # ------------------------------------------------------------------ Transport
 
     def key_for(self, team_id: str, device_id: str, seq: int) -> str:
+        """``inbox/<device>/<seq, 8 digits>.fbundle`` (the bucket is the team's)."""
         return f"{INBOX}{device_id}/{seq:08d}.fbundle"
 
     def probe(self) -> None:
@@ -399,7 +305,7 @@ class S3Transport:
     def _same_or_alarm(self, key: str, data: bytes) -> None:
         stored = self._get_once(key)
         if hashlib.sha256(stored).digest() != hashlib.sha256(data).digest():
-            raise BundleConflictError(path=self._where(key))
+            raise BundleConflictError(path=self.where(key))
 
     def _get_once(self, key: str, limit: int | None = None) -> bytes:
         extra = {} if limit is None else {"Range": f"bytes=0-{limit}"}
@@ -412,27 +318,24 @@ class S3Transport:
         oversized object is recognised without being downloaded whole."""
         return self._retry(key, lambda: self._get_once(key, limit))
 
-    def list_sizes(self, prefix: str = "") -> dict[str, int]:
-        """Key → size of every object under ``prefix``."""
+    def scan(self, prefix: str = "") -> list[Listed]:
+        """Every object under ``prefix`` with its size (an object can always be read)."""
 
-        def listing() -> dict[str, int]:
-            found: dict[str, int] = {}
+        def listing() -> list[Listed]:
+            found = []
             paginator = self.client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=self.address.bucket, Prefix=prefix):
                 for o in page.get("Contents", []):
-                    found[str(o["Key"])] = int(o.get("Size", 0))
-            return found
+                    found.append(Listed(str(o["Key"]), int(o.get("Size", 0))))
+            return sorted(found, key=lambda listed: listed.key)
 
         return self._retry(prefix, listing)
-
-    def list(self, prefix: str = "") -> list[str]:
-        return sorted(self.list_sizes(prefix))
 
     def archive(self, key: str, target: str) -> None:
         """Supervisor: move a merged bundle from ``inbox/`` to ``target`` under
         ``archive/`` on the hub (copy, then delete)."""
         if not key.startswith(INBOX) or not target.startswith(ARCHIVE):
-            raise TransportError(path=self._where(key), reason="not an inbox key")
+            raise TransportError(path=self.where(key), reason="not an inbox key")
         bucket = self.address.bucket
 
         def move() -> None:

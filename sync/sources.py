@@ -1,0 +1,76 @@
+"""The supervisor's pass over sticks and folders: every bundle found through the folder
+transport, in device and sequence order, each hostile entry refused on its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from fieldapp.errors import BundleTooLarge, NotAFile, SourceNotFound, TransportError
+from fieldapp.store import Vault, fsio
+from sync.bundle import MAX_BUNDLE, peek_header
+from sync.merge import Merger, Outcome, Summary
+from sync.transports.base import Listed, Transport
+from sync.transports.folder import FolderTransport
+
+HEAD_PEEK = 8192  # enough of a file to read its header (MAX_HEADER + framing)
+
+
+def merge_sources(vault: Vault, paths: Iterable[Path]) -> Summary:
+    """Receive every bundle found in files and folders (sorted by device and sequence).
+
+    A stick is hostile until verified: only regular files named ``*.fbundle`` are read,
+    never through a link, each at most MAX_BUNDLE + 1 bytes, one at a time; anything
+    else so named (a link, a FIFO, a device, a directory) is refused on its own, and
+    one bad entry never stops the others. A path that does not exist is
+    :class:`~fieldapp.errors.SourceNotFound` (nothing is merged)."""
+    places = []
+    for path in paths:
+        try:
+            root = Path(path).resolve(strict=True)  # the user's own choice: followed
+        except (OSError, RuntimeError):
+            raise SourceNotFound(path=fsio.display(Path(path))) from None
+        places.append(_place(root))
+    merger = Merger(vault)
+    found: list[tuple[tuple[str, int], str, Transport, Listed]] = []
+    for transport, prefix in places:
+        for entry in transport.scan(prefix):
+            head = b""
+            if entry.problem is None:
+                try:
+                    head = transport.get(entry.key, limit=HEAD_PEEK)
+                except TransportError:
+                    pass  # refused below, when it is read
+            found.append((peek_header(head), transport.where(entry.key), transport, entry))
+    found.sort(key=lambda item: (item[0], item[1]))
+    summary = Summary()
+    for _, source, transport, entry in found:
+        summary.outcomes += _receive_entry(merger, transport, entry, source)
+    summary.outcomes += merger.settle()
+    return summary
+
+
+def _place(root: Path) -> tuple[Transport, str]:
+    """A folder chosen to merge from is read whole; a file, as the one key of its folder."""
+    if root.is_dir():
+        return FolderTransport(root, folder=""), ""
+    return FolderTransport(root.parent, folder=""), root.name
+
+
+def _receive_entry(
+    merger: Merger, transport: Transport, entry: Listed, source: str
+) -> list[Outcome]:
+    if entry.problem is not None:
+        return [merger.refuse(b"", NotAFile(what=entry.problem), source, 0)]
+    try:
+        data = transport.get(entry.key, limit=MAX_BUNDLE)
+    except TransportError as exc:
+        if exc.params.get("problem") == "not_regular":
+            refusal = NotAFile(what="not_regular")
+        else:
+            refusal = NotAFile(what="unreadable", reason=exc.params.get("reason", ""))
+        return [merger.refuse(b"", refusal, source, 0)]
+    if len(data) > MAX_BUNDLE:
+        size = entry.size or len(data)
+        return [merger.refuse(data, BundleTooLarge(limit=MAX_BUNDLE, size=size), source, size)]
+    return merger.receive(data, source)
