@@ -70,6 +70,9 @@ HEADER_KEYS = frozenset({"v", "team", "device", "seq", "prev", "ops", "hlc", "ra
 
 @dataclass(frozen=True)
 class Header:
+    """A bundle's signed, unencrypted header: team and sending device, its place in the
+    device's chain (``seq``, ``prev``), and its op count, newest HLC stamp and payload size."""
+
     v: int
     team: str
     device: str
@@ -90,12 +93,15 @@ class Enrolled:
 
 @dataclass(frozen=True)
 class Opened:
+    """A bundle that passed every check: its header, its ops as validated, and its digest."""
+
     header: Header
     ops: list[Op]
     digest: str  # sha256 of the bundle bytes: the next bundle's ``prev``
 
 
 def digest(data: bytes) -> str:
+    """The SHA-256 (hex) of a bundle's bytes, which the device's next bundle names as ``prev``."""
     return hashlib.sha256(data).hexdigest()
 
 

@@ -31,18 +31,22 @@ MAX_CARD = 4096
 
 
 def b64(data: bytes) -> str:
+    """Unpadded base64url: how cards and the vault write keys, signatures and card codes."""
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 def unb64(text: str) -> bytes:
+    """Bytes back from unpadded base64url (the inverse of ``b64``)."""
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def raw_public(key: Ed25519PublicKey | X25519PublicKey) -> bytes:
+    """The 32 raw bytes of a public key, as a card carries it."""
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
 def canonical(obj: Any) -> bytes:
+    """Compact JSON with sorted keys: the one encoding a card's signature and fingerprint cover."""
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
 
 
@@ -54,6 +58,9 @@ def fingerprint(payload: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class TeamCard:
+    """The card a supervisor hands to workers: the team's id and name, its public encryption
+    and signing keys, and the hub's address when the team uses one."""
+
     team_id: str
     name: str
     enc_pub: bytes
@@ -61,6 +68,7 @@ class TeamCard:
     hub: dict[str, str] | None = None
 
     def payload(self) -> dict[str, Any]:
+        """What the team's signature and the fingerprint cover (keys as base64url)."""
         return {
             "v": 1,
             "kind": "team",
@@ -72,15 +80,20 @@ class TeamCard:
         }
 
     def encryption_key(self) -> X25519PublicKey:
+        """The team's public key: bundles and devices' hub credentials are sealed to it."""
         return X25519PublicKey.from_public_bytes(self.enc_pub)
 
     @property
     def fingerprint(self) -> str:
+        """Read aloud when the card is handed over, so the worker knows it is the team's."""
         return fingerprint(self.payload())
 
 
 @dataclass(frozen=True)
 class DeviceCard:
+    """A worker's device as it asks to be enrolled: team, device id and name, the device's
+    public signing key and, on newer cards, its hub credentials sealed to the team."""
+
     team_id: str
     device_id: str
     name: str
@@ -90,6 +103,7 @@ class DeviceCard:
     hub_cred: bytes | None = None
 
     def payload(self) -> dict[str, Any]:
+        """What the device's signature and the fingerprint cover (``hub_cred`` when present)."""
         payload: dict[str, Any] = {
             "v": 1,
             "kind": "device",
@@ -104,10 +118,13 @@ class DeviceCard:
 
     @property
     def fingerprint(self) -> str:
+        """Read aloud when the card is handed over, so the supervisor enrols the right device."""
         return fingerprint(self.payload())
 
 
 def encode(prefix: str, payload: dict[str, Any], key: Ed25519PrivateKey) -> str:
+    """A card code: ``payload`` signed with ``key``, zlib-compressed and base64url-encoded
+    after ``prefix``."""
     body = canonical(payload)
     signed = canonical({"card": payload, "sig": b64(key.sign(body))})
     return prefix + b64(zlib.compress(signed, 9))
@@ -137,6 +154,8 @@ def _verify(sign_pub: bytes, payload: dict[str, Any], sig: bytes) -> None:
 
 
 def read_team_card(text: str) -> TeamCard:
+    """The team card in a ``FT1-…`` code, its signature checked against the team's own key;
+    ``CardError`` when it is malformed or was altered."""
     payload, sig = _decode(TEAM_PREFIX, text)
     try:
         card = TeamCard(
@@ -156,6 +175,8 @@ def read_team_card(text: str) -> TeamCard:
 
 
 def read_device_card(text: str) -> DeviceCard:
+    """The device card in a ``FD1-…`` code, its signature checked against the device's own
+    key; ``CardError`` when it is malformed, was altered or has an invalid device id."""
     payload, sig = _decode(DEVICE_PREFIX, text)
     try:
         card = DeviceCard(
@@ -184,6 +205,7 @@ class TeamSecrets:
     hub: dict[str, str] | None = None
 
     def card(self) -> TeamCard:
+        """The public team card for these keys and hub."""
         return TeamCard(
             self.team_id,
             self.name,
@@ -193,9 +215,11 @@ class TeamSecrets:
         )
 
     def code(self) -> str:
+        """The team card as a signed ``FT1-…`` code to hand to workers."""
         return encode(TEAM_PREFIX, self.card().payload(), self.sign_key)
 
     def to_json(self) -> dict[str, Any]:
+        """The team as the supervisor's vault stores it, private keys included."""
         from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
 
         def raw(key: X25519PrivateKey | Ed25519PrivateKey) -> str:
@@ -211,12 +235,14 @@ class TeamSecrets:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> TeamSecrets:
+        """The team back from what the supervisor's vault stores (see ``to_json``)."""
         enc = X25519PrivateKey.from_private_bytes(unb64(d["enc"]))
         sign = Ed25519PrivateKey.from_private_bytes(unb64(d["sign"]))
         return cls(d["team_id"], d["name"], enc, sign, d.get("hub"))
 
     @classmethod
     def generate(cls, team_id: str, name: str, hub: dict[str, str] | None = None) -> TeamSecrets:
+        """A new team with fresh encryption and signing key pairs."""
         return cls(team_id, name, X25519PrivateKey.generate(), Ed25519PrivateKey.generate(), hub)
 
 
@@ -226,6 +252,8 @@ HUB_CRED_INFO = b"fieldapp hub credentials v1|"
 def seal_hub_credentials(
     access_key: str, secret_key: str, team_key: X25519PublicKey, device_id: str
 ) -> bytes:
+    """A device's hub credentials sealed to the team key and bound to ``device_id``, for its
+    device card: only the supervisor can open them."""
     body = canonical({"access_key": access_key, "secret_key": secret_key})
     return SUITE.encrypt(body, team_key, info=HUB_CRED_INFO + device_id.encode())
 
@@ -252,14 +280,17 @@ def valid_key(text: str) -> bool:
 
 
 def device_key_to_json(key: Ed25519PrivateKey) -> str:
+    """A device's private signing key as its vault stores it."""
     from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
 
     return b64(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
 
 
 def device_key_from_json(text: str) -> Ed25519PrivateKey:
+    """A device's private signing key back from what its vault stores."""
     return Ed25519PrivateKey.from_private_bytes(unb64(text))
 
 
 def device_code(card: DeviceCard, key: Ed25519PrivateKey) -> str:
+    """The device card as a ``FD1-…`` code, signed with the device's own key."""
     return encode(DEVICE_PREFIX, card.payload(), key)

@@ -17,6 +17,8 @@ _GUARD = threading.Lock()
 
 
 def sync_lock(vault: Vault) -> threading.RLock:
+    """The vault's one sync lock (re-entrant, made on first use), held while cutting,
+    delivering, merging or running a hub pass."""
     with _GUARD:
         lock = _LOCKS.get(vault)
         if lock is None:

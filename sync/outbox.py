@@ -45,6 +45,9 @@ class OutboxState:
 
 @dataclass
 class SyncStatus:
+    """The outbox at a glance: ops not yet cut, bundles waiting for delivery, the last
+    delivery and error (a message id), and how many bundles were delivered in all."""
+
     pending_ops: int
     pending_bundles: int
     last_delivery: str | None
@@ -54,6 +57,9 @@ class SyncStatus:
 
 @dataclass
 class SyncResult:
+    """What one sync did: bundles cut, the sequence numbers delivered, the bundles still in
+    the outbox and, when delivery stopped, why."""
+
     cut: int = 0
     delivered: list[int] = field(default_factory=list)
     pending: int = 0
@@ -184,6 +190,7 @@ def sync_to(vault: Vault, transport: Transport) -> SyncResult:
 
 
 def status(vault: Vault) -> SyncStatus:
+    """This device's outbox status, from the vault (no pending ops before it joins a team)."""
     s = vault.get_meta(STATUS, {})
     return SyncStatus(
         pending_ops=len(pending_ops(vault)) if team_card(vault) else 0,

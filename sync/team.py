@@ -41,6 +41,9 @@ HUB_LOCAL = "hub/local"  # where the supervisor reaches a hub it runs itself
 
 @dataclass(frozen=True)
 class DeviceEntry:
+    """A device on the supervisor's list: id, name, signing key, the date it was enrolled
+    and the date it was revoked (``None`` while it may send)."""
+
     device_id: str
     name: str
     sign_pub: bytes
@@ -48,6 +51,7 @@ class DeviceEntry:
     revoked: str | None
 
     def enrolled_key(self) -> Enrolled:
+        """What a merge checks this device's bundles against: its key and whether revoked."""
         return Enrolled(self.sign_pub, self.revoked is not None)
 
 
@@ -55,6 +59,8 @@ class DeviceEntry:
 
 
 def create_team(vault: Vault, name: str, hub: dict[str, str] | None = None) -> TeamSecrets:
+    """Make this vault the supervisor's of a new team, with fresh keys and no devices yet;
+    ``CardError`` when it already holds a team."""
     if vault.get_meta(TEAM_SECRETS) is not None:
         raise CardError(what="team_exists")
     team = TeamSecrets.generate(secrets.token_hex(8), name, hub)
@@ -63,6 +69,7 @@ def create_team(vault: Vault, name: str, hub: dict[str, str] | None = None) -> T
 
 
 def team_secrets(vault: Vault) -> TeamSecrets | None:
+    """The team's private keys when this is the supervisor's vault, else ``None``."""
     data = vault.get_meta(TEAM_SECRETS)
     return TeamSecrets.from_json(data) if data else None
 
@@ -110,6 +117,8 @@ def enrol(vault: Vault, code: str) -> DeviceCard:
 
 
 def revoke(vault: Vault, device_id: str) -> None:
+    """Revoke an enrolled device as of today: merges refuse its new bundles and the hub
+    identities leave it no rights. The device stays on the list."""
     devices: dict[str, Any] = dict(vault.get_meta(TEAM_DEVICES, {}))
     if device_id not in devices:
         raise CardError(what="unknown_device")
@@ -172,6 +181,7 @@ def _secret() -> str:
 
 
 def devices(vault: Vault) -> list[DeviceEntry]:
+    """Every device enrolled in the team, revoked ones included, by device id."""
     return [
         DeviceEntry(did, d["name"], unb64(d["sign_pub"]), d["enrolled"], d["revoked"])
         for did, d in sorted(vault.get_meta(TEAM_DEVICES, {}).items())
@@ -179,6 +189,7 @@ def devices(vault: Vault) -> list[DeviceEntry]:
 
 
 def enrolled_keys(vault: Vault) -> dict[str, Enrolled]:
+    """Each enrolled device's signing key and revocation, by id: what a merge opens bundles with."""
     return {d.device_id: d.enrolled_key() for d in devices(vault)}
 
 
@@ -225,11 +236,14 @@ def join(vault: Vault, team_code: str, name: str) -> tuple[TeamCard, str]:
 
 
 def team_card(vault: Vault) -> TeamCard | None:
+    """The team card this device joined with, or ``None`` before it joins."""
     code = vault.get_meta(TEAM_CARD)
     return read_team_card(code) if code else None
 
 
 def my_device_code(vault: Vault, name: str) -> str | None:
+    """This device's card code for the supervisor to enrol, its hub credentials sealed
+    inside; ``None`` before it joins a team."""
     card = team_card(vault)
     if card is None:
         return None

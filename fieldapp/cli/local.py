@@ -126,7 +126,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         vault, _ = Vault.create(path, DEMO_PASSPHRASE)
         build_demo(RecordService(vault), vault.clock.today())
     if not args.summary and sys.stdin.isatty() and sys.stdout.isatty():
-        from fieldapp.tui.app import run
+        from fieldapp.tui.launch import run
 
         run(path, settings(args), vault, **run_options(args))  # straight into the app
         return 0
@@ -181,7 +181,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_supervise(args: argparse.Namespace) -> int:
     """The supervisor's app on their own vault: the team view, conflicts, quarantine."""
-    from fieldapp.tui.app import run
+    from fieldapp.tui.launch import run
 
     run(vault_path(args), settings(args), supervisor=True, **run_options(args))
     return 0
@@ -189,7 +189,7 @@ def cmd_supervise(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     """No command: the worker's app on their own vault (first run or unlock)."""
-    from fieldapp.tui.app import run
+    from fieldapp.tui.launch import run
 
     run(vault_path(args), settings(args), **run_options(args))
     return 0

@@ -10,7 +10,6 @@ from pathlib import Path
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.theme import Theme
 
 from fieldapp import i18n
 from fieldapp.config import Config, save_config
@@ -20,7 +19,7 @@ from fieldapp.i18n import t
 from fieldapp.services import errorlog
 from fieldapp.services.syncing import HubSync, HubView
 from fieldapp.services.workspace import Workspace
-from fieldapp.store import KdfParams, Vault
+from fieldapp.store import KdfParams
 from fieldapp.tui.commands import ResidentCommands
 from fieldapp.tui.context import Context
 from fieldapp.tui.i18n import translate_bindings
@@ -32,23 +31,8 @@ from fieldapp.tui.messages import (
     WorkerFailed,
 )
 from fieldapp.tui.sync_actions import SyncingApp
+from fieldapp.tui.themes import HIGH_CONTRAST, THEMES
 from fieldapp.tui.workers import background
-
-HIGH_CONTRAST = Theme(
-    name="fieldapp-high-contrast",
-    primary="#ffff00",
-    secondary="#00ffff",
-    accent="#ffff00",
-    foreground="#ffffff",
-    background="#000000",
-    surface="#000000",
-    panel="#1a1a1a",
-    success="#00ff00",
-    warning="#ffff00",
-    error="#ff5555",
-    dark=True,
-)
-THEMES = ("textual-dark", "textual-light", "fieldapp-high-contrast")
 
 
 class FieldApp(SyncingApp):
@@ -424,28 +408,3 @@ class FieldApp(SyncingApp):
         second)."""
         if self.workspace is not None:
             self.workspace.vault.close()
-
-
-def run(
-    vault_path: Path,
-    config: Config,
-    vault: Vault | None = None,
-    supervisor: bool = False,
-    read_only: bool = False,
-    save_settings: bool = True,
-) -> None:
-    """Start the TUI on ``vault_path`` (first run, unlock) or on an already open vault."""
-    workspace = Workspace(vault) if vault is not None else None
-    app = FieldApp(
-        config=config,
-        vault_path=vault_path,
-        workspace=workspace,
-        supervisor=supervisor,
-        read_only=read_only,
-        save_settings=save_settings,
-    )
-    try:
-        app.run()
-    finally:
-        if app.workspace is not None and app.workspace.vault._lock_fd >= 0:
-            app.workspace.vault.close()

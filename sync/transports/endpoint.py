@@ -99,6 +99,7 @@ class Credentials:
     secret_key: str
 
     def __repr__(self) -> str:  # never print the secret
+        """The access key with the secret masked, so credentials are safe in logs."""
         return f"Credentials({self.access_key!r}, ***)"
 
     def to_json(self) -> dict[str, str]:
