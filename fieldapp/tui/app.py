@@ -266,6 +266,13 @@ class FieldApp(SyncingApp):
         if self.context is not None and not self.locked:
             self.push_screen(ResidentsScreen(self.context))
 
+    def action_go_needs(self) -> None:
+        """The needs list (需求清单), over everything this vault holds."""
+        from fieldapp.tui.screens.needs import NeedsScreen
+
+        if self.context is not None and not self.locked:
+            self.push_screen(NeedsScreen(self.context))
+
     def open_resident(self, resident_id: str) -> None:
         """Show one resident's file."""
         from fieldapp.tui.screens.resident_file import ResidentFileScreen
@@ -342,6 +349,7 @@ class FieldApp(SyncingApp):
             yield SystemCommand(
                 t("cmd.new_resident"), t("cmd.new_resident_help"), self.action_new_resident
             )
+            yield SystemCommand(t("cmd.needs"), t("cmd.needs_help"), self.action_go_needs)
             yield SystemCommand(t("cmd.lock"), t("cmd.lock_help"), self.action_lock)
             yield SystemCommand(t("cmd.sync_now"), t("cmd.sync_now_help"), self.action_sync_now)
             yield SystemCommand(t("cmd.sync_usb"), t("cmd.sync_usb_help"), self.action_sync_usb)

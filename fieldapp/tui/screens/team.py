@@ -47,6 +47,7 @@ class TeamScreen(Screen[None]):
         Binding("m", "app.merge_folder", "Merge", id="team.merge"),
         Binding("x", "app.export", "Export", id="team.export"),
         Binding("r", "app.go_residents", "Residents", id="team.residents"),
+        Binding("l", "app.go_needs", "Needs list", id="team.needs", show=False),
     ]
 
     def __init__(self, context: Context) -> None:

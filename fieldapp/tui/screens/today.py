@@ -34,6 +34,7 @@ class TodayScreen(Screen[None]):
         Binding("s", "app.sync_now", "Sync now", id="today.sync_now"),
         Binding("u", "app.sync_usb", "Sync to USB", id="today.sync_usb"),
         Binding("g", "refresh", "Refresh", id="today.refresh", show=False),
+        Binding("l", "app.go_needs", "Needs list", id="today.needs", show=False),
     ]
 
     def __init__(self, context: Context) -> None:
