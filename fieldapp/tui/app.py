@@ -354,11 +354,11 @@ class FieldApp(SyncingApp):
             yield SystemCommand(t("cmd.sync_now"), t("cmd.sync_now_help"), self.action_sync_now)
             yield SystemCommand(t("cmd.sync_usb"), t("cmd.sync_usb_help"), self.action_sync_usb)
             yield SystemCommand(t("cmd.join_team"), t("cmd.join_team_help"), self.action_join_team)
+            yield SystemCommand(t("cmd.export"), t("cmd.export_help"), self.action_export)
         if self.supervisor and self.workspace is not None and not self.locked:
             yield SystemCommand(t("cmd.merge"), t("cmd.merge_help"), self.action_merge_folder)
             yield SystemCommand(t("cmd.conflicts"), t("cmd.conflicts_help"), self._conflicts)
             yield SystemCommand(t("cmd.quarantine"), t("cmd.quarantine_help"), self._quarantine)
-            yield SystemCommand(t("cmd.export"), t("cmd.export_help"), self.action_export)
         yield SystemCommand(t("cmd.language"), t("cmd.language_help"), self.action_toggle_language)
         yield SystemCommand(t("cmd.theme"), t("cmd.theme_help"), self.action_next_theme)
         yield SystemCommand(t("cmd.help"), t("cmd.help_help"), self.action_help)
