@@ -123,14 +123,43 @@ async def test_unlock_waits_longer_after_each_wrong_passphrase(demo_vault: Path)
         assert "Wrong passphrase" in message and "Try again in" in message
         assert screen.last_delay == pytest.approx(0.05)
         box = screen.query_one("#passphrase", Input)
-        await wait_for(pilot, lambda: not box.disabled)
+        await wait_for(pilot, lambda: not box.disabled and not screen.waiting)
         await pilot.press(*"wrong two", "enter")
         await settle(pilot)
         assert screen.failures == 2 and screen.last_delay == pytest.approx(0.1)
-        await wait_for(pilot, lambda: not box.disabled)
+        await wait_for(pilot, lambda: not box.disabled and not screen.waiting)
         await pilot.press(*PASSPHRASE, "enter")
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen)
+        app.close_vault()
+
+
+async def test_the_unlock_wait_counts_down_and_keeps_what_is_typed_meanwhile(
+    demo_vault: Path,
+) -> None:
+    """After a wrong passphrase the wait counts down, and a passphrase typed during it
+    is not dropped: it is tried as soon as the wait is over."""
+    app = FieldApp(
+        config=Config(language="zh_CN"),
+        vault_path=demo_vault,
+        save_settings=False,
+        clock=FixedClock(T0),
+    )
+    app.unlock_delay_base = 1.5  # two whole seconds to count down
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, UnlockScreen)
+        await pilot.press(*"wrong one", "enter")
+        message = screen.query_one("#unlock-message", Static)
+        await wait_for(pilot, lambda: "请 2 秒后重试" in str(message.render()), limit=1000)
+        box = screen.query_one("#passphrase", Input)
+        assert not box.disabled and screen.waiting  # typing is allowed while it waits
+        await wait_for(pilot, lambda: "请 1 秒后重试" in str(message.render()), limit=1000)
+        await pilot.press(*PASSPHRASE, "enter")
+        if screen.waiting:  # a slow machine may have ended the wait already
+            assert "秒后核对您输入的口令" in str(message.render())
+        await wait_for(pilot, lambda: isinstance(app.screen, TodayScreen), limit=1000)
+        assert screen.failures == 1
         app.close_vault()
 
 
@@ -156,7 +185,7 @@ async def test_idle_lock_hides_everything_and_keeps_the_draft(demo_vault: Path) 
         await settle(pilot)
         assert isinstance(app.screen, LockScreen) and lock.failures == 1
         box = lock.query_one("#passphrase", Input)
-        await wait_for(pilot, lambda: not box.disabled)
+        await wait_for(pilot, lambda: not box.disabled and not lock.waiting)
         await pilot.press(*PASSPHRASE, "enter")
         await settle(pilot)
         assert app.screen is form

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from textual import on
@@ -9,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Static
 
 from fieldapp.domain.clock import Clock
@@ -34,6 +36,10 @@ class _PassphraseScreen(Finishing, Screen[Workspace | None]):
     BINDINGS = [Binding("ctrl+q", "app.quit", "Quit", id="unlock.quit")]
     failures = 0
     last_delay = 0.0
+    _remaining = 0  # whole seconds left of the wait after a wrong passphrase
+    _queued: str | None = None  # typed during the wait, tried when it is over
+    _wrong_message = ""
+    _ticker: Timer | None = None
 
     def __init__(self, *, delay_base: float = 1.0) -> None:
         super().__init__()
@@ -63,6 +69,11 @@ class _PassphraseScreen(Finishing, Screen[Workspace | None]):
         if not event.value:
             return
         box = self.query_one("#passphrase", Input)
+        if self._remaining > 0:  # still waiting: keep what was typed, try it then
+            self._queued = event.value
+            box.disabled = True
+            self._show_wait()
+            return
         box.disabled = True
         self.query_one("#unlock-message", Static).update(t("ui.unlocking"))
         self.try_passphrase(event.value)
@@ -71,13 +82,53 @@ class _PassphraseScreen(Finishing, Screen[Workspace | None]):
     def try_passphrase(self, passphrase: str) -> None:
         raise NotImplementedError
 
+    @property
+    def waiting(self) -> bool:
+        """Whether a wrong passphrase's wait is still running."""
+        return self._remaining > 0
+
     def wrong(self, message: str) -> None:
+        """A wrong passphrase: wait longer each time, counting down; what is typed
+        meanwhile is kept and tried when the wait is over."""
         self.failures += 1
         delay = self.last_delay = wrong_passphrase_delay(self.failures, self.delay_base)
+        self._wrong_message = message
+        self._remaining = max(1, math.ceil(delay))
+        self._queued = None
+        box = self.query_one("#passphrase", Input)
+        box.value = ""
+        box.disabled = False
+        box.focus()
+        self._show_wait()
+        if self._ticker is not None:
+            self._ticker.stop()
+        self._ticker = self.set_interval(1.0, self._tick) if delay >= 1 else None
+        self.set_timer(delay, self._wait_over)
+
+    def _show_wait(self) -> None:
+        wait_id = "ui.wait_queued" if self._queued else "ui.wait_seconds"
         self.query_one("#unlock-message", Static).update(
-            message + "\n" + t("ui.wait_seconds", seconds=round(delay))
+            self._wrong_message + "\n" + t(wait_id, seconds=self._remaining)
         )
-        self.set_timer(delay, self._ready_again)
+
+    def _tick(self) -> None:
+        if self._remaining > 1:
+            self._remaining -= 1
+            self._show_wait()
+
+    def _wait_over(self) -> None:
+        self._remaining = 0
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
+        queued, self._queued = self._queued, None
+        if queued:
+            self.query_one("#unlock-message", Static).update(t("ui.unlocking"))
+            self.try_passphrase(queued)
+        else:  # what is being typed stays in the box
+            box = self.query_one("#passphrase", Input)
+            box.disabled = False
+            box.focus()
 
     def _ready_again(self) -> None:
         box = self.query_one("#passphrase", Input)
