@@ -10,6 +10,7 @@ from pathlib import Path
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import Input
 
 from fieldapp import i18n
 from fieldapp.config import Config, save_config
@@ -32,6 +33,7 @@ from fieldapp.tui.messages import (
 )
 from fieldapp.tui.sync_actions import SyncingApp
 from fieldapp.tui.themes import HIGH_CONTRAST, THEMES
+from fieldapp.tui.widgets.undo import InputHistory
 from fieldapp.tui.workers import background
 
 
@@ -56,6 +58,8 @@ class FieldApp(SyncingApp):
         Binding("ctrl+l", "lock", "Lock", id="app.lock", show=False),
         Binding("ctrl+p", "command_palette", "Commands", id="app.palette", show=False),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", show=False),
+        Binding("ctrl+z", "undo_typing", "Undo", id="app.undo", show=False),
+        Binding("ctrl+y", "redo_typing", "Redo", id="app.redo", show=False),
     ]
 
     def __init__(
@@ -83,6 +87,7 @@ class FieldApp(SyncingApp):
         self.supervisor = supervisor  # 督导: home is the team view
         self.auto_sync = auto_sync  # try the hub in the background (tests drive it by hand)
         self.hub = HubView()
+        self.typing = InputHistory()  # Ctrl+Z / Ctrl+Y in text boxes
         self.events = Broadcast()  # app → screens (tui/messages.py)
         self.context: Context | None = None  # what the screens get, once a vault is open
         self.last_input = self.clock.monotonic()
@@ -215,12 +220,29 @@ class FieldApp(SyncingApp):
     # ------------------------------------------------------------------ idle lock
 
     def on_event(self, event: object) -> object:
-        """Note the time of every key press, click and paste for the idle lock."""
+        """Note the time of every key press, click and paste for the idle lock, and
+        what a text box held before the key changes it (for undo)."""
         from textual import events
 
         if isinstance(event, events.Key | events.MouseDown | events.Paste):
             self.last_input = self.clock.monotonic()
+            if isinstance(self.focused, Input):
+                self.typing.seen(self.focused)
         return super().on_event(event)  # type: ignore[arg-type]
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Every change of a text box, for Ctrl+Z (never a passphrase's)."""
+        self.typing.changed(event.input, event.value)
+
+    def action_undo_typing(self) -> None:
+        """Ctrl+Z in a text box: put back what it held before the last change."""
+        if not (isinstance(self.focused, Input) and self.typing.undo(self.focused)):
+            self.bell()
+
+    def action_redo_typing(self) -> None:
+        """Ctrl+Y in a text box: put back what the last Ctrl+Z took away."""
+        if not (isinstance(self.focused, Input) and self.typing.redo(self.focused)):
+            self.bell()
 
     def _check_idle(self) -> None:
         idle = self.clock.monotonic() - self.last_input
