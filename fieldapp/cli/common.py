@@ -170,14 +170,58 @@ def config_exists() -> bool:
     return config_path().exists()
 
 
-def card_text(value: str) -> str:
-    """A card given as its code or as the path of a file holding it."""
+def card_text(parts: list[str]) -> str:
+    """A card given as its code (pasted as printed: spaces and line breaks are the card
+    reader's to drop), as the path of a file holding it, or — when nothing is given —
+    pasted at the prompt and ended by an empty line."""
+    if not parts:
+        return read_pasted()
+    value = " ".join(parts)
     if value.strip().startswith(("FT1-", "FD1-")):
         return value
     try:
         return Path(value).read_text("utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return value  # not a readable file: let the card parser say what is wrong
+
+
+def read_pasted() -> str:
+    """Lines pasted at the prompt up to the first empty line after some text (or the end
+    of the input), joined with line breaks."""
+    print(t("cli.paste_card"), file=sys.stderr, flush=True)
+    lines: list[str] = []
+    while True:
+        if sys.stdin.isatty():
+            try:
+                line = input()
+            except EOFError:
+                break
+        else:
+            raw = sys.stdin.readline()
+            if not raw:
+                break
+            line = raw.rstrip("\n")
+        if not line.strip():
+            if lines:
+                break
+            continue
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def confirm(prompt_id: str, **params: object) -> bool:
+    """A yes/no question, no by default: only an answer starting with y (or 是) is a yes;
+    an empty answer or the end of the input is a no."""
+    prompt = t(prompt_id, **params) + " "
+    if sys.stdin.isatty():
+        try:
+            answer = input(prompt)
+        except EOFError:
+            return False
+    else:
+        print(prompt, end="", file=sys.stderr, flush=True)
+        answer = sys.stdin.readline()
+    return answer.strip().lower().startswith(("y", "是"))
 
 
 def print_card(code: str, out: str | None) -> None:

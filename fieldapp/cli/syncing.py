@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fieldapp.cli.common import ask, card_text, open_vault, print_card, say
+from fieldapp.cli.common import ask, card_text, confirm, open_vault, print_card, say
 from fieldapp.i18n import t
 
 if TYPE_CHECKING:
@@ -32,7 +32,19 @@ def cmd_team(args: argparse.Namespace) -> int:
             from fieldapp.services.records import RecordService
 
             name = RecordService(vault).profile().get("name") or vault.device_id
-            card, code = team.join(vault, card_text(args.card), name)
+            pasted = card_text(args.card)
+            card, previous = team.card_change(vault, pasted)
+            if previous is not None:  # a new hub, or not the supervisor's card: ask
+                from fieldapp.errors import TeamCardChanged
+
+                print(
+                    TeamCardChanged(old=previous.fingerprint, new=card.fingerprint).render(),
+                    file=sys.stderr,
+                )
+                if not confirm("cli.card_changed_confirm"):
+                    print(t("cli.card_change_refused"), file=sys.stderr)
+                    return 1
+            card, code = team.join(vault, pasted, name, accept_change=True)
             say("cli.team_joined", name=card.name, fingerprint=card.fingerprint)
             print_card(code, args.out)
         elif args.team_command == "hub":

@@ -1,0 +1,108 @@
+"""Setup as a newcomer meets it at the command line (issue 13): cards pasted as printed,
+a team card whose fingerprint changed, revoking by name, `team create` without a vault,
+the recovery key on screen, and exports a person can read."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fieldapp.domain.ids import new_id
+from fieldapp.store import Change, Vault
+from sync import team
+from tests.conftest import FAST_KDF, PASSPHRASE, ROOT, python
+
+P = PASSPHRASE + "\n"
+
+
+def fieldapp(
+    vault: Path, *args: str, stdin: str = P, lang: str = "en"
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [python(), "-m", "fieldapp", "--lang", lang, "--vault", str(vault), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def as_printed(code: str) -> str:
+    """A card as a handout prints it: five lines, in groups of eight with spaces."""
+    width = -(-len(code) // 5)
+    lines = [code[i : i + width] for i in range(0, len(code), width)]
+    return "\n".join(" ".join(line[j : j + 8] for j in range(0, len(line), 8)) for line in lines)
+
+
+@pytest.fixture
+def sup_and_worker(tmp_path: Path) -> tuple[Path, Path, str]:
+    """A supervisor's vault with a team, and a worker's vault that has not joined yet."""
+    sup, worker = tmp_path / "sup", tmp_path / "worker"
+    s, _ = Vault.create(sup, PASSPHRASE, kdf=FAST_KDF)
+    code = team.create_team(s, "史家社区督导").code()
+    s.close()
+    w, _ = Vault.create(worker, PASSPHRASE, kdf=FAST_KDF)
+    w.commit([Change("resident", new_id(), {"name": "张三", "community": "史家社区"})])
+    w.close()
+    return sup, worker, code
+
+
+# ---------------------------------------------------------------- 1. cards as printed
+
+
+def test_a_team_card_pasted_as_printed_is_accepted(sup_and_worker: tuple[Path, Path, str]) -> None:
+    sup, worker, code = sup_and_worker
+    printed = as_printed(code)
+    assert printed.count("\n") == 4 and " " in printed
+    # Pasted after the command: the shell hands over the groups as separate words.
+    words = fieldapp(worker, "team", "join", *printed.split())
+    assert words.returncode == 0, words.stderr
+    assert "史家社区督导" in words.stdout
+    # Pasted at the prompt, line breaks and all, ended by an empty line.
+    pasted = fieldapp(worker, "team", "join", stdin=P + printed + "\n\n")
+    assert pasted.returncode == 0, pasted.stderr
+    device = pasted.stdout.strip().splitlines()[-1]
+    assert device.startswith("FD1-")
+    # The supervisor pastes the device card as printed too.
+    enrolled = fieldapp(sup, "team", "enrol", stdin=P + as_printed(device) + "\n\n")
+    assert enrolled.returncode == 0, enrolled.stderr
+    assert "Enrolled" in enrolled.stdout
+
+
+# ---------------------------------------------------------------- 2. a changed fingerprint
+
+
+def test_rejoining_with_a_changed_card_shows_both_fingerprints_and_asks(
+    sup_and_worker: tuple[Path, Path, str],
+) -> None:
+    sup, worker, first = sup_and_worker
+    assert fieldapp(worker, "team", "join", first).returncode == 0
+    same = fieldapp(worker, "team", "join", first)
+    assert same.returncode == 0 and "differs" not in same.stderr + same.stdout  # silent
+    s = Vault.open(sup, PASSPHRASE)
+    moved = team.set_hub(s, {"endpoint": "http://192.168.1.10:8333", "bucket": "fieldapp"})
+    second, old_fp, new_fp = moved.code(), team.read_team_card(first).fingerprint, None
+    new_fp = moved.card().fingerprint
+    s.close()
+    assert old_fp != new_fp
+
+    for answer in ("n\n", "", "\n"):  # no, the end of the input, just Enter: all refuse
+        refused = fieldapp(worker, "team", "join", second, stdin=P + answer)
+        assert refused.returncode == 1, refused.stdout
+        assert old_fp in refused.stderr and new_fp in refused.stderr
+        assert "[y/N]" in refused.stderr and "not changed" in refused.stderr
+        with Vault.open(worker, PASSPHRASE) as w:
+            assert team.team_card(w).fingerprint == old_fp  # type: ignore[union-attr]
+
+    accepted = fieldapp(worker, "team", "join", second, stdin=P + "y\n")
+    assert accepted.returncode == 0, accepted.stderr
+    assert new_fp in accepted.stdout
+    with Vault.open(worker, PASSPHRASE) as w:
+        assert team.team_card(w).fingerprint == new_fp  # type: ignore[union-attr]
+        with pytest.raises(team.TeamCardChanged):  # the app's path refuses it unconfirmed
+            team.join(w, first, "李娜")
+    chinese = fieldapp(worker, "team", "join", first, stdin=P + "否\n", lang="zh_CN")
+    assert chinese.returncode == 1 and "指纹" in chinese.stderr
