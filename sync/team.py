@@ -126,6 +126,18 @@ def revoke(vault: Vault, device_id: str) -> None:
     vault.commit((), kv={TEAM_DEVICES: devices})
 
 
+def devices_named(vault: Vault, who: str) -> list[DeviceEntry]:
+    """The devices ``who`` names: the one with that device id, else the devices not yet
+    revoked whose worker has that name (case and surrounding spaces aside) — several when
+    two workers share a name, none when nobody has it."""
+    entries = devices(vault)
+    by_id = [e for e in entries if e.device_id == who.strip()]
+    if by_id:
+        return by_id
+    wanted = who.strip().casefold()
+    return [e for e in entries if e.revoked is None and e.name.strip().casefold() == wanted]
+
+
 def set_hub(vault: Vault, hub: dict[str, str] | None) -> TeamSecrets:
     """Point the team at a hub (endpoint, bucket, region); the team card changes with it,
     so workers import the new card (``fieldapp team join`` again)."""

@@ -106,3 +106,43 @@ def test_rejoining_with_a_changed_card_shows_both_fingerprints_and_asks(
             team.join(w, first, "李娜")
     chinese = fieldapp(worker, "team", "join", first, stdin=P + "否\n", lang="zh_CN")
     assert chinese.returncode == 1 and "指纹" in chinese.stderr
+
+
+# ---------------------------------------------------------------- 3. revoke by name
+
+
+def test_revoke_by_the_workers_name_shows_the_device_and_asks(tmp_path: Path) -> None:
+    sup = tmp_path / "sup"
+    s, _ = Vault.create(sup, PASSPHRASE, kdf=FAST_KDF)
+    code = team.create_team(s, "督导").code()
+    ids = {}
+    for i, name in enumerate(["李娜", "王芳", "王芳"]):
+        w, _ = Vault.create(tmp_path / f"w{i}", PASSPHRASE, kdf=FAST_KDF)
+        _, device = team.join(w, code, name)
+        ids[i] = w.device_id
+        w.close()
+        team.enrol(s, device)
+    s.close()
+
+    def revoked() -> set[str]:
+        with Vault.open(sup, PASSPHRASE) as v:
+            return {d.device_id for d in team.devices(v) if d.revoked}
+
+    kept = fieldapp(sup, "team", "revoke", "李娜", stdin=P + "n\n")
+    assert kept.returncode == 1 and "Nothing was revoked" in kept.stderr
+    with Vault.open(sup, PASSPHRASE) as v:
+        enrolled = next(d.enrolled for d in team.devices(v) if d.device_id == ids[0])
+    assert ids[0] in kept.stdout and "李娜" in kept.stdout and enrolled in kept.stdout
+    assert revoked() == set()
+    gone = fieldapp(sup, "team", "revoke", " 李娜 ", stdin=P + "y\n")
+    assert gone.returncode == 0, gone.stderr
+    assert revoked() == {ids[0]}
+
+    ambiguous = fieldapp(sup, "team", "revoke", "王芳", stdin=P + "y\n")
+    assert ambiguous.returncode == 1
+    assert ids[1] in ambiguous.stderr and ids[2] in ambiguous.stderr
+    assert revoked() == {ids[0]}
+    by_id = fieldapp(sup, "team", "revoke", ids[2])  # the id needs no question
+    assert by_id.returncode == 0 and revoked() == {ids[0], ids[2]}
+    nobody = fieldapp(sup, "team", "revoke", "赵六")
+    assert nobody.returncode == 1 and "no such device" in nobody.stderr

@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     enrol_parser = team_sub.add_parser("enrol", help=t("cli.help_team_enrol"))
     enrol_parser.add_argument("card", metavar="DEVICE_CARD", nargs="*", help=t("cli.help_card"))
     revoke_parser = team_sub.add_parser("revoke", help=t("cli.help_team_revoke"))
-    revoke_parser.add_argument("device", metavar="DEVICE")
+    revoke_parser.add_argument("device", metavar="DEVICE", help=t("cli.help_revoke_device"))
     team_sub.add_parser("list", help=t("cli.help_team_list"))
     team_parser.set_defaults(func=cmd_team, team_command="list")
     sync_parser = sub.add_parser("sync", help=t("cli.help_sync"))

@@ -67,9 +67,8 @@ def cmd_team(args: argparse.Namespace) -> int:
             )
             _refresh_hub(vault)
         elif args.team_command == "revoke":
-            team.revoke(vault, args.device)
-            say("cli.device_revoked", device=args.device)
-            _refresh_hub(vault)
+            if not _revoke(vault, args.device):
+                return 1
         else:
             mine = team.team_secrets(vault)
             if mine is not None:
@@ -87,6 +86,32 @@ def cmd_team(args: argparse.Namespace) -> int:
     finally:
         vault.close()
     return 0
+
+
+def _revoke(vault: Vault, who: str) -> bool:
+    """Revoke the device ``who`` names: by its id at once; by its worker's name after showing
+    which device it is and a yes. A name two devices share changes nothing."""
+    from fieldapp.errors import CardError
+    from sync import team
+
+    found = team.devices_named(vault, who)
+    if not found:
+        raise CardError(what="unknown_device")
+    if len(found) > 1:
+        print(t("cli.revoke_ambiguous", name=who), file=sys.stderr)
+        for entry in found:
+            print(f"  {entry.device_id}  {entry.name}  {entry.enrolled}", file=sys.stderr)
+        return False
+    device = found[0]
+    if device.device_id != who.strip():
+        say("cli.revoke_which", name=device.name, device=device.device_id, date=device.enrolled)
+        if not confirm("cli.revoke_confirm"):
+            print(t("cli.revoke_not_done"), file=sys.stderr)
+            return False
+    team.revoke(vault, device.device_id)
+    say("cli.device_revoked", device=f"{device.name} ({device.device_id})")
+    _refresh_hub(vault)
+    return True
 
 
 def _hub_of(args: argparse.Namespace) -> dict[str, str]:
