@@ -4,6 +4,7 @@ the recovery key on screen, and exports a person can read."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -146,3 +147,107 @@ def test_revoke_by_the_workers_name_shows_the_device_and_asks(tmp_path: Path) ->
     assert by_id.returncode == 0 and revoked() == {ids[0], ids[2]}
     nobody = fieldapp(sup, "team", "revoke", "赵六")
     assert nobody.returncode == 1 and "no such device" in nobody.stderr
+
+
+# ---------------------------------------------------------------- 5. the recovery key on screen
+
+
+class Terminal:
+    """``fieldapp`` run at a terminal (a pseudo-terminal that is its controlling tty), so
+    that prompts, getpass and echo behave as for a person typing."""
+
+    def __init__(self, *args: str) -> None:
+        import fcntl
+        import os
+        import termios
+
+        self.master, slave = os.openpty()
+
+        def take_tty() -> None:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.proc = subprocess.Popen(
+            [python(), "-u", "-m", "fieldapp", "--lang", "en", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=ROOT,
+            start_new_session=True,
+            preexec_fn=take_tty,
+        )
+        os.close(slave)
+        self.seen = ""
+
+    def wait_for(self, pattern: str) -> re.Match[str]:
+        """Read until ``pattern`` appears in what the terminal has shown so far."""
+        import os
+        import select
+
+        while True:
+            match = re.search(pattern, self.seen)
+            if match:
+                return match
+            ready, _, _ = select.select([self.master], [], [], 60)
+            assert ready, "the command stopped talking: " + self.seen
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:
+                chunk = b""
+            assert chunk, "the command ended early: " + self.seen
+            self.seen += chunk.decode("utf-8", "replace")
+
+    def type(self, line: str) -> None:
+        """Type a line and press Enter."""
+        import os
+
+        os.write(self.master, line.encode() + b"\r")
+
+    def finish(self) -> int:
+        """Read what is left and wait for the exit code."""
+        import contextlib
+        import os
+
+        with contextlib.suppress(AssertionError, OSError):
+            self.wait_for(r"\Z(?!x)x")  # until the terminal closes
+        code = self.proc.wait(timeout=60)
+        os.close(self.master)
+        return code
+
+
+KEY = r"[0-9A-Z]{4}(?:-[0-9A-Z]{4}){13}"
+
+
+def test_init_clears_the_recovery_key_and_recover_does_not_echo_it(tmp_path: Path) -> None:
+    vault = tmp_path / "vault"
+    phrase = "seven words are easy to remember"
+    term = Terminal("--vault", str(vault), "init")
+    for prompt in ("New passphrase:", "Repeat the passphrase:"):
+        term.wait_for(prompt)
+        term.type(phrase)
+    term.wait_for("Your name")
+    term.type("李娜")
+    term.wait_for("community")
+    term.type("史家社区")
+    key = term.wait_for(KEY).group(0)
+    ask = term.wait_for(r"groups (\d+) and (\d+)")
+    groups = key.split("-")
+    term.type(f"{groups[int(ask.group(1)) - 1]} {groups[int(ask.group(2)) - 1]}")
+    term.wait_for("ready")
+    assert term.finish() == 0, term.seen
+    after = term.seen[term.seen.index(key) + len(key) :]
+    assert "\x1b[2J" in after and "\x1b[3J" in after  # screen and scrollback erased
+    assert "cleared from the screen" in after
+    assert key not in after
+
+    term = Terminal("--vault", str(vault), "recover")
+    term.wait_for("Recovery key:")
+    term.type(key)
+    term.wait_for("New passphrase:")
+    assert key not in term.seen and groups[-1] not in term.seen  # typed, never shown
+    for prompt in ("New passphrase:", "Repeat the passphrase:"):
+        term.wait_for(prompt)
+        term.type("another good passphrase")
+        term.seen = term.seen.replace(prompt, "", 1)
+    term.wait_for("New passphrase set")
+    assert term.finish() == 0
+    Vault.open(vault, "another good passphrase").close()

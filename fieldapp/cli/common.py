@@ -123,9 +123,23 @@ def show_recovery_key(recovery: str) -> bool:
         a, b = sorted(secrets.SystemRandom().sample(range(len(groups)), 2))
         typed = ask_fmt("cli.recovery_confirm", a=a + 1, b=b + 1).upper().split()
         if typed == [groups[a], groups[b]]:
+            clear_recovery_key()
             return True
         print(t("cli.recovery_mismatch"), file=sys.stderr)
     return False
+
+
+# Erase the screen and the terminal's scrollback, then home the cursor: the recovery key
+# must not stay readable over the worker's shoulder or scrolled back to later.
+CLEAR_SCREEN = "\x1b[H\x1b[2J\x1b[3J"
+
+
+def clear_recovery_key() -> None:
+    """Once the recovery key is confirmed, wipe it from the terminal (a pipe is left alone:
+    the script that reads it wants it)."""
+    if sys.stdout.isatty():
+        print(CLEAR_SCREEN, end="", flush=True)
+        say("cli.recovery_key_cleared")
 
 
 BROKEN_CONFIG: list[bool] = []  # set when the config file could not be read

@@ -89,7 +89,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
     path = vault_path(args)
     for attempt in range(TRIES):
-        key = ask("cli.recovery_key")
+        key = ask("cli.recovery_key", secret=True)  # never echoed at a terminal
         try:
             parse_recovery_key(key)
             break
