@@ -251,3 +251,38 @@ def test_init_clears_the_recovery_key_and_recover_does_not_echo_it(tmp_path: Pat
     term.wait_for("New passphrase set")
     assert term.finish() == 0
     Vault.open(vault, "another good passphrase").close()
+
+
+# ---------------------------------------------------------------- 4. team create, fresh machine
+
+
+def test_team_create_on_a_fresh_machine_offers_the_supervisors_vault(tmp_path: Path) -> None:
+    fresh = tmp_path / "sup"
+    declined = fieldapp(fresh, "team", "create", "督导", stdin="n\n")
+    assert declined.returncode == 1
+    assert "no vault" in declined.stdout and "[y/N]" in declined.stderr
+    assert "fieldapp init" in declined.stderr and not fresh.exists()
+    assert fieldapp(fresh, "team", "create", "督导", stdin="").returncode == 1  # EOF: no
+    assert not fresh.exists()
+
+    term = Terminal("--vault", str(fresh), "team", "create", "史家社区督导")
+    term.wait_for(r"\[y/N\]")
+    term.type("y")
+    for prompt in ("New passphrase:", "Repeat the passphrase:"):
+        term.wait_for(prompt)
+        term.type(PASSPHRASE)
+    term.wait_for("Your name")
+    term.type("王督导")
+    term.wait_for("community")
+    term.type("史家社区")
+    key = term.wait_for(KEY).group(0).split("-")
+    ask = term.wait_for(r"groups (\d+) and (\d+)")
+    term.type(f"{key[int(ask.group(1)) - 1]} {key[int(ask.group(2)) - 1]}")
+    term.wait_for(r"FT1-")
+    assert term.finish() == 0, term.seen
+    card = re.findall(r"FT1-\S+", term.seen)[-1]
+    assert "Team “史家社区督导” created" in term.seen
+    with Vault.open(fresh, PASSPHRASE) as v:
+        mine = team.team_secrets(v)
+        assert mine is not None and mine.name == "史家社区督导"
+    assert team.read_team_card(card).team_id == mine.team_id

@@ -129,6 +129,32 @@ def show_recovery_key(recovery: str) -> bool:
     return False
 
 
+def create_vault(path: Path) -> Vault | None:
+    """Make a new vault at ``path`` as ``fieldapp init`` does (passphrase, name, community,
+    the recovery key shown and confirmed) and return it open; ``None`` when the recovery
+    key was not confirmed (then no vault is left behind)."""
+    import shutil
+
+    from fieldapp.services import session
+
+    passphrase = new_passphrase()
+    name = ask("cli.worker_name").strip()
+    community = ask("cli.worker_community").strip()
+    say("cli.creating")
+    vault, recovery = session.create(path, passphrase, name=name, community=community)
+    try:
+        confirmed = show_recovery_key(recovery)
+    except BaseException:  # Ctrl+C, the end of the input: the vault stays, closed
+        vault.close()
+        raise
+    if not confirmed:
+        vault.close(compact=False)
+        shutil.rmtree(path)
+        print(t("cli.init_abandoned"), file=sys.stderr)
+        return None
+    return vault
+
+
 # Erase the screen and the terminal's scrollback, then home the cursor: the recovery key
 # must not stay readable over the worker's shoulder or scrolled back to later.
 CLEAR_SCREEN = "\x1b[H\x1b[2J\x1b[3J"

@@ -11,6 +11,7 @@ from pathlib import Path
 from fieldapp.cli.common import (
     TRIES,
     ask,
+    create_vault,
     new_passphrase,
     open_vault,
     run_options,
@@ -33,19 +34,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     path = vault_path(args)
     if session.exists(path):
         raise VaultExists(path=str(path))
-    passphrase = new_passphrase()
-    name = ask("cli.worker_name").strip()
-    community = ask("cli.worker_community").strip()
-    say("cli.creating")
-    vault, recovery = session.create(path, passphrase, name=name, community=community)
-    try:
-        if not show_recovery_key(recovery):
-            vault.close(compact=False)
-            shutil.rmtree(path)
-            print(t("cli.init_abandoned"), file=sys.stderr)
-            return 1
-    finally:
-        vault.close()
+    vault = create_vault(path)
+    if vault is None:
+        return 1
+    vault.close()
     say("cli.init_done", path=str(path))
     return 0
 

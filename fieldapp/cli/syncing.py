@@ -8,7 +8,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fieldapp.cli.common import ask, card_text, confirm, open_vault, print_card, say
+from fieldapp.cli.common import (
+    ask,
+    card_text,
+    confirm,
+    create_vault,
+    open_vault,
+    print_card,
+    say,
+    vault_path,
+)
 from fieldapp.i18n import t
 
 if TYPE_CHECKING:
@@ -20,7 +29,9 @@ def cmd_team(args: argparse.Namespace) -> int:
     credentials, enrol or revoke a device, or list the devices (the default)."""
     from sync import team
 
-    vault = open_vault(args)
+    vault = _supervisors_vault(args) if args.team_command == "create" else open_vault(args)
+    if vault is None:
+        return 1
     try:
         if args.team_command == "create":
             hub = _hub_of(args) if args.hub else None
@@ -86,6 +97,22 @@ def cmd_team(args: argparse.Namespace) -> int:
     finally:
         vault.close()
     return 0
+
+
+def _supervisors_vault(args: argparse.Namespace) -> Vault | None:
+    """The vault a new team's keys go into: this laptop's, or — on a fresh machine — one
+    made now, as ``fieldapp init`` makes it, once the supervisor says yes (``None`` when
+    not: nothing is created)."""
+    from fieldapp.services import session
+
+    path = vault_path(args)
+    if session.exists(path):
+        return open_vault(args)
+    say("cli.team_no_vault", path=str(path))
+    if not confirm("cli.team_create_vault_confirm"):
+        print(t("cli.team_no_vault_hint"), file=sys.stderr)
+        return None
+    return create_vault(path)
 
 
 def _revoke(vault: Vault, who: str) -> bool:
