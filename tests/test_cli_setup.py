@@ -13,6 +13,7 @@ import pytest
 from fieldapp.domain.ids import new_id
 from fieldapp.store import Change, Vault
 from sync import team
+from sync.cards import TeamSecrets
 from tests.conftest import FAST_KDF, PASSPHRASE, ROOT, python
 
 P = PASSPHRASE + "\n"
@@ -62,6 +63,17 @@ def test_a_team_card_pasted_as_printed_is_accepted(sup_and_worker: tuple[Path, P
     words = fieldapp(worker, "team", "join", *printed.split())
     assert words.returncode == 0, words.stderr
     assert "史家社区督导" in words.stdout
+    # A group that begins with "-" (base64url has them) is a word of the card, not an option.
+    other = next(
+        c for c in iter(lambda: TeamSecrets.generate("0f", "t").code(), "") if "-" in c[4:]
+    )
+    dash = other.index("-", len("FT1-"))
+    newcomer = worker.parent / "newcomer"
+    Vault.create(newcomer, PASSPHRASE, kdf=FAST_KDF)[0].close()
+    out = worker.parent / "me.fdevice"
+    dashed = fieldapp(newcomer, "team", "join", other[:dash], other[dash:], "--out", str(out))
+    assert dashed.returncode == 0, dashed.stderr
+    assert out.read_text().startswith("FD1-")
     # Pasted at the prompt, line breaks and all, ended by an empty line.
     pasted = fieldapp(worker, "team", "join", stdin=P + printed + "\n\n")
     assert pasted.returncode == 0, pasted.stderr

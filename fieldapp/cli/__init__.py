@@ -113,11 +113,39 @@ def _safe_streams() -> None:
                 reconfigure(errors="backslashreplace")
 
 
+CARD_COMMANDS = ("join", "enrol")  # `team join CARD…`, `team enrol CARD…`
+CARD_OPTIONS = {"--out": 1, "-h": 0, "--help": 0}  # what else those take, and its arity
+
+
+def card_words_last(argv: list[str]) -> list[str]:
+    """``team join``/``team enrol`` with the card's words moved after ``--``: a card pasted
+    as printed comes in groups, and a group may begin with ``-`` (base64url), which
+    argparse would take for an option."""
+    for i in range(len(argv) - 1):
+        if argv[i] == "team" and argv[i + 1] in CARD_COMMANDS:
+            break
+    else:
+        return argv
+    head, options, words = argv[: i + 2], list[str](), list[str]()
+    rest = iter(argv[i + 2 :])
+    for word in rest:
+        if word == "--":
+            words.extend(rest)
+        elif word in CARD_OPTIONS:
+            options.append(word)
+            options.extend(next(rest, "") for _ in range(CARD_OPTIONS[word]))
+        elif word.startswith("--out="):
+            options.append(word)
+        else:
+            words.append(word)
+    return [*head, *options, "--", *words] if words else [*head, *options]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one ``fieldapp`` command and return its exit code; a fieldapp or disk error is printed
     in the user's language, never as a traceback."""
     _safe_streams()
-    argv = sys.argv[1:] if argv is None else argv
+    argv = card_words_last(sys.argv[1:] if argv is None else argv)
     if "--lang" in argv[:-1] and argv[argv.index("--lang") + 1] in i18n.LANGUAGES:
         i18n.set_language(argv[argv.index("--lang") + 1])  # so --help is translated too
     parser = build_parser()
