@@ -29,6 +29,7 @@ async def test_a_team_card_pasted_over_several_lines_joins(
         box = app.screen.query_one("#answer", Input)
         box.post_message(events.Paste(as_printed(card.code())))
         await settle(pilot)
+        assert "".join(box.value.split()) == card.code()  # every line, once
         await pilot.press("enter")
         await settle(pilot)
         assert app.workspace is not None

@@ -17,6 +17,7 @@ class PastedLinesInput(Input):
     only the first): a card copied as printed, over several lines, arrives whole."""
 
     def _on_paste(self, event: events.Paste) -> None:
+        event.prevent_default()  # Input's own handler would add the first line again
         if event.text:
             line = " ".join(event.text.split())
             selection = self.selection
