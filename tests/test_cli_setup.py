@@ -298,3 +298,128 @@ def test_team_create_on_a_fresh_machine_offers_the_supervisors_vault(tmp_path: P
         mine = team.team_secrets(v)
         assert mine is not None and mine.name == "史家社区督导"
     assert team.read_team_card(card).team_id == mine.team_id
+
+
+# ---------------------------------------------------------------- 6. exports a person can read
+
+
+@pytest.fixture
+def filled(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A worker's vault: 张三 (consent given, ID number, phone) with a need and a visit, and
+    two residents called 李四."""
+    import datetime as dt
+
+    from fieldapp.domain import Need, Resident, Visit
+    from fieldapp.domain.idcard import make_id_number
+    from fieldapp.services.records import RecordService
+    from tests.conftest import T0
+
+    path = tmp_path / "worker"
+    v, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF)
+    records = RecordService(v)
+    zhang = Resident(
+        name="张三",
+        community="史家社区",
+        birth_year=1950,
+        phones=["13812345678"],
+        id_number=make_id_number("110101", dt.date(1950, 1, 2), 7),
+        consent={"status": "given", "on": dt.date(2026, 3, 1), "note": "签字存档"},
+    )
+    records.save(zhang)
+    ids = {"zhang": zhang.id}
+    for n in (1, 2):
+        li = Resident(name="李四", community=f"社区{n}")
+        records.save(li)
+        ids[f"li{n}"] = li.id
+    need = Need(
+        resident_id=zhang.id,
+        category="health",
+        description="需要陪同就医",
+        opened_on=dt.date(2026, 11, 2),
+    )
+    records.save(need)
+    records.save(
+        Visit(
+            resident_id=zhang.id,
+            kind="home",
+            started_at=T0,
+            duration_minutes=45,
+            purpose="月家访",
+        )
+    )
+    v.close()
+    return path, ids
+
+
+def test_exports_name_the_resident_spell_out_consent_and_keep_numbers(
+    filled: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    import csv
+    import datetime as dt
+
+    from openpyxl import load_workbook
+
+    from fieldapp.domain import RecordKind
+    from fieldapp.services import export
+
+    path, ids = filled
+    with Vault.open(path, PASSPHRASE) as v:
+        export.export_kind(v, RecordKind.NEED, tmp_path / "needs.csv")
+        export.export_kind(v, RecordKind.NEED, tmp_path / "hidden.csv", redact=True)
+        export.export_kind(v, RecordKind.RESIDENT, tmp_path / "residents.csv")
+        export.export_kind(v, RecordKind.RESIDENT, tmp_path / "residents.xlsx")
+        export.export_kind(v, RecordKind.NEED, tmp_path / "needs.xlsx")
+        export.export_kind(v, RecordKind.VISIT, tmp_path / "visits.xlsx")
+
+    def table(name: str) -> list[dict[str, str]]:
+        return list(csv.DictReader((tmp_path / name).read_text("utf-8-sig").splitlines()))
+
+    need = table("needs.csv")[0]
+    assert need["Resident"] == "张三" and need["Resident id"] == ids["zhang"]
+    hidden = (tmp_path / "hidden.csv").read_text("utf-8-sig")
+    assert "张三" not in hidden and ids["zhang"] in hidden  # redacted: no name
+    zhang = next(r for r in table("residents.csv") if r["id"] == ids["zhang"])
+    assert zhang["Consent"] == "Given" and zhang["Consent date"] == "2026-03-01"
+    assert zhang["Consent note"] == "签字存档"
+    assert "{" not in (tmp_path / "residents.csv").read_text("utf-8-sig").split("\n")[1]
+
+    def sheet(name: str) -> dict[str, list[object]]:
+        ws = load_workbook(tmp_path / name).active
+        rows = list(ws.iter_rows(values_only=True))
+        return {str(h): [r[i] for r in rows[1:]] for i, h in enumerate(rows[0])}
+
+    residents = sheet("residents.xlsx")
+    row = residents["id"].index(ids["zhang"])
+    assert residents["Year of birth"][row] == 1950
+    assert residents["Consent date"][row] == dt.datetime(2026, 3, 1)
+    needs = sheet("needs.xlsx")
+    assert needs["Resident"] == ["张三"] and needs["Listed on"] == [dt.datetime(2026, 11, 2)]
+    visits = sheet("visits.xlsx")
+    assert visits["Minutes"] == [45] and isinstance(visits["Date and time"][0], dt.datetime)
+
+
+def test_export_takes_plural_kinds_and_a_residents_name(
+    filled: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    import orjson
+
+    path, ids = filled
+    for word, rows in (("needs", 1), ("residents", 3), ("Visits", 1), ("case-plans", 0)):
+        run = fieldapp(path, "export", word, "--to", str(tmp_path / f"{word}.csv"))
+        assert run.returncode == 0, run.stderr
+        assert f"Exported {rows} " in run.stdout, run.stdout
+    helped = fieldapp(path, "export", "--help")
+    choices = helped.stdout[helped.stdout.index("{") : helped.stdout.index("}")]
+    assert choices.count("resident") == 1
+
+    one = fieldapp(path, "export", "resident", " 张三 ", "--to", str(tmp_path / "zhang.json"))
+    assert one.returncode == 0, one.stderr
+    assert orjson.loads((tmp_path / "zhang.json").read_bytes())["resident"]["id"] == ids["zhang"]
+    by_id = fieldapp(path, "export", "resident", ids["li1"], "--to", str(tmp_path / "li.json"))
+    assert by_id.returncode == 0, by_id.stderr
+    two = fieldapp(path, "export", "resident", "李四", "--to", str(tmp_path / "li4.json"))
+    assert two.returncode == 1 and "nothing was exported" in two.stderr
+    assert ids["li1"] in two.stdout and ids["li2"] in two.stdout and "社区2" in two.stdout
+    assert not (tmp_path / "li4.json").exists()
+    nobody = fieldapp(path, "export", "resident", "王五", "--to", str(tmp_path / "w.json"))
+    assert nobody.returncode == 1 and not (tmp_path / "w.json").exists()

@@ -31,6 +31,16 @@ def _kinds() -> list[str]:
     return [k.value for k in RecordKind]
 
 
+def export_target(text: str) -> str:
+    """What ``fieldapp export`` is asked for, as its choices spell it: ``needs``, ``Needs``,
+    ``case-plans`` and ``caseplan`` are ``need`` and ``case_plan``."""
+    word = text.strip().lower().replace("-", "_")
+    for choice in ("summary", *_kinds()):
+        if word in (choice, choice + "s", choice.replace("_", ""), choice.replace("_", "") + "s"):
+            return choice
+    return text  # argparse says it is not one of the choices
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``fieldapp`` argument parser: the global options and every subcommand, translated."""
     parser = argparse.ArgumentParser(prog="fieldapp", description=t("cli.description"))
@@ -93,8 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     merge_parser.set_defaults(func=cmd_merge)
     sub.add_parser("supervise", help=t("cli.help_supervise")).set_defaults(func=cmd_supervise)
     exp = sub.add_parser("export", help=t("cli.help_export"))
-    exp.add_argument("what", choices=["summary", "resident", *_kinds()])
-    exp.add_argument("id", nargs="?", help=t("cli.help_export_id"))
+    exp.add_argument("what", type=export_target, choices=["summary", *_kinds()])
+    exp.add_argument("id", nargs="?", metavar="NAME_OR_ID", help=t("cli.help_export_id"))
     exp.add_argument("--to", required=True, metavar="FILE", help=t("cli.help_export_to"))
     exp.add_argument("--redact", action="store_true", help=t("ui.export_redact"))
     exp.set_defaults(func=cmd_export)

@@ -155,11 +155,17 @@ def cmd_export(args: argparse.Namespace) -> int:
             if not args.id:
                 print(t("cli.export_needs_id"), file=sys.stderr)
                 return 2
-            try:
-                export.export_resident(vault, args.id, target)
-            except KeyError:
+            found = export.residents_named(vault, args.id)
+            if not found:
                 print(t("invalid.unknown_resident"), file=sys.stderr)
                 return 1
+            if len(found) > 1:  # two people share the name: nothing is written
+                print(t("cli.export_ambiguous", name=args.id), file=sys.stderr)
+                for rid, doc in found:
+                    born = doc.get("birth_date") or doc.get("birth_year") or ""
+                    print(f"  {rid}  {doc.get('name', '')}  {doc.get('community', '')}  {born}")
+                return 1
+            export.export_resident(vault, found[0][0], target)
             count = 1
         elif args.what == "summary":
             count = export.export_summary(vault, target, vault.clock.today())
