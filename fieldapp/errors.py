@@ -37,7 +37,8 @@ it in the user's language::
     │   ├── NotAFile               named like a bundle, but a link, folder, FIFO or device
     │   └── TooLargeToApply        valid, but more than one vault commit can hold
     ├── CardError                  a team or device card is damaged or forged
-    │   └── HubNotConfigured       the team card names no hub
+    │   ├── HubNotConfigured       the team card names no hub
+    │   └── TeamCardChanged        re-joining with a card of another fingerprint (confirm)
     ├── TransportError             the USB stick / folder / hub failed; the outbox is intact
     │   ├── SourceNotFound         a folder or file to merge does not exist
     │   ├── BundleConflictError    another bundle under the same name: an alarm
@@ -303,6 +304,17 @@ class CardError(FieldappError):
 
         what = t(f"card.what.{self.params.get('what', 'format')}", lang)
         return t(self.msg_id, lang, what=what)
+
+
+class TeamCardChanged(CardError):
+    """This device joined the team with a card whose fingerprint (``old``) differs from the
+    new card's (``new``): a new hub, or a forged card. Joined only once the user confirms."""
+
+    msg_id = "card.changed"
+
+    def render(self, lang: str | None = None) -> str:
+        """The message with both fingerprints."""
+        return FieldappError.render(self, lang)
 
 
 class TransportError(FieldappError):

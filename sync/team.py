@@ -10,7 +10,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from fieldapp.errors import CardError
+from fieldapp.errors import CardError, TeamCardChanged
 from fieldapp.store import Vault
 from sync.bundle import Enrolled
 from sync.cards import (
@@ -126,6 +126,18 @@ def revoke(vault: Vault, device_id: str) -> None:
     vault.commit((), kv={TEAM_DEVICES: devices})
 
 
+def devices_named(vault: Vault, who: str) -> list[DeviceEntry]:
+    """The devices ``who`` names: the one with that device id, else the devices not yet
+    revoked whose worker has that name (case and surrounding spaces aside) — several when
+    two workers share a name, none when nobody has it."""
+    entries = devices(vault)
+    by_id = [e for e in entries if e.device_id == who.strip()]
+    if by_id:
+        return by_id
+    wanted = who.strip().casefold()
+    return [e for e in entries if e.revoked is None and e.name.strip().casefold() == wanted]
+
+
 def set_hub(vault: Vault, hub: dict[str, str] | None) -> TeamSecrets:
     """Point the team at a hub (endpoint, bucket, region); the team card changes with it,
     so workers import the new card (``fieldapp team join`` again)."""
@@ -223,12 +235,28 @@ def set_device_hub_credentials(vault: Vault, access_key: str, secret_key: str) -
     vault.put_meta(DEVICE_HUB, {"access_key": access_key, "secret_key": secret_key})
 
 
-def join(vault: Vault, team_code: str, name: str) -> tuple[TeamCard, str]:
-    """Import the team card; returns it and this device's card code for the supervisor."""
+def card_change(vault: Vault, team_code: str) -> tuple[TeamCard, TeamCard | None]:
+    """The team card in ``team_code`` and, when this device joined the same team with a card
+    of another fingerprint, that earlier card (else ``None``); ``CardError`` when the code
+    is not a valid card or belongs to another team than the one joined."""
     card = read_team_card(team_code)
-    current = vault.get_meta(TEAM_CARD)
-    if current and read_team_card(current).team_id != card.team_id:
+    current = team_card(vault)
+    if current is not None and current.team_id != card.team_id:
         raise CardError(what="other_team")
+    changed = current is not None and current.fingerprint != card.fingerprint
+    return card, current if changed else None
+
+
+def join(
+    vault: Vault, team_code: str, name: str, *, accept_change: bool = False
+) -> tuple[TeamCard, str]:
+    """Import the team card; returns it and this device's card code for the supervisor.
+    A card of the same team with another fingerprint than the one joined raises
+    ``TeamCardChanged`` (both fingerprints) unless ``accept_change``: the user checks it
+    with the supervisor first."""
+    card, previous = card_change(vault, team_code)
+    if previous is not None and not accept_change:
+        raise TeamCardChanged(old=previous.fingerprint, new=card.fingerprint)
     vault.commit((), kv={TEAM_CARD: "".join(team_code.split())})
     code = my_device_code(vault, name)
     assert code is not None

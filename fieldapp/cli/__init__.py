@@ -31,6 +31,16 @@ def _kinds() -> list[str]:
     return [k.value for k in RecordKind]
 
 
+def export_target(text: str) -> str:
+    """What ``fieldapp export`` is asked for, as its choices spell it: ``needs``, ``Needs``,
+    ``case-plans`` and ``caseplan`` are ``need`` and ``case_plan``."""
+    word = text.strip().lower().replace("-", "_")
+    for choice in ("summary", *_kinds()):
+        if word in (choice, choice + "s", choice.replace("_", ""), choice.replace("_", "") + "s"):
+            return choice
+    return text  # argparse says it is not one of the choices
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``fieldapp`` argument parser: the global options and every subcommand, translated."""
     parser = argparse.ArgumentParser(prog="fieldapp", description=t("cli.description"))
@@ -69,12 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     hub_set.add_argument("--out", metavar="FILE", help=t("cli.help_out"))
     team_sub.add_parser("credentials", help=t("cli.help_team_credentials"))
     join = team_sub.add_parser("join", help=t("cli.help_team_join"))
-    join.add_argument("card", metavar="CARD")
+    join.add_argument("card", metavar="CARD", nargs="*", help=t("cli.help_card"))
     join.add_argument("--out", metavar="FILE", help=t("cli.help_out"))
     enrol_parser = team_sub.add_parser("enrol", help=t("cli.help_team_enrol"))
-    enrol_parser.add_argument("card", metavar="DEVICE_CARD")
+    enrol_parser.add_argument("card", metavar="DEVICE_CARD", nargs="*", help=t("cli.help_card"))
     revoke_parser = team_sub.add_parser("revoke", help=t("cli.help_team_revoke"))
-    revoke_parser.add_argument("device", metavar="DEVICE")
+    revoke_parser.add_argument("device", metavar="DEVICE", help=t("cli.help_revoke_device"))
     team_sub.add_parser("list", help=t("cli.help_team_list"))
     team_parser.set_defaults(func=cmd_team, team_command="list")
     sync_parser = sub.add_parser("sync", help=t("cli.help_sync"))
@@ -93,8 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     merge_parser.set_defaults(func=cmd_merge)
     sub.add_parser("supervise", help=t("cli.help_supervise")).set_defaults(func=cmd_supervise)
     exp = sub.add_parser("export", help=t("cli.help_export"))
-    exp.add_argument("what", choices=["summary", "resident", *_kinds()])
-    exp.add_argument("id", nargs="?", help=t("cli.help_export_id"))
+    exp.add_argument("what", type=export_target, choices=["summary", *_kinds()])
+    exp.add_argument("id", nargs="?", metavar="NAME_OR_ID", help=t("cli.help_export_id"))
     exp.add_argument("--to", required=True, metavar="FILE", help=t("cli.help_export_to"))
     exp.add_argument("--redact", action="store_true", help=t("ui.export_redact"))
     exp.set_defaults(func=cmd_export)
@@ -113,11 +123,39 @@ def _safe_streams() -> None:
                 reconfigure(errors="backslashreplace")
 
 
+CARD_COMMANDS = ("join", "enrol")  # `team join CARD…`, `team enrol CARD…`
+CARD_OPTIONS = {"--out": 1, "-h": 0, "--help": 0}  # what else those take, and its arity
+
+
+def card_words_last(argv: list[str]) -> list[str]:
+    """``team join``/``team enrol`` with the card's words moved after ``--``: a card pasted
+    as printed comes in groups, and a group may begin with ``-`` (base64url), which
+    argparse would take for an option."""
+    for i in range(len(argv) - 1):
+        if argv[i] == "team" and argv[i + 1] in CARD_COMMANDS:
+            break
+    else:
+        return argv
+    head, options, words = argv[: i + 2], list[str](), list[str]()
+    rest = iter(argv[i + 2 :])
+    for word in rest:
+        if word == "--":
+            words.extend(rest)
+        elif word in CARD_OPTIONS:
+            options.append(word)
+            options.extend(next(rest, "") for _ in range(CARD_OPTIONS[word]))
+        elif word.startswith("--out="):
+            options.append(word)
+        else:
+            words.append(word)
+    return [*head, *options, "--", *words] if words else [*head, *options]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one ``fieldapp`` command and return its exit code; a fieldapp or disk error is printed
     in the user's language, never as a traceback."""
     _safe_streams()
-    argv = sys.argv[1:] if argv is None else argv
+    argv = card_words_last(sys.argv[1:] if argv is None else argv)
     if "--lang" in argv[:-1] and argv[argv.index("--lang") + 1] in i18n.LANGUAGES:
         i18n.set_language(argv[argv.index("--lang") + 1])  # so --help is translated too
     parser = build_parser()

@@ -123,9 +123,49 @@ def show_recovery_key(recovery: str) -> bool:
         a, b = sorted(secrets.SystemRandom().sample(range(len(groups)), 2))
         typed = ask_fmt("cli.recovery_confirm", a=a + 1, b=b + 1).upper().split()
         if typed == [groups[a], groups[b]]:
+            clear_recovery_key()
             return True
         print(t("cli.recovery_mismatch"), file=sys.stderr)
     return False
+
+
+def create_vault(path: Path) -> Vault | None:
+    """Make a new vault at ``path`` as ``fieldapp init`` does (passphrase, name, community,
+    the recovery key shown and confirmed) and return it open; ``None`` when the recovery
+    key was not confirmed (then no vault is left behind)."""
+    import shutil
+
+    from fieldapp.services import session
+
+    passphrase = new_passphrase()
+    name = ask("cli.worker_name").strip()
+    community = ask("cli.worker_community").strip()
+    say("cli.creating")
+    vault, recovery = session.create(path, passphrase, name=name, community=community)
+    try:
+        confirmed = show_recovery_key(recovery)
+    except BaseException:  # Ctrl+C, the end of the input: the vault stays, closed
+        vault.close()
+        raise
+    if not confirmed:
+        vault.close(compact=False)
+        shutil.rmtree(path)
+        print(t("cli.init_abandoned"), file=sys.stderr)
+        return None
+    return vault
+
+
+# Erase the screen and the terminal's scrollback, then home the cursor: the recovery key
+# must not stay readable over the worker's shoulder or scrolled back to later.
+CLEAR_SCREEN = "\x1b[H\x1b[2J\x1b[3J"
+
+
+def clear_recovery_key() -> None:
+    """Once the recovery key is confirmed, wipe it from the terminal (a pipe is left alone:
+    the script that reads it wants it)."""
+    if sys.stdout.isatty():
+        print(CLEAR_SCREEN, end="", flush=True)
+        say("cli.recovery_key_cleared")
 
 
 BROKEN_CONFIG: list[bool] = []  # set when the config file could not be read
@@ -170,14 +210,58 @@ def config_exists() -> bool:
     return config_path().exists()
 
 
-def card_text(value: str) -> str:
-    """A card given as its code or as the path of a file holding it."""
+def card_text(parts: list[str]) -> str:
+    """A card given as its code (pasted as printed: spaces and line breaks are the card
+    reader's to drop), as the path of a file holding it, or — when nothing is given —
+    pasted at the prompt and ended by an empty line."""
+    if not parts:
+        return read_pasted()
+    value = " ".join(parts)
     if value.strip().startswith(("FT1-", "FD1-")):
         return value
     try:
         return Path(value).read_text("utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return value  # not a readable file: let the card parser say what is wrong
+
+
+def read_pasted() -> str:
+    """Lines pasted at the prompt up to the first empty line after some text (or the end
+    of the input), joined with line breaks."""
+    print(t("cli.paste_card"), file=sys.stderr, flush=True)
+    lines: list[str] = []
+    while True:
+        if sys.stdin.isatty():
+            try:
+                line = input()
+            except EOFError:
+                break
+        else:
+            raw = sys.stdin.readline()
+            if not raw:
+                break
+            line = raw.rstrip("\n")
+        if not line.strip():
+            if lines:
+                break
+            continue
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def confirm(prompt_id: str, **params: object) -> bool:
+    """A yes/no question, no by default: only an answer starting with y (or 是) is a yes;
+    an empty answer or the end of the input is a no."""
+    prompt = t(prompt_id, **params) + " "
+    if sys.stdin.isatty():
+        try:
+            answer = input(prompt)
+        except EOFError:
+            return False
+    else:
+        print(prompt, end="", file=sys.stderr, flush=True)
+        answer = sys.stdin.readline()
+    return answer.strip().lower().startswith(("y", "是"))
 
 
 def print_card(code: str, out: str | None) -> None:

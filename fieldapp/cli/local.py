@@ -11,6 +11,7 @@ from pathlib import Path
 from fieldapp.cli.common import (
     TRIES,
     ask,
+    create_vault,
     new_passphrase,
     open_vault,
     run_options,
@@ -33,19 +34,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     path = vault_path(args)
     if session.exists(path):
         raise VaultExists(path=str(path))
-    passphrase = new_passphrase()
-    name = ask("cli.worker_name").strip()
-    community = ask("cli.worker_community").strip()
-    say("cli.creating")
-    vault, recovery = session.create(path, passphrase, name=name, community=community)
-    try:
-        if not show_recovery_key(recovery):
-            vault.close(compact=False)
-            shutil.rmtree(path)
-            print(t("cli.init_abandoned"), file=sys.stderr)
-            return 1
-    finally:
-        vault.close()
+    vault = create_vault(path)
+    if vault is None:
+        return 1
+    vault.close()
     say("cli.init_done", path=str(path))
     return 0
 
@@ -89,7 +81,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
     path = vault_path(args)
     for attempt in range(TRIES):
-        key = ask("cli.recovery_key")
+        key = ask("cli.recovery_key", secret=True)  # never echoed at a terminal
         try:
             parse_recovery_key(key)
             break
@@ -163,11 +155,17 @@ def cmd_export(args: argparse.Namespace) -> int:
             if not args.id:
                 print(t("cli.export_needs_id"), file=sys.stderr)
                 return 2
-            try:
-                export.export_resident(vault, args.id, target)
-            except KeyError:
+            found = export.residents_named(vault, args.id)
+            if not found:
                 print(t("invalid.unknown_resident"), file=sys.stderr)
                 return 1
+            if len(found) > 1:  # two people share the name: nothing is written
+                print(t("cli.export_ambiguous", name=args.id), file=sys.stderr)
+                for rid, doc in found:
+                    born = doc.get("birth_date") or doc.get("birth_year") or ""
+                    print(f"  {rid}  {doc.get('name', '')}  {doc.get('community', '')}  {born}")
+                return 1
+            export.export_resident(vault, found[0][0], target)
             count = 1
         elif args.what == "summary":
             count = export.export_summary(vault, target, vault.clock.today())

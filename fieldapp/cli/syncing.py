@@ -8,7 +8,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fieldapp.cli.common import ask, card_text, open_vault, print_card, say
+from fieldapp.cli.common import (
+    ask,
+    card_text,
+    confirm,
+    create_vault,
+    open_vault,
+    print_card,
+    say,
+    vault_path,
+)
 from fieldapp.i18n import t
 
 if TYPE_CHECKING:
@@ -20,7 +29,9 @@ def cmd_team(args: argparse.Namespace) -> int:
     credentials, enrol or revoke a device, or list the devices (the default)."""
     from sync import team
 
-    vault = open_vault(args)
+    vault = _supervisors_vault(args) if args.team_command == "create" else open_vault(args)
+    if vault is None:
+        return 1
     try:
         if args.team_command == "create":
             hub = _hub_of(args) if args.hub else None
@@ -32,7 +43,19 @@ def cmd_team(args: argparse.Namespace) -> int:
             from fieldapp.services.records import RecordService
 
             name = RecordService(vault).profile().get("name") or vault.device_id
-            card, code = team.join(vault, card_text(args.card), name)
+            pasted = card_text(args.card)
+            card, previous = team.card_change(vault, pasted)
+            if previous is not None:  # a new hub, or not the supervisor's card: ask
+                from fieldapp.errors import TeamCardChanged
+
+                print(
+                    TeamCardChanged(old=previous.fingerprint, new=card.fingerprint).render(),
+                    file=sys.stderr,
+                )
+                if not confirm("cli.card_changed_confirm"):
+                    print(t("cli.card_change_refused"), file=sys.stderr)
+                    return 1
+            card, code = team.join(vault, pasted, name, accept_change=True)
             say("cli.team_joined", name=card.name, fingerprint=card.fingerprint)
             print_card(code, args.out)
         elif args.team_command == "hub":
@@ -55,9 +78,8 @@ def cmd_team(args: argparse.Namespace) -> int:
             )
             _refresh_hub(vault)
         elif args.team_command == "revoke":
-            team.revoke(vault, args.device)
-            say("cli.device_revoked", device=args.device)
-            _refresh_hub(vault)
+            if not _revoke(vault, args.device):
+                return 1
         else:
             mine = team.team_secrets(vault)
             if mine is not None:
@@ -75,6 +97,48 @@ def cmd_team(args: argparse.Namespace) -> int:
     finally:
         vault.close()
     return 0
+
+
+def _supervisors_vault(args: argparse.Namespace) -> Vault | None:
+    """The vault a new team's keys go into: this laptop's, or — on a fresh machine — one
+    made now, as ``fieldapp init`` makes it, once the supervisor says yes (``None`` when
+    not: nothing is created)."""
+    from fieldapp.services import session
+
+    path = vault_path(args)
+    if session.exists(path):
+        return open_vault(args)
+    say("cli.team_no_vault", path=str(path))
+    if not confirm("cli.team_create_vault_confirm"):
+        print(t("cli.team_no_vault_hint"), file=sys.stderr)
+        return None
+    return create_vault(path)
+
+
+def _revoke(vault: Vault, who: str) -> bool:
+    """Revoke the device ``who`` names: by its id at once; by its worker's name after showing
+    which device it is and a yes. A name two devices share changes nothing."""
+    from fieldapp.errors import CardError
+    from sync import team
+
+    found = team.devices_named(vault, who)
+    if not found:
+        raise CardError(what="unknown_device")
+    if len(found) > 1:
+        print(t("cli.revoke_ambiguous", name=who), file=sys.stderr)
+        for entry in found:
+            print(f"  {entry.device_id}  {entry.name}  {entry.enrolled}", file=sys.stderr)
+        return False
+    device = found[0]
+    if device.device_id != who.strip():
+        say("cli.revoke_which", name=device.name, device=device.device_id, date=device.enrolled)
+        if not confirm("cli.revoke_confirm"):
+            print(t("cli.revoke_not_done"), file=sys.stderr)
+            return False
+    team.revoke(vault, device.device_id)
+    say("cli.device_revoked", device=f"{device.name} ({device.device_id})")
+    _refresh_hub(vault)
+    return True
 
 
 def _hub_of(args: argparse.Namespace) -> dict[str, str]:

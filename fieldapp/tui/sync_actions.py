@@ -143,7 +143,9 @@ class SyncingApp(App[None]):
             if code:
                 self.join_team(code)
 
-        self.push_screen(AskDialog(t("ui.join_question"), "", t("ui.join_hint")), pasted)
+        self.push_screen(
+            AskDialog(t("ui.join_question"), "", t("ui.join_hint"), whole_paste=True), pasted
+        )
 
     @background("sync")
     def join_team(self, code: str) -> None:

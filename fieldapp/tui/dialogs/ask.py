@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -12,24 +12,44 @@ from textual.widgets import Input, Static
 from fieldapp.tui.i18n import translate_bindings
 
 
+class PastedLinesInput(Input):
+    """A box that keeps every line of a paste, joined by spaces (Textual's ``Input`` keeps
+    only the first): a card copied as printed, over several lines, arrives whole."""
+
+    def _on_paste(self, event: events.Paste) -> None:
+        event.prevent_default()  # Input's own handler would add the first line again
+        if event.text:
+            line = " ".join(event.text.split())
+            selection = self.selection
+            if selection.is_empty:
+                self.insert_text_at_cursor(line)
+            else:
+                self.replace(line, *selection)
+        event.stop()
+
+
 class AskDialog(ModalScreen[str | None]):
     """Ask for one line of text; dismissed with what was typed (trimmed), or None on Escape or an
     empty answer. ``question`` is its title, ``value`` the text to start from, ``hint`` a line
-    below the box."""
+    below the box; ``whole_paste`` keeps every line of a paste (a card code)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="ask.cancel")]
 
-    def __init__(self, question: str, value: str = "", hint: str = "") -> None:
+    def __init__(
+        self, question: str, value: str = "", hint: str = "", *, whole_paste: bool = False
+    ) -> None:
         super().__init__()
         self.question = question
         self.value = value
         self.hint = hint
+        self.whole_paste = whole_paste
 
     def compose(self) -> ComposeResult:
         """The question, the box holding ``value``, and the hint."""
         with Vertical(classes="dialog"):
             yield Static(self.question, classes="dialog-title", markup=False)
-            yield Input(self.value, id="answer")
+            box = PastedLinesInput if self.whole_paste else Input
+            yield box(self.value, id="answer")
             yield Static(self.hint, classes="hint", markup=False)
 
     def on_mount(self) -> None:
