@@ -62,9 +62,9 @@ def test_need_workflow_through_the_service(service: RecordService) -> None:
     r = person()
     need = Need(resident_id=r.id, category=NeedCategory.HOUSING, description="屋顶漏雨")
     service.save_many([r, need])
-    with pytest.raises(RecordInvalid) as info:
-        service.change_need_status(need.id, NeedStatus.RESOLVED, "done")
-    assert info.value.codes() == {"status": "transition"}
+    with pytest.raises(RecordInvalid) as info:  # resolved on the spot: still with a note
+        service.change_need_status(need.id, NeedStatus.RESOLVED, "")
+    assert info.value.codes() == {"status_note": "status_note_required"}
     service.change_need_status(need.id, NeedStatus.IN_PROGRESS)
     with pytest.raises(RecordInvalid) as info:
         service.change_need_status(need.id, NeedStatus.RESOLVED, "")
@@ -73,8 +73,18 @@ def test_need_workflow_through_the_service(service: RecordService) -> None:
     done = service.change_need_status(need.id, NeedStatus.RESOLVED, "已修缮")
     assert service.get(Need, need.id) == done
     # A form that edits the status directly goes through the same check.
-    with pytest.raises(RecordInvalid):
+    with pytest.raises(RecordInvalid) as info:
         service.save(done.model_copy(update={"status": NeedStatus.IN_PROGRESS}))
+    assert info.value.codes() == {"status": "transition"}
+
+
+def test_a_need_solved_on_the_spot_is_resolved_from_open(service: RecordService) -> None:
+    r = person()
+    need = Need(resident_id=r.id, category=NeedCategory.DAILY_CARE, description="灯泡坏了")
+    service.save_many([r, need])
+    done = service.change_need_status(need.id, NeedStatus.RESOLVED, "当场换好")
+    assert service.get(Need, need.id) == done
+    assert (done.status, done.status_note) == (NeedStatus.RESOLVED, "当场换好")
 
 
 def test_history_says_who_changed_what_when(service: RecordService, clock: FixedClock) -> None:

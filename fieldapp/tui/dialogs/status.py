@@ -1,4 +1,5 @@
-"""Move a need along its workflow; resolving or referring asks for the note."""
+"""Move a need along its workflow; resolving or referring asks for the note. A line under the
+form says which keys save, cancel and open the help (F1)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ class StatusDialog(Finishing, ModalScreen[Need | None]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="status.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="status.cancel"),
+        # A modal screen hides the app's keys: F1 is the dialog's own, to the same help.
+        Binding("f1", "app.help", "Help", id="status.help"),
     ]
 
     def __init__(self, workspace: Workspace, need: Need) -> None:
@@ -52,11 +55,23 @@ class StatusDialog(Finishing, ModalScreen[Need | None]):
             yield Label(t("field.need.referred_to"), id="referred-label")
             yield Input(id="referred-to")
             yield Static("", id="status-error", classes="error", markup=False)
+            yield Static("", id="status-keys", classes="hint", markup=False)
 
     def on_mount(self) -> None:
         """Focus the status choice, with the keys in the current language."""
         translate_bindings(self)
+        self.query_one("#status-keys", Static).update(self.keys_line())
         self.query_one("#new-status", Select).focus()
+
+    def keys_line(self) -> str:
+        """The keys of the dialog as the worker's keymap has them: save, cancel, help."""
+        shown = {b.binding.id: b.binding for b in self.active_bindings.values() if b.binding.id}
+        parts = [
+            f"{self.app.get_key_display(shown[bid])} {t(f'key.{bid}')}"
+            for bid in ("status.save", "status.cancel", "status.help")
+            if bid in shown
+        ]
+        return "  ·  ".join(parts)
 
     def action_cancel(self) -> None:
         """Close and leave the need as it was."""
@@ -87,7 +102,13 @@ class StatusDialog(Finishing, ModalScreen[Need | None]):
     def _error(self, text: str) -> None:
         self.query_one("#status-error", Static).update(text)
 
+    @on(TextArea.Changed, "#note")
+    def _note(self, event: TextArea.Changed) -> None:
+        if event.text_area.text.strip():  # the note it asked for is there now
+            self._error("")
+
     @on(Select.Changed, "#new-status")
     def _status(self, event: Select.Changed) -> None:
+        self._error("")  # a refusal was about the status chosen before
         needs_note = event.value in (NeedStatus.RESOLVED.value, NeedStatus.REFERRED.value)
         self.query_one("#note", TextArea).border_title = t("ui.note_required") if needs_note else ""

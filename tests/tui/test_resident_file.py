@@ -1,0 +1,64 @@
+"""The resident's file and its dialogs (issue 13): reading a visit, a failed safety item
+offered as a need, plans as text, the history in words, tab keys and the status dialog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.binding import Binding
+from textual.widgets import DataTable, Select, Static, TextArea
+
+from fieldapp.domain import Need, NeedCategory, NeedStatus, Resident
+from fieldapp.tui.dialogs.help import HelpScreen
+from fieldapp.tui.dialogs.status import StatusDialog
+from fieldapp.tui.screens.resident_file import ResidentFileScreen
+from tests.tui.conftest import make_app, settle
+
+
+async def test_status_dialog_shows_its_keys_help_and_resolves_on_the_spot(
+    demo_vault: Path,
+) -> None:
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ws = app.workspace
+        assert ws is not None
+        r = Resident(name="当场解决", community="史家社区")
+        need = Need(resident_id=r.id, category=NeedCategory.DAILY_CARE, description="灯泡坏了")
+        ws.records.save_many([r, need])
+        app.open_resident(r.id)
+        await settle(pilot)
+        file = app.screen
+        assert isinstance(file, ResidentFileScreen)
+        file.query_one("#file-tabs").active = "tab-needs"  # type: ignore[attr-defined]
+        await pilot.pause()
+        file.query_one("#needs", DataTable).focus()
+        await pilot.press("s")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, StatusDialog)
+        keys = str(dialog.query_one("#status-keys", Static).render()).lower()
+        for key in ("ctrl+s", "escape", "f1"):
+            assert app.get_key_display(Binding(key, "")).lower() in keys
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is dialog
+        options = {v for _, v in dialog.query_one("#new-status", Select)._options if v}
+        assert "resolved" in options  # open → resolved directly
+        dialog.query_one("#new-status", Select).value = "resolved"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        error = dialog.query_one("#status-error", Static)
+        assert "Say how the need was resolved" in str(error.render())
+        dialog.query_one("#note", TextArea).focus()
+        await pilot.press(*"当场换好")
+        await pilot.pause()
+        assert str(error.render()) == ""  # the error goes once the note is typed
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert ws.records.get(Need, need.id).status is NeedStatus.RESOLVED  # type: ignore[union-attr]
+        assert app.screen is file
+        app.close_vault()
