@@ -8,11 +8,20 @@ from pathlib import Path
 from textual.binding import Binding
 from textual.widgets import DataTable, Select, Static, TextArea
 
-from fieldapp.domain import Need, NeedCategory, NeedStatus, Resident
+from fieldapp.domain import (
+    CasePlan,
+    Goal,
+    Need,
+    NeedCategory,
+    NeedStatus,
+    PlanAction,
+    PlanReview,
+    Resident,
+)
 from fieldapp.tui.dialogs.help import HelpScreen
 from fieldapp.tui.dialogs.status import StatusDialog
 from fieldapp.tui.screens.resident_file import ResidentFileScreen
-from tests.tui.conftest import make_app, settle
+from tests.tui.conftest import TODAY, make_app, settle
 
 
 async def test_status_dialog_shows_its_keys_help_and_resolves_on_the_spot(
@@ -61,4 +70,33 @@ async def test_status_dialog_shows_its_keys_help_and_resolves_on_the_spot(
         await settle(pilot)
         assert ws.records.get(Need, need.id).status is NeedStatus.RESOLVED  # type: ignore[union-attr]
         assert app.screen is file
+        app.close_vault()
+
+
+async def test_a_case_plan_is_shown_as_text_not_markup(demo_vault: Path) -> None:
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ws = app.workspace
+        assert ws is not None
+        r = Resident(name="帮教对象", community="史家社区")
+        plan = CasePlan(
+            resident_id=r.id,
+            title="个性化帮教方案",
+            start_date=TODAY,
+            goals=[Goal(text="[i]按时上学[/i]")],
+            actions=[PlanAction(text="每周面谈", owner="[red]王[/red]")],
+            reviews=[PlanReview(held_on=TODAY, reviewer="督导", text="稳定 [b]继续[/b]")],
+        )
+        ws.records.save_many([r, plan])
+        app.open_resident(r.id)
+        await settle(pilot)
+        file = app.screen
+        file.query_one("#file-tabs").active = "tab-plan"  # type: ignore[attr-defined]
+        await settle(pilot)
+        shown = file.query_one("#plan", Static).render()
+        text = str(shown)
+        assert text.splitlines()[0].startswith("个性化帮教方案  ")  # no [b]…[/b] around it
+        for typed in ("[i]按时上学[/i]", "[red]王[/red]", "稳定 [b]继续[/b]"):
+            assert typed in text  # what the worker typed, as typed
         app.close_vault()

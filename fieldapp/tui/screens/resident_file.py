@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -243,24 +244,28 @@ class ResidentFileScreen(Screen[None]):
             )
 
     def _show_plan(self, f: ResidentFile) -> None:
-        plan_text = [t("ui.no_plan")]
+        """The first case plan as plain text, its title in bold: whatever the worker typed
+        ([brackets] too) is shown as typed, never read as markup."""
+        shown = Text(t("ui.no_plan"))
         if f.plans:
             p = f.plans[0]
-            plan_text = [
-                f"[b]{p.title}[/b]  {label('PlanStatus', p.status.value)}  {day(p.start_date)}"
-            ]
-            plan_text += [f"  {'☑' if g.achieved else '☐'} {g.text}" for g in p.goals]
-            plan_text += [t("ui.plan_actions")]
-            plan_text += [
+            shown = Text.assemble(
+                (p.title, "bold"), f"  {label('PlanStatus', p.status.value)}  {day(p.start_date)}"
+            )
+            lines = [f"  {'☑' if g.achieved else '☐'} {g.text}" for g in p.goals]
+            lines += [t("ui.plan_actions")]
+            lines += [
                 f"  {'☑' if a.done else '☐'} {a.text} ({a.owner or '—'}, {day(a.due_date)})"
                 for a in p.actions
             ]
-            plan_text += [t("ui.plan_reviews")]
-            plan_text += [
+            lines += [t("ui.plan_reviews")]
+            lines += [
                 f"  {day(rv.held_on)} {rv.reviewer}: {short(rv.text, 50)}" for rv in p.reviews
             ]
-            plan_text += [t("ui.plan_next_review", date=day(p.next_review))]
-        self.query_one("#plan", Static).update("\n".join(plan_text))
+            lines += [t("ui.plan_next_review", date=day(p.next_review))]
+            for line in lines:
+                shown.append("\n" + line)
+        self.query_one("#plan", Static).update(shown)
 
     def show_history(self, entries: list[HistoryEntry]) -> None:
         """Fill the history: when, who, which record's field, and old → new in words."""
