@@ -18,10 +18,16 @@ from fieldapp.domain import (
     PlanReview,
     Resident,
 )
+from fieldapp.services import supervision
 from fieldapp.tui.dialogs.help import HelpScreen
 from fieldapp.tui.dialogs.status import StatusDialog
 from fieldapp.tui.screens.resident_file import ResidentFileScreen
+from tests.tui import test_supervisor
 from tests.tui.conftest import TODAY, make_app, settle
+from tests.tui.test_supervisor import R1
+from tests.tui.test_supervisor import make as supervisor_app
+
+supervised = test_supervisor.supervised  # the supervisor's vault: two workers, a conflict
 
 
 async def test_status_dialog_shows_its_keys_help_and_resolves_on_the_spot(
@@ -99,4 +105,32 @@ async def test_a_case_plan_is_shown_as_text_not_markup(demo_vault: Path) -> None
         assert text.splitlines()[0].startswith("个性化帮教方案  ")  # no [b]…[/b] around it
         for typed in ("[i]按时上学[/i]", "[red]王[/red]", "稳定 [b]继续[/b]"):
             assert typed in text  # what the worker typed, as typed
+        app.close_vault()
+
+
+async def test_history_names_the_workers_and_says_a_conflict_was_resolved(
+    supervised: Path,
+) -> None:
+    app = supervisor_app(supervised)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ws = app.workspace
+        assert ws is not None
+        (conflict,) = supervision.field_conflicts(ws.vault, R1)
+        supervision.resolve(ws.vault, conflict, "张三丰（又名张叁）")
+        app.open_resident(R1)
+        await settle(pilot)
+        file = app.screen
+        assert isinstance(file, ResidentFileScreen)
+        file.query_one("#file-tabs").active = "tab-history"  # type: ignore[attr-defined]
+        await settle(pilot)
+        table = file.query_one("#history", DataTable)
+        shown = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        authors = {row[1] for row in shown}
+        assert {"李娜", "王芳"} <= authors  # the names they were enrolled with
+        assert authors == {"李娜", "王芳", "史家社区督导"}  # the supervisor's own: the team
+        resolved = [row for row in shown if "resolved" in row[3]]
+        assert resolved and resolved[0][2] == "Name"
+        assert resolved[0][3] == "Conflict resolved: kept 张三丰（又名张叁）"
+        assert not any("_resolved" in cell for row in shown for cell in row)
         app.close_vault()

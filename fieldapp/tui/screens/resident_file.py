@@ -280,6 +280,20 @@ class ResidentFileScreen(Screen[None]):
             field = field_label(kind, e.field)
             if kind != "resident":  # a need's status, a visit's purpose …
                 field = f"{label('RecordKind', kind)}·{field}"
+            if e.resolves is not None:  # a conflict settled: the field and the value kept
+                field = field_label(kind, e.resolves)
+                if kind != "resident":
+                    field = f"{label('RecordKind', kind)}·{field}"
+                kept = show_value(kind, e.resolves, e.kept, names)
+                table.add_row(
+                    *cells(
+                        e.when.strftime("%Y-%m-%d %H:%M"),
+                        short(e.author, 10),
+                        field,
+                        t("ui.conflict_resolved_kept", value=short(kept, 24)),
+                    )
+                )
+                continue
             if kind == "visit" and e.field == "checklist":
                 labels = self._checklist_labels(e.record_id)
                 old = short(checklist_text(e.old, labels), 14)
