@@ -3,13 +3,17 @@ offered as a need, plans as text, the history in words, tab keys and the status 
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import pytest
 from textual.binding import Binding
 from textual.widgets import DataTable, Select, Static, TextArea
 
 from fieldapp.domain import (
     CasePlan,
+    CheckAnswer,
+    CheckItem,
     Goal,
     Need,
     NeedCategory,
@@ -17,10 +21,14 @@ from fieldapp.domain import (
     PlanAction,
     PlanReview,
     Resident,
+    Visit,
+    VisitKind,
+    Vulnerability,
 )
 from fieldapp.services import supervision
 from fieldapp.tui.dialogs.help import HelpScreen
 from fieldapp.tui.dialogs.status import StatusDialog
+from fieldapp.tui.dialogs.visit import VisitDialog
 from fieldapp.tui.screens.resident_file import ResidentFileScreen
 from tests.tui import test_supervisor
 from tests.tui.conftest import TODAY, make_app, settle
@@ -133,4 +141,56 @@ async def test_history_names_the_workers_and_says_a_conflict_was_resolved(
         assert resolved and resolved[0][2] == "Name"
         assert resolved[0][3] == "Conflict resolved: kept 张三丰（又名张叁）"
         assert not any("_resolved" in cell for row in shown for cell in row)
+        app.close_vault()
+
+
+@pytest.mark.parametrize(
+    ("lang", "gas", "smoke", "no"),
+    [
+        ("en", "Gas valve closed, no smell", "Smoke alarm works", "No"),
+        ("zh_CN", "燃气阀门关闭、无异味", "烟感报警器正常", "否"),
+    ],
+)
+async def test_enter_on_a_visit_shows_it_with_the_checklist(
+    demo_vault: Path, lang: str, gas: str, smoke: str, no: str
+) -> None:
+    app = make_app(demo_vault, lang=lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ws = app.workspace
+        assert ws is not None
+        r = Resident(name="独居老人", community="史家社区", tags=[Vulnerability.ELDERLY_ALONE])
+        visit = Visit(
+            resident_id=r.id,
+            kind=VisitKind.HOME,
+            started_at=dt.datetime.combine(TODAY, dt.time(10)),
+            duration_minutes=30,
+            purpose="[b]例行探访[/b]",
+            observations="精神尚可",
+            checklist_template="home_safety_elderly",
+            checklist={
+                "gas_off": CheckItem(answer=CheckAnswer.NO, note="阀门松动"),
+                "smoke_alarm": CheckItem(answer=CheckAnswer.YES),
+            },
+        )
+        ws.records.save_many([r, visit])
+        app.open_resident(r.id)
+        await settle(pilot)
+        file = app.screen
+        assert isinstance(file, ResidentFileScreen)
+        file.query_one("#file-tabs").active = "tab-visits"  # type: ignore[attr-defined]
+        await pilot.pause()
+        file.query_one("#visits", DataTable).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, VisitDialog)
+        text = str(dialog.query_one("#visit-text", Static).render())
+        assert f"{gas}: {no} (阀门松动)" in text
+        assert f"{smoke}: " in text
+        assert "[b]例行探访[/b]" in text and "精神尚可" in text
+        await pilot.press("enter")  # read-only: Enter closes, nothing changes
+        await settle(pilot)
+        assert app.screen is file
+        assert ws.records.get(Visit, visit.id) == visit
         app.close_vault()

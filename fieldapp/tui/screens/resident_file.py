@@ -405,3 +405,18 @@ class ResidentFileScreen(Screen[None]):
         )
         if need:
             self._open_form(RecordKind.NEED, need)
+
+    @on(DataTable.RowSelected, "#visits")
+    def _open_visit(self, event: DataTable.RowSelected) -> None:
+        """Enter on a visit: show it read-only, with its checklist's labels and answers."""
+        from fieldapp.tui.dialogs.visit import VisitDialog
+
+        visit = next(
+            (v for v in (self.file.visits if self.file else []) if v.id == event.row_key.value),
+            None,
+        )
+        if visit is None:
+            return
+        template_id = visit.checklist_template
+        template = self.workspace.templates.get(template_id) if template_id else None
+        self.app.push_screen(VisitDialog(visit, template))
