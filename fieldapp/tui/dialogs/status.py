@@ -15,7 +15,7 @@ from fieldapp.domain.workflow import allowed_next
 from fieldapp.errors import FieldappError, RecordInvalid
 from fieldapp.i18n import t
 from fieldapp.services.workspace import Workspace
-from fieldapp.tui.i18n import Finishing, label, translate_bindings
+from fieldapp.tui.i18n import Finishing, keys_hint, label, translate_bindings
 from fieldapp.tui.workers import background
 
 
@@ -60,18 +60,10 @@ class StatusDialog(Finishing, ModalScreen[Need | None]):
     def on_mount(self) -> None:
         """Focus the status choice, with the keys in the current language."""
         translate_bindings(self)
-        self.query_one("#status-keys", Static).update(self.keys_line())
+        self.query_one("#status-keys", Static).update(
+            keys_hint(self, ("status.save", "status.cancel", "status.help"))
+        )
         self.query_one("#new-status", Select).focus()
-
-    def keys_line(self) -> str:
-        """The keys of the dialog as the worker's keymap has them: save, cancel, help."""
-        shown = {b.binding.id: b.binding for b in self.active_bindings.values() if b.binding.id}
-        parts = [
-            f"{self.app.get_key_display(shown[bid])} {t(f'key.{bid}')}"
-            for bid in ("status.save", "status.cancel", "status.help")
-            if bid in shown
-        ]
-        return "  ·  ".join(parts)
 
     def action_cancel(self) -> None:
         """Close and leave the need as it was."""

@@ -13,7 +13,7 @@ from textual.widgets import Static
 from fieldapp.domain import Visit
 from fieldapp.i18n import field_label, t
 from fieldapp.services.templates import Template
-from fieldapp.tui.i18n import day, label, lang, translate_bindings
+from fieldapp.tui.i18n import day, keys_hint, label, lang, translate_bindings
 
 
 class VisitDialog(ModalScreen[None]):
@@ -42,7 +42,7 @@ class VisitDialog(ModalScreen[None]):
             )
             with VerticalScroll(id="visit-body"):
                 yield Static(self.body(), id="visit-text", markup=False)
-            yield Static(t("ui.visit_keys"), classes="hint", markup=False)
+            yield Static("", id="visit-keys", classes="hint", markup=False)
 
     def body(self) -> Text:
         """The visit's fields and then each checklist item: its label, the answer, a note."""
@@ -80,6 +80,7 @@ class VisitDialog(ModalScreen[None]):
     def on_mount(self) -> None:
         """The keys in the current language; the body scrolls with the arrows."""
         translate_bindings(self)
+        self.query_one("#visit-keys", Static).update(keys_hint(self, ("visit.close", "visit.help")))
         self.query_one("#visit-body", VerticalScroll).focus()
 
     def action_close(self) -> None:
