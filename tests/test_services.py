@@ -235,3 +235,42 @@ def test_a_broken_team_template_is_skipped_and_reported(vault: Vault) -> None:
     ws = Workspace(vault)
     assert "general_intake" in ws.templates
     assert [e.params["source"].endswith("broken.toml") for e in ws.template_errors] == [True]
+
+
+def test_a_failed_safety_item_is_offered_as_a_need_and_saved_only_when_asked(
+    vault: Vault,
+) -> None:
+    from fieldapp.domain import CheckAnswer, CheckItem, Visit, VisitKind
+    from fieldapp.services.workspace import Workspace
+
+    ws = Workspace(vault)
+    r = person()
+    ws.save(r)
+    visit = Visit(
+        resident_id=r.id,
+        kind=VisitKind.HOME,
+        started_at=dt.datetime.combine(TODAY, dt.time(10)),
+        duration_minutes=30,
+        purpose="例行探访",
+        checklist_template="home_safety_elderly",
+        checklist={
+            "gas_off": CheckItem(answer=CheckAnswer.NO, note="阀门松动"),
+            "smoke_alarm": CheckItem(answer=CheckAnswer.YES),
+            "medicine_ok": CheckItem(answer=CheckAnswer.NOT_APPLICABLE),
+        },
+    )
+    ws.save(visit)
+    (need,) = ws.safety_needs(visit, "zh_CN")
+    assert ws.records.all(Need) == []  # offered, not saved
+    assert (need.resident_id, need.category, need.status) == (
+        r.id,
+        NeedCategory.HOUSING,
+        NeedStatus.OPEN,
+    )
+    assert need.description == "居家安全检查：“燃气阀门关闭、无异味”一项为否 — 阀门松动"
+    assert ws.safety_needs(visit, "en")[0].description.startswith(
+        'Home-safety check: "Gas valve closed, no smell" answered no'
+    )
+    ws.add_needs([need])
+    assert ws.records.all(Need) == [need]
+    assert ws.safety_needs(visit, "zh_CN") == []  # an open need for it already: not twice

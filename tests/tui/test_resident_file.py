@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from textual.binding import Binding
-from textual.widgets import DataTable, Select, Static, TextArea
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Select, Static, TextArea
 
 from fieldapp.domain import (
     CasePlan,
@@ -26,9 +27,11 @@ from fieldapp.domain import (
     Vulnerability,
 )
 from fieldapp.services import supervision
+from fieldapp.tui.dialogs.confirm import ConfirmDialog
 from fieldapp.tui.dialogs.help import HelpScreen
 from fieldapp.tui.dialogs.status import StatusDialog
 from fieldapp.tui.dialogs.visit import VisitDialog
+from fieldapp.tui.screens.form import FormScreen
 from fieldapp.tui.screens.resident_file import ResidentFileScreen
 from tests.tui import test_supervisor
 from tests.tui.conftest import TODAY, make_app, settle
@@ -193,4 +196,61 @@ async def test_enter_on_a_visit_shows_it_with_the_checklist(
         await settle(pilot)
         assert app.screen is file
         assert ws.records.get(Visit, visit.id) == visit
+        app.close_vault()
+
+
+async def save_visit(pilot: Pilot[None], answers: dict[str, str]) -> None:
+    """On a resident's file: ``v``, a purpose, the checklist ``answers``, Ctrl+S."""
+    await pilot.press("v")
+    await settle(pilot)
+    form = pilot.app.screen
+    assert isinstance(form, FormScreen)
+    form.query_one("#f-purpose", Input).value = "例行探访"
+    for item, answer in answers.items():
+        form.query_one(f"#f-chk_{item}", Select).value = answer
+    await pilot.pause()
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+
+
+@pytest.mark.parametrize(("lang", "gas"), [("en", "Gas valve closed"), ("zh_CN", "燃气阀门关闭")])
+async def test_a_no_on_the_safety_checklist_is_offered_as_a_need(
+    demo_vault: Path, lang: str, gas: str
+) -> None:
+    app = make_app(demo_vault, lang=lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ws = app.workspace
+        assert ws is not None
+        r = Resident(name="独居老人", community="史家社区", tags=[Vulnerability.ELDERLY_ALONE])
+        ws.save(r)
+        app.open_resident(r.id)
+        await settle(pilot)
+        file = app.screen
+
+        def needs() -> list[Need]:
+            return [n for n in ws.records.all(Need) if n.resident_id == r.id]
+
+        await save_visit(pilot, {"gas_off": "no", "smoke_alarm": "yes"})
+        ask = app.screen
+        assert isinstance(ask, ConfirmDialog)
+        assert gas in str(ask.query_one(".dialog-title", Static).render())
+        await pilot.press("enter")  # the focus is on "no": Enter never creates a need
+        await settle(pilot)
+        assert app.screen is file and needs() == []
+
+        await save_visit(pilot, {"gas_off": "no"})
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.screen is file
+        (need,) = needs()
+        assert need.category is NeedCategory.HOUSING and need.status is NeedStatus.OPEN
+        assert gas in need.description
+        assert file.query_one("#needs", DataTable).row_count == 1
+
+        await save_visit(pilot, {"gas_off": "no"})  # still open: not offered twice
+        assert app.screen is file and len(needs()) == 1
+        await save_visit(pilot, {"gas_off": "yes"})  # nothing failed, nothing asked
+        assert app.screen is file
         app.close_vault()

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
-from fieldapp.domain import Need, NeedStatus, RecordKind
+from fieldapp.domain import Need, NeedStatus, RecordKind, Visit
 from fieldapp.domain.idcard import mask_id_number
 from fieldapp.domain.workflow import allowed_next
 from fieldapp.i18n import field_label, t
@@ -325,7 +325,47 @@ class ResidentFileScreen(Screen[None]):
 
         if self.file:
             form = form_for(kind).build(self.workspace, self.file.resident, *args)
-            self.app.push_screen(FormScreen(self.context, form))
+            screen = FormScreen(self.context, form)
+
+            def closed(saved: bool | None) -> None:
+                if saved and isinstance(screen.saved, Visit):
+                    self.offer_safety_needs(screen.saved)
+
+            self.app.push_screen(screen, closed)
+
+    @background("file-needs")
+    def offer_safety_needs(self, visit: Visit) -> None:
+        """After a visit is saved: the needs its checklist's "no" answers call for, offered to
+        the worker (a worker; nothing is saved until they say yes)."""
+        needs = self.workspace.safety_needs(visit, lang())
+        if needs:
+            self.app.call_from_thread(self._ask_safety_needs, visit, needs)
+
+    def _ask_safety_needs(self, visit: Visit, needs: list[Need]) -> None:
+        from fieldapp.tui.dialogs.confirm import ConfirmDialog
+
+        listed = "\n".join(
+            f"· {label('NeedCategory', n.category.value)}: {n.description}" for n in needs
+        )
+        question = t("ui.offer_safety_needs", n=len(needs)) + "\n" + listed
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.add_safety_needs(needs)
+
+        self.app.push_screen(
+            ConfirmDialog(question, yes=t("ui.yes_add_needs"), no=t("ui.no_add_needs")), answer
+        )
+
+    @background("save")
+    def add_safety_needs(self, needs: list[Need]) -> None:
+        """Save the needs the worker agreed to (a worker), then show them."""
+        self.workspace.add_needs(needs)
+        self.app.call_from_thread(self._safety_needs_added, len(needs))
+
+    def _safety_needs_added(self, n: int) -> None:
+        self.notify(t("ui.safety_needs_added", n=n))
+        self.load()
 
     def action_edit(self) -> None:
         """Edit the resident's profile."""
