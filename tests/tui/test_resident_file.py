@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.binding import Binding
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Select, Static, TextArea
+from textual.widgets import DataTable, Input, Select, Static, TabbedContent, TextArea
 
 from fieldapp.domain import (
     CasePlan,
@@ -253,4 +253,38 @@ async def test_a_no_on_the_safety_checklist_is_offered_as_a_need(
         assert app.screen is file and len(needs()) == 1
         await save_visit(pilot, {"gas_off": "yes"})  # nothing failed, nothing asked
         assert app.screen is file
+        app.close_vault()
+
+
+async def test_left_and_right_switch_tabs_from_the_tables(demo_vault: Path) -> None:
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ws = app.workspace
+        assert ws is not None
+        r = Resident(name="换页", community="史家社区")
+        ws.save(r)
+        app.open_resident(r.id)
+        await settle(pilot)
+        file = app.screen
+        assert isinstance(file, ResidentFileScreen)
+        tabs = file.query_one("#file-tabs", TabbedContent)
+        tabs.active = "tab-needs"
+        await pilot.pause()
+        file.query_one("#needs", DataTable).focus()
+        await pilot.press("right")
+        await settle(pilot)
+        assert tabs.active == "tab-interviews"
+        assert file.focused is file.query_one("#interviews", DataTable)  # ↑↓ work at once
+        await pilot.press("left", "left")
+        await settle(pilot)
+        assert tabs.active == "tab-profile"
+        await pilot.press("left")  # round to the last tab
+        await settle(pilot)
+        assert tabs.active == "tab-history"
+        assert file.focused is file.query_one("#history", DataTable)
+        await pilot.press("f1")  # and the help says so
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert any("tab" in row[1].lower() for row in app.screen.rows)
         app.close_vault()

@@ -10,7 +10,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    Static,
+    TabbedContent,
+    TabPane,
+    Tabs,
+)
 
 from fieldapp.domain import Need, NeedStatus, RecordKind, Visit
 from fieldapp.domain.idcard import mask_id_number
@@ -51,6 +59,13 @@ class ResidentFileScreen(Screen[None]):
         Binding("p", "plan", "Plan", id="file.plan"),
         Binding("s", "need_status", "Status", id="file.need_status"),
         Binding("escape", "back", "Back", id="file.back"),
+        # From the tables too, not only from the tab bar (a table has no use for ←/→).
+        Binding(
+            "left", "switch_tab(-1)", "Previous tab", id="file.prev_tab", show=False, priority=True
+        ),
+        Binding(
+            "right", "switch_tab(1)", "Next tab", id="file.next_tab", show=False, priority=True
+        ),
     ]
 
     def __init__(self, context: Context, resident_id: str) -> None:
@@ -93,6 +108,21 @@ class ResidentFileScreen(Screen[None]):
         await self.recompose()
         self.query_one("#file-tabs", TabbedContent).active = active
         self.load()
+
+    def action_switch_tab(self, step: int) -> None:
+        """Show the next (``step`` 1) or previous (-1) tab, round the ends, with the focus on its
+        table (↑↓ and Enter work at once) or on the tab bar."""
+        tabs = self.query_one("#file-tabs", TabbedContent)
+        panes = [pane.id for pane in tabs.query(TabPane) if pane.id]
+        if not panes:
+            return
+        at = panes.index(tabs.active) if tabs.active in panes else 0
+        tabs.active = panes[(at + step) % len(panes)]
+        tables = tabs.get_pane(tabs.active).query(DataTable)
+        if tables:
+            tables.first().focus()
+        else:
+            tabs.query_one(Tabs).focus()
 
     def action_back(self) -> None:
         """Close the file."""
