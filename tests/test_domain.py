@@ -626,6 +626,7 @@ def test_nested_consent_problem_names_the_date_field() -> None:
 
 WORKFLOW = {
     (S.OPEN, S.IN_PROGRESS),
+    (S.OPEN, S.RESOLVED),  # solved on the spot
     (S.OPEN, S.REFERRED),
     (S.OPEN, S.CLOSED),
     (S.IN_PROGRESS, S.RESOLVED),
@@ -641,7 +642,7 @@ ALL_PAIRS = [(old, new) for old in NeedStatus for new in NeedStatus]
 
 def test_all_pairs_cover_every_status() -> None:
     assert len(ALL_PAIRS) == len(NeedStatus) ** 2 == 25
-    assert len(WORKFLOW) == 9 + 5
+    assert len(WORKFLOW) == 10 + 5
 
 
 @pytest.mark.parametrize(("old", "new"), ALL_PAIRS, ids=[f"{a}->{b}" for a, b in ALL_PAIRS])

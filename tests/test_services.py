@@ -62,9 +62,9 @@ def test_need_workflow_through_the_service(service: RecordService) -> None:
     r = person()
     need = Need(resident_id=r.id, category=NeedCategory.HOUSING, description="屋顶漏雨")
     service.save_many([r, need])
-    with pytest.raises(RecordInvalid) as info:
-        service.change_need_status(need.id, NeedStatus.RESOLVED, "done")
-    assert info.value.codes() == {"status": "transition"}
+    with pytest.raises(RecordInvalid) as info:  # resolved on the spot: still with a note
+        service.change_need_status(need.id, NeedStatus.RESOLVED, "")
+    assert info.value.codes() == {"status_note": "status_note_required"}
     service.change_need_status(need.id, NeedStatus.IN_PROGRESS)
     with pytest.raises(RecordInvalid) as info:
         service.change_need_status(need.id, NeedStatus.RESOLVED, "")
@@ -73,8 +73,18 @@ def test_need_workflow_through_the_service(service: RecordService) -> None:
     done = service.change_need_status(need.id, NeedStatus.RESOLVED, "已修缮")
     assert service.get(Need, need.id) == done
     # A form that edits the status directly goes through the same check.
-    with pytest.raises(RecordInvalid):
+    with pytest.raises(RecordInvalid) as info:
         service.save(done.model_copy(update={"status": NeedStatus.IN_PROGRESS}))
+    assert info.value.codes() == {"status": "transition"}
+
+
+def test_a_need_solved_on_the_spot_is_resolved_from_open(service: RecordService) -> None:
+    r = person()
+    need = Need(resident_id=r.id, category=NeedCategory.DAILY_CARE, description="灯泡坏了")
+    service.save_many([r, need])
+    done = service.change_need_status(need.id, NeedStatus.RESOLVED, "当场换好")
+    assert service.get(Need, need.id) == done
+    assert (done.status, done.status_note) == (NeedStatus.RESOLVED, "当场换好")
 
 
 def test_history_says_who_changed_what_when(service: RecordService, clock: FixedClock) -> None:
@@ -225,3 +235,42 @@ def test_a_broken_team_template_is_skipped_and_reported(vault: Vault) -> None:
     ws = Workspace(vault)
     assert "general_intake" in ws.templates
     assert [e.params["source"].endswith("broken.toml") for e in ws.template_errors] == [True]
+
+
+def test_a_failed_safety_item_is_offered_as_a_need_and_saved_only_when_asked(
+    vault: Vault,
+) -> None:
+    from fieldapp.domain import CheckAnswer, CheckItem, Visit, VisitKind
+    from fieldapp.services.workspace import Workspace
+
+    ws = Workspace(vault)
+    r = person()
+    ws.save(r)
+    visit = Visit(
+        resident_id=r.id,
+        kind=VisitKind.HOME,
+        started_at=dt.datetime.combine(TODAY, dt.time(10)),
+        duration_minutes=30,
+        purpose="例行探访",
+        checklist_template="home_safety_elderly",
+        checklist={
+            "gas_off": CheckItem(answer=CheckAnswer.NO, note="阀门松动"),
+            "smoke_alarm": CheckItem(answer=CheckAnswer.YES),
+            "medicine_ok": CheckItem(answer=CheckAnswer.NOT_APPLICABLE),
+        },
+    )
+    ws.save(visit)
+    (need,) = ws.safety_needs(visit, "zh_CN")
+    assert ws.records.all(Need) == []  # offered, not saved
+    assert (need.resident_id, need.category, need.status) == (
+        r.id,
+        NeedCategory.HOUSING,
+        NeedStatus.OPEN,
+    )
+    assert need.description == "居家安全检查：“燃气阀门关闭、无异味”一项为否 — 阀门松动"
+    assert ws.safety_needs(visit, "en")[0].description.startswith(
+        'Home-safety check: "Gas valve closed, no smell" answered no'
+    )
+    ws.add_needs([need])
+    assert ws.records.all(Need) == [need]
+    assert ws.safety_needs(visit, "zh_CN") == []  # an open need for it already: not twice

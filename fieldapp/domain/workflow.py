@@ -1,5 +1,6 @@
 """The needs list's status workflow: open → in_progress → resolved, and referred or closed
-from either of the first two.
+from either of the first two; a need solved on the spot goes from open to resolved directly
+(the note is asked for all the same).
 
 A closed, resolved or referred need can be reopened (a worker finds the problem is
 back); every other move is refused with the ``transition`` code.
@@ -13,7 +14,7 @@ from fieldapp.errors import FieldProblem, RecordInvalid
 S = NeedStatus
 
 TRANSITIONS: dict[NeedStatus, frozenset[NeedStatus]] = {
-    S.OPEN: frozenset({S.IN_PROGRESS, S.REFERRED, S.CLOSED}),
+    S.OPEN: frozenset({S.IN_PROGRESS, S.RESOLVED, S.REFERRED, S.CLOSED}),
     S.IN_PROGRESS: frozenset({S.RESOLVED, S.REFERRED, S.CLOSED}),
     S.RESOLVED: frozenset({S.OPEN}),
     S.REFERRED: frozenset({S.OPEN}),

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from fieldapp.domain import Need, NeedStatus, Record, RecordKind, kinds
 from fieldapp.domain.hlc import to_seconds
-from fieldapp.domain.ops import DELETED, Op
+from fieldapp.domain.ops import DELETED, RESOLVED_PREFIX, Op
 from fieldapp.domain.validation import problems_of, validate
 from fieldapp.domain.workflow import check_transition
 from fieldapp.errors import FieldProblem, RecordDamaged, RecordInvalid
@@ -38,6 +38,10 @@ class HistoryEntry:
     author: str
     op_id: str
     record_id: str
+    # A conflict's resolution (the op on ``_resolved_<field>``): the field it settled and
+    # the value kept; ``field`` and ``new`` stay the op's own.
+    resolves: str | None = None
+    kept: Any = None
 
 
 class RecordService:
@@ -144,11 +148,15 @@ class RecordService:
         return self.vault.count(kind.value)
 
     def history(self, record_id: str) -> list[HistoryEntry]:
-        """Every change of the record, oldest first, with who made it."""
-        names = self.vault.get_meta(DEVICE_NAMES_KEY, {})
+        """Every change of the record, oldest first, with who made it: the worker's name as
+        enrolled (a supervisor's vault) or as set in their profile, else the device id."""
+        names = self.author_names()
         previous: dict[str, Any] = {}
         out: list[HistoryEntry] = []
         for op in self.vault.history(record_id):
+            resolves = None
+            if op.field.startswith(RESOLVED_PREFIX):
+                resolves = op.field.removeprefix(RESOLVED_PREFIX)
             out.append(
                 HistoryEntry(
                     when=dt.datetime.fromtimestamp(to_seconds(op.hlc)),
@@ -159,10 +167,26 @@ class RecordService:
                     author=names.get(op.device_id, op.device_id),
                     op_id=op.op_id,
                     record_id=op.record_id,
+                    resolves=resolves,
+                    # The value written with the resolution comes first in its commit (or
+                    # was already the field's value).
+                    kept=previous.get(resolves) if resolves else None,
                 )
             )
             previous[op.field] = op.value
         return out
+
+    def author_names(self) -> dict[str, str]:
+        """Device id → the name to show for its changes: the team's enrolled devices (and the
+        team's name for the supervisor's own), overridden by the names of profiles."""
+        from sync import team
+
+        names = {d.device_id: d.name for d in team.devices(self.vault)}
+        secrets = team.team_secrets(self.vault)
+        if secrets is not None:
+            names[self.vault.device_id] = secrets.name
+        names.update(self.vault.get_meta(DEVICE_NAMES_KEY, {}))
+        return names
 
     # ------------------------------------------------------------ the worker
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from fieldapp.domain.enums import NeedCategory, Urgency
 from fieldapp.errors import FieldProblem, RecordInvalid, TemplateInvalid
 
 QuestionType = Literal["text", "note", "yesno", "number", "choice", "multi", "check"]
@@ -47,7 +48,8 @@ class Choice(BaseModel):
 
 class Question(BaseModel):
     """One question of a template: its answer's key, its type, its label, the choices (choice,
-    multi) and the bounds (number)."""
+    multi) and the bounds (number). A checklist item (``check``) with a ``need_category`` is
+    offered as a need of that category (and ``need_urgency``) when it is answered "no"."""
 
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
@@ -56,6 +58,8 @@ class Question(BaseModel):
     choices: list[Choice] = Field(default_factory=list)
     min: int | None = None
     max: int | None = None
+    need_category: NeedCategory | None = None
+    need_urgency: Urgency = Urgency.MEDIUM
 
 
 class Template(BaseModel):

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from fieldapp import paths
 from fieldapp.domain import (
     CasePlan,
+    CheckAnswer,
     Interview,
     Need,
     NeedStatus,
@@ -25,10 +26,12 @@ from fieldapp.domain import (
     Urgency,
     Visit,
     kinds,
+    validate,
 )
 from fieldapp.domain.kinds import with_defaults
 from fieldapp.domain.ops import Op
 from fieldapp.errors import TemplateInvalid
+from fieldapp.i18n import t
 from fieldapp.services import schedule
 from fieldapp.services.records import HistoryEntry, RecordService
 from fieldapp.services.search import ResidentIndex
@@ -369,6 +372,42 @@ class Workspace:
     ) -> Need:
         """Move a need along its workflow (see :meth:`RecordService.change_need_status`)."""
         return self.records.change_need_status(need_id, status, note, referred_to)
+
+    def safety_needs(self, visit: Visit, lang: str) -> list[Need]:
+        """The needs a visit's checklist calls for, built but not saved: one for each item
+        answered "no" whose template question names a ``need_category``, described by the
+        item's label in ``lang`` (and its note), unless the resident already has an open need
+        for that item. Saving them is the worker's choice (:meth:`add_needs`)."""
+        template = self.templates.get(visit.checklist_template or "")
+        if template is None:
+            return []
+        already = [
+            str(doc.get("description", ""))
+            for _, doc in self.vault.iter_records(RecordKind.NEED.value)
+            if doc.get("resident_id") == visit.resident_id
+            and doc.get("status", NeedStatus.OPEN.value) in OPEN_STATUSES
+        ]
+        today = self.today()
+        needs = []
+        for q in template.questions:
+            answer = visit.checklist.get(q.id)
+            if answer is None or answer.answer is not CheckAnswer.NO or q.need_category is None:
+                continue
+            what = t("template.need_from_check", lang, item=q.label(lang))
+            if any(d.startswith(what) for d in already):
+                continue  # still the same problem as an open need says: not twice
+            fields = {
+                "resident_id": visit.resident_id,
+                "category": q.need_category.value,
+                "urgency": q.need_urgency.value,
+                "description": f"{what} — {answer.note}" if answer.note else what,
+            }
+            needs.append(validate(Need, fields, today=today))
+        return needs
+
+    def add_needs(self, needs: list[Need]) -> list[Op]:
+        """Save new needs in one atomic commit (those :meth:`safety_needs` offered)."""
+        return self.records.save_many(list(needs))
 
     # ------------------------------------------------------------ drafts
 

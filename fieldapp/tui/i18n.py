@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.screen import Screen
 
 from fieldapp.domain.enums import ENUM_OF_FIELD
 from fieldapp.i18n import current_language, t
@@ -29,6 +31,19 @@ def _translated(binding: Binding) -> Binding:
         return binding
     return dataclasses.replace(
         binding, description=t(f"key.{binding.id}"), tooltip=t(f"tip.{binding.id}")
+    )
+
+
+def keys_hint(screen: Screen[Any], ids: tuple[str, ...]) -> str:
+    """A line naming the keys of the bindings ``ids`` on ``screen`` as the worker's keymap has
+    them, each with its description (``^s Save  ·  esc Cancel``): for dialogs, which have no
+    footer. Call it once the bindings are translated."""
+    shown: dict[str, Binding] = {}
+    for active in screen.active_bindings.values():
+        if active.binding.id:
+            shown.setdefault(active.binding.id, active.binding)
+    return "  ·  ".join(
+        f"{screen.app.get_key_display(shown[bid])} {t(f'key.{bid}')}" for bid in ids if bid in shown
     )
 
 

@@ -14,6 +14,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.reactive import reactive
 from textual.widgets import Input, TextArea
+from textual.worker import WorkerCancelled
 
 from fieldapp import i18n
 from fieldapp.config import Config
@@ -126,7 +127,13 @@ def make_app(
 
 
 async def settle(pilot: Pilot[None]) -> None:
-    """Wait for every worker and for the messages they posted (never a fixed sleep)."""
+    """Wait for every worker and for the messages they posted (never a fixed sleep). A worker
+    cancelled meanwhile is done too: an exclusive reload gives way to a newer one."""
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        for _ in range(10):
+            try:
+                await pilot.app.workers.wait_for_complete()
+                break
+            except WorkerCancelled:
+                continue
         await pilot.pause()

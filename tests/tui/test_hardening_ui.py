@@ -10,6 +10,7 @@ from textual.widgets import Checkbox, DataTable, Select, TabbedContent
 
 from fieldapp.domain import Need, Resident, Visit, Vulnerability
 from fieldapp.domain.enums import NeedCategory
+from fieldapp.tui.dialogs.confirm import ConfirmDialog
 from fieldapp.tui.dialogs.status import StatusDialog
 from fieldapp.tui.screens.form import FormScreen
 from fieldapp.tui.screens.resident_file import ResidentFileScreen
@@ -70,6 +71,9 @@ async def test_the_history_names_the_checklist_items_and_answers(demo_vault: Pat
         form.query_one("#f-chk_gas_off", Select).value = "no"  # the gas valve: 否
         await settle(pilot)
         await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)  # the 否 is offered as a need: not now
+        await pilot.press("n")
         await settle(pilot)
         file = app.screen
         assert isinstance(file, ResidentFileScreen)

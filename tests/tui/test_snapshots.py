@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 from fieldapp.config import Config
 from fieldapp.domain import Need, NeedStatus, Resident, Vulnerability
@@ -79,6 +79,17 @@ def select_need(pilot_status: NeedStatus) -> Callable[[Pilot[None]], Awaitable[N
     return run
 
 
+async def open_checked_visit(pilot: Pilot[None]) -> None:
+    """On the visits tab, Enter on the newest visit that has checklist answers."""
+    screen = pilot.app.screen
+    assert isinstance(screen, ResidentFileScreen) and screen.file is not None
+    visit = next(v for v in screen.file.visits if v.checklist)
+    table = screen.query_one("#visits", DataTable)
+    table.move_cursor(row=table.get_row_index(visit.id))
+    table.focus()
+    await pilot.press("enter")
+
+
 async def bad_phone(pilot: Pilot[None]) -> None:
     await pilot.press(*"赵六")
     box = pilot.app.screen.query_one("#f-phones", Input)
@@ -99,6 +110,7 @@ SCREENS: dict[str, Callable[[Pilot[None]], Awaitable[None]]] = {
     "form_interview": steps(open_elderly(), keys("i"), keys("enter")),
     "form_plan": steps(open_elderly(), keys("p")),
     "dialog_status": steps(select_need(NeedStatus.IN_PROGRESS), keys("s")),
+    "dialog_visit": steps(open_elderly("tab-visits"), open_checked_visit),
     "dialog_confirm": steps(keys("n"), keys("x"), keys("escape")),
     "help": steps(keys("question_mark")),
     "lock": steps(keys("ctrl+l")),

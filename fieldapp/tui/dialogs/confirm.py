@@ -14,33 +14,36 @@ from fieldapp.tui.i18n import translate_bindings
 
 
 class ConfirmDialog(ModalScreen[bool]):
-    """Ask whether to discard what was typed: True to discard, False (``n``, Escape) to keep
-    editing. ``question`` is what is asked; the buttons always read discard / keep editing."""
+    """Ask a yes/no ``question`` — by default whether to discard what was typed: True for yes
+    (``y``), False (``n``, Escape) for no. ``yes`` and ``no`` label the buttons (discard /
+    keep editing unless given); "no" has the focus, so Enter never says yes by accident."""
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, yes: str | None = None, no: str | None = None) -> None:
         super().__init__()
         self.question = question
+        self.yes = yes
+        self.no = no
 
     def compose(self) -> ComposeResult:
-        """The question and the two buttons: discard, or keep editing."""
+        """The question and the two buttons: yes (discard), or no (keep editing)."""
         with Vertical(classes="dialog"):
-            yield Static(self.question, classes="dialog-title")
+            yield Static(self.question, classes="dialog-title", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button(t("ui.yes_discard"), id="yes", variant="error")
-                yield Button(t("ui.no_keep_editing"), id="no", variant="primary")
+                yield Button(self.yes or t("ui.yes_discard"), id="yes", variant="error")
+                yield Button(self.no or t("ui.no_keep_editing"), id="no", variant="primary")
 
     def on_mount(self) -> None:
-        """Focus "keep editing", so that Enter never discards by accident."""
+        """Focus "no" (keep editing), so that Enter never says yes by accident."""
         translate_bindings(self)
         self.query_one("#no", Button).focus()
 
     def action_answer(self, value: bool) -> None:
-        """Close with the answer: True discards."""
+        """Close with the answer: True is yes (discard)."""
         self.dismiss(value)
 
     @on(Button.Pressed)

@@ -1,4 +1,5 @@
-"""Move a need along its workflow; resolving or referring asks for the note."""
+"""Move a need along its workflow; resolving or referring asks for the note. A line under the
+form says which keys save, cancel and open the help (F1)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from fieldapp.domain.workflow import allowed_next
 from fieldapp.errors import FieldappError, RecordInvalid
 from fieldapp.i18n import t
 from fieldapp.services.workspace import Workspace
-from fieldapp.tui.i18n import Finishing, label, translate_bindings
+from fieldapp.tui.i18n import Finishing, keys_hint, label, translate_bindings
 from fieldapp.tui.workers import background
 
 
@@ -26,6 +27,8 @@ class StatusDialog(Finishing, ModalScreen[Need | None]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="status.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="status.cancel"),
+        # A modal screen hides the app's keys: F1 is the dialog's own, to the same help.
+        Binding("f1", "app.help", "Help", id="status.help"),
     ]
 
     def __init__(self, workspace: Workspace, need: Need) -> None:
@@ -52,10 +55,14 @@ class StatusDialog(Finishing, ModalScreen[Need | None]):
             yield Label(t("field.need.referred_to"), id="referred-label")
             yield Input(id="referred-to")
             yield Static("", id="status-error", classes="error", markup=False)
+            yield Static("", id="status-keys", classes="hint", markup=False)
 
     def on_mount(self) -> None:
         """Focus the status choice, with the keys in the current language."""
         translate_bindings(self)
+        self.query_one("#status-keys", Static).update(
+            keys_hint(self, ("status.save", "status.cancel", "status.help"))
+        )
         self.query_one("#new-status", Select).focus()
 
     def action_cancel(self) -> None:
@@ -87,7 +94,13 @@ class StatusDialog(Finishing, ModalScreen[Need | None]):
     def _error(self, text: str) -> None:
         self.query_one("#status-error", Static).update(text)
 
+    @on(TextArea.Changed, "#note")
+    def _note(self, event: TextArea.Changed) -> None:
+        if event.text_area.text.strip():  # the note it asked for is there now
+            self._error("")
+
     @on(Select.Changed, "#new-status")
     def _status(self, event: Select.Changed) -> None:
+        self._error("")  # a refusal was about the status chosen before
         needs_note = event.value in (NeedStatus.RESOLVED.value, NeedStatus.REFERRED.value)
         self.query_one("#note", TextArea).border_title = t("ui.note_required") if needs_note else ""

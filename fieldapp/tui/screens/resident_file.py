@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    Static,
+    TabbedContent,
+    TabPane,
+    Tabs,
+)
 
-from fieldapp.domain import Need, NeedStatus, RecordKind
+from fieldapp.domain import Need, NeedStatus, RecordKind, Visit
 from fieldapp.domain.idcard import mask_id_number
 from fieldapp.domain.workflow import allowed_next
 from fieldapp.i18n import field_label, t
@@ -50,6 +59,13 @@ class ResidentFileScreen(Screen[None]):
         Binding("p", "plan", "Plan", id="file.plan"),
         Binding("s", "need_status", "Status", id="file.need_status"),
         Binding("escape", "back", "Back", id="file.back"),
+        # From the tables too, not only from the tab bar (a table has no use for ←/→).
+        Binding(
+            "left", "switch_tab(-1)", "Previous tab", id="file.prev_tab", show=False, priority=True
+        ),
+        Binding(
+            "right", "switch_tab(1)", "Next tab", id="file.next_tab", show=False, priority=True
+        ),
     ]
 
     def __init__(self, context: Context, resident_id: str) -> None:
@@ -92,6 +108,21 @@ class ResidentFileScreen(Screen[None]):
         await self.recompose()
         self.query_one("#file-tabs", TabbedContent).active = active
         self.load()
+
+    def action_switch_tab(self, step: int) -> None:
+        """Show the next (``step`` 1) or previous (-1) tab, round the ends, with the focus on its
+        table (↑↓ and Enter work at once) or on the tab bar."""
+        tabs = self.query_one("#file-tabs", TabbedContent)
+        panes = [pane.id for pane in tabs.query(TabPane) if pane.id]
+        if not panes:
+            return
+        at = panes.index(tabs.active) if tabs.active in panes else 0
+        tabs.active = panes[(at + step) % len(panes)]
+        tables = tabs.get_pane(tabs.active).query(DataTable)
+        if tables:
+            tables.first().focus()
+        else:
+            tabs.query_one(Tabs).focus()
 
     def action_back(self) -> None:
         """Close the file."""
@@ -243,24 +274,28 @@ class ResidentFileScreen(Screen[None]):
             )
 
     def _show_plan(self, f: ResidentFile) -> None:
-        plan_text = [t("ui.no_plan")]
+        """The first case plan as plain text, its title in bold: whatever the worker typed
+        ([brackets] too) is shown as typed, never read as markup."""
+        shown = Text(t("ui.no_plan"))
         if f.plans:
             p = f.plans[0]
-            plan_text = [
-                f"[b]{p.title}[/b]  {label('PlanStatus', p.status.value)}  {day(p.start_date)}"
-            ]
-            plan_text += [f"  {'☑' if g.achieved else '☐'} {g.text}" for g in p.goals]
-            plan_text += [t("ui.plan_actions")]
-            plan_text += [
+            shown = Text.assemble(
+                (p.title, "bold"), f"  {label('PlanStatus', p.status.value)}  {day(p.start_date)}"
+            )
+            lines = [f"  {'☑' if g.achieved else '☐'} {g.text}" for g in p.goals]
+            lines += [t("ui.plan_actions")]
+            lines += [
                 f"  {'☑' if a.done else '☐'} {a.text} ({a.owner or '—'}, {day(a.due_date)})"
                 for a in p.actions
             ]
-            plan_text += [t("ui.plan_reviews")]
-            plan_text += [
+            lines += [t("ui.plan_reviews")]
+            lines += [
                 f"  {day(rv.held_on)} {rv.reviewer}: {short(rv.text, 50)}" for rv in p.reviews
             ]
-            plan_text += [t("ui.plan_next_review", date=day(p.next_review))]
-        self.query_one("#plan", Static).update("\n".join(plan_text))
+            lines += [t("ui.plan_next_review", date=day(p.next_review))]
+            for line in lines:
+                shown.append("\n" + line)
+        self.query_one("#plan", Static).update(shown)
 
     def show_history(self, entries: list[HistoryEntry]) -> None:
         """Fill the history: when, who, which record's field, and old → new in words."""
@@ -275,6 +310,20 @@ class ResidentFileScreen(Screen[None]):
             field = field_label(kind, e.field)
             if kind != "resident":  # a need's status, a visit's purpose …
                 field = f"{label('RecordKind', kind)}·{field}"
+            if e.resolves is not None:  # a conflict settled: the field and the value kept
+                field = field_label(kind, e.resolves)
+                if kind != "resident":
+                    field = f"{label('RecordKind', kind)}·{field}"
+                kept = show_value(kind, e.resolves, e.kept, names)
+                table.add_row(
+                    *cells(
+                        e.when.strftime("%Y-%m-%d %H:%M"),
+                        short(e.author, 10),
+                        field,
+                        t("ui.conflict_resolved_kept", value=short(kept, 24)),
+                    )
+                )
+                continue
             if kind == "visit" and e.field == "checklist":
                 labels = self._checklist_labels(e.record_id)
                 old = short(checklist_text(e.old, labels), 14)
@@ -306,7 +355,47 @@ class ResidentFileScreen(Screen[None]):
 
         if self.file:
             form = form_for(kind).build(self.workspace, self.file.resident, *args)
-            self.app.push_screen(FormScreen(self.context, form))
+            screen = FormScreen(self.context, form)
+
+            def closed(saved: bool | None) -> None:
+                if saved and isinstance(screen.saved, Visit):
+                    self.offer_safety_needs(screen.saved)
+
+            self.app.push_screen(screen, closed)
+
+    @background("file-needs")
+    def offer_safety_needs(self, visit: Visit) -> None:
+        """After a visit is saved: the needs its checklist's "no" answers call for, offered to
+        the worker (a worker; nothing is saved until they say yes)."""
+        needs = self.workspace.safety_needs(visit, lang())
+        if needs:
+            self.app.call_from_thread(self._ask_safety_needs, visit, needs)
+
+    def _ask_safety_needs(self, visit: Visit, needs: list[Need]) -> None:
+        from fieldapp.tui.dialogs.confirm import ConfirmDialog
+
+        listed = "\n".join(
+            f"· {label('NeedCategory', n.category.value)}: {n.description}" for n in needs
+        )
+        question = t("ui.offer_safety_needs", n=len(needs)) + "\n" + listed
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.add_safety_needs(needs)
+
+        self.app.push_screen(
+            ConfirmDialog(question, yes=t("ui.yes_add_needs"), no=t("ui.no_add_needs")), answer
+        )
+
+    @background("save")
+    def add_safety_needs(self, needs: list[Need]) -> None:
+        """Save the needs the worker agreed to (a worker), then show them."""
+        self.workspace.add_needs(needs)
+        self.app.call_from_thread(self._safety_needs_added, len(needs))
+
+    def _safety_needs_added(self, n: int) -> None:
+        self.notify(t("ui.safety_needs_added", n=n))
+        self.load()
 
     def action_edit(self) -> None:
         """Edit the resident's profile."""
@@ -386,3 +475,18 @@ class ResidentFileScreen(Screen[None]):
         )
         if need:
             self._open_form(RecordKind.NEED, need)
+
+    @on(DataTable.RowSelected, "#visits")
+    def _open_visit(self, event: DataTable.RowSelected) -> None:
+        """Enter on a visit: show it read-only, with its checklist's labels and answers."""
+        from fieldapp.tui.dialogs.visit import VisitDialog
+
+        visit = next(
+            (v for v in (self.file.visits if self.file else []) if v.id == event.row_key.value),
+            None,
+        )
+        if visit is None:
+            return
+        template_id = visit.checklist_template
+        template = self.workspace.templates.get(template_id) if template_id else None
+        self.app.push_screen(VisitDialog(visit, template))
