@@ -1,0 +1,107 @@
+"""Today: what is overdue and what is due this week, kept apart; overdue case-plan
+actions; focus and the sync line (issue 13)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable
+
+from fieldapp.domain import CasePlan, Need, NeedCategory, PlanAction, Resident, Urgency
+from fieldapp.domain.clock import FixedClock
+from fieldapp.services.records import RecordService
+from fieldapp.services.workspace import Workspace
+from fieldapp.store import Vault
+from tests.conftest import FAST_KDF, PASSPHRASE, T0
+from tests.tui.conftest import TODAY, make_app, settle
+
+
+def days(n: int) -> dt.date:
+    return TODAY + dt.timedelta(days=n)
+
+
+@pytest.fixture
+def small_vault(tmp_path: Path) -> Iterator[Path]:
+    """One resident with a need five months overdue, one due in three days, one due in
+    three weeks, and an active case plan with one action overdue, one done, one ahead."""
+    path = tmp_path / "small"
+    vault, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF, clock=FixedClock(T0))
+    records = RecordService(vault)
+    records.set_profile("李娜", "史家社区")
+    person = Resident(name="王秀英", community="史家社区")
+    records.save(person)
+    for text, opened, due in (
+        ("送米送油，五个月前就该办", -160, -150),
+        ("陪同就医", -2, 3),
+        ("申请低保复核", -2, 21),
+    ):
+        records.save(
+            Need(
+                resident_id=person.id,
+                category=NeedCategory.HEALTH,
+                description=text,
+                urgency=Urgency.MEDIUM,
+                opened_on=days(opened),
+                due_date=days(due),
+            )
+        )
+    records.save(
+        CasePlan(
+            resident_id=person.id,
+            title="居家安全",
+            start_date=days(-60),
+            actions=[
+                PlanAction(text="安装燃气报警器", owner="李娜", due_date=days(-10)),
+                PlanAction(text="联系家属", owner="李娜", due_date=days(-20), done=True),
+                PlanAction(text="复查扶手", owner="李娜", due_date=days(5)),
+            ],
+        )
+    )
+    vault.close()
+    yield path
+
+
+def test_overdue_needs_are_not_due_this_week(small_vault: Path) -> None:
+    vault = Vault.open(small_vault, PASSPHRASE, clock=FixedClock(T0))
+    try:
+        summary = Workspace(vault).today_summary()
+        assert [n.description for n in summary.overdue_needs] == ["送米送油，五个月前就该办"]
+        assert all(n.overdue for n in summary.overdue_needs)
+        assert [n.description for n in summary.needs_due_soon] == ["陪同就医"]
+        [action] = summary.overdue_actions
+        assert (action.text, action.plan_title, action.days_overdue) == (
+            "安装燃气报警器",
+            "居家安全",
+            10,
+        )
+        assert action.resident_name == "王秀英"
+    finally:
+        vault.close()
+
+
+async def test_today_shows_overdue_needs_and_plan_actions_apart(small_vault: Path) -> None:
+    for lang, late_title, soon_title, actions_title in (
+        ("en", "Overdue needs (1)", "Needs due this week (1)", "Overdue case-plan actions (1)"),
+        ("zh_CN", "逾期需求（1）", "本周到期的需求（1）", "逾期的帮教方案行动（1）"),
+    ):
+        app = make_app(small_vault, lang=lang)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            screen = app.screen
+            titles = {
+                name: str(screen.query_one(f"#{name}-title").render())
+                for name in ("late", "soon", "actions")
+            }
+            assert titles == {"late": late_title, "soon": soon_title, "actions": actions_title}
+            late = screen.query_one("#late", DataTable)
+            soon = screen.query_one("#soon", DataTable)
+            actions = screen.query_one("#actions", DataTable)
+            assert "送米送油" in str(late.get_row_at(0)[5])
+            assert soon.row_count == 1 and "陪同就医" in str(soon.get_row_at(0)[5])
+            row = [str(c) for c in actions.get_row_at(0)]
+            assert row[0] == "王秀英" and row[2] == "安装燃气报警器"
+            assert row[4] == days(-10).isoformat()
+            app.close_vault()
