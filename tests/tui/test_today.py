@@ -15,6 +15,7 @@ from fieldapp.domain.clock import FixedClock
 from fieldapp.services.records import RecordService
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import Vault
+from fieldapp.tui.screens.resident_file import ResidentFileScreen
 from tests.conftest import FAST_KDF, PASSPHRASE, T0
 from tests.tui.conftest import TODAY, make_app, settle
 
@@ -105,3 +106,18 @@ async def test_today_shows_overdue_needs_and_plan_actions_apart(small_vault: Pat
             assert row[0] == "王秀英" and row[2] == "安装燃气报警器"
             assert row[4] == days(-10).isoformat()
             app.close_vault()
+
+
+async def test_the_first_enter_opens_the_first_row_shown(small_vault: Path) -> None:
+    """No Tab first: the first table with rows (here the overdue needs) has the focus."""
+    app = make_app(small_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.screen.focused is app.screen.query_one("#late", DataTable)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ResidentFileScreen)
+        assert app.workspace is not None
+        [need] = [n for n in app.workspace.records.all(Need) if n.due_date == days(-150)]
+        assert app.screen.resident_id == need.resident_id
+        app.close_vault()

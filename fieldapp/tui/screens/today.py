@@ -177,9 +177,21 @@ class TodayScreen(Screen[None]):
             self.query_one(f"#{table_id}-title", Static).update(t(title_id, count=len(rows)))
         self._show_actions(s)
         restore()
+        self._focus_rows()
         if first:
             self.post_message(FirstScreenShown())
             self.load_sync_status()
+
+    def _focus_rows(self) -> None:
+        """Enter opens a row at once: unless a table with rows has the focus already, the
+        first table with rows takes it (the body would have it, and Enter do nothing)."""
+        focused = self.focused
+        if isinstance(focused, DataTable) and focused.row_count:
+            return
+        for table in self.query(DataTable):
+            if table.row_count:
+                table.focus()
+                return
 
     def _show_actions(self, s: TodaySummary) -> None:
         actions = self.query_one("#actions", DataTable)
