@@ -16,6 +16,8 @@ from fieldapp.services.records import RecordService
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import Vault
 from fieldapp.tui.screens.resident_file import ResidentFileScreen
+from fieldapp.tui.screens.today import TodayScreen
+from sync import outbox, team
 from tests.conftest import FAST_KDF, PASSPHRASE, T0
 from tests.tui.conftest import TODAY, make_app, settle
 
@@ -120,4 +122,50 @@ async def test_the_first_enter_opens_the_first_row_shown(small_vault: Path) -> N
         assert app.workspace is not None
         [need] = [n for n in app.workspace.records.all(Need) if n.due_date == days(-150)]
         assert app.screen.resident_id == need.resident_id
+        app.close_vault()
+
+
+@pytest.fixture
+def joined(small_vault: Path, tmp_path: Path) -> Path:
+    """The small vault's worker joined to a team without a hub (the line counts changes)."""
+    sup, _ = Vault.create(tmp_path / "sup", PASSPHRASE, kdf=FAST_KDF, clock=FixedClock(T0))
+    code = team.create_team(sup, "督导").code()
+    sup.close(compact=False)
+    worker = Vault.open(small_vault, PASSPHRASE, clock=FixedClock(T0))
+    team.join(worker, code, "李娜")
+    worker.close(compact=False)
+    return small_vault
+
+
+def changes_in(line: str) -> int:
+    return int(line.split("Sync: ")[1].split(" changes")[0])
+
+
+async def test_the_sync_line_counts_a_save_at_once_and_on_refresh(joined: Path) -> None:
+    """Back on Today after a save, and after ``g``, the line counts the new changes."""
+    app = make_app(joined)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.workspace is not None
+        status = app.screen.query_one("#sync-status")
+        before = outbox.status(app.workspace.vault).pending_ops
+        assert changes_in(str(status.render())) == before
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press(*"赵六", "ctrl+s")
+        await settle(pilot)
+        if not isinstance(app.screen, TodayScreen):  # the new resident's file
+            await pilot.press("escape")
+            await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+        saved = outbox.status(app.workspace.vault).pending_ops
+        assert saved > before
+        assert changes_in(str(status.render())) == saved
+        # A change made elsewhere (a sync pass, the command line's worker): g shows it.
+        app.workspace.save(Resident(name="钱七", community="史家社区"))
+        more = outbox.status(app.workspace.vault).pending_ops
+        assert more > saved
+        await pilot.press("g")
+        await settle(pilot)
+        assert changes_in(str(status.render())) == more
         app.close_vault()

@@ -75,8 +75,10 @@ class TodayScreen(Screen[None]):
         self.load_sync_status()
 
     def on_screen_resume(self) -> None:
-        """Back on Today: load the summary again."""
+        """Back on Today: load the summary and the sync line again."""
         self.load()  # a visit or need saved elsewhere changes what is due
+        if self.summary is not None:  # the first time, the line follows the first paint
+            self.load_sync_status()  # and it adds to the changes waiting
 
     async def relabel(self) -> None:
         """Redraw in the new language, with the summary already loaded."""
@@ -86,8 +88,10 @@ class TodayScreen(Screen[None]):
             self.show(self.summary)
 
     def action_refresh(self) -> None:
-        """Load the summary again."""
+        """Load the summary and the sync line again."""
         self.load()
+        if self.summary is not None:
+            self.load_sync_status()
 
     @background("today", exclusive=True)
     def load(self) -> None:
