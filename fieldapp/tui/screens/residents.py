@@ -154,9 +154,10 @@ class ResidentsScreen(Screen[None]):
     @background("search", exclusive=True)
     def search(self, filters: Filters) -> None:
         """Find the matching residents in a worker (the newest search wins) and post the rows;
-        open-need and overdue counts are read when a filter first needs them."""
+        open-need counts are read once (the column shows them from the first search), overdue
+        contacts when the filter first needs them."""
         workspace = self.workspace
-        if filters.open_needs and self._open_counts is None:
+        if self._open_counts is None:
             self._open_counts = workspace.open_needs_by_resident()
         if filters.overdue and self._overdue is None:
             self._overdue = workspace.overdue_residents()
