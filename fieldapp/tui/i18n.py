@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 
 from rich.text import Text
 from textual.binding import Binding
@@ -37,6 +38,11 @@ def label(enum_name: str, value: str) -> str:
     return t(f"enum.{enum_name}.{value}")
 
 
+def listed(items: Iterable[str]) -> str:
+    """Items joined as the current language joins a list ("a, b"; "甲、乙")."""
+    return t("ui.list_sep").join(items)
+
+
 def day(value: dt.date | None) -> str:
     """A date as the screens show it (ISO), or a dash for none."""
     return value.isoformat() if value else "—"
@@ -55,14 +61,14 @@ def show_value(kind: str, field: str, value: object, names: dict[str, str] | Non
         return "—"
     enum = ENUM_OF_FIELD.get((kind, field))
     if enum and isinstance(value, list):
-        return "、".join(label(enum, str(v)) for v in value)
+        return listed(label(enum, str(v)) for v in value)
     if enum:
         return label(enum, str(value))
     if field == "id_number":
         return mask_id_number(str(value))
     if field in ("resident_id", "resident_ids") and names is not None:
         ids = value if isinstance(value, list) else [value]
-        return "、".join(names.get(str(i), "?") for i in ids)
+        return listed(names.get(str(i), "?") for i in ids)
     if field == "_deleted":
         return t("ui.deleted") if value else "—"
     if isinstance(value, bool):
@@ -86,7 +92,7 @@ def show_value(kind: str, field: str, value: object, names: dict[str, str] | Non
                 parts.append(str(item.get("name") or item.get("text") or item.get("held_on") or ""))
             else:
                 parts.append(str(item))
-        return "、".join(parts)
+        return listed(parts)
     return str(value).replace("\n", " ")
 
 

@@ -18,7 +18,7 @@ from fieldapp.domain import Vulnerability
 from fieldapp.i18n import t
 from fieldapp.services.workspace import ResidentRow
 from fieldapp.tui.context import Context
-from fieldapp.tui.i18n import cells, label, translate_bindings
+from fieldapp.tui.i18n import cells, label, listed, translate_bindings
 from fieldapp.tui.messages import IndexReady, OpenResident
 from fieldapp.tui.widgets.tables import remember_cursors
 from fieldapp.tui.workers import background
@@ -197,7 +197,7 @@ class ResidentsScreen(Screen[None]):
             t("ui.col_open_needs"),
         )
         for row in message.rows:
-            tags = "、".join(label("Vulnerability", tag) for tag in row.tags)
+            tags = listed(label("Vulnerability", tag) for tag in row.tags)
             table.add_row(
                 *cells(
                     row.name,
