@@ -278,14 +278,21 @@ class FieldApp(SyncingApp):
         self.open_resident(message.resident_id)
 
     def action_new_resident(self) -> None:
-        """Open an empty resident form, to add someone to the caseload."""
+        """Open an empty resident form, to add someone to the caseload; once saved, their
+        file opens (the next thing a worker does is record a need or a visit)."""
         from fieldapp.domain import RecordKind
         from fieldapp.tui.forms import form_for
         from fieldapp.tui.screens.form import FormScreen
 
         if self.context is not None and not self.locked:
             form = form_for(RecordKind.RESIDENT).build(self.context.workspace)
-            self.push_screen(FormScreen(self.context, form))
+            screen = FormScreen(self.context, form)
+
+            def closed(saved: bool | None) -> None:
+                if saved and screen.saved is not None:
+                    self.open_resident(screen.saved.id)
+
+            self.push_screen(screen, callback=closed)
 
     # ------------------------------------------------------------------ settings
 

@@ -169,3 +169,22 @@ async def test_the_sync_line_counts_a_save_at_once_and_on_refresh(joined: Path) 
         await settle(pilot)
         assert changes_in(str(status.render())) == more
         app.close_vault()
+
+
+async def test_a_new_resident_opens_in_their_file_once_saved(small_vault: Path) -> None:
+    """The first save of a new resident lands in their file; Escape goes back to Today."""
+    app = make_app(small_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press(*"赵六", "ctrl+s")
+        await settle(pilot)
+        assert app.workspace is not None
+        [new] = [r for r in app.workspace.records.all(Resident) if r.name == "赵六"]
+        assert isinstance(app.screen, ResidentFileScreen)
+        assert app.screen.resident_id == new.id
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+        app.close_vault()

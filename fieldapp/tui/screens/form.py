@@ -70,6 +70,7 @@ class FormScreen(Finishing, Screen[bool]):
             self.restored = True
         self._draft_timer: Any = None
         self.saving = False
+        self.saved: Record | None = None  # the record as saved, once it is
 
     @property
     def dirty(self) -> bool:
@@ -244,9 +245,10 @@ class FormScreen(Finishing, Screen[bool]):
         except FieldappError as exc:
             self.app.call_from_thread(self._failed, [], exc.render())
             return
-        self.app.call_from_thread(self._saved)
+        self.app.call_from_thread(self._saved, record)
 
-    def _saved(self) -> None:
+    def _saved(self, record: Record) -> None:
+        self.saved = record
         self.app.notify(t("ui.saved"))
         self.finish(True)
 
