@@ -212,6 +212,14 @@ class FieldApp(SyncingApp):
     def _index_ready(self) -> None:
         self.events.publish(IndexReady)
 
+    def on_descendant_focus(self, event: object) -> None:
+        """A widget took the focus (an open dropdown is one of Textual's own): its keys in
+        the user's language, in the footer too."""
+        widget = getattr(event, "widget", None)
+        if widget is not None:
+            translate_bindings(widget)
+            self.screen.refresh_bindings()
+
     # ------------------------------------------------------------------ idle lock
 
     def on_event(self, event: object) -> object:
@@ -386,11 +394,11 @@ class FieldApp(SyncingApp):
     def action_command_palette(self) -> None:
         """Open the command palette, with its prompt in the current language (never over the
         lock)."""
-        from textual.command import CommandPalette
+        from fieldapp.tui.commands import Palette
 
-        if not self.locked and not CommandPalette.is_open(self):
+        if not self.locked and not Palette.is_open(self):
             self.push_screen(
-                CommandPalette(id="--command-palette", placeholder=t("ui.palette_placeholder"))
+                Palette(id="--command-palette", placeholder=t("ui.palette_placeholder"))
             )
 
     def _fatal_error(self) -> None:

@@ -14,20 +14,29 @@ from fieldapp.domain.enums import ENUM_OF_FIELD
 from fieldapp.i18n import current_language, t
 from fieldapp.services.search import tag_words  # noqa: F401 — re-exported for screens
 
+# Keys of Textual's own widgets that the footer shows, which carry no id of ours: (the
+# widget's class, the binding's action) → the id whose ``key.``/``tip.`` messages say it.
+LIBRARY_BINDINGS = {("SelectOverlay", "dismiss"): "select.dismiss"}  # an open dropdown
+
 
 def translate_bindings(node: DOMNode) -> None:
     """Give every binding with an id its description and tooltip in the current language.
 
-    BINDINGS hold English fallbacks; the catalogs hold ``key.<id>`` and ``tip.<id>``.
+    BINDINGS hold English fallbacks; the catalogs hold ``key.<id>`` and ``tip.<id>``. The
+    keys of Textual's widgets named in :data:`LIBRARY_BINDINGS` are given their id first.
     """
     bindings = node._bindings.key_to_bindings
+    widget = type(node).__name__
     for key, items in bindings.items():
-        bindings[key] = [_translated(b) for b in items]
+        bindings[key] = [_translated(b, widget) for b in items]
 
 
-def _translated(binding: Binding) -> Binding:
+def _translated(binding: Binding, widget: str = "") -> Binding:
     if not binding.id:
-        return binding
+        library = LIBRARY_BINDINGS.get((widget, binding.action))
+        if library is None:
+            return binding
+        binding = dataclasses.replace(binding, id=library)
     return dataclasses.replace(
         binding, description=t(f"key.{binding.id}"), tooltip=t(f"tip.{binding.id}")
     )

@@ -48,3 +48,52 @@ async def test_tags_are_joined_as_each_language_joins_a_list(demo_vault: Path) -
             assert sep in cell and other not in cell
             assert sep in show_value("resident", "tags", [t.value for t in several.tags])
             app.close_vault()
+
+
+async def test_an_open_dropdown_says_its_key_in_chinese(demo_vault: Path) -> None:
+    """Textual's "esc Dismiss menu" in a dropdown's footer, in the user's language."""
+    from textual.widgets import Select
+
+    app = make_app(demo_vault, lang="zh_CN")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        app.screen.query_one("#community", Select).focus()
+        await pilot.press("enter")  # the menu opens
+        await settle(pilot)
+        shown = {a.binding.description for a in app.screen.active_bindings.values()}
+        assert "关闭菜单" in shown and "Dismiss menu" not in shown
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("f2")  # English again: the menu's key too
+        await settle(pilot)
+        app.screen.query_one("#community", Select).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        shown = {a.binding.description for a in app.screen.active_bindings.values()}
+        assert "Close the menu" in shown
+        app.close_vault()
+
+
+async def test_the_palette_says_no_matches_in_chinese(demo_vault: Path) -> None:
+    from textual.command import CommandPalette
+    from textual.widgets import OptionList
+
+    app = make_app(demo_vault, lang="zh_CN")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"qqqqxyz")
+        for _ in range(40):  # the palette waits half a second before it says so
+            await pilot.pause(0.05)
+            options = app.screen.query_one(OptionList)
+            if options.option_count:
+                break
+        texts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert texts and all("No matches" not in text for text in texts)
+        assert any("没有找到" in text for text in texts)
+        await pilot.press("escape")
+        app.close_vault()
