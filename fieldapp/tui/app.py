@@ -203,7 +203,7 @@ class FieldApp(SyncingApp):
         if isinstance(error, FieldappError):
             text = error.render()  # a refusal we know how to explain
         else:
-            text = t("ui.worker_failed", error=type(error).__name__, place=errorlog.place(error))
+            text = t("ui.worker_failed")  # the exception's name and place: in the log
             if log is not None:
                 text += " " + t("ui.worker_failed_log", path=str(log))
         self.bell()
@@ -411,11 +411,9 @@ class FieldApp(SyncingApp):
 
         self.bell()
         error = sys.exc_info()[1]
-        name = type(error).__name__ if error is not None else "Error"
-        place = errorlog.place(error) if error is not None else "?"
-        if error is not None:
+        if error is not None:  # the exception's name and place go to the log only
             errorlog.record(error, "crash", self.clock)
-        self._exit_renderables.append(Text(t("ui.crashed", error=name, place=place)))
+        self._exit_renderables.append(Text(t("ui.crashed")))
         self._close_messages_no_wait()
 
     def close_vault(self) -> None:
