@@ -35,20 +35,24 @@ def place(error: BaseException) -> str:
     return f"{Path(last.filename).name}:{last.lineno}"
 
 
-def describe(error: BaseException, what: str, clock: Clock = SYSTEM) -> list[str]:
-    """The lines logged for ``error``: when, what was being done, the exception's type
-    and the frames it passed through (file, line, function) — nothing else."""
-    lines = [f"{clock.now().isoformat(timespec='seconds')} {what} {type(error).__name__}"]
+def describe(error: BaseException, what: str, clock: Clock = SYSTEM, detail: str = "") -> list[str]:
+    """The lines logged for ``error``: when, what was being done, the exception's type,
+    the ``detail`` a caller knows to be free of personal data (a library's name for the
+    failure: ``EndpointConnectionError``, ``SignatureDoesNotMatch``) and the frames it
+    passed through (file, line, function) — nothing else."""
+    head = f"{clock.now().isoformat(timespec='seconds')} {what} {type(error).__name__}"
+    lines = [f"{head} ({detail[:200]})" if detail else head]
     frames = traceback.extract_tb(error.__traceback__)[-MAX_FRAMES:]
     lines += [f"  {Path(f.filename).name}:{f.lineno} {f.name}" for f in frames]
     return lines
 
 
-def record(error: BaseException, what: str, clock: Clock = SYSTEM) -> Path | None:
-    """Append ``error`` to the log; returns the log's path, or None when it cannot be
-    written (a full or read-only disk must not turn one failure into two)."""
+def record(error: BaseException, what: str, clock: Clock = SYSTEM, detail: str = "") -> Path | None:
+    """Append ``error`` (and ``detail``, see :func:`describe`) to the log; returns the log's
+    path, or None when it cannot be written (a full or read-only disk must not turn one
+    failure into two)."""
     path = log_path()
-    text = "\n".join(describe(error, what, clock)) + "\n"
+    text = "\n".join(describe(error, what, clock, detail)) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:

@@ -24,6 +24,7 @@ from fieldapp.errors import (
     TransportError,
 )
 from fieldapp.i18n import t
+from fieldapp.services import errorlog
 from fieldapp.services.supervision import merge_text
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import Vault
@@ -170,8 +171,11 @@ class HubSync:
             self.view.state = "clock" if isinstance(exc, HubClockWrong) else "denied"
             if manual or previous != self.view.state:  # said once, not at every retry
                 notice = Notice(exc.render(), "error")
+                self._log(exc)
         except HubUnreachable as exc:
             self.view.state = "offline"
+            if manual or previous != self.view.state:
+                self._log(exc)  # the library's name for it: the sentence says it plainly
             if manual:
                 text = t("ui.hub_unreachable_sup", **exc.params) if self.supervisor else None
                 notice = Notice(text or exc.render(), "warning")
@@ -180,8 +184,15 @@ class HubSync:
             notice = Notice(exc.render(), "error")
         except Exception as exc:  # never let one odd failure stop syncing for good
             self.view.state = "offline"
-            notice = Notice(t("ui.hub_failed", error=type(exc).__name__), "error")
+            errorlog.record(exc, "hub", self.workspace.clock)
+            notice = Notice(t("ui.hub_failed"), "error")
         return HubPass(False, notice, merged)
+
+    def _log(self, exc: FieldappError) -> None:
+        """Log a hub refusal with the library's name for it (``reason``: an S3 error code
+        or a botocore exception's type, never personal data)."""
+        detail = str(exc.params.get("reason", ""))
+        errorlog.record(exc, "hub", self.workspace.clock, detail=detail)
 
     def _fetch_and_merge(
         self, transport: Transport, manual: bool, should_stop: Callable[[], bool]

@@ -20,6 +20,7 @@ from fieldapp.domain import (
     Interview,
     Need,
     NeedStatus,
+    PlanStatus,
     Record,
     RecordKind,
     Resident,
@@ -84,15 +85,33 @@ class NeedRow:
     overdue: bool
 
 
+@dataclass(frozen=True)
+class PlanActionRow:
+    """One action of an active case plan that is past its due date and not done, with its
+    resident's name and the plan's title."""
+
+    plan_id: str
+    resident_id: str
+    resident_name: str
+    plan_title: str
+    text: str
+    owner: str
+    due_date: dt.date
+    days_overdue: int
+
+
 @dataclass
 class TodaySummary:
-    """The today screen: contacts due, urgent needs, needs due soon, and the counts of needs
-    listed, resolved and open and of residents."""
+    """The today screen: contacts due, urgent needs, overdue needs, needs due this week,
+    overdue case-plan actions, and the counts of needs listed, resolved and open and of
+    residents."""
 
     today: dt.date
     due: list[DueRow]
     urgent_needs: list[NeedRow]
+    overdue_needs: list[NeedRow]
     needs_due_soon: list[NeedRow]
+    overdue_actions: list[PlanActionRow]
     needs_listed: int
     needs_resolved: int
     needs_open: int
@@ -202,8 +221,9 @@ class Workspace:
         )
 
     def today_summary(self, soon_days: int = 7) -> TodaySummary:
-        """What the today screen shows: contacts due, open needs that are urgent or due within
-        ``soon_days``, and the needs list's counts."""
+        """What the today screen shows: contacts due; open needs that are urgent, else past
+        their due date (overdue), else due from today to ``soon_days`` ahead; the active case
+        plans' actions past due; and the needs list's counts."""
         today = self.today()
         due_rows = []
         for item in schedule.due_items(self.vault, today):
@@ -218,7 +238,7 @@ class Workspace:
                     item.days_overdue(today),
                 )
             )
-        urgent, soon = [], []
+        urgent, late, soon = [], [], []
         listed = resolved = open_ = 0
         horizon = today + dt.timedelta(days=soon_days)
         for nid, doc in self.vault.iter_records(RecordKind.NEED.value):
@@ -231,21 +251,57 @@ class Workspace:
             open_ += 1
             row = self.need_row(nid, doc, today)
             if row.urgency in URGENT:
-                urgent.append(row)
+                urgent.append(row)  # flagged overdue there ("!")
+            elif row.overdue:
+                late.append(row)
             elif row.due_date is not None and row.due_date <= horizon:
                 soon.append(row)
         urgent.sort(key=lambda r: (r.urgency != Urgency.CRITICAL.value, r.due_date or dt.date.max))
+        late.sort(key=lambda r: r.due_date or dt.date.max)  # the longest overdue first
         soon.sort(key=lambda r: r.due_date or dt.date.max)
         return TodaySummary(
             today=today,
             due=due_rows,
             urgent_needs=urgent,
+            overdue_needs=late,
             needs_due_soon=soon,
+            overdue_actions=self.overdue_plan_actions(today),
             needs_listed=listed,
             needs_resolved=resolved,
             needs_open=open_,
             residents=self.vault.count(RecordKind.RESIDENT.value),
         )
+
+    def overdue_plan_actions(self, today: dt.date) -> list[PlanActionRow]:
+        """Every action of an active case plan that is not done and whose due date is before
+        ``today``, the longest overdue first. A damaged action is skipped, never a crash."""
+        rows = []
+        for pid, doc in self.vault.iter_records(RecordKind.CASE_PLAN.value):
+            doc = with_defaults(RecordKind.CASE_PLAN.value, doc)
+            if doc.get("status") != PlanStatus.ACTIVE.value:
+                continue
+            actions = doc.get("actions")
+            resident = str(doc.get("resident_id", ""))
+            for action in actions if isinstance(actions, list) else ():
+                if not isinstance(action, dict) or action.get("done"):
+                    continue
+                due = schedule.iso_date(action.get("due_date"))
+                if due is None or due >= today:
+                    continue
+                rows.append(
+                    PlanActionRow(
+                        plan_id=pid,
+                        resident_id=resident,
+                        resident_name=self._name(resident)[0],
+                        plan_title=str(doc.get("title", "")),
+                        text=str(action.get("text", "")),
+                        owner=str(action.get("owner", "")),
+                        due_date=due,
+                        days_overdue=(today - due).days,
+                    )
+                )
+        rows.sort(key=lambda r: (r.due_date, r.resident_name))
+        return rows
 
     # ------------------------------------------------------------ residents
 

@@ -208,7 +208,7 @@ class FieldApp(SyncingApp):
         if isinstance(error, FieldappError):
             text = error.render()  # a refusal we know how to explain
         else:
-            text = t("ui.worker_failed", error=type(error).__name__, place=errorlog.place(error))
+            text = t("ui.worker_failed")  # the exception's name and place: in the log
             if log is not None:
                 text += " " + t("ui.worker_failed_log", path=str(log))
         self.bell()
@@ -216,6 +216,14 @@ class FieldApp(SyncingApp):
 
     def _index_ready(self) -> None:
         self.events.publish(IndexReady)
+
+    def on_descendant_focus(self, event: object) -> None:
+        """A widget took the focus (an open dropdown is one of Textual's own): its keys in
+        the user's language, in the footer too."""
+        widget = getattr(event, "widget", None)
+        if widget is not None:
+            translate_bindings(widget)
+            self.screen.refresh_bindings()
 
     # ------------------------------------------------------------------ idle lock
 
@@ -307,14 +315,21 @@ class FieldApp(SyncingApp):
         self.open_resident(message.resident_id)
 
     def action_new_resident(self) -> None:
-        """Open an empty resident form, to add someone to the caseload."""
+        """Open an empty resident form, to add someone to the caseload; once saved, their
+        file opens (the next thing a worker does is record a need or a visit)."""
         from fieldapp.domain import RecordKind
         from fieldapp.tui.forms import form_for
         from fieldapp.tui.screens.form import FormScreen
 
         if self.context is not None and not self.locked:
             form = form_for(RecordKind.RESIDENT).build(self.context.workspace)
-            self.push_screen(FormScreen(self.context, form))
+            screen = FormScreen(self.context, form)
+
+            def closed(saved: bool | None) -> None:
+                if saved and screen.saved is not None:
+                    self.open_resident(screen.saved.id)
+
+            self.push_screen(screen, callback=closed)
 
     # ------------------------------------------------------------------ settings
 
@@ -409,11 +424,11 @@ class FieldApp(SyncingApp):
     def action_command_palette(self) -> None:
         """Open the command palette, with its prompt in the current language (never over the
         lock)."""
-        from textual.command import CommandPalette
+        from fieldapp.tui.commands import Palette
 
-        if not self.locked and not CommandPalette.is_open(self):
+        if not self.locked and not Palette.is_open(self):
             self.push_screen(
-                CommandPalette(id="--command-palette", placeholder=t("ui.palette_placeholder"))
+                Palette(id="--command-palette", placeholder=t("ui.palette_placeholder"))
             )
 
     def _fatal_error(self) -> None:
@@ -426,11 +441,9 @@ class FieldApp(SyncingApp):
 
         self.bell()
         error = sys.exc_info()[1]
-        name = type(error).__name__ if error is not None else "Error"
-        place = errorlog.place(error) if error is not None else "?"
-        if error is not None:
+        if error is not None:  # the exception's name and place go to the log only
             errorlog.record(error, "crash", self.clock)
-        self._exit_renderables.append(Text(t("ui.crashed", error=name, place=place)))
+        self._exit_renderables.append(Text(t("ui.crashed")))
         self._close_messages_no_wait()
 
     def close_vault(self) -> None:

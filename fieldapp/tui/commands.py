@@ -5,12 +5,39 @@ from __future__ import annotations
 from functools import partial
 from typing import Protocol
 
-from textual.command import Hit, Hits, Provider
+from rich.align import Align
+from rich.text import Text
+from textual.command import CommandList, CommandPalette, Hit, Hits, Provider
 from textual.content import Content
+from textual.widgets.option_list import Option
 
 from fieldapp.i18n import t
 from fieldapp.services.workspace import Workspace
 from fieldapp.tui.messages import OpenResident
+
+
+class Palette(CommandPalette):
+    """Textual's command palette, saying that nothing matched in the user's language."""
+
+    def _start_no_matches_countdown(self, search_value: str) -> None:
+        """As Textual's own (textual 8.2, ``command.py``), with the text from the catalogue:
+        the library hard-codes "No matches found". A test fails if the library changes."""
+        self._stop_no_matches_countdown()
+
+        def show_no_matches() -> None:
+            if search_value:
+                self.query_one(CommandList).add_option(
+                    Option(
+                        Align.center(Text(t("ui.palette_no_matches"), style="not bold")),
+                        disabled=True,
+                        id=self._NO_MATCHES,
+                    )
+                )
+                self._list_visible = True
+            else:  # browsing the commands: nothing to say
+                self._list_visible = False
+
+        self._no_matches_timer = self.set_timer(self._NO_MATCHES_COUNTDOWN, show_no_matches)
 
 
 class _Session(Protocol):

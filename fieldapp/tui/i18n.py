@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from rich.text import Text
@@ -15,20 +16,29 @@ from fieldapp.domain.enums import ENUM_OF_FIELD
 from fieldapp.i18n import current_language, t
 from fieldapp.services.search import tag_words  # noqa: F401 — re-exported for screens
 
+# Keys of Textual's own widgets that the footer shows, which carry no id of ours: (the
+# widget's class, the binding's action) → the id whose ``key.``/``tip.`` messages say it.
+LIBRARY_BINDINGS = {("SelectOverlay", "dismiss"): "select.dismiss"}  # an open dropdown
+
 
 def translate_bindings(node: DOMNode) -> None:
     """Give every binding with an id its description and tooltip in the current language.
 
-    BINDINGS hold English fallbacks; the catalogs hold ``key.<id>`` and ``tip.<id>``.
+    BINDINGS hold English fallbacks; the catalogs hold ``key.<id>`` and ``tip.<id>``. The
+    keys of Textual's widgets named in :data:`LIBRARY_BINDINGS` are given their id first.
     """
     bindings = node._bindings.key_to_bindings
+    widget = type(node).__name__
     for key, items in bindings.items():
-        bindings[key] = [_translated(b) for b in items]
+        bindings[key] = [_translated(b, widget) for b in items]
 
 
-def _translated(binding: Binding) -> Binding:
+def _translated(binding: Binding, widget: str = "") -> Binding:
     if not binding.id:
-        return binding
+        library = LIBRARY_BINDINGS.get((widget, binding.action))
+        if library is None:
+            return binding
+        binding = dataclasses.replace(binding, id=library)
     return dataclasses.replace(
         binding, description=t(f"key.{binding.id}"), tooltip=t(f"tip.{binding.id}")
     )
@@ -52,6 +62,11 @@ def label(enum_name: str, value: str) -> str:
     return t(f"enum.{enum_name}.{value}")
 
 
+def listed(items: Iterable[str]) -> str:
+    """Items joined as the current language joins a list ("a, b"; "甲、乙")."""
+    return t("ui.list_sep").join(items)
+
+
 def day(value: dt.date | None) -> str:
     """A date as the screens show it (ISO), or a dash for none."""
     return value.isoformat() if value else "—"
@@ -70,14 +85,14 @@ def show_value(kind: str, field: str, value: object, names: dict[str, str] | Non
         return "—"
     enum = ENUM_OF_FIELD.get((kind, field))
     if enum and isinstance(value, list):
-        return "、".join(label(enum, str(v)) for v in value)
+        return listed(label(enum, str(v)) for v in value)
     if enum:
         return label(enum, str(value))
     if field == "id_number":
         return mask_id_number(str(value))
     if field in ("resident_id", "resident_ids") and names is not None:
         ids = value if isinstance(value, list) else [value]
-        return "、".join(names.get(str(i), "?") for i in ids)
+        return listed(names.get(str(i), "?") for i in ids)
     if field == "_deleted":
         return t("ui.deleted") if value else "—"
     if isinstance(value, bool):
@@ -101,7 +116,7 @@ def show_value(kind: str, field: str, value: object, names: dict[str, str] | Non
                 parts.append(str(item.get("name") or item.get("text") or item.get("held_on") or ""))
             else:
                 parts.append(str(item))
-        return "、".join(parts)
+        return listed(parts)
     return str(value).replace("\n", " ")
 
 

@@ -321,7 +321,8 @@ async def test_invalid_resident_is_refused_with_messages_beside_the_fields(
             await type_into(pilot, "#f-id_number", "")
             await pilot.press("ctrl+s")
             await settle(pilot)
-            assert isinstance(app.screen, TodayScreen)
+            assert isinstance(app.screen, ResidentFileScreen)  # the new resident's file
+            assert app.screen.file is not None and app.screen.file.resident.name == "赵六"
             assert app.workspace.vault.count("resident") == before + 1  # type: ignore[union-attr]
             app.close_vault()
 
@@ -631,7 +632,10 @@ async def test_a_save_finishing_behind_the_lock_screen_does_not_unlock(demo_vaul
         box.value = PASSPHRASE
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, TodayScreen)  # the form closed once it was on top
+        # The form closed once it was on top, and the new resident's file opened.
+        assert isinstance(app.screen, ResidentFileScreen)
+        assert app.screen.file is not None and app.screen.file.resident.name == "慢保存"
+        assert isinstance(app.screen_stack[-2], TodayScreen)
         assert any(r.name == "慢保存" for r in app.workspace.records.all(Resident))  # type: ignore[union-attr]
         app.close_vault()
 

@@ -339,3 +339,17 @@ async def test_a_supervisor_whose_vault_holds_an_unreadable_record_is_told_not_s
         assert count == t("ui.conflicts_count", n=1)
         app.close_vault()
     assert_logged_without_personal_data("KeyError")
+
+
+async def test_the_conflict_list_names_the_record_kind_as_such(supervised: Path) -> None:
+    """The column of the record's kind says so (记录类型), not 方式 (a visit's kind)."""
+    app = make(supervised, "zh_CN")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, ConflictsScreen)
+        table = app.screen.query_one("#conflicts", DataTable)
+        headers = [str(c.label) for c in table.columns.values()]
+        assert headers[1] == "记录类型"
+        app.close_vault()

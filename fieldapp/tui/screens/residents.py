@@ -18,7 +18,7 @@ from fieldapp.domain import Vulnerability
 from fieldapp.i18n import t
 from fieldapp.services.workspace import ResidentRow
 from fieldapp.tui.context import Context
-from fieldapp.tui.i18n import cells, label, translate_bindings
+from fieldapp.tui.i18n import cells, label, listed, translate_bindings
 from fieldapp.tui.messages import IndexReady, OpenResident
 from fieldapp.tui.widgets.tables import remember_cursors
 from fieldapp.tui.workers import background
@@ -154,9 +154,10 @@ class ResidentsScreen(Screen[None]):
     @background("search", exclusive=True)
     def search(self, filters: Filters) -> None:
         """Find the matching residents in a worker (the newest search wins) and post the rows;
-        open-need and overdue counts are read when a filter first needs them."""
+        open-need counts are read once (the column shows them from the first search), overdue
+        contacts when the filter first needs them."""
         workspace = self.workspace
-        if filters.open_needs and self._open_counts is None:
+        if self._open_counts is None:
             self._open_counts = workspace.open_needs_by_resident()
         if filters.overdue and self._overdue is None:
             self._overdue = workspace.overdue_residents()
@@ -196,7 +197,7 @@ class ResidentsScreen(Screen[None]):
             t("ui.col_open_needs"),
         )
         for row in message.rows:
-            tags = "、".join(label("Vulnerability", tag) for tag in row.tags)
+            tags = listed(label("Vulnerability", tag) for tag in row.tags)
             table.add_row(
                 *cells(
                     row.name,

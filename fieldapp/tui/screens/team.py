@@ -275,7 +275,7 @@ class ConflictsScreen(Screen[None]):
         with keeping_cursor(table):
             table.clear(columns=True)
             table.add_columns(
-                t("ui.col_name"), t("ui.col_kind"), t("ui.col_field"), t("ui.col_values")
+                t("ui.col_name"), t("ui.col_record_kind"), t("ui.col_field"), t("ui.col_values")
             )
             vault = self.workspace.vault
             for key, c in self.found.items():

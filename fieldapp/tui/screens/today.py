@@ -1,4 +1,5 @@
-"""Today (home): contacts due and overdue, urgent needs, needs due soon, the counts."""
+"""Today (home): contacts due and overdue, urgent needs, overdue needs, overdue case-plan
+actions, needs due this week, the counts."""
 
 from __future__ import annotations
 
@@ -45,8 +46,8 @@ class TodayScreen(Screen[None]):
         self._row_resident: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
-        """The counts, the sync status line, and the lists: contacts due, urgent needs, needs due
-        soon."""
+        """The counts, the sync status line, and the lists: contacts due, urgent needs, overdue
+        needs, overdue case-plan actions, needs due this week."""
         yield Header()
         yield Static(t("ui.loading"), id="today-counts")
         yield Static(t("ui.sync_checking"), id="sync-status", markup=False)
@@ -55,6 +56,10 @@ class TodayScreen(Screen[None]):
             yield DataTable(id="due", cursor_type="row", zebra_stripes=True)
             yield Static(t("ui.urgent_title", count="…"), id="urgent-title", classes="section")
             yield DataTable(id="urgent", cursor_type="row", zebra_stripes=True)
+            yield Static(t("ui.late_needs_title", count="…"), id="late-title", classes="section")
+            yield DataTable(id="late", cursor_type="row", zebra_stripes=True)
+            yield Static(t("ui.actions_title", count="…"), id="actions-title", classes="section")
+            yield DataTable(id="actions", cursor_type="row", zebra_stripes=True)
             yield Static(t("ui.soon_title", count="…"), id="soon-title", classes="section")
             yield DataTable(id="soon", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -71,8 +76,10 @@ class TodayScreen(Screen[None]):
         self.load_sync_status()
 
     def on_screen_resume(self) -> None:
-        """Back on Today: load the summary again."""
+        """Back on Today: load the summary and the sync line again."""
         self.load()  # a visit or need saved elsewhere changes what is due
+        if self.summary is not None:  # the first time, the line follows the first paint
+            self.load_sync_status()  # and it adds to the changes waiting
 
     async def relabel(self) -> None:
         """Redraw in the new language, with the summary already loaded."""
@@ -82,8 +89,10 @@ class TodayScreen(Screen[None]):
             self.show(self.summary)
 
     def action_refresh(self) -> None:
-        """Load the summary again."""
+        """Load the summary and the sync line again."""
         self.load()
+        if self.summary is not None:
+            self.load_sync_status()
 
     @background("today", exclusive=True)
     def load(self) -> None:
@@ -142,6 +151,7 @@ class TodayScreen(Screen[None]):
         self.query_one("#due-title", Static).update(t("ui.due_title", count=len(s.due)))
         for table_id, rows, title_id in (
             ("urgent", s.urgent_needs, "ui.urgent_title"),
+            ("late", s.overdue_needs, "ui.late_needs_title"),
             ("soon", s.needs_due_soon, "ui.soon_title"),
         ):
             table = self.query_one(f"#{table_id}", DataTable)
@@ -170,10 +180,52 @@ class TodayScreen(Screen[None]):
                     key=key,
                 )
             self.query_one(f"#{table_id}-title", Static).update(t(title_id, count=len(rows)))
+        self._show_actions(s)
         restore()
+        self._focus_rows()
         if first:
             self.post_message(FirstScreenShown())
             self.load_sync_status()
+
+    def _focus_rows(self) -> None:
+        """Enter opens a row at once: unless a table with rows has the focus already, the
+        first table with rows takes it (the body would have it, and Enter do nothing)."""
+        focused = self.focused
+        if isinstance(focused, DataTable) and focused.row_count:
+            return
+        for table in self.query(DataTable):
+            if table.row_count:
+                table.focus()
+                return
+
+    def _show_actions(self, s: TodaySummary) -> None:
+        actions = self.query_one("#actions", DataTable)
+        actions.clear(columns=True)
+        actions.add_columns(
+            t("ui.col_name"),
+            t("ui.col_plan"),
+            t("ui.col_plan_action"),
+            t("ui.col_owner"),
+            t("ui.col_due"),
+            t("ui.col_overdue_days"),
+        )
+        for i, row in enumerate(s.overdue_actions[:SHOWN]):
+            key = f"actions-{i}"
+            self._row_resident[key] = row.resident_id
+            actions.add_row(
+                *cells(
+                    row.resident_name,
+                    row.plan_title[:20],
+                    row.text[:30],
+                    row.owner,
+                    day(row.due_date),
+                    t("ui.days", n=row.days_overdue),
+                ),
+                key=key,
+            )
+        self.query_one("#actions-title", Static).update(
+            t("ui.actions_title", count=len(s.overdue_actions))
+        )
 
     @background("sync-status", exclusive=True)
     def load_sync_status(self) -> None:

@@ -1,0 +1,190 @@
+"""Today: what is overdue and what is due this week, kept apart; overdue case-plan
+actions; focus and the sync line (issue 13)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable
+
+from fieldapp.domain import CasePlan, Need, NeedCategory, PlanAction, Resident, Urgency
+from fieldapp.domain.clock import FixedClock
+from fieldapp.services.records import RecordService
+from fieldapp.services.workspace import Workspace
+from fieldapp.store import Vault
+from fieldapp.tui.screens.resident_file import ResidentFileScreen
+from fieldapp.tui.screens.today import TodayScreen
+from sync import outbox, team
+from tests.conftest import FAST_KDF, PASSPHRASE, T0
+from tests.tui.conftest import TODAY, make_app, settle
+
+
+def days(n: int) -> dt.date:
+    return TODAY + dt.timedelta(days=n)
+
+
+@pytest.fixture
+def small_vault(tmp_path: Path) -> Iterator[Path]:
+    """One resident with a need five months overdue, one due in three days, one due in
+    three weeks, and an active case plan with one action overdue, one done, one ahead."""
+    path = tmp_path / "small"
+    vault, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF, clock=FixedClock(T0))
+    records = RecordService(vault)
+    records.set_profile("李娜", "史家社区")
+    person = Resident(name="王秀英", community="史家社区")
+    records.save(person)
+    for text, opened, due in (
+        ("送米送油，五个月前就该办", -160, -150),
+        ("陪同就医", -2, 3),
+        ("申请低保复核", -2, 21),
+    ):
+        records.save(
+            Need(
+                resident_id=person.id,
+                category=NeedCategory.HEALTH,
+                description=text,
+                urgency=Urgency.MEDIUM,
+                opened_on=days(opened),
+                due_date=days(due),
+            )
+        )
+    records.save(
+        CasePlan(
+            resident_id=person.id,
+            title="居家安全",
+            start_date=days(-60),
+            actions=[
+                PlanAction(text="安装燃气报警器", owner="李娜", due_date=days(-10)),
+                PlanAction(text="联系家属", owner="李娜", due_date=days(-20), done=True),
+                PlanAction(text="复查扶手", owner="李娜", due_date=days(5)),
+            ],
+        )
+    )
+    vault.close()
+    yield path
+
+
+def test_overdue_needs_are_not_due_this_week(small_vault: Path) -> None:
+    vault = Vault.open(small_vault, PASSPHRASE, clock=FixedClock(T0))
+    try:
+        summary = Workspace(vault).today_summary()
+        assert [n.description for n in summary.overdue_needs] == ["送米送油，五个月前就该办"]
+        assert all(n.overdue for n in summary.overdue_needs)
+        assert [n.description for n in summary.needs_due_soon] == ["陪同就医"]
+        [action] = summary.overdue_actions
+        assert (action.text, action.plan_title, action.days_overdue) == (
+            "安装燃气报警器",
+            "居家安全",
+            10,
+        )
+        assert action.resident_name == "王秀英"
+    finally:
+        vault.close()
+
+
+async def test_today_shows_overdue_needs_and_plan_actions_apart(small_vault: Path) -> None:
+    for lang, late_title, soon_title, actions_title in (
+        ("en", "Overdue needs (1)", "Needs due this week (1)", "Overdue case-plan actions (1)"),
+        ("zh_CN", "逾期需求（1）", "本周到期的需求（1）", "逾期的帮教方案行动（1）"),
+    ):
+        app = make_app(small_vault, lang=lang)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            screen = app.screen
+            titles = {
+                name: str(screen.query_one(f"#{name}-title").render())
+                for name in ("late", "soon", "actions")
+            }
+            assert titles == {"late": late_title, "soon": soon_title, "actions": actions_title}
+            late = screen.query_one("#late", DataTable)
+            soon = screen.query_one("#soon", DataTable)
+            actions = screen.query_one("#actions", DataTable)
+            assert "送米送油" in str(late.get_row_at(0)[5])
+            assert soon.row_count == 1 and "陪同就医" in str(soon.get_row_at(0)[5])
+            row = [str(c) for c in actions.get_row_at(0)]
+            assert row[0] == "王秀英" and row[2] == "安装燃气报警器"
+            assert row[4] == days(-10).isoformat()
+            app.close_vault()
+
+
+async def test_the_first_enter_opens_the_first_row_shown(small_vault: Path) -> None:
+    """No Tab first: the first table with rows (here the overdue needs) has the focus."""
+    app = make_app(small_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.screen.focused is app.screen.query_one("#late", DataTable)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ResidentFileScreen)
+        assert app.workspace is not None
+        [need] = [n for n in app.workspace.records.all(Need) if n.due_date == days(-150)]
+        assert app.screen.resident_id == need.resident_id
+        app.close_vault()
+
+
+@pytest.fixture
+def joined(small_vault: Path, tmp_path: Path) -> Path:
+    """The small vault's worker joined to a team without a hub (the line counts changes)."""
+    sup, _ = Vault.create(tmp_path / "sup", PASSPHRASE, kdf=FAST_KDF, clock=FixedClock(T0))
+    code = team.create_team(sup, "督导").code()
+    sup.close(compact=False)
+    worker = Vault.open(small_vault, PASSPHRASE, clock=FixedClock(T0))
+    team.join(worker, code, "李娜")
+    worker.close(compact=False)
+    return small_vault
+
+
+def changes_in(line: str) -> int:
+    return int(line.split("Sync: ")[1].split(" changes")[0])
+
+
+async def test_the_sync_line_counts_a_save_at_once_and_on_refresh(joined: Path) -> None:
+    """Back on Today after a save, and after ``g``, the line counts the new changes."""
+    app = make_app(joined)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.workspace is not None
+        status = app.screen.query_one("#sync-status")
+        before = outbox.status(app.workspace.vault).pending_ops
+        assert changes_in(str(status.render())) == before
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press(*"赵六", "ctrl+s")
+        await settle(pilot)
+        if not isinstance(app.screen, TodayScreen):  # the new resident's file
+            await pilot.press("escape")
+            await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+        saved = outbox.status(app.workspace.vault).pending_ops
+        assert saved > before
+        assert changes_in(str(status.render())) == saved
+        # A change made elsewhere (a sync pass, the command line's worker): g shows it.
+        app.workspace.save(Resident(name="钱七", community="史家社区"))
+        more = outbox.status(app.workspace.vault).pending_ops
+        assert more > saved
+        await pilot.press("g")
+        await settle(pilot)
+        assert changes_in(str(status.render())) == more
+        app.close_vault()
+
+
+async def test_a_new_resident_opens_in_their_file_once_saved(small_vault: Path) -> None:
+    """The first save of a new resident lands in their file; Escape goes back to Today."""
+    app = make_app(small_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press(*"赵六", "ctrl+s")
+        await settle(pilot)
+        assert app.workspace is not None
+        [new] = [r for r in app.workspace.records.all(Resident) if r.name == "赵六"]
+        assert isinstance(app.screen, ResidentFileScreen)
+        assert app.screen.resident_id == new.id
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+        app.close_vault()
