@@ -115,12 +115,14 @@ def _chain_kv(chain: Chain, opened: Opened) -> dict[str, Any]:
 
 
 def _stats_kv(vault: Vault, opened: Opened) -> dict[str, Any]:
-    """What the team view shows per device: bundles, ops, the last one and when."""
+    """What the team view shows per device: bundles, ops, the last one, when it was received
+    (``last_at``) and its newest change's HLC stamp (``last_hlc``, when it was made)."""
     stats = dict(vault.get_meta(STATS + opened.header.device, {}))
     stats["bundles"] = int(stats.get("bundles", 0)) + 1
     stats["ops"] = int(stats.get("ops", 0)) + len(opened.ops)
     stats["last_seq"] = opened.header.seq
     stats["last_at"] = vault.clock.now().isoformat(timespec="seconds")
+    stats["last_hlc"] = opened.header.hlc
     return stats
 
 

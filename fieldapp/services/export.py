@@ -181,6 +181,7 @@ def summary_table(vault: Vault, today: dt.date) -> tuple[list[str], list[list[Ce
 
 TEAM_COLUMNS = (
     "name",
+    "last_made",
     "last_at",
     "bundles",
     "ops",

@@ -31,13 +31,17 @@ DEFINING = {
 @dataclass
 class WorkerRow:
     """One worker in the supervisor's team view: their device, what they sent, and the residents,
-    needs, visits, overdue contacts and conflicts attributed to them."""
+    needs, visits, overdue contacts and conflicts attributed to them.
+
+    ``last_at`` is when the last bundle was received (merged), ``last_made`` when its newest
+    change was made (local time, ISO; None for stats kept before it was recorded)."""
 
     device_id: str
     name: str
     revoked: bool
     last_bundle: int = 0
     last_at: str | None = None
+    last_made: str | None = None
     bundles: int = 0
     ops: int = 0
     residents: int = 0
@@ -55,6 +59,13 @@ def author(vault: Vault, kind: str, rid: str) -> str | None:
     return vault.field_author(rid, DEFINING[kind])
 
 
+def _made(stamp: object) -> str | None:
+    """A bundle's newest HLC stamp as local ISO time; None when unknown (older stats)."""
+    if not isinstance(stamp, int) or isinstance(stamp, bool) or stamp <= 0:
+        return None
+    return dt.datetime.fromtimestamp(to_seconds(stamp)).isoformat(timespec="seconds")
+
+
 def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]:
     """One row per enrolled device (and one for records of unknown origin, if any)."""
     from fieldapp.services.schedule import iso_date, overdue
@@ -68,6 +79,7 @@ def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]
             entry.revoked is not None,
             last_bundle=int(stats.get("last_seq", 0)),
             last_at=stats.get("last_at"),
+            last_made=_made(stats.get("last_hlc")),
             bundles=int(stats.get("bundles", 0)),
             ops=int(stats.get("ops", 0)),
             visits_per_week=[0] * weeks,

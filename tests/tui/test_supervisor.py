@@ -353,3 +353,44 @@ async def test_the_conflict_list_names_the_record_kind_as_such(supervised: Path)
         headers = [str(c.label) for c in table.columns.values()]
         assert headers[1] == "记录类型"
         app.close_vault()
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+async def test_the_team_table_tells_when_the_last_change_was_made_and_when_received(
+    supervised: Path, lang: str
+) -> None:
+    """Made (the bundle's newest HLC stamp, 20 Nov 10:00) → received (merged on 29 Nov)."""
+    app = make(supervised, lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = rows(app.screen.query_one("#workers", DataTable))
+        assert {r[1] for r in table} == {"11-20 10:00→11-29"}
+        app.close_vault()
+
+
+async def test_stats_kept_before_the_change_time_was_recorded_still_read(supervised: Path) -> None:
+    with Vault.open(supervised, PASSPHRASE, clock=FixedClock(NOW)) as v:
+        for entry in team.devices(v):
+            stats = dict(v.get_meta(merge.STATS + entry.device_id, {}))
+            assert stats.pop("last_hlc") > 0
+            v.commit((), kv={merge.STATS + entry.device_id: stats})
+        report = supervision.team_report(v, TODAY)
+        assert {(r.last_made, r.last_at) for r in report} == {(None, "2026-11-29T09:30:00")}
+        header, table = export.summary_table(v, TODAY)
+    assert header[1:3] == [t("ui.team_col_last_made"), t("ui.team_col_last_at")]
+    assert {(row[1], row[2]) for row in table} == {("", "2026-11-29T09:30:00")}
+    app = make(supervised)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert {r[1] for r in rows(app.screen.query_one("#workers", DataTable))} == {"11-29 09:30"}
+        app.close_vault()
+
+
+def test_a_bundle_made_and_received_the_same_day_shows_the_day_once() -> None:
+    from fieldapp.tui.screens.team import _last_bundle
+
+    row = supervision.WorkerRow("d", "李娜", False, last_at="2026-11-29T09:30:00")
+    assert _last_bundle(row) == "11-29 09:30"  # stats kept before the change time
+    row.last_made = "2026-11-29T09:12:41"
+    assert _last_bundle(row) == "11-29 09:12→09:30"
+    assert _last_bundle(supervision.WorkerRow("d", "王芳", False)) == "—"

@@ -153,7 +153,7 @@ class TeamScreen(Screen[None]):
             t(f"ui.team_col_{c}")
             for c in (
                 "name",
-                "last_at",
+                "last_bundle",
                 "bundles",
                 "residents",
                 "needs",
@@ -168,7 +168,7 @@ class TeamScreen(Screen[None]):
             lines.append(
                 cells(
                     name,
-                    (r.last_at or "—").replace("T", " ")[5:16],
+                    _last_bundle(r),
                     r.bundles,
                     r.residents,
                     f"{r.needs_listed}/{r.needs_resolved}/{r.needs_open}",
@@ -214,6 +214,21 @@ class TeamScreen(Screen[None]):
     @on(DataTable.RowHighlighted, "#workers")
     def _highlight(self, event: DataTable.RowHighlighted) -> None:
         self._spark(event.cursor_row)
+
+
+def _last_bundle(row: supervision.WorkerRow) -> str:
+    """When the last bundle's newest change was made → when it was received, in 17 cells so
+    the table fits 80 columns: ``11-20 10:00→11-29`` (received another day) or
+    ``11-29 09:12→09:30`` (the same day). Only the received time for stats kept before the
+    change time was recorded; a dash before any bundle."""
+    if row.last_at is None:
+        return "—"
+    received = row.last_at.replace("T", " ")
+    if row.last_made is None:
+        return received[5:16]
+    made = row.last_made.replace("T", " ")
+    later = received[11:16] if made[:10] == received[:10] else received[5:10]
+    return f"{made[5:16]}→{later}"
 
 
 class ConflictsScreen(Screen[None]):
