@@ -304,8 +304,11 @@ def merge_notice(summary: Summary, vault: Vault) -> Notice:
     return Notice(merge_text(summary, vault), "warning" if held else "information")
 
 
-def join_team(workspace: Workspace, code: str) -> tuple[TeamCard, str]:
+def join_team(
+    workspace: Workspace, code: str, *, accept_change: bool = False
+) -> tuple[TeamCard, str]:
     """Join the team whose card ``code`` is: returns the card and this device's own
-    code for the supervisor to enrol."""
+    code for the supervisor to enrol. A card whose fingerprint differs from the one joined
+    raises ``TeamCardChanged`` unless ``accept_change`` (the user said yes to it)."""
     name = workspace.records.profile().get("name", "") or workspace.vault.device_id
-    return team.join(workspace.vault, code, name)
+    return team.join(workspace.vault, code, name, accept_change=accept_change)

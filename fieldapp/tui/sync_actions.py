@@ -9,12 +9,13 @@ from textual.app import App
 from textual.timer import Timer
 
 from fieldapp.domain.clock import Clock
-from fieldapp.errors import FieldappError
+from fieldapp.errors import FieldappError, TeamCardChanged
 from fieldapp.i18n import t
 from fieldapp.services import syncing
 from fieldapp.services.syncing import HubSync, HubView, Notice
 from fieldapp.services.workspace import Workspace
 from fieldapp.tui.dialogs.ask import AskDialog, MessageDialog
+from fieldapp.tui.dialogs.confirm import ConfirmDialog
 from fieldapp.tui.messages import Broadcast, SyncStatusChanged, TeamChanged
 from fieldapp.tui.workers import background
 
@@ -148,12 +149,16 @@ class SyncingApp(App[None]):
         )
 
     @background("sync")
-    def join_team(self, code: str) -> None:
-        """Join the team and show this device's code for the supervisor."""
+    def join_team(self, code: str, accept_change: bool = False) -> None:
+        """Join the team and show this device's code for the supervisor; a card whose
+        fingerprint changed is first shown with both fingerprints to accept or refuse."""
         workspace = self.workspace
         assert workspace is not None
         try:
-            card, device_code = syncing.join_team(workspace, code)
+            card, device_code = syncing.join_team(workspace, code, accept_change=accept_change)
+        except TeamCardChanged as exc:
+            self.call_from_thread(self._ask_card_change, code, exc)
+            return
         except FieldappError as exc:
             self.call_from_thread(self.notify, exc.render(), severity="error", timeout=12)
             return
@@ -161,6 +166,19 @@ class SyncingApp(App[None]):
         self.call_from_thread(self.push_screen, MessageDialog(t("ui.joined_title"), body))
         self.call_from_thread(self._schedule_hub, 0.5)  # the new card may name a hub
         self.call_from_thread(self.refresh_sync_status)
+
+    def _ask_card_change(self, code: str, change: TeamCardChanged) -> None:
+        """Show both fingerprints; yes joins with the new card, no leaves the old one."""
+
+        def answered(accept: bool | None) -> None:
+            if accept:
+                self.join_team(code, accept_change=True)
+            else:
+                self.notify(t("ui.join_change_refused"))
+
+        question = f"{t('ui.join_changed_title')}\n\n{change.render()}"
+        dialog = ConfirmDialog(question, t("ui.join_accept_new"), t("ui.join_keep_old"))
+        self.push_screen(dialog, answered)
 
     def action_merge_folder(self) -> None:
         """Supervisor: ask for the stick or folder, then merge what is on it."""
