@@ -288,3 +288,24 @@ async def test_left_and_right_switch_tabs_from_the_tables(demo_vault: Path) -> N
         assert isinstance(app.screen, HelpScreen)
         assert any("tab" in row[1].lower() for row in app.screen.rows)
         app.close_vault()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+async def test_the_profile_shows_the_whole_id_the_export_takes(demo_vault: Path, lang: str) -> None:
+    """`fieldapp export resident <id>` needs the whole id: the profile tab shows it."""
+    from fieldapp.services import export
+
+    app = make_app(demo_vault, lang=lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ws = app.workspace
+        assert ws is not None
+        twin = Resident(name="同名", community="史家社区")
+        ws.records.save_many([twin, Resident(name="同名", community="和平社区")])
+        app.open_resident(twin.id)
+        await settle(pilot)
+        profile = str(app.screen.query_one("#profile", Static).render())
+        line = next(x for x in profile.splitlines() if twin.id in x)
+        assert line.split()[-1] == twin.id  # whole, not cut
+        assert [rid for rid, _ in export.residents_named(ws.vault, line.split()[-1])] == [twin.id]
+        app.close_vault()

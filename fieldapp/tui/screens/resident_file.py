@@ -162,6 +162,7 @@ class ResidentFileScreen(Screen[None]):
         lines = [
             f"{r.name}  {label('Gender', r.gender.value)}"
             + (f"  {t('ui.age', n=age)}" if age is not None else ""),
+            f"{t('ui.resident_id')}: {r.id}",  # whole: `fieldapp export resident <id>` takes it
             f"{t('field.resident.id_number')}: {mask_id_number(r.id_number) or '—'}",
             f"{t('field.resident.phones')}: {', '.join(r.phones) or '—'}",
             f"{t('field.resident.address')}: {r.address or '—'}  ·  {r.community}",
