@@ -136,9 +136,9 @@ async def test_team_view_shows_each_worker(supervised: Path) -> None:
         assert isinstance(app.screen, TeamScreen)
         table = rows(app.screen.query_one("#workers", DataTable))
         by_name = {r[0]: r for r in table}
-        assert by_name["李娜"][2] == "1" and by_name["王芳"][2] == "1"  # bundles
-        assert by_name["李娜"][4] == "1/0/1"  # needs listed/resolved/open
-        assert by_name["王芳"][5] == "1"  # visits this month
+        assert by_name["李娜"][1] == "1" and by_name["王芳"][1] == "1"  # bundles
+        assert by_name["李娜"][3] == "1/0/1"  # needs listed/resolved/open
+        assert by_name["王芳"][4] == "1"  # visits this month
         summary = str(app.screen.query_one("#team-summary", Static).render())
         assert "1 conflicts" in summary and "1 quarantined" in summary
         assert "Housing" in str(app.screen.query_one("#needs-bars", Static).render())
@@ -364,7 +364,7 @@ async def test_the_team_table_tells_when_the_last_change_was_made_and_when_recei
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         table = rows(app.screen.query_one("#workers", DataTable))
-        assert {r[1] for r in table} == {"11-20 10:00→11-29"}
+        assert {r[-1] for r in table} == {"11-20 10:00→11-29"}
         app.close_vault()
 
 
@@ -382,7 +382,7 @@ async def test_stats_kept_before_the_change_time_was_recorded_still_read(supervi
     app = make(supervised)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        assert {r[1] for r in rows(app.screen.query_one("#workers", DataTable))} == {"11-29 09:30"}
+        assert {r[-1] for r in rows(app.screen.query_one("#workers", DataTable))} == {"11-29 09:30"}
         app.close_vault()
 
 

@@ -153,13 +153,13 @@ class TeamScreen(Screen[None]):
             t(f"ui.team_col_{c}")
             for c in (
                 "name",
-                "last_bundle",
                 "bundles",
                 "residents",
                 "needs",
                 "visits_this_month",
                 "overdue",
                 "conflicts",
+                "last_bundle",  # last: at 80 columns the times give way, not the counts
             )
         ]
         lines = []
@@ -168,13 +168,13 @@ class TeamScreen(Screen[None]):
             lines.append(
                 cells(
                     name,
-                    _last_bundle(r),
                     r.bundles,
                     r.residents,
                     f"{r.needs_listed}/{r.needs_resolved}/{r.needs_open}",
                     r.visits_this_month,
                     r.overdue,
                     r.conflicts,
+                    _last_bundle(r),
                 )
             )
         # Explicit widths: with a CJK header narrower than its values, Textual sizes the
