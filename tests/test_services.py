@@ -347,3 +347,28 @@ def test_an_older_resident_without_the_field_reads_as_not_archived() -> None:
     r = Resident.from_fields(new_id(), {"name": "老记录", "community": "史家社区"})
     assert r.archived is False
     assert "archived" not in r.to_fields()
+
+
+def test_deleting_a_resident_tombstones_their_whole_file_and_keeps_the_history(
+    vault: Vault,
+) -> None:
+    from fieldapp.services.workspace import Workspace
+
+    ws = Workspace(vault)
+    gone, other = person("撤回同意"), person("邻居")
+    need = Need(resident_id=gone.id, category=NeedCategory.HEALTH, description="x")
+    alone = Interview(resident_ids=[gone.id], held_on=TODAY, template_id="general_intake")
+    shared = Interview(
+        resident_ids=[gone.id, other.id], held_on=TODAY, template_id="general_intake"
+    )
+    ws.records.save_many([gone, other, need, alone, shared])
+    ws.build_index()
+    ws.delete_resident(gone.id)
+    assert ws.records.get(Resident, gone.id) is None
+    assert ws.records.get(Need, need.id) is None
+    assert ws.records.get(Interview, alone.id) is None
+    assert ws.records.get(Interview, shared.id).resident_ids == [other.id]
+    assert [r.name for r in ws.find_residents()[0]] == ["邻居"]
+    assert ws.history(gone.id)[-1].field == "_deleted"
+    with pytest.raises(RecordInvalid):
+        ws.delete_resident(gone.id)

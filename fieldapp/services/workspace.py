@@ -30,14 +30,14 @@ from fieldapp.domain import (
     validate,
 )
 from fieldapp.domain.kinds import with_defaults
-from fieldapp.domain.ops import Op
-from fieldapp.errors import TemplateInvalid
+from fieldapp.domain.ops import DELETED, Op
+from fieldapp.errors import FieldProblem, RecordInvalid, TemplateInvalid
 from fieldapp.i18n import t
 from fieldapp.services import schedule
 from fieldapp.services.records import HistoryEntry, RecordService
 from fieldapp.services.search import ResidentIndex
 from fieldapp.services.templates import Template, load_templates
-from fieldapp.store import Vault
+from fieldapp.store import Change, Vault
 
 OPEN_STATUSES = frozenset({NeedStatus.OPEN.value, NeedStatus.IN_PROGRESS.value})
 URGENT = frozenset({Urgency.HIGH.value, Urgency.CRITICAL.value})
@@ -437,6 +437,27 @@ class Workspace:
         """Delete a record (a tombstone op); a resident also leaves the search index."""
         ops = self.records.delete(record_id)
         self.index.update(record_id, None)
+        return ops
+
+    def delete_resident(self, resident_id: str) -> list[Op]:
+        """Delete a resident's whole file in one atomic commit (consent withdrawn): a tombstone
+        on the resident and on every record that belongs to them alone; an interview held with
+        others keeps them and no longer names this resident. The history stays."""
+        if self.records.get(Resident, resident_id) is None:
+            raise RecordInvalid([FieldProblem("id", "unknown_record")])
+        changes = [Change(RecordKind.RESIDENT.value, resident_id, {DELETED: True})]
+        for spec in kinds.resident_file_kinds():
+            for other, doc in self.vault.iter_records(spec.table):
+                if not spec.belongs_to(doc, resident_id):
+                    continue
+                linked = doc.get(spec.resident_field or "")
+                if isinstance(linked, list) and len(set(linked)) > 1:
+                    rest = [rid for rid in linked if rid != resident_id]
+                    changes.append(Change(spec.kind, other, {spec.resident_field or "": rest}))
+                else:
+                    changes.append(Change(spec.kind, other, {DELETED: True}))
+        ops = self.vault.commit(changes)
+        self.index.update(resident_id, None)
         return ops
 
     def set_archived(self, resident_id: str, archived: bool) -> list[Op]:
