@@ -298,3 +298,21 @@ def test_two_different_bundles_under_one_held_number_raise_the_alarm(tmp_path: P
     assert [o.kind for o in merger.receive(bundles[0])] == ["applied", "applied"]
     assert v.get(RIDS[0])["notes"] == "第0次" and v.get(RIDS[1]) is None
     v.close(compact=False)
+
+
+def test_archiving_and_restoring_a_resident_merge_like_any_change(tmp_path: Path) -> None:
+    device = Device(1)
+    device.create(RIDS[0])
+    device.edit(RIDS[0], "archived", True)  # type: ignore[arg-type]
+    device.edit(RIDS[0], "archived", False)  # type: ignore[arg-type]
+    device.edit(RIDS[0], "archived", True)  # type: ignore[arg-type]
+    v, secrets = _sup(tmp_path, [device])
+    merger = Merger(v)
+    outcomes = [
+        o.kind
+        for data in device.bundles("team0001", secrets.enc_key.public_key(), 1)
+        for o in merger.receive(data)
+    ]
+    assert outcomes == ["applied"] * 4  # the field is the model's: nothing quarantined
+    assert v.get(RIDS[0])["archived"] is True
+    v.close(compact=False)

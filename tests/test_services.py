@@ -274,3 +274,101 @@ def test_a_failed_safety_item_is_offered_as_a_need_and_saved_only_when_asked(
     ws.add_needs([need])
     assert ws.records.all(Need) == [need]
     assert ws.safety_needs(visit, "zh_CN") == []  # an open need for it already: not twice
+
+
+def test_an_archived_resident_leaves_every_list_and_comes_back_when_restored(
+    vault: Vault, clock: FixedClock
+) -> None:
+    from fieldapp.domain import RecordKind
+    from fieldapp.domain.validation import check_record
+    from fieldapp.services.needs import NeedFilters, needs_list
+    from fieldapp.services.workspace import Workspace
+
+    ws = Workspace(vault)
+    monthly = [CadenceRule(activity=Activity.HOME_VISIT, every_days=30)]
+    kept, shelved = person("留下", cadence=monthly), person("归档", cadence=monthly)
+    clock.set(dt.datetime.combine(TODAY - dt.timedelta(days=40), dt.time(9)))
+    late = TODAY - dt.timedelta(days=3)
+    needs = [
+        Need(
+            resident_id=r.id,
+            category=NeedCategory.HEALTH,
+            description=r.name,
+            opened_on=late - dt.timedelta(days=30),
+            due_date=late,
+        )
+        for r in (kept, shelved)
+    ]
+    ws.records.save_many([kept, shelved, *needs])
+    clock.set(dt.datetime.combine(TODAY, dt.time(9)))
+    ws.build_index()
+
+    def listed() -> dict[str, set[str]]:
+        summary = ws.today_summary()
+        names = {n.need.resident_name for n in needs_list(ws, NeedFilters()).rows}
+        rows, _ = ws.find_residents()
+        return {
+            "residents": {r.name for r in rows},
+            "due": {d.name for d in summary.due},
+            "overdue_needs": {n.resident_name for n in summary.overdue_needs},
+            "needs": names,
+            "overdue": {vault.get(i.resident_id)["name"] for i in overdue(vault, TODAY)},
+        }
+
+    def everywhere(names: set[str]) -> dict[str, set[str]]:
+        return {key: names for key in ("residents", "due", "overdue_needs", "needs", "overdue")}
+
+    both = {"留下", "归档"}
+    assert listed() == everywhere(both)
+    # A new resident makes no op for the field; archiving makes one, in the history.
+    assert "archived" not in {e.field for e in ws.history(shelved.id)}
+    ws.set_archived(shelved.id, True)
+    assert ws.records.get(Resident, shelved.id).archived is True
+    assert listed() == everywhere({"留下"})
+    assert [r.name for r in ws.find_residents(archived=True)[0]] == ["归档"]
+    # Editing the archived resident's profile does not restore them.
+    edited = ws.records.get(Resident, shelved.id).model_copy(update={"address": "二号楼"})
+    ws.save(edited.model_copy(update={"archived": False}))
+    assert ws.records.get(Resident, shelved.id).archived is True
+    # The field is the model's: a supervisor's merge accepts it.
+    doc = vault.get(shelved.id)
+    assert check_record(RecordKind.RESIDENT.value, shelved.id, doc, TODAY) is None
+    ws.set_archived(shelved.id, False)
+    assert listed() == everywhere(both)
+    assert [(e.old, e.new) for e in ws.history(shelved.id) if e.field == "archived"] == [
+        (None, True),
+        (True, False),
+    ]
+    with pytest.raises(RecordInvalid):
+        ws.set_archived(needs[0].id, True)  # only a resident is archived
+
+
+def test_an_older_resident_without_the_field_reads_as_not_archived() -> None:
+    r = Resident.from_fields(new_id(), {"name": "老记录", "community": "史家社区"})
+    assert r.archived is False
+    assert "archived" not in r.to_fields()
+
+
+def test_deleting_a_resident_tombstones_their_whole_file_and_keeps_the_history(
+    vault: Vault,
+) -> None:
+    from fieldapp.services.workspace import Workspace
+
+    ws = Workspace(vault)
+    gone, other = person("撤回同意"), person("邻居")
+    need = Need(resident_id=gone.id, category=NeedCategory.HEALTH, description="x")
+    alone = Interview(resident_ids=[gone.id], held_on=TODAY, template_id="general_intake")
+    shared = Interview(
+        resident_ids=[gone.id, other.id], held_on=TODAY, template_id="general_intake"
+    )
+    ws.records.save_many([gone, other, need, alone, shared])
+    ws.build_index()
+    ws.delete_resident(gone.id)
+    assert ws.records.get(Resident, gone.id) is None
+    assert ws.records.get(Need, need.id) is None
+    assert ws.records.get(Interview, alone.id) is None
+    assert ws.records.get(Interview, shared.id).resident_ids == [other.id]
+    assert [r.name for r in ws.find_residents()[0]] == ["邻居"]
+    assert ws.history(gone.id)[-1].field == "_deleted"
+    with pytest.raises(RecordInvalid):
+        ws.delete_resident(gone.id)

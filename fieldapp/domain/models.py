@@ -178,6 +178,18 @@ class Resident(Record):
     consent: Consent = Field(default_factory=Consent)
     cadence: list[CadenceRule] = Field(default_factory=list, max_length=5)
     notes: Note = ""
+    # Archived: out of every list (residents, Today, needs, schedules) until restored; the
+    # file and its history stay. Older records lack the field and read as not archived.
+    archived: bool = False
+
+    def to_fields(self) -> dict[str, Any]:
+        """The resident's fields as ops carry them; ``archived`` only when it is set, so a
+        new resident makes no op for it and saving an edit never restores an archived one
+        (archiving and restoring write the field themselves)."""
+        fields = super().to_fields()
+        if not fields.get("archived"):
+            fields.pop("archived", None)
+        return fields
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> Self:

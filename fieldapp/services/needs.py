@@ -71,10 +71,11 @@ def _pressing(row: ListedNeed) -> tuple[int, int, dt.date, str]:
 
 def needs_list(workspace: Workspace, filters: NeedFilters) -> NeedsList:
     """Every need that passes ``filters``, overdue and urgent first, with the counts of
-    the needs that pass them (overdue as of the vault's clock)."""
+    the needs that pass them (overdue as of the vault's clock). The needs of an archived
+    resident are left out."""
     today = workspace.today()
     vault = workspace.vault
-    communities: dict[str, str] = {}
+    communities: dict[str, str | None] = {}  # None: the resident is archived
     rows: list[ListedNeed] = []
     result = NeedsList(rows=rows)
     counts: Counter[str] = Counter()
@@ -82,9 +83,12 @@ def needs_list(workspace: Workspace, filters: NeedFilters) -> NeedsList:
         need = workspace.need_row(nid, doc, today)
         rid = need.resident_id
         if rid not in communities:
-            communities[rid] = str((vault.get(rid) or {}).get("community", ""))
+            resident = vault.get(rid) or {}
+            communities[rid] = (
+                None if resident.get("archived") else str(resident.get("community", ""))
+            )
         community = communities[rid]
-        if not _passes(need, community, filters):
+        if community is None or not _passes(need, community, filters):
             continue
         rows.append(ListedNeed(need, community))
         resolved = need.status == RESOLVED

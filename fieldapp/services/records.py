@@ -83,6 +83,16 @@ class RecordService:
             raise RecordInvalid([FieldProblem("id", "unknown_record")])
         return self.vault.commit([Change(kind, record_id, {DELETED: True})])
 
+    def set_archived(self, resident_id: str, archived: bool) -> list[Op]:
+        """Archive (``True``) or restore (``False``) a resident: one op on its ``archived``
+        field, which syncs and shows in the history like any other change."""
+        if self.vault.kind_of(resident_id) != RecordKind.RESIDENT.value or (
+            self.vault.get(resident_id) is None
+        ):
+            raise RecordInvalid([FieldProblem("id", "unknown_record")])
+        change = Change(RecordKind.RESIDENT.value, resident_id, {"archived": archived})
+        return self.vault.commit([change])
+
     def change_need_status(
         self, need_id: str, status: NeedStatus, note: str = "", referred_to: str = ""
     ) -> Need:

@@ -75,11 +75,14 @@ def _set_on(vault: Vault, rid: str) -> dt.date | None:
 
 
 def due_items(vault: Vault, today: dt.date, horizon_days: int = 0) -> list[DueItem]:
-    """Every contact due on or before ``today + horizon_days``, most overdue first."""
+    """Every contact due on or before ``today + horizon_days``, most overdue first; an
+    archived resident is due nothing."""
     limit = today + dt.timedelta(days=horizon_days)
     last = last_contacts(vault)
     items: list[DueItem] = []
     for rid, doc in vault.iter_records(RecordKind.RESIDENT.value):
+        if doc.get("archived"):
+            continue
         cadence = doc.get("cadence")
         for rule in cadence if isinstance(cadence, list) else ():
             try:

@@ -76,6 +76,7 @@ class ResidentIndex:
         self._hay: dict[str, str] = {}
         # What filters and sorting need, kept beside the haystack: no document look-ups.
         self.info: dict[str, tuple[str, str, tuple[str, ...]]] = {}  # name, community, tags
+        self.archived: set[str] = set()  # the residents archived (left out of the lists)
         self._last: tuple[str, list[str]] | None = None
 
     def haystack(self, doc: dict[str, Any]) -> str:
@@ -100,10 +101,13 @@ class ResidentIndex:
         """Index every resident afresh (the last results are forgotten)."""
         hay: dict[str, str] = {}
         info: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+        archived: set[str] = set()
         for rid, doc in residents:
             hay[rid] = self.haystack(doc)
             info[rid] = _info(doc)
-        self._hay, self.info = hay, info
+            if doc.get("archived"):
+                archived.add(rid)
+        self._hay, self.info, self.archived = hay, info, archived
         self._last = None
 
     def update(self, rid: str, doc: dict[str, Any] | None) -> None:
@@ -111,9 +115,14 @@ class ResidentIndex:
         if doc is None:
             self._hay.pop(rid, None)
             self.info.pop(rid, None)
+            self.archived.discard(rid)
         else:
             self._hay[rid] = self.haystack(doc)
             self.info[rid] = _info(doc)
+            if doc.get("archived"):
+                self.archived.add(rid)
+            else:
+                self.archived.discard(rid)
         self._last = None
 
     def __len__(self) -> int:

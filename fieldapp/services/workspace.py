@@ -30,14 +30,14 @@ from fieldapp.domain import (
     validate,
 )
 from fieldapp.domain.kinds import with_defaults
-from fieldapp.domain.ops import Op
-from fieldapp.errors import TemplateInvalid
+from fieldapp.domain.ops import DELETED, Op
+from fieldapp.errors import FieldProblem, RecordInvalid, TemplateInvalid
 from fieldapp.i18n import t
 from fieldapp.services import schedule
 from fieldapp.services.records import HistoryEntry, RecordService
 from fieldapp.services.search import ResidentIndex
 from fieldapp.services.templates import Template, load_templates
-from fieldapp.store import Vault
+from fieldapp.store import Change, Vault
 
 OPEN_STATUSES = frozenset({NeedStatus.OPEN.value, NeedStatus.IN_PROGRESS.value})
 URGENT = frozenset({Urgency.HIGH.value, Urgency.CRITICAL.value})
@@ -241,7 +241,10 @@ class Workspace:
         urgent, late, soon = [], [], []
         listed = resolved = open_ = 0
         horizon = today + dt.timedelta(days=soon_days)
+        archived = self._archived()
         for nid, doc in self.vault.iter_records(RecordKind.NEED.value):
+            if doc.get("resident_id") in archived:
+                continue  # an archived resident's needs are out of the lists and counts
             listed += 1
             status = doc.get("status", NeedStatus.OPEN.value)
             if status == NeedStatus.RESOLVED.value:
@@ -269,16 +272,26 @@ class Workspace:
             needs_listed=listed,
             needs_resolved=resolved,
             needs_open=open_,
-            residents=self.vault.count(RecordKind.RESIDENT.value),
+            residents=self.vault.count(RecordKind.RESIDENT.value) - len(archived),
         )
+
+    def _archived(self) -> set[str]:
+        """The ids of the archived residents (one scan of the residents)."""
+        return {
+            rid
+            for rid, doc in self.vault.iter_records(RecordKind.RESIDENT.value)
+            if doc.get("archived")
+        }
 
     def overdue_plan_actions(self, today: dt.date) -> list[PlanActionRow]:
         """Every action of an active case plan that is not done and whose due date is before
-        ``today``, the longest overdue first. A damaged action is skipped, never a crash."""
+        ``today``, the longest overdue first (an archived resident's plans are left out). A
+        damaged action is skipped, never a crash."""
         rows = []
+        archived = self._archived()
         for pid, doc in self.vault.iter_records(RecordKind.CASE_PLAN.value):
             doc = with_defaults(RecordKind.CASE_PLAN.value, doc)
-            if doc.get("status") != PlanStatus.ACTIVE.value:
+            if doc.get("status") != PlanStatus.ACTIVE.value or doc.get("resident_id") in archived:
                 continue
             actions = doc.get("actions")
             resident = str(doc.get("resident_id", ""))
@@ -332,6 +345,7 @@ class Workspace:
         tag: str | None = None,
         open_needs: bool = False,
         overdue: bool = False,
+        archived: bool = False,
         limit: int = 500,
         open_counts: dict[str, int] | None = None,
         overdue_ids: set[str] | None = None,
@@ -340,15 +354,17 @@ class Workspace:
 
         The open-needs and overdue filters and columns read ``open_counts`` and
         ``overdue_ids`` (from :meth:`open_needs_by_resident` and :meth:`overdue_residents`):
-        without them nobody has an open need or an overdue contact."""
+        without them nobody has an open need or an overdue contact. Archived residents are
+        left out; ``archived`` lists only them instead (to restore one)."""
         ids = self.index.search(query)
         counts = open_counts if open_counts is not None else {}
         late = overdue_ids if overdue_ids is not None else set()
         info = self.index.info
+        shelved = self.index.archived
         matches: list[tuple[str, str]] = []
         for rid in ids:
             entry = info.get(rid)
-            if entry is None:
+            if entry is None or (rid in shelved) != archived:
                 continue
             name, home, tags = entry
             if community and home != community:
@@ -421,6 +437,34 @@ class Workspace:
         """Delete a record (a tombstone op); a resident also leaves the search index."""
         ops = self.records.delete(record_id)
         self.index.update(record_id, None)
+        return ops
+
+    def delete_resident(self, resident_id: str) -> list[Op]:
+        """Delete a resident's whole file in one atomic commit (consent withdrawn): a tombstone
+        on the resident and on every record that belongs to them alone; an interview held with
+        others keeps them and no longer names this resident. The history stays."""
+        if self.records.get(Resident, resident_id) is None:
+            raise RecordInvalid([FieldProblem("id", "unknown_record")])
+        changes = [Change(RecordKind.RESIDENT.value, resident_id, {DELETED: True})]
+        for spec in kinds.resident_file_kinds():
+            for other, doc in self.vault.iter_records(spec.table):
+                if not spec.belongs_to(doc, resident_id):
+                    continue
+                linked = doc.get(spec.resident_field or "")
+                if isinstance(linked, list) and len(set(linked)) > 1:
+                    rest = [rid for rid in linked if rid != resident_id]
+                    changes.append(Change(spec.kind, other, {spec.resident_field or "": rest}))
+                else:
+                    changes.append(Change(spec.kind, other, {DELETED: True}))
+        ops = self.vault.commit(changes)
+        self.index.update(resident_id, None)
+        return ops
+
+    def set_archived(self, resident_id: str, archived: bool) -> list[Op]:
+        """Archive (``True``) or restore (``False``) a resident, and keep the search index in
+        step: an archived resident leaves the lists until restored."""
+        ops = self.records.set_archived(resident_id, archived)
+        self.index.update(resident_id, self.vault.get(resident_id))
         return ops
 
     def change_need_status(

@@ -95,6 +95,8 @@ def show_value(kind: str, field: str, value: object, names: dict[str, str] | Non
         return listed(names.get(str(i), "?") for i in ids)
     if field == "_deleted":
         return t("ui.deleted") if value else "—"
+    if kind == "resident" and field == "archived":
+        return t("ui.archived_yes") if value else t("ui.archived_no")
     if isinstance(value, bool):
         return t("enum.CheckAnswer.yes") if value else t("enum.CheckAnswer.no")
     if isinstance(value, dict):

@@ -309,3 +309,107 @@ async def test_the_profile_shows_the_whole_id_the_export_takes(demo_vault: Path,
         assert line.split()[-1] == twin.id  # whole, not cut
         assert [rid for rid, _ in export.residents_named(ws.vault, line.split()[-1])] == [twin.id]
         app.close_vault()
+
+
+async def test_a_resident_is_archived_out_of_the_lists_and_restored_from_the_file(
+    demo_vault: Path,
+) -> None:
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ws = app.workspace
+        assert ws is not None
+        r = Resident(name="归档测试", community="史家社区")
+        ws.save(r)
+        app.open_resident(r.id)
+        await settle(pilot)
+        file = app.screen
+        assert isinstance(file, ResidentFileScreen)
+        await pilot.press("f1")  # the help lists the keys the footer leaves out
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        described = " ".join(row[1] for row in app.screen.rows)
+        assert "Archive/restore" in described and "Delete" in described
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert ws.records.get(Resident, r.id).archived is True  # type: ignore[union-attr]
+        profile = str(file.query_one("#profile", Static).render())
+        assert "Archived" in profile
+        await pilot.press("escape")
+        await settle(pilot)
+        app.action_go_residents()
+        await settle(pilot)
+        search = app.screen.query_one("#search", Input)
+        search.value = "归档测试"
+        await settle(pilot)
+        table = app.screen.query_one("#residents", DataTable)
+        assert table.row_count == 0  # out of the list
+        await pilot.press("ctrl+o")  # the archived ones only (from the search box too)
+        await settle(pilot)
+        count = str(app.screen.query_one("#result-count", Static).render())
+        assert count.startswith("Archived residents only")
+        assert [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == ["归档测试"]
+        table.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        file = app.screen
+        assert isinstance(file, ResidentFileScreen)
+        await pilot.press("a")  # restore
+        await settle(pilot)
+        assert ws.records.get(Resident, r.id).archived is False  # type: ignore[union-attr]
+        file.query_one("#file-tabs", TabbedContent).active = "tab-history"
+        await settle(pilot)
+        history = file.query_one("#history", DataTable)
+        shown = [[str(c) for c in history.get_row_at(i)] for i in range(history.row_count)]
+        changes = [row[3] for row in shown if row[2] == "Archived"]
+        # (Both in the same second of the test's fixed clock: their order is not the point.)
+        assert sorted(changes) == ["Archived → Restored", "— → Archived"]
+        await pilot.press("f2")  # the history in Chinese too
+        await settle(pilot)
+        history = app.screen.query_one("#history", DataTable)
+        shown = [[str(c) for c in history.get_row_at(i)] for i in range(history.row_count)]
+        changes = sorted(row[3] for row in shown if row[2] == "已归档")
+        assert changes == ["— → 已归档", "已归档 → 已恢复"]
+        app.close_vault()
+
+
+async def test_deleting_a_file_asks_first_and_is_offered_when_consent_is_withdrawn(
+    demo_vault: Path,
+) -> None:
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ws = app.workspace
+        assert ws is not None
+        r = Resident(name="撤回同意", community="史家社区")
+        ws.save(r)
+        app.open_resident(r.id)
+        await settle(pilot)
+        file = app.screen
+        assert isinstance(file, ResidentFileScreen)
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("enter")  # "keep it" has the focus: Enter never deletes
+        await settle(pilot)
+        assert app.screen is file and ws.records.get(Resident, r.id) is not None
+        # Consent withdrawn in the profile form: the deletion is offered at once.
+        await pilot.press("e")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        form.query_one("#f-consent_status", Select).value = "withdrawn"
+        form.query_one("#f-consent_on", Input).value = TODAY.isoformat()
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog)
+        assert "撤回同意" in dialog.question
+        await pilot.press("y")
+        await settle(pilot)
+        assert ws.records.get(Resident, r.id) is None
+        assert app.screen is not file and not isinstance(app.screen, ResidentFileScreen)
+        assert ws.history(r.id)[-1].field == "_deleted"
+        app.close_vault()

@@ -132,6 +132,7 @@ def build(ws: Workspace, resident: Resident | None = None) -> FormDef:
             "cadence": cadence,
             "household": household,
             "notes": str(v.get("notes") or ""),
+            "archived": r.archived if r else False,  # not the form's: archiving has a key
         }
         if record_id:
             data["id"] = record_id

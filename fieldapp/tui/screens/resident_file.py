@@ -20,7 +20,7 @@ from textual.widgets import (
     Tabs,
 )
 
-from fieldapp.domain import Need, NeedStatus, RecordKind, Visit
+from fieldapp.domain import ConsentStatus, Need, NeedStatus, RecordKind, Resident, Visit
 from fieldapp.domain.idcard import mask_id_number
 from fieldapp.domain.workflow import allowed_next
 from fieldapp.i18n import field_label, t
@@ -59,6 +59,9 @@ class ResidentFileScreen(Screen[None]):
         Binding("p", "plan", "Plan", id="file.plan"),
         Binding("s", "need_status", "Status", id="file.need_status"),
         Binding("escape", "back", "Back", id="file.back"),
+        # Not in the footer (it is full at 80 columns): F1 lists them, the profile says so.
+        Binding("a", "archive", "Archive/restore", id="file.archive", show=False),
+        Binding("d", "delete", "Delete", id="file.delete", show=False),
         # From the tables too, not only from the tab bar (a table has no use for ←/→).
         Binding(
             "left", "switch_tab(-1)", "Previous tab", id="file.prev_tab", show=False, priority=True
@@ -74,6 +77,7 @@ class ResidentFileScreen(Screen[None]):
         self.workspace = context.workspace
         self.resident_id = resident_id
         self.file: ResidentFile | None = None
+        self._deleting = False  # the file is being deleted here: its closing is ours
 
     def compose(self) -> ComposeResult:
         """One tab each: profile, needs, interviews, visits, case plan, history."""
@@ -129,6 +133,8 @@ class ResidentFileScreen(Screen[None]):
         self.app.pop_screen()
 
     def _gone(self) -> None:
+        if self._deleting:
+            return  # deleted on purpose: :meth:`_deleted` closes the screen and says so
         self.app.notify(t("ui.resident_not_found"), severity="warning")
         if self.app.screen is self:
             self.app.pop_screen()
@@ -159,7 +165,10 @@ class ResidentFileScreen(Screen[None]):
         tags = [v.value for v in r.tags]
         self.title = r.name
         self.sub_title = r.community
-        lines = [
+        lines = [t("ui.file_archived")] if r.archived else []
+        if r.consent.status is ConsentStatus.WITHDRAWN:
+            lines.append(t("ui.consent_withdrawn_offer"))
+        lines += [
             f"{r.name}  {label('Gender', r.gender.value)}"
             + (f"  {t('ui.age', n=age)}" if age is not None else ""),
             f"{t('ui.resident_id')}: {r.id}",  # whole: `fieldapp export resident <id>` takes it
@@ -355,12 +364,20 @@ class ResidentFileScreen(Screen[None]):
         from fieldapp.tui.screens.form import FormScreen
 
         if self.file:
+            before = self.file.resident.consent.status
             form = form_for(kind).build(self.workspace, self.file.resident, *args)
             screen = FormScreen(self.context, form)
 
             def closed(saved: bool | None) -> None:
                 if saved and isinstance(screen.saved, Visit):
                     self.offer_safety_needs(screen.saved)
+                if (
+                    saved
+                    and isinstance(screen.saved, Resident)
+                    and screen.saved.consent.status is ConsentStatus.WITHDRAWN
+                    and before is not ConsentStatus.WITHDRAWN
+                ):
+                    self.action_delete()  # consent just withdrawn: offer to delete the file
 
             self.app.push_screen(screen, closed)
 
@@ -397,6 +414,52 @@ class ResidentFileScreen(Screen[None]):
     def _safety_needs_added(self, n: int) -> None:
         self.notify(t("ui.safety_needs_added", n=n))
         self.load()
+
+    def action_archive(self) -> None:
+        """Archive the resident (out of every list, the file kept), or restore an archived one."""
+        if self.file:
+            self.set_archived(self.file.resident, not self.file.resident.archived)
+
+    @background("save")
+    def set_archived(self, resident: Resident, archived: bool) -> None:
+        """Archive or restore ``resident`` (a worker), then say so and load the file again."""
+        self.workspace.set_archived(resident.id, archived)
+        done = "ui.resident_archived" if archived else "ui.resident_restored"
+        self.app.call_from_thread(self._archived, t(done, name=resident.name))
+
+    def _archived(self, said: str) -> None:
+        self.notify(said)
+        self.load()
+
+    def action_delete(self) -> None:
+        """Ask, then delete the resident's whole file (a tombstone that syncs; the history
+        stays) and close it."""
+        from fieldapp.tui.dialogs.confirm import ConfirmDialog
+
+        if not self.file:
+            return
+        resident = self.file.resident
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._deleting = True
+                self.delete_file(resident)
+
+        question = t("ui.confirm_delete_resident", name=resident.name)
+        self.app.push_screen(
+            ConfirmDialog(question, yes=t("ui.yes_delete"), no=t("ui.no_keep_file")), answer
+        )
+
+    @background("save")
+    def delete_file(self, resident: Resident) -> None:
+        """Delete the resident's file (a worker), then close the screen."""
+        self.workspace.delete_resident(resident.id)
+        self.app.call_from_thread(self._deleted, resident.name)
+
+    def _deleted(self, name: str) -> None:
+        self.notify(t("ui.resident_deleted", name=name))
+        if self.app.screen is self:
+            self.app.pop_screen()
 
     def action_edit(self) -> None:
         """Edit the resident's profile."""

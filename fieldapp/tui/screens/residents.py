@@ -33,6 +33,7 @@ class Filters:
     tag: str | None = None
     open_needs: bool = False
     overdue: bool = False
+    archived: bool = False  # only the archived residents (to open and restore one)
 
 
 class ResidentsScreen(Screen[None]):
@@ -43,6 +44,8 @@ class ResidentsScreen(Screen[None]):
         Binding("slash", "focus_search", "Search", id="residents.search"),
         Binding("n", "app.new_resident", "New resident", id="residents.new"),
         Binding("escape", "back", "Back", id="residents.back"),
+        # Out of the footer and the filter row (both full at 80 columns): F1 lists it.
+        Binding("ctrl+o", "toggle_archived", "Archived", id="residents.archived", show=False),
     ]
 
     class Results(Message):
@@ -116,6 +119,11 @@ class ResidentsScreen(Screen[None]):
         """Put the cursor back in the search box."""
         self.query_one("#search", Input).focus()
 
+    def action_toggle_archived(self) -> None:
+        """List only the archived residents (to open one and restore it), or the others again."""
+        self.filters.archived = not self.filters.archived
+        self.run_search()
+
     def action_back(self) -> None:
         """Close the list."""
         self.app.pop_screen()
@@ -167,6 +175,7 @@ class ResidentsScreen(Screen[None]):
             tag=filters.tag,
             open_needs=filters.open_needs,
             overdue=filters.overdue,
+            archived=filters.archived,
             open_counts=self._open_counts,
             overdue_ids=self._overdue,
             limit=200,
@@ -210,9 +219,10 @@ class ResidentsScreen(Screen[None]):
             )
         restore()
         shown = len(message.rows)
-        self.query_one("#result-count", Static).update(
-            t("ui.result_count", shown=shown, total=message.total)
-        )
+        count = t("ui.result_count", shown=shown, total=message.total)
+        if message.filters.archived:
+            count = t("ui.archived_count", count=count)
+        self.query_one("#result-count", Static).update(count)
 
     @on(DataTable.RowSelected, "#residents")
     def _open(self, event: DataTable.RowSelected) -> None:
