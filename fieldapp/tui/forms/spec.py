@@ -57,9 +57,13 @@ class FieldSpec:
     # hidden is a field not saved, so nothing is ever saved that the worker cannot see.
     shown_when: str | None = None
 
+    def title(self) -> str:
+        """The field's label in the current language, without the required mark."""
+        return self.text() if self.text else t(self.label)
+
     def caption(self) -> str:
         """The field's label in the current language, with `` *`` when it is required."""
-        return (self.text() if self.text else t(self.label)) + (" *" if self.required else "")
+        return self.title() + (" *" if self.required else "")
 
     def fresh_options(self) -> list[tuple[str, str]] | None:
         """The options in the current language; None when they never change."""

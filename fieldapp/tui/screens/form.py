@@ -3,8 +3,10 @@
 A form is data (:class:`~fieldapp.tui.forms.spec.FormDef`, built by the kind's module in
 :mod:`fieldapp.tui.forms`); this screen shows its fields, keeps what is typed and saves
 the record it builds. Problems are shown inline beside the field, in the current
-language; nothing is saved while anything is invalid. Every change is kept as a draft in
-the vault (debounced), so a crash or an auto-lock mid-form loses nothing.
+language: a field's own as the worker leaves it, every one at Ctrl+S (listed by label
+above the form, the first one scrolled to); nothing is saved while anything is invalid.
+Every change is kept as a draft in the vault (debounced), so a crash or an auto-lock
+mid-form loses nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -199,6 +201,38 @@ class FormScreen(Finishing, Screen[bool]):
         self._set((event.checkbox.id or "")[2:], event.value)
         self._show_dependents()
 
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        """Leaving a field: show its own problems beside it (or clear them once fixed).
+
+        A field left empty is not told it is required until Ctrl+S, unless it already
+        shows a problem: passing by a field is not a mistake."""
+        name = (event.widget.id or "")[2:]
+        if self.saving or not (event.widget.id or "").startswith("f-"):
+            return
+        if name not in self.form.names or not self.query(f"#e-{name}"):
+            return
+        box = self.query_one(f"#e-{name}", Static)
+        if self.values.get(name) in (None, "", []) and not box.has_class("-shown"):
+            return
+        self._error(name, "\n".join(self._texts_of(name, self._problems())))
+
+    def _problems(self) -> list[FieldProblem]:
+        try:
+            self.form.to_record(dict(self.values))
+        except RecordInvalid as exc:
+            return exc.problems
+        return []
+
+    def _text(self, problem: FieldProblem) -> str:
+        text = problem.render()
+        parts = problem.path.split(".")
+        if len(parts) > 1 and parts[1].isdigit():
+            text = t("ui.item_n", n=int(parts[1]) + 1) + text
+        return text
+
+    def _texts_of(self, name: str, problems: list[FieldProblem]) -> list[str]:
+        return [self._text(p) for p in problems if self.form.problem_field(p.path) == name]
+
     def flush_draft(self) -> None:
         """Keep the draft now (before the app locks or quits)."""
         if self._draft_timer is not None:
@@ -271,32 +305,41 @@ class FormScreen(Finishing, Screen[bool]):
         box.set_class(bool(text), "-shown")
 
     def show_problems(self, problems: list[FieldProblem]) -> None:
-        """Each problem beside its field (the rest above the form); focus the first."""
+        """Each problem beside its field (the rest above the form, under a summary that
+        names the fields by label); focus the first field and scroll it into view."""
         for spec in self.form.specs:
             self._error(spec.name, "")
         general: list[str] = []
         shown: dict[str, list[str]] = {}
         names = self.form.names
-        first_bad: str | None = None
         for problem in problems:
             name = self.form.problem_field(problem.path)
-            text = problem.render()
-            parts = problem.path.split(".")
-            if len(parts) > 1 and parts[1].isdigit():
-                text = t("ui.item_n", n=int(parts[1]) + 1) + text
             if name in names:
-                shown.setdefault(name, []).append(text)
-                first_bad = first_bad or name
+                shown.setdefault(name, []).append(self._text(problem))
             else:
-                general.append(text)
+                general.append(self._text(problem))
         for name, texts in shown.items():
             self._error(name, "\n".join(texts))
-        summary = t("invalid.record", count=len(problems))
+        bad = [spec for spec in self.form.specs if spec.name in shown]  # in form order
+        count = len(bad) + len(general)
+        labels = t("ui.list_sep").join(spec.title() for spec in bad)
+        summary = (
+            t("invalid.record_fields", count=count, fields=labels)
+            if bad
+            else t("invalid.record", count=count)
+        )
         errors = self.query_one("#form-errors", Static)
         errors.update("\n".join([summary, *general]))
         errors.set_class(bool(problems), "-shown")
-        if first_bad:
-            self.query_one(f"#f-{first_bad}").focus()
+        if bad:
+            first = self.query_one(f"#f-{bad[0].name}")
+            first.focus(scroll_visible=False)
+            self.call_after_refresh(self._reveal, bad[0].name)
+
+    def _reveal(self, name: str) -> None:
+        """Scroll the form so the field, its label and its problem are all in view."""
+        scroll = self.query_one("#form", VerticalScroll)
+        scroll.scroll_to_center(self.query_one(f"#f-{name}"), animate=False)
 
     def action_cancel(self) -> None:
         """Escape: close; when something was typed, ask first, then drop the draft."""

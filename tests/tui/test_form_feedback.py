@@ -1,0 +1,80 @@
+"""A form tells the worker what is wrong as they go: a field's problem beside it when
+they leave it, the fields to fix by label at Ctrl+S with the first one in view, warnings
+that do not refuse the save, and a restored draft said on the form itself (Pilot, 80×24)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.containers import VerticalScroll
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from fieldapp.tui.screens.form import FormScreen
+from tests.tui.conftest import make_app, settle
+
+
+async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
+    widget = pilot.app.screen.query_one(selector)
+    widget.focus()
+    await pilot.pause()
+    if isinstance(widget, Input):
+        widget.value = ""
+    if text:
+        await pilot.press(*text)
+
+
+def shown(screen: FormScreen, selector: str) -> str:
+    box = screen.query_one(selector, Static)
+    return str(box.render()) if box.has_class("-shown") else ""
+
+
+async def test_a_fields_problem_shows_beside_it_when_the_worker_leaves_it(
+    demo_vault: Path,
+) -> None:
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        await pilot.press("tab")  # past the empty name: not told off for passing by
+        await pilot.pause()
+        assert shown(form, "#e-name") == ""
+        await type_into(pilot, "#f-phones", "12345")
+        await pilot.press("tab")
+        await pilot.pause()
+        assert "Not a phone number" in shown(form, "#e-phones")
+        await type_into(pilot, "#f-phones", "138 0013 8000")
+        await pilot.press("tab")
+        await pilot.pause()
+        assert shown(form, "#e-phones") == ""
+        app.close_vault()
+
+
+async def test_save_lists_the_fields_to_fix_and_scrolls_to_the_first(demo_vault: Path) -> None:
+    for lang, summary, phone_text in (
+        ("en", "Please correct 2 field(s): ID number, Phones", "Not a phone number"),
+        ("zh_CN", "请更正 2 个字段：身份证号、电话", "不是有效电话号码"),
+    ):
+        app = make_app(demo_vault, lang=lang)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("n")
+            await settle(pilot)
+            form = app.screen
+            assert isinstance(form, FormScreen)
+            await pilot.press(*"赵六")
+            await type_into(pilot, "#f-id_number", "110105194912310021")
+            await type_into(pilot, "#f-phones", "12345")
+            await type_into(pilot, "#f-name", "赵六")  # back to the top of the form
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert summary in shown(form, "#form-errors")
+            assert form.focused is form.query_one("#f-id_number")
+            view = form.query_one("#form", VerticalScroll).region
+            for part in ("#f-id_number", "#e-id_number"):
+                assert view.contains_region(form.query_one(part).region), part
+            assert phone_text in shown(form, "#e-phones")
+            app.close_vault()
