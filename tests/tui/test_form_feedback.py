@@ -4,12 +4,17 @@ that do not refuse the save, and a restored draft said on the form itself (Pilot
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import pytest
 from textual.containers import VerticalScroll
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Input, Select, Static
 
+from fieldapp.domain import Consent, Gender, Resident, Visit
+from fieldapp.domain.idcard import make_id_number
+from fieldapp.tui.forms import visit
 from fieldapp.tui.screens.form import FormScreen
 from tests.tui.conftest import make_app, settle
 
@@ -78,3 +83,53 @@ async def test_save_lists_the_fields_to_fix_and_scrolls_to_the_first(demo_vault:
                 assert view.contains_region(form.query_one(part).region), part
             assert phone_text in shown(form, "#e-phones")
             app.close_vault()
+
+
+async def test_an_id_number_of_the_other_gender_is_saved_with_a_warning(
+    demo_vault: Path, toasts: list[tuple[str, str]]
+) -> None:
+    female_id = make_id_number("110105", dt.date(1949, 12, 31), 2)
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        before = app.workspace.vault.count("resident")  # type: ignore[union-attr]
+        await pilot.press("n")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        await pilot.press(*"赵六")
+        form.query_one("#f-gender", Select).value = Gender.MALE.value
+        await type_into(pilot, "#f-id_number", female_id)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.workspace.vault.count("resident") == before + 1  # type: ignore[union-attr]
+        warnings = [text for severity, text in toasts if severity == "warning"]
+        assert any("gender digit says Female" in text for text in warnings), toasts
+        app.close_vault()
+
+
+@pytest.mark.parametrize(
+    ("status", "said"), [("pending", "not yet been asked"), ("withdrawn", "withdrawn consent")]
+)
+async def test_a_visit_with_someone_without_consent_is_saved_with_a_warning(
+    demo_vault: Path, toasts: list[tuple[str, str]], status: str, said: str
+) -> None:
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ws = app.workspace
+        assert ws is not None and app.context is not None
+        person = ws.records.all(Resident)[0]
+        on = None if status == "pending" else ws.today()
+        person = person.model_copy(update={"consent": Consent(status=status, on=on)})
+        ws.save(person)
+        visits = len(ws.records.all(Visit))
+        app.push_screen(FormScreen(app.context, visit.build(ws, person)))
+        await settle(pilot)
+        await type_into(pilot, "#f-purpose", "月度家访")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert len(ws.records.all(Visit)) == visits + 1
+        warnings = [text for severity, text in toasts if severity == "warning"]
+        assert any(person.name in text and said in text for text in warnings), toasts
+        app.close_vault()

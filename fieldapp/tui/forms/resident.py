@@ -14,6 +14,7 @@ from fieldapp.domain import (
     Vulnerability,
     validate,
 )
+from fieldapp.domain.cautions import cautions_of
 from fieldapp.services.workspace import Workspace
 from fieldapp.tui.forms.spec import FieldSpec, FormDef, enum_options, lines_of, optional, text_of
 
@@ -146,6 +147,7 @@ def build(ws: Workspace, resident: Resident | None = None) -> FormDef:
         to_record,
         f"resident:{record_id or 'new'}",
         problem_field,
+        cautions=cautions_of,
     )
 
 

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any, Literal
 
 from fieldapp.domain import Record
+from fieldapp.domain.cautions import Caution
 from fieldapp.i18n import t
 from fieldapp.services.templates import Question
 from fieldapp.tui.i18n import label, lang
@@ -74,6 +75,14 @@ class FieldSpec:
         return None
 
 
+def caution_text(caution: Caution) -> str:
+    """A caution in the current language (``warn.<code>``; a gender by its label)."""
+    params = dict(caution.params)
+    if "gender" in params:
+        params["gender"] = label("Gender", params["gender"])
+    return t(f"warn.{caution.code}", **params)
+
+
 def _first_part(path: str) -> str:
     return path.split(".")[0]
 
@@ -91,6 +100,8 @@ class FormDef:
     draft_key: str
     # A problem's path in the record ("consent.on") → the form field that shows it.
     problem_field: Callable[[str], str] = _first_part
+    # The record as built → what is worth a second look without refusing it.
+    cautions: Callable[[Record], list[Caution]] = field(default=lambda record: [])
 
     @property
     def names(self) -> set[str]:

@@ -35,7 +35,7 @@ from fieldapp.domain import Record
 from fieldapp.errors import FieldappError, FieldProblem, RecordInvalid
 from fieldapp.i18n import t
 from fieldapp.tui.context import Context
-from fieldapp.tui.forms.spec import FieldSpec, FormDef
+from fieldapp.tui.forms.spec import FieldSpec, FormDef, caution_text
 from fieldapp.tui.i18n import Finishing, translate_bindings
 from fieldapp.tui.workers import background
 
@@ -283,7 +283,12 @@ class FormScreen(Finishing, Screen[bool]):
 
     def _saved(self, record: Record) -> None:
         self.saved = record
-        self.app.notify(t("ui.saved"))
+        cautions = [caution_text(c) for c in self.form.cautions(record)]
+        if cautions:  # saved all the same: the worker is told what to look at again
+            text = "\n".join(cautions)
+            self.app.notify(t("warn.saved_with", text=text), severity="warning", timeout=15)
+        else:
+            self.app.notify(t("ui.saved"))
         self.finish(True)
 
     def worker_failed(self, group: str) -> None:
