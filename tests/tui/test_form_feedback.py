@@ -5,6 +5,7 @@ that do not refuse the save, and a restored draft said on the form itself (Pilot
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from fieldapp.domain import Consent, Gender, Resident, Visit
 from fieldapp.domain.idcard import make_id_number
 from fieldapp.tui.forms import visit
 from fieldapp.tui.screens.form import FormScreen
+from tests.conftest import T0
 from tests.tui.conftest import make_app, settle
 
 
@@ -133,3 +135,46 @@ async def test_a_visit_with_someone_without_consent_is_saved_with_a_warning(
         warnings = [text for severity, text in toasts if severity == "warning"]
         assert any(person.name in text and said in text for text in warnings), toasts
         app.close_vault()
+
+
+async def wait_for(pilot: Pilot[None], predicate: Callable[[], bool], limit: int = 200) -> None:
+    for _ in range(limit):
+        if predicate():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("condition never became true")
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("en", "Your unsaved draft from {time} was restored"),
+        ("zh_CN", "已恢复您 {time} 未保存的草稿"),
+    ],
+)
+async def test_a_restored_draft_says_so_on_the_form(demo_vault: Path, lang: str, said: str) -> None:
+    app = make_app(demo_vault, lang=lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await pilot.press(*"草稿里的人")
+        ws = app.workspace
+        assert ws is not None
+        await wait_for(pilot, lambda: (ws.draft("resident:new") or {}).get("name") == "草稿里的人")
+        form = app.screen
+        assert isinstance(form, FormScreen) and shown(form, "#form-draft") == ""  # not a draft yet
+        app.close_vault()
+    again = make_app(demo_vault, lang=lang)
+    async with again.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        form = again.screen
+        assert isinstance(form, FormScreen)
+        assert form.query_one("#f-name", Input).value == "草稿里的人"
+        line = shown(form, "#form-draft")
+        assert said.format(time=T0.strftime("%Y-%m-%d %H:%M")) in line
+        assert "esc" in line  # how to discard it
+        region = form.query_one("#form-draft").region
+        assert region.height >= 1 and region.y < 3  # at the top, in view
+        again.close_vault()

@@ -36,10 +36,11 @@ from fieldapp.errors import FieldappError, FieldProblem, RecordInvalid
 from fieldapp.i18n import t
 from fieldapp.tui.context import Context
 from fieldapp.tui.forms.spec import FieldSpec, FormDef, caution_text
-from fieldapp.tui.i18n import Finishing, translate_bindings
+from fieldapp.tui.i18n import Finishing, keys_hint, translate_bindings
 from fieldapp.tui.workers import background
 
 DRAFT_DELAY = 1.0  # seconds after the last keystroke
+KEPT_AT = "_kept_at"  # in a draft: when it was kept (the workspace's clock), not a field
 
 
 def _plain(options: list[tuple[str, str]]) -> list[tuple[Text, str]]:
@@ -66,10 +67,13 @@ class FormScreen(Finishing, Screen[bool]):
         self.values: dict[str, Any] = dict(form.values)
         self.initial = dict(form.values)
         self.restored = False
+        self.restored_at: str | None = None  # when the restored draft was kept, if known
         draft = workspace.draft(form.draft_key)
         if draft:
             self.values.update({k: v for k, v in draft.items() if k in form.names})
             self.restored = True
+            kept = draft.get(KEPT_AT)
+            self.restored_at = kept if isinstance(kept, str) else None
         self._draft_timer: Any = None
         self.saving = False
         self.saved: Record | None = None  # the record as saved, once it is
@@ -84,6 +88,7 @@ class FormScreen(Finishing, Screen[bool]):
     def compose(self) -> ComposeResult:
         """Each field: its label, its input, its hint and the box for its problems."""
         yield Header()
+        yield Static("", id="form-draft", markup=False)
         with VerticalScroll(id="form"):
             yield Static("", id="form-errors", classes="error", markup=False)
             for spec in self.form.specs:
@@ -149,7 +154,21 @@ class FormScreen(Finishing, Screen[bool]):
         self.title = t(self.form.title, **self.form.title_params)
         if self.restored:
             self.notify(t("ui.draft_restored"))
+            self.call_after_refresh(self._say_restored)
         self.query_one(f"#f-{self.form.specs[0].name}").focus()
+
+    def _say_restored(self) -> None:
+        """The line at the top of a form reopened from its draft: from when, and how to
+        discard it (the cancel key as the worker's keymap has it)."""
+        keys = keys_hint(self, ("form.cancel",))
+        text = (
+            t("ui.draft_restored_at", time=self.restored_at.replace("T", " "), keys=keys)
+            if self.restored_at
+            else t("ui.draft_restored_line", keys=keys)
+        )
+        note = self.query_one("#form-draft", Static)
+        note.update(text)
+        note.add_class("-shown")
 
     async def relabel(self) -> None:
         """After a language switch: labels and options in the new language, values kept."""
@@ -242,7 +261,8 @@ class FormScreen(Finishing, Screen[bool]):
 
     def _keep_draft(self) -> None:
         if self.dirty and not self.saving:
-            self.save_draft(dict(self.values))
+            kept_at = self.workspace.now().isoformat(timespec="minutes")
+            self.save_draft({**self.values, KEPT_AT: kept_at})
 
     @background("drafts")
     def save_draft(self, values: dict[str, Any]) -> None:
