@@ -33,13 +33,13 @@ def gender_of_id_number(id_number: str | None) -> Gender | None:
     return Gender.MALE if int(id_number[16]) % 2 else Gender.FEMALE
 
 
-def id_gender_cautions(resident: Resident) -> list[Caution]:
+def id_gender_cautions(id_number: str | None, gender: str | None) -> list[Caution]:
     """A caution on the ID number when its gender digit disagrees with the gender
     chosen (nothing when either is not known: other, unknown, no ID number)."""
-    written = gender_of_id_number(resident.id_number)
-    if written is None or resident.gender not in (Gender.MALE, Gender.FEMALE):
+    written = gender_of_id_number((id_number or "").replace(" ", ""))
+    if written is None or gender not in (Gender.MALE, Gender.FEMALE):
         return []
-    if written == resident.gender:
+    if written == gender:
         return []
     return [Caution("id_number", "id_gender_mismatch", {"gender": written.value})]
 
@@ -71,6 +71,6 @@ def cautions_of(record: Record, residents: list[Resident] | None = None) -> list
     their consent)."""
     found: list[Caution] = []
     if isinstance(record, Resident):
-        found += id_gender_cautions(record)
+        found += id_gender_cautions(record.id_number, record.gender)
     found += consent_cautions(record, residents or [])
     return found

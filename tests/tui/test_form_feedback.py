@@ -102,6 +102,10 @@ async def test_an_id_number_of_the_other_gender_is_saved_with_a_warning(
         await pilot.press(*"赵六")
         form.query_one("#f-gender", Select).value = Gender.MALE.value
         await type_into(pilot, "#f-id_number", female_id)
+        await pilot.press("tab")  # leaving it: told beside it already, as a warning
+        await pilot.pause()
+        assert "gender digit says Female" in shown(form, "#e-id_number")
+        assert form.query_one("#e-id_number").has_class("-warning")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.workspace.vault.count("resident") == before + 1  # type: ignore[union-attr]

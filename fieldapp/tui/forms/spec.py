@@ -102,6 +102,9 @@ class FormDef:
     problem_field: Callable[[str], str] = _first_part
     # The record as built → what is worth a second look without refusing it.
     cautions: Callable[[Record], list[Caution]] = field(default=lambda record: [])
+    # The typed values → what is worth a second look already, shown beside the field
+    # as the worker leaves one (before the record can be built).
+    early_cautions: Callable[[dict[str, Any]], list[Caution]] = field(default=lambda values: [])
 
     @property
     def names(self) -> set[str]:

@@ -231,9 +231,25 @@ class FormScreen(Finishing, Screen[bool]):
         if name not in self.form.names or not self.query(f"#e-{name}"):
             return
         box = self.query_one(f"#e-{name}", Static)
-        if self.values.get(name) in (None, "", []) and not box.has_class("-shown"):
-            return
-        self._error(name, "\n".join(self._texts_of(name, self._problems())))
+        if self.values.get(name) not in (None, "", []) or box.has_class("-shown"):
+            self._error(name, "\n".join(self._texts_of(name, self._problems())))
+        self._show_cautions()
+
+    def _show_cautions(self) -> None:
+        """What is worth a second look in the values so far, beside its field (never
+        over a problem, which says more)."""
+        cautions: dict[str, list[str]] = {}
+        for caution in self.form.early_cautions(dict(self.values)):
+            if caution.path in self.form.names:
+                cautions.setdefault(caution.path, []).append(caution_text(caution))
+        for spec in self.form.specs:
+            box = self.query_one(f"#e-{spec.name}", Static)
+            if box.has_class("-shown") and not box.has_class("-warning"):
+                continue  # a problem is shown here
+            text = "\n".join(cautions.get(spec.name, []))
+            box.update(text)
+            box.set_class(bool(text), "-shown")
+            box.set_class(bool(text), "-warning")
 
     def _problems(self) -> list[FieldProblem]:
         try:
@@ -328,6 +344,7 @@ class FormScreen(Finishing, Screen[bool]):
         box = self.query_one(f"#e-{name}", Static)
         box.update(text)
         box.set_class(bool(text), "-shown")
+        box.remove_class("-warning")
 
     def show_problems(self, problems: list[FieldProblem]) -> None:
         """Each problem beside its field (the rest above the form, under a summary that
