@@ -7,6 +7,7 @@ from functools import partial
 from typing import Any
 
 from fieldapp.domain import Interview, Record, Resident, validate
+from fieldapp.domain.cautions import cautions_of
 from fieldapp.errors import FieldProblem, RecordInvalid
 from fieldapp.i18n import t
 from fieldapp.services.templates import Question
@@ -114,6 +115,7 @@ def build(ws: Workspace, resident: Resident, template_id: str) -> FormDef:
         to_record,
         f"interview:new:{resident.id}:{template.id}",
         problem_field,
+        cautions=lambda record: cautions_of(record, [resident]),
     )
 
 

@@ -14,6 +14,7 @@ from fieldapp.domain import (
     Vulnerability,
     validate,
 )
+from fieldapp.domain.cautions import cautions_of, id_gender_cautions
 from fieldapp.services.workspace import Workspace
 from fieldapp.tui.forms.spec import FieldSpec, FormDef, enum_options, lines_of, optional, text_of
 
@@ -147,6 +148,8 @@ def build(ws: Workspace, resident: Resident | None = None) -> FormDef:
         to_record,
         f"resident:{record_id or 'new'}",
         problem_field,
+        cautions=cautions_of,
+        early_cautions=lambda v: id_gender_cautions(optional(v, "id_number"), v.get("gender")),
     )
 
 

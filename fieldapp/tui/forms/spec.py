@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any, Literal
 
 from fieldapp.domain import Record
+from fieldapp.domain.cautions import Caution
 from fieldapp.i18n import t
 from fieldapp.services.templates import Question
 from fieldapp.tui.i18n import label, lang
@@ -57,9 +58,13 @@ class FieldSpec:
     # hidden is a field not saved, so nothing is ever saved that the worker cannot see.
     shown_when: str | None = None
 
+    def title(self) -> str:
+        """The field's label in the current language, without the required mark."""
+        return self.text() if self.text else t(self.label)
+
     def caption(self) -> str:
         """The field's label in the current language, with `` *`` when it is required."""
-        return (self.text() if self.text else t(self.label)) + (" *" if self.required else "")
+        return self.title() + (" *" if self.required else "")
 
     def fresh_options(self) -> list[tuple[str, str]] | None:
         """The options in the current language; None when they never change."""
@@ -68,6 +73,14 @@ class FieldSpec:
         if isinstance(self.options, EnumOptions):  # enum labels follow the language
             return enum_options(*self.options.source)
         return None
+
+
+def caution_text(caution: Caution) -> str:
+    """A caution in the current language (``warn.<code>``; a gender by its label)."""
+    params = dict(caution.params)
+    if "gender" in params:
+        params["gender"] = label("Gender", params["gender"])
+    return t(f"warn.{caution.code}", **params)
 
 
 def _first_part(path: str) -> str:
@@ -87,6 +100,11 @@ class FormDef:
     draft_key: str
     # A problem's path in the record ("consent.on") → the form field that shows it.
     problem_field: Callable[[str], str] = _first_part
+    # The record as built → what is worth a second look without refusing it.
+    cautions: Callable[[Record], list[Caution]] = field(default=lambda record: [])
+    # The typed values → what is worth a second look already, shown beside the field
+    # as the worker leaves one (before the record can be built).
+    early_cautions: Callable[[dict[str, Any]], list[Caution]] = field(default=lambda values: [])
 
     @property
     def names(self) -> set[str]:

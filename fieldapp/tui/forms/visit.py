@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any
 
 from fieldapp.domain import CheckAnswer, Record, Resident, Visit, VisitKind, Vulnerability, validate
+from fieldapp.domain.cautions import cautions_of
 from fieldapp.services.workspace import Workspace
 from fieldapp.tui.forms.spec import (
     FieldSpec,
@@ -93,6 +94,7 @@ def build(ws: Workspace, resident: Resident) -> FormDef:
         to_record,
         f"visit:new:{resident.id}",
         problem_field,
+        cautions=lambda record: cautions_of(record, [resident]),
     )
 
 

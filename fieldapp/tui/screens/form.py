@@ -3,8 +3,10 @@
 A form is data (:class:`~fieldapp.tui.forms.spec.FormDef`, built by the kind's module in
 :mod:`fieldapp.tui.forms`); this screen shows its fields, keeps what is typed and saves
 the record it builds. Problems are shown inline beside the field, in the current
-language; nothing is saved while anything is invalid. Every change is kept as a draft in
-the vault (debounced), so a crash or an auto-lock mid-form loses nothing.
+language: a field's own as the worker leaves it, every one at Ctrl+S (listed by label
+above the form, the first one scrolled to); nothing is saved while anything is invalid.
+Every change is kept as a draft in the vault (debounced), so a crash or an auto-lock
+mid-form loses nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -33,11 +35,12 @@ from fieldapp.domain import Record
 from fieldapp.errors import FieldappError, FieldProblem, RecordInvalid
 from fieldapp.i18n import t
 from fieldapp.tui.context import Context
-from fieldapp.tui.forms.spec import FieldSpec, FormDef
-from fieldapp.tui.i18n import Finishing, translate_bindings
+from fieldapp.tui.forms.spec import FieldSpec, FormDef, caution_text
+from fieldapp.tui.i18n import Finishing, keys_hint, translate_bindings
 from fieldapp.tui.workers import background
 
 DRAFT_DELAY = 1.0  # seconds after the last keystroke
+KEPT_AT = "_kept_at"  # in a draft: when it was kept (the workspace's clock), not a field
 
 
 def _plain(options: list[tuple[str, str]]) -> list[tuple[Text, str]]:
@@ -64,10 +67,13 @@ class FormScreen(Finishing, Screen[bool]):
         self.values: dict[str, Any] = dict(form.values)
         self.initial = dict(form.values)
         self.restored = False
+        self.restored_at: str | None = None  # when the restored draft was kept, if known
         draft = workspace.draft(form.draft_key)
         if draft:
             self.values.update({k: v for k, v in draft.items() if k in form.names})
             self.restored = True
+            kept = draft.get(KEPT_AT)
+            self.restored_at = kept if isinstance(kept, str) else None
         self._draft_timer: Any = None
         self.saving = False
         self.saved: Record | None = None  # the record as saved, once it is
@@ -82,6 +88,7 @@ class FormScreen(Finishing, Screen[bool]):
     def compose(self) -> ComposeResult:
         """Each field: its label, its input, its hint and the box for its problems."""
         yield Header()
+        yield Static("", id="form-draft", markup=False)
         with VerticalScroll(id="form"):
             yield Static("", id="form-errors", classes="error", markup=False)
             for spec in self.form.specs:
@@ -147,7 +154,21 @@ class FormScreen(Finishing, Screen[bool]):
         self.title = t(self.form.title, **self.form.title_params)
         if self.restored:
             self.notify(t("ui.draft_restored"))
+            self.call_after_refresh(self._say_restored)
         self.query_one(f"#f-{self.form.specs[0].name}").focus()
+
+    def _say_restored(self) -> None:
+        """The line at the top of a form reopened from its draft: from when, and how to
+        discard it (the cancel key as the worker's keymap has it)."""
+        keys = keys_hint(self, ("form.cancel",))
+        text = (
+            t("ui.draft_restored_at", time=self.restored_at.replace("T", " "), keys=keys)
+            if self.restored_at
+            else t("ui.draft_restored_line", keys=keys)
+        )
+        note = self.query_one("#form-draft", Static)
+        note.update(text)
+        note.add_class("-shown")
 
     async def relabel(self) -> None:
         """After a language switch: labels and options in the new language, values kept."""
@@ -199,6 +220,54 @@ class FormScreen(Finishing, Screen[bool]):
         self._set((event.checkbox.id or "")[2:], event.value)
         self._show_dependents()
 
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        """Leaving a field: show its own problems beside it (or clear them once fixed).
+
+        A field left empty is not told it is required until Ctrl+S, unless it already
+        shows a problem: passing by a field is not a mistake."""
+        name = (event.widget.id or "")[2:]
+        if self.saving or not (event.widget.id or "").startswith("f-"):
+            return
+        if name not in self.form.names or not self.query(f"#e-{name}"):
+            return
+        box = self.query_one(f"#e-{name}", Static)
+        if self.values.get(name) not in (None, "", []) or box.has_class("-shown"):
+            self._error(name, "\n".join(self._texts_of(name, self._problems())))
+        self._show_cautions()
+
+    def _show_cautions(self) -> None:
+        """What is worth a second look in the values so far, beside its field (never
+        over a problem, which says more)."""
+        cautions: dict[str, list[str]] = {}
+        for caution in self.form.early_cautions(dict(self.values)):
+            if caution.path in self.form.names:
+                cautions.setdefault(caution.path, []).append(caution_text(caution))
+        for spec in self.form.specs:
+            box = self.query_one(f"#e-{spec.name}", Static)
+            if box.has_class("-shown") and not box.has_class("-warning"):
+                continue  # a problem is shown here
+            text = "\n".join(cautions.get(spec.name, []))
+            box.update(text)
+            box.set_class(bool(text), "-shown")
+            box.set_class(bool(text), "-warning")
+
+    def _problems(self) -> list[FieldProblem]:
+        try:
+            self.form.to_record(dict(self.values))
+        except RecordInvalid as exc:
+            return exc.problems
+        return []
+
+    def _text(self, problem: FieldProblem) -> str:
+        text = problem.render()
+        parts = problem.path.split(".")
+        if len(parts) > 1 and parts[1].isdigit():
+            text = t("ui.item_n", n=int(parts[1]) + 1) + text
+        return text
+
+    def _texts_of(self, name: str, problems: list[FieldProblem]) -> list[str]:
+        return [self._text(p) for p in problems if self.form.problem_field(p.path) == name]
+
     def flush_draft(self) -> None:
         """Keep the draft now (before the app locks or quits)."""
         if self._draft_timer is not None:
@@ -208,7 +277,8 @@ class FormScreen(Finishing, Screen[bool]):
 
     def _keep_draft(self) -> None:
         if self.dirty and not self.saving:
-            self.save_draft(dict(self.values))
+            kept_at = self.workspace.now().isoformat(timespec="minutes")
+            self.save_draft({**self.values, KEPT_AT: kept_at})
 
     @background("drafts")
     def save_draft(self, values: dict[str, Any]) -> None:
@@ -249,7 +319,12 @@ class FormScreen(Finishing, Screen[bool]):
 
     def _saved(self, record: Record) -> None:
         self.saved = record
-        self.app.notify(t("ui.saved"))
+        cautions = [caution_text(c) for c in self.form.cautions(record)]
+        if cautions:  # saved all the same: the worker is told what to look at again
+            text = "\n".join(cautions)
+            self.app.notify(t("warn.saved_with", text=text), severity="warning", timeout=15)
+        else:
+            self.app.notify(t("ui.saved"))
         self.finish(True)
 
     def worker_failed(self, group: str) -> None:
@@ -269,34 +344,44 @@ class FormScreen(Finishing, Screen[bool]):
         box = self.query_one(f"#e-{name}", Static)
         box.update(text)
         box.set_class(bool(text), "-shown")
+        box.remove_class("-warning")
 
     def show_problems(self, problems: list[FieldProblem]) -> None:
-        """Each problem beside its field (the rest above the form); focus the first."""
+        """Each problem beside its field (the rest above the form, under a summary that
+        names the fields by label); focus the first field and scroll it into view."""
         for spec in self.form.specs:
             self._error(spec.name, "")
         general: list[str] = []
         shown: dict[str, list[str]] = {}
         names = self.form.names
-        first_bad: str | None = None
         for problem in problems:
             name = self.form.problem_field(problem.path)
-            text = problem.render()
-            parts = problem.path.split(".")
-            if len(parts) > 1 and parts[1].isdigit():
-                text = t("ui.item_n", n=int(parts[1]) + 1) + text
             if name in names:
-                shown.setdefault(name, []).append(text)
-                first_bad = first_bad or name
+                shown.setdefault(name, []).append(self._text(problem))
             else:
-                general.append(text)
+                general.append(self._text(problem))
         for name, texts in shown.items():
             self._error(name, "\n".join(texts))
-        summary = t("invalid.record", count=len(problems))
+        bad = [spec for spec in self.form.specs if spec.name in shown]  # in form order
+        count = len(bad) + len(general)
+        labels = t("ui.list_sep").join(spec.title() for spec in bad)
+        summary = (
+            t("invalid.record_fields", count=count, fields=labels)
+            if bad
+            else t("invalid.record", count=count)
+        )
         errors = self.query_one("#form-errors", Static)
         errors.update("\n".join([summary, *general]))
         errors.set_class(bool(problems), "-shown")
-        if first_bad:
-            self.query_one(f"#f-{first_bad}").focus()
+        if bad:
+            first = self.query_one(f"#f-{bad[0].name}")
+            first.focus(scroll_visible=False)
+            self.call_after_refresh(self._reveal, bad[0].name)
+
+    def _reveal(self, name: str) -> None:
+        """Scroll the form so the field, its label and its problem are all in view."""
+        scroll = self.query_one("#form", VerticalScroll)
+        scroll.scroll_to_center(self.query_one(f"#f-{name}"), animate=False)
 
     def action_cancel(self) -> None:
         """Escape: close; when something was typed, ask first, then drop the draft."""
