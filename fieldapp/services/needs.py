@@ -10,7 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from fieldapp.domain import NeedStatus, RecordKind
-from fieldapp.services.workspace import NeedRow, Workspace
+from fieldapp.services.views import NeedRow
+from fieldapp.services.workspace import Workspace
 
 RESOLVED = NeedStatus.RESOLVED.value  # as Today counts them
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,31 +19,30 @@ from textual.widgets import (
     Tabs,
 )
 
-from fieldapp.domain import ConsentStatus, Need, NeedStatus, RecordKind, Resident, Visit
+from fieldapp.domain import ConsentStatus, Need, RecordKind, Resident, Visit
 from fieldapp.domain.idcard import mask_id_number
 from fieldapp.domain.workflow import allowed_next
-from fieldapp.i18n import field_label, t
+from fieldapp.i18n import t
 from fieldapp.services.records import HistoryEntry
-from fieldapp.services.workspace import ResidentFile
+from fieldapp.services.views import ResidentFile
 from fieldapp.tui.context import Context
 from fieldapp.tui.i18n import (
-    cells,
-    checklist_text,
     day,
     label,
     lang,
     show_value,
     translate_bindings,
 )
+from fieldapp.tui.screens.resident_tabs import (
+    fill_history,
+    fill_interviews,
+    fill_needs,
+    fill_visits,
+    plan_text,
+    short,
+)
 from fieldapp.tui.widgets.tables import keeping_cursor
 from fieldapp.tui.workers import background
-
-
-def short(value: Any, width: int = 24) -> str:
-    """``value`` on one line, cut to ``width`` with ``…`` (a dash when it is empty)."""
-    text = "—" if value in (None, "", [], {}) else str(value)
-    text = text.replace("\n", " ")
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class ResidentFileScreen(Screen[None]):
@@ -212,148 +210,21 @@ class ResidentFileScreen(Screen[None]):
 
         needs = self.query_one("#needs", DataTable)
         with keeping_cursor(needs):
-            self._fill_needs(needs, f)
+            fill_needs(needs, f)
 
         interviews = self.query_one("#interviews", DataTable)
         with keeping_cursor(interviews):
-            self._fill_interviews(interviews, f)
+            fill_interviews(interviews, f, self.workspace.templates)
 
         visits = self.query_one("#visits", DataTable)
         with keeping_cursor(visits):
-            self._fill_visits(visits, f)
-        self._show_plan(f)
-
-    def _fill_needs(self, needs: DataTable, f: ResidentFile) -> None:
-        needs.clear(columns=True)
-        needs.add_columns(
-            t("ui.col_category"),
-            t("ui.col_urgency"),
-            t("ui.col_status"),
-            t("ui.col_due"),
-            t("ui.col_description"),
-        )
-        today = f.today
-        for need in f.needs:
-            late = (
-                need.due_date
-                and need.due_date < today
-                and need.status in (NeedStatus.OPEN, NeedStatus.IN_PROGRESS)
-            )
-            needs.add_row(
-                *cells(
-                    label("NeedCategory", need.category.value),
-                    label("Urgency", need.urgency.value),
-                    label("NeedStatus", need.status.value),
-                    day(need.due_date) + (" !" if late else ""),
-                    short(need.description, 30),
-                ),
-                key=need.id,
-            )
-
-    def _fill_interviews(self, interviews: DataTable, f: ResidentFile) -> None:
-        interviews.clear(columns=True)
-        interviews.add_columns(
-            t("ui.col_date"), t("ui.col_template"), t("ui.col_place"), t("ui.col_notes")
-        )
-        for iv in f.interviews:
-            template = self.workspace.templates.get(iv.template_id) if self.workspace else None
-            name = template.title(lang()) if template else iv.template_id
-            interviews.add_row(
-                *cells(day(iv.held_on), name, short(iv.place, 12), short(iv.notes, 30)), key=iv.id
-            )
-
-    def _fill_visits(self, visits: DataTable, f: ResidentFile) -> None:
-        visits.clear(columns=True)
-        visits.add_columns(
-            t("ui.col_date"),
-            t("ui.col_kind"),
-            t("ui.col_minutes"),
-            t("ui.col_purpose"),
-            t("ui.col_next_due"),
-        )
-        for v in f.visits:
-            visits.add_row(
-                *cells(
-                    v.started_at.strftime("%Y-%m-%d %H:%M"),
-                    label("VisitKind", v.kind.value),
-                    str(v.duration_minutes),
-                    short(v.purpose, 20),
-                    day(v.next_due),
-                ),
-                key=v.id,
-            )
-
-    def _show_plan(self, f: ResidentFile) -> None:
-        """The first case plan as plain text, its title in bold: whatever the worker typed
-        ([brackets] too) is shown as typed, never read as markup."""
-        shown = Text(t("ui.no_plan"))
-        if f.plans:
-            p = f.plans[0]
-            shown = Text.assemble(
-                (p.title, "bold"), f"  {label('PlanStatus', p.status.value)}  {day(p.start_date)}"
-            )
-            lines = [f"  {'☑' if g.achieved else '☐'} {g.text}" for g in p.goals]
-            lines += [t("ui.plan_actions")]
-            lines += [
-                f"  {'☑' if a.done else '☐'} {a.text} ({a.owner or '—'}, {day(a.due_date)})"
-                for a in p.actions
-            ]
-            lines += [t("ui.plan_reviews")]
-            lines += [
-                f"  {day(rv.held_on)} {rv.reviewer}: {short(rv.text, 50)}" for rv in p.reviews
-            ]
-            lines += [t("ui.plan_next_review", date=day(p.next_review))]
-            for line in lines:
-                shown.append("\n" + line)
-        self.query_one("#plan", Static).update(shown)
+            fill_visits(visits, f)
+        self.query_one("#plan", Static).update(plan_text(f))
 
     def show_history(self, entries: list[HistoryEntry]) -> None:
-        """Fill the history: when, who, which record's field, and old → new in words."""
+        """Fill the history tab (see ``resident_tabs.fill_history``)."""
         table = self.query_one("#history", DataTable)
-        table.clear(columns=True)
-        table.add_columns(t("ui.col_when"), t("ui.col_who"), t("ui.col_field"), t("ui.col_change"))
-        workspace = self.workspace
-        names = {self.resident_id: self.file.resident.name} if self.file else {}
-        for e in entries:
-            kind = workspace.vault.kind_of(e.record_id) if workspace else None
-            kind = kind or "resident"
-            field = field_label(kind, e.field)
-            if kind != "resident":  # a need's status, a visit's purpose …
-                field = f"{label('RecordKind', kind)}·{field}"
-            if e.resolves is not None:  # a conflict settled: the field and the value kept
-                field = field_label(kind, e.resolves)
-                if kind != "resident":
-                    field = f"{label('RecordKind', kind)}·{field}"
-                kept = show_value(kind, e.resolves, e.kept, names)
-                table.add_row(
-                    *cells(
-                        e.when.strftime("%Y-%m-%d %H:%M"),
-                        short(e.author, 10),
-                        field,
-                        t("ui.conflict_resolved_kept", value=short(kept, 24)),
-                    )
-                )
-                continue
-            if kind == "visit" and e.field == "checklist":
-                labels = self._checklist_labels(e.record_id)
-                old = short(checklist_text(e.old, labels), 14)
-                new = short(checklist_text(e.new, labels), 18)
-            else:
-                old = short(show_value(kind, e.field, e.old, names), 14)
-                new = short(show_value(kind, e.field, e.new, names), 18)
-            table.add_row(
-                *cells(
-                    e.when.strftime("%Y-%m-%d %H:%M"), short(e.author, 10), field, f"{old} → {new}"
-                )
-            )
-
-    def _checklist_labels(self, visit_id: str) -> dict[str, str]:
-        """Item id → label in the current language, from the visit's checklist template."""
-        workspace = self.workspace
-        visit = next((v for v in (self.file.visits if self.file else []) if v.id == visit_id), None)
-        template_id = (visit.checklist_template if visit else None) or "home_safety_elderly"
-        template = workspace.templates.get(template_id) if workspace else None
-        return {q.id: q.label(lang()) for q in template.questions} if template else {}
+        fill_history(table, entries, self.workspace, self.file, self.resident_id)
 
     # ------------------------------------------------------------ actions
 

@@ -16,7 +16,7 @@ from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Select, 
 
 from fieldapp.domain import Vulnerability
 from fieldapp.i18n import t
-from fieldapp.services.workspace import ResidentRow
+from fieldapp.services.views import ResidentRow
 from fieldapp.tui.context import Context
 from fieldapp.tui.i18n import cells, label, listed, translate_bindings
 from fieldapp.tui.messages import IndexReady, OpenResident

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from fieldapp.i18n import t
 from fieldapp.services.syncing import status_line
-from fieldapp.services.workspace import TodaySummary
+from fieldapp.services.views import TodaySummary
 from fieldapp.tui.context import Context
 from fieldapp.tui.i18n import cells, day, label, translate_bindings
 from fieldapp.tui.messages import FirstScreenShown, OpenResident, SyncStatusChanged

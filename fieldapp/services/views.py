@@ -1,0 +1,132 @@
+"""What the screens are shown, as small rows and summaries built by the workspace
+(``fieldapp.services.workspace``): a resident in a list, a contact due, a need, a case
+plan's overdue action, Today's summary, a resident's whole file and a damaged record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from fieldapp.domain import CasePlan, Interview, Need, Record, RecordKind, Resident, Visit
+from fieldapp.services import schedule
+
+
+@dataclass(frozen=True)
+class ResidentRow:
+    """One line of the residents list: name, community, age, tags, how many open needs,
+    and whether a contact is overdue."""
+
+    id: str
+    name: str
+    community: str
+    age: int | None
+    tags: tuple[str, ...]
+    open_needs: int
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class DueRow:
+    """One contact due or overdue, as the today screen lists it."""
+
+    resident_id: str
+    name: str
+    community: str
+    activity: str
+    due: dt.date
+    days_overdue: int
+
+
+@dataclass(frozen=True)
+class NeedRow:
+    """One need as the lists show it, with its resident's name and whether it is overdue."""
+
+    id: str
+    resident_id: str
+    resident_name: str
+    category: str
+    description: str
+    urgency: str
+    status: str
+    due_date: dt.date | None
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class PlanActionRow:
+    """One action of an active case plan that is past its due date and not done, with its
+    resident's name and the plan's title."""
+
+    plan_id: str
+    resident_id: str
+    resident_name: str
+    plan_title: str
+    text: str
+    owner: str
+    due_date: dt.date
+    days_overdue: int
+
+
+@dataclass
+class TodaySummary:
+    """The today screen: contacts due, urgent needs, overdue needs, needs due this week,
+    overdue case-plan actions, and the counts of needs listed, resolved and open and of
+    residents."""
+
+    today: dt.date
+    due: list[DueRow]
+    urgent_needs: list[NeedRow]
+    overdue_needs: list[NeedRow]
+    needs_due_soon: list[NeedRow]
+    overdue_actions: list[PlanActionRow]
+    needs_listed: int
+    needs_resolved: int
+    needs_open: int
+    residents: int
+
+
+@dataclass
+class ResidentFile:
+    """Everything about one person (一人一档案): the records of every kind that belongs
+    to a resident's file (:func:`fieldapp.domain.kinds.resident_file_kinds`), by kind."""
+
+    resident: Resident
+    today: dt.date  # the day it was read (ages, overdue needs)
+    linked: dict[str, list[Record]] = field(default_factory=dict)
+    due: list[schedule.DueItem] = field(default_factory=list)
+    damaged: list[Damaged] = field(default_factory=list)
+
+    def of(self, kind: str) -> list[Record]:
+        """The file's valid records of ``kind`` (a list the file keeps)."""
+        return self.linked.setdefault(kind, [])
+
+    @property
+    def needs(self) -> list[Need]:
+        """The resident's needs: open ones first, then by opening date."""
+        return self.of(RecordKind.NEED.value)  # type: ignore[return-value]
+
+    @property
+    def interviews(self) -> list[Interview]:
+        """The resident's interviews, newest first."""
+        return self.of(RecordKind.INTERVIEW.value)  # type: ignore[return-value]
+
+    @property
+    def visits(self) -> list[Visit]:
+        """The resident's visits, newest first."""
+        return self.of(RecordKind.VISIT.value)  # type: ignore[return-value]
+
+    @property
+    def plans(self) -> list[CasePlan]:
+        """The resident's case plans."""
+        return self.of(RecordKind.CASE_PLAN.value)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Damaged:
+    """A stored record that does not make a valid one (written by an older fieldapp
+    before the checks, or half-arrived): shown with what can be read, never a crash."""
+
+    kind: str
+    id: str
+    fields: dict[str, Any]
