@@ -74,6 +74,14 @@ async def test_a_worker_filters_the_needs_list_and_opens_a_resident(
         assert table.row_count == resolved.listed
         shown = {str(table.get_row_at(i)[4]) for i in range(table.row_count)}
         assert shown == {"Resolved" if lang == "en" else "已解决"}
+        await pilot.press("o")  # overdue only, a key so the four filters fit 80 columns
+        await settle(pilot)
+        late = screen.result
+        assert late is not None and late.listed == 0  # a resolved need is never overdue
+        assert screen.filters.overdue and screen.filters.status == "resolved"
+        await pilot.press("o")
+        await settle(pilot)
+        assert screen.result is not None and screen.result.listed == resolved.listed
         first = resolved.rows[0].need
         await pilot.press("enter")
         await settle(pilot)

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Checkbox, DataTable, Footer, Header, Select, Static
+from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from fieldapp.domain import NeedCategory, NeedStatus, Urgency
 from fieldapp.i18n import t
@@ -32,6 +32,7 @@ class NeedsScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back", id="needs.back"),
         Binding("g", "refresh", "Refresh", id="needs.refresh", show=False),
+        Binding("o", "overdue", "Overdue only", id="needs.overdue"),
     ]
 
     def __init__(self, context: Context) -> None:
@@ -47,7 +48,7 @@ class NeedsScreen(Screen[None]):
         with Horizontal(id="need-filters"):
             yield Select(
                 [(Text(c), c) for c in self.workspace.communities()],
-                prompt=t("ui.all_communities"),
+                prompt=t("needs.all_communities"),
                 id="nf-community",
                 value=self.filters.community or Select.NULL,
             )
@@ -62,7 +63,6 @@ class NeedsScreen(Screen[None]):
                     id=f"nf-{name}",
                     value=value or Select.NULL,
                 )
-            yield Checkbox(t("needs.overdue"), self.filters.overdue, id="nf-overdue")
         yield Static(t("ui.loading"), id="needs-counts", markup=False)
         yield Static("", id="needs-by", markup=False)
         yield DataTable(id="needs-list", cursor_type="row", zebra_stripes=True)
@@ -102,9 +102,10 @@ class NeedsScreen(Screen[None]):
             self.filters = replace(self.filters, **{name: value})
             self.load()
 
-    @on(Checkbox.Changed, "#nf-overdue")
-    def _overdue(self, event: Checkbox.Changed) -> None:
-        self.filters = replace(self.filters, overdue=event.value)
+    def action_overdue(self) -> None:
+        """Only the overdue needs, or every need again (a key, so the four filters fit
+        80 columns)."""
+        self.filters = replace(self.filters, overdue=not self.filters.overdue)
         self.load()
 
     @background("needs", exclusive=True)
@@ -124,9 +125,10 @@ class NeedsScreen(Screen[None]):
         if filters != self.filters:
             return  # a newer load is coming
         self.result = result
-        self.query_one("#needs-counts", Static).update(
-            t("needs.counts", listed=result.listed, resolved=result.resolved, open=result.open)
-        )
+        counts = t("needs.counts", listed=result.listed, resolved=result.resolved, open=result.open)
+        if filters.overdue:
+            counts += " · " + t("needs.overdue_only")
+        self.query_one("#needs-counts", Static).update(counts)
         self.query_one("#needs-by", Static).update(_by_category(result.by_category))
         table = self.query_one("#needs-list", DataTable)
         restore = remember_cursors(table)
@@ -167,9 +169,8 @@ class NeedsScreen(Screen[None]):
 
 
 def _by_category(tallies: dict[str, Tally]) -> str:
-    """The largest categories with how many of their needs are resolved."""
+    """The largest categories and how many needs each holds (one line at 80 columns)."""
     top = sorted(tallies.items(), key=lambda kv: -kv[1].listed)[:4]
     return " · ".join(
-        t("needs.by", name=label("NeedCategory", name), listed=x.listed, resolved=x.resolved)
-        for name, x in top
+        t("needs.by", name=label("NeedCategory", name), listed=x.listed) for name, x in top
     )
