@@ -15,13 +15,12 @@ from textual.widgets import Input
 from fieldapp import i18n
 from fieldapp.config import Config, save_config
 from fieldapp.domain.clock import SYSTEM, Clock
-from fieldapp.errors import FieldappError
 from fieldapp.i18n import t
 from fieldapp.services import errorlog
 from fieldapp.services.syncing import HubSync, HubView
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import KdfParams
-from fieldapp.tui.commands import ResidentCommands
+from fieldapp.tui.commands import ResidentCommands, system_commands
 from fieldapp.tui.context import Context
 from fieldapp.tui.i18n import translate_bindings
 from fieldapp.tui.messages import (
@@ -34,7 +33,7 @@ from fieldapp.tui.messages import (
 from fieldapp.tui.sync_actions import SyncingApp
 from fieldapp.tui.themes import HIGH_CONTRAST, THEMES
 from fieldapp.tui.widgets.undo import InputHistory
-from fieldapp.tui.workers import background
+from fieldapp.tui.workers import FailureReporter, background
 
 
 class FieldApp(SyncingApp):
@@ -92,7 +91,7 @@ class FieldApp(SyncingApp):
         self.context: Context | None = None  # what the screens get, once a vault is open
         self.last_input = self.clock.monotonic()
         self.locked = False
-        self._last_failure: tuple[tuple[str, str, str], float] = (("", "", ""), 0.0)
+        self.failures = FailureReporter()
         self._indexing = False
         self.unlock_delay_base = 1.0  # seconds; doubles with each wrong passphrase
         self.kdf_for_new_vaults: KdfParams | None = None  # None: calibrate (tests pass cheap ones)
@@ -192,27 +191,13 @@ class FieldApp(SyncingApp):
             self._indexing = False  # the next Today shown tries again
 
     def on_worker_failed(self, message: WorkerFailed) -> None:
-        """The one handler for workers that end in error (see ``tui/workers.py``): log
-        the failure without personal data, say so in the user's language, and let the
-        screen that ran it make itself usable again."""
-        error = message.error
-        log = errorlog.record(error, message.group, self.clock)
-        recover = getattr(message.node, "worker_failed", None)
-        if callable(recover):
-            recover(message.group)
-        # The same failure again at once (a view loaded twice): logged, said once.
-        said = (message.group, type(error).__name__, errorlog.place(error))
-        if said == self._last_failure[0] and self.clock.monotonic() - self._last_failure[1] < 30:
-            return
-        self._last_failure = (said, self.clock.monotonic())
-        if isinstance(error, FieldappError):
-            text = error.render()  # a refusal we know how to explain
-        else:
-            text = t("ui.worker_failed")  # the exception's name and place: in the log
-            if log is not None:
-                text += " " + t("ui.worker_failed_log", path=str(log))
-        self.bell()
-        self.notify(text, severity="error", timeout=20)
+        """The one handler for workers that end in error (see ``tui/workers.py``): logged
+        without personal data, the screen that ran it made usable again, and said once
+        in the user's language."""
+        text = self.failures.report(message, self.clock)
+        if text is not None:
+            self.bell()
+            self.notify(text, severity="error", timeout=20)
 
     def _index_ready(self) -> None:
         self.events.publish(IndexReady)
@@ -359,13 +344,15 @@ class FieldApp(SyncingApp):
         self._save_config()
         self.notify(t("ui.theme_now", theme=self.theme))
 
-    def _conflicts(self) -> None:
+    def show_conflicts(self) -> None:
+        """Supervisor: the conflicts to review."""
         from fieldapp.tui.screens.team import ConflictsScreen
 
         assert self.context is not None
         self.push_screen(ConflictsScreen(self.context))
 
-    def _quarantine(self) -> None:
+    def show_quarantine(self) -> None:
+        """Supervisor: the refused bundles and why."""
         from fieldapp.tui.screens.team import QuarantineScreen
 
         assert self.context is not None
@@ -376,30 +363,11 @@ class FieldApp(SyncingApp):
             save_config(self.config)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        """The palette's commands: going places, locking and syncing; for a supervisor also
-        merging, conflicts, quarantine and export; then language, theme, help and quit."""
-        if self.workspace is not None and not self.locked:
-            yield SystemCommand(t("cmd.today"), t("cmd.today_help"), self.action_go_today)
-            yield SystemCommand(
-                t("cmd.residents"), t("cmd.residents_help"), self.action_go_residents
-            )
-            yield SystemCommand(
-                t("cmd.new_resident"), t("cmd.new_resident_help"), self.action_new_resident
-            )
-            yield SystemCommand(t("cmd.needs"), t("cmd.needs_help"), self.action_go_needs)
-            yield SystemCommand(t("cmd.lock"), t("cmd.lock_help"), self.action_lock)
-            yield SystemCommand(t("cmd.sync_now"), t("cmd.sync_now_help"), self.action_sync_now)
-            yield SystemCommand(t("cmd.sync_usb"), t("cmd.sync_usb_help"), self.action_sync_usb)
-            yield SystemCommand(t("cmd.join_team"), t("cmd.join_team_help"), self.action_join_team)
-            yield SystemCommand(t("cmd.export"), t("cmd.export_help"), self.action_export)
-        if self.supervisor and self.workspace is not None and not self.locked:
-            yield SystemCommand(t("cmd.merge"), t("cmd.merge_help"), self.action_merge_folder)
-            yield SystemCommand(t("cmd.conflicts"), t("cmd.conflicts_help"), self._conflicts)
-            yield SystemCommand(t("cmd.quarantine"), t("cmd.quarantine_help"), self._quarantine)
-        yield SystemCommand(t("cmd.language"), t("cmd.language_help"), self.action_toggle_language)
-        yield SystemCommand(t("cmd.theme"), t("cmd.theme_help"), self.action_next_theme)
-        yield SystemCommand(t("cmd.help"), t("cmd.help_help"), self.action_help)
-        yield SystemCommand(t("cmd.quit"), t("cmd.quit_help"), self.action_quit)
+        """The palette's commands (``tui/commands.py`` PALETTE): going places, locking and
+        syncing; for a supervisor also merging, conflicts and quarantine; then language,
+        theme, help and quit."""
+        opened = self.workspace is not None and not self.locked
+        return system_commands(self, opened=opened, supervisor=self.supervisor)
 
     async def action_quit(self) -> None:
         """Keep half-filled forms as drafts, let saves and syncs finish, then close."""

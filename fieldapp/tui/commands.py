@@ -1,12 +1,15 @@
-"""Command palette: jump to a resident by name, pinyin, address, phone or ID digits."""
+"""Command palette: jump to a resident by name, pinyin, address, phone or ID digits, and
+the app's commands (PALETTE)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
 from typing import Protocol
 
 from rich.align import Align
 from rich.text import Text
+from textual.app import App, SystemCommand
 from textual.command import CommandList, CommandPalette, Hit, Hits, Provider
 from textual.content import Content
 from textual.widgets.option_list import Option
@@ -65,3 +68,32 @@ class ResidentCommands(Provider):
                 partial(self.app.post_message, OpenResident(row.id)),
                 help=t("cmd.jump_help"),
             )
+
+
+# The palette's commands: (catalogue name under [cmd], the app's method, when offered):
+# "open" once a vault is open and not locked, "supervisor" for a supervisor's open vault.
+PALETTE: tuple[tuple[str, str, str], ...] = (
+    ("today", "action_go_today", "open"),
+    ("residents", "action_go_residents", "open"),
+    ("new_resident", "action_new_resident", "open"),
+    ("needs", "action_go_needs", "open"),
+    ("lock", "action_lock", "open"),
+    ("sync_now", "action_sync_now", "open"),
+    ("sync_usb", "action_sync_usb", "open"),
+    ("join_team", "action_join_team", "open"),
+    ("export", "action_export", "open"),
+    ("merge", "action_merge_folder", "supervisor"),
+    ("conflicts", "show_conflicts", "supervisor"),
+    ("quarantine", "show_quarantine", "supervisor"),
+    ("language", "action_toggle_language", "always"),
+    ("theme", "action_next_theme", "always"),
+    ("help", "action_help", "always"),
+    ("quit", "action_quit", "always"),
+)
+
+
+def system_commands(app: App[object], *, opened: bool, supervisor: bool) -> Iterator[SystemCommand]:
+    """The palette's commands for this moment, titles and help in the user's language."""
+    for name, method, when in PALETTE:
+        if when == "always" or (opened and (when == "open" or supervisor)):
+            yield SystemCommand(t(f"cmd.{name}"), t(f"cmd.{name}_help"), getattr(app, method))
