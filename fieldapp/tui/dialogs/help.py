@@ -35,7 +35,7 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(classes="dialog", id="help"):
             yield Static(t("ui.help_title"), classes="dialog-title")
             yield DataTable(id="keys", cursor_type="row", show_cursor=False)
-            yield Static(t("ui.help_footer"), classes="hint", markup=False)
+            yield Static(t("ui.help_footer"), classes="hint prose", markup=False)
 
     def on_mount(self) -> None:
         """Fill the table with the keys of the screen below and focus it."""

@@ -109,7 +109,7 @@ class FirstRunScreen(Screen[Workspace | None]):
                     yield Static("", id="profile-error", classes="error", markup=False)
                 with Vertical(id="step-creating"):
                     yield Static(t("ui.creating_vault"), id="creating")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Label the quit key in the current language."""

@@ -105,9 +105,12 @@ class FormScreen(Finishing, Screen[bool]):
                 if spec.hint:
                     yield Static(t(spec.hint), classes=f"hint {group}", markup=False)
                 yield Static(
-                    "", id=f"e-{spec.name}", classes=f"error field-error {group}", markup=False
+                    "",
+                    id=f"e-{spec.name}",
+                    classes=f"error field-error prose {group}",
+                    markup=False,
                 )
-        yield Footer()
+        yield Footer(compact=True)
 
     def _widget(self, spec: FieldSpec) -> Any:
         value = self.values.get(spec.name)

@@ -17,9 +17,9 @@ from fieldapp.domain import NeedCategory, NeedStatus, Urgency
 from fieldapp.i18n import t
 from fieldapp.services.needs import NeedFilters, NeedsList, Tally, needs_list
 from fieldapp.tui.context import Context
-from fieldapp.tui.i18n import cells, day, label, translate_bindings
+from fieldapp.tui.i18n import day, label, translate_bindings
 from fieldapp.tui.messages import OpenResident
-from fieldapp.tui.widgets.tables import remember_cursors
+from fieldapp.tui.widgets.tables import FitTable, remember_cursors
 from fieldapp.tui.workers import background
 
 SHOWN = 500  # rows in the table; the counts always cover every need that passes
@@ -65,8 +65,8 @@ class NeedsScreen(Screen[None]):
                 )
         yield Static(t("ui.loading"), id="needs-counts", markup=False)
         yield Static("", id="needs-by", markup=False)
-        yield DataTable(id="needs-list", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield FitTable(id="needs-list", cursor_type="row", zebra_stripes=True, stretch=(6, 1, 2))
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Translate the keys and load the list."""
@@ -130,35 +130,40 @@ class NeedsScreen(Screen[None]):
             counts += " · " + t("needs.overdue_only")
         self.query_one("#needs-counts", Static).update(counts)
         self.query_one("#needs-by", Static).update(_by_category(result.by_category))
-        table = self.query_one("#needs-list", DataTable)
+        table = self.query_one("#needs-list", FitTable)
         restore = remember_cursors(table)
-        table.clear(columns=True)
-        table.add_columns(
-            t("ui.col_name"),
-            t("ui.col_community"),
-            t("ui.col_category"),
-            t("ui.col_urgency"),
-            t("ui.col_status"),
-            t("ui.col_due"),
-            t("ui.col_description"),
-        )
         self._row_resident.clear()
+        rows = []
         for listed in result.rows[:SHOWN]:
             need = listed.need
             self._row_resident[need.id] = need.resident_id
             due = day(need.due_date) if need.due_date else ""
-            table.add_row(
-                *cells(
-                    need.resident_name,
-                    listed.community,
-                    label("NeedCategory", need.category),
-                    label("Urgency", need.urgency),
-                    label("NeedStatus", need.status),
-                    due + (" !" if need.overdue else ""),
-                    need.description[:40],
-                ),
-                key=need.id,
+            rows.append(
+                (
+                    need.id,
+                    [
+                        need.resident_name,
+                        listed.community,
+                        label("NeedCategory", need.category),
+                        label("Urgency", need.urgency),
+                        label("NeedStatus", need.status),
+                        due + (" !" if need.overdue else ""),
+                        need.description[:60],
+                    ],
+                )
             )
+        table.fill(
+            [
+                t("ui.col_name"),
+                t("ui.col_community"),
+                t("ui.col_category"),
+                t("ui.col_urgency"),
+                t("ui.col_status"),
+                t("ui.col_due"),
+                t("ui.col_need"),
+            ],
+            rows,
+        )
         restore()
 
     @on(DataTable.RowSelected, "#needs-list")

@@ -41,7 +41,7 @@ from fieldapp.tui.screens.resident_tabs import (
     plan_text,
     short,
 )
-from fieldapp.tui.widgets.tables import keeping_cursor
+from fieldapp.tui.widgets.tables import FitTable, keeping_cursor
 from fieldapp.tui.workers import background
 
 
@@ -60,6 +60,8 @@ class ResidentFileScreen(Screen[None]):
         # Not in the footer (it is full at 80 columns): F1 lists them, the profile says so.
         Binding("a", "archive", "Archive/restore", id="file.archive", show=False),
         Binding("d", "delete", "Delete", id="file.delete", show=False),
+        # F2 still switches the language here; the footer gives its room to the file's keys.
+        Binding("f2", "app.toggle_language", "Language", id="file.language", show=False),
         # From the tables too, not only from the tab bar (a table has no use for ←/→).
         Binding(
             "left", "switch_tab(-1)", "Previous tab", id="file.prev_tab", show=False, priority=True
@@ -84,16 +86,16 @@ class ResidentFileScreen(Screen[None]):
             with TabPane(t("ui.tab_profile"), id="tab-profile"):
                 yield Static(t("ui.loading"), id="profile", markup=False)
             with TabPane(t("ui.tab_needs"), id="tab-needs"):
-                yield DataTable(id="needs", cursor_type="row", zebra_stripes=True)
+                yield FitTable(id="needs", cursor_type="row", zebra_stripes=True)
             with TabPane(t("ui.tab_interviews"), id="tab-interviews"):
-                yield DataTable(id="interviews", cursor_type="row", zebra_stripes=True)
+                yield FitTable(id="interviews", cursor_type="row", zebra_stripes=True)
             with TabPane(t("ui.tab_visits"), id="tab-visits"):
-                yield DataTable(id="visits", cursor_type="row", zebra_stripes=True)
+                yield FitTable(id="visits", cursor_type="row", zebra_stripes=True)
             with TabPane(t("ui.tab_plan"), id="tab-plan"):
                 yield Static("", id="plan", markup=False)
             with TabPane(t("ui.tab_history"), id="tab-history"):
-                yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+                yield FitTable(id="history", cursor_type="row", zebra_stripes=True)
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Load the resident's file."""
@@ -208,22 +210,22 @@ class ResidentFileScreen(Screen[None]):
             )
         self.query_one("#profile", Static).update("\n".join(lines))
 
-        needs = self.query_one("#needs", DataTable)
+        needs = self.query_one("#needs", FitTable)
         with keeping_cursor(needs):
             fill_needs(needs, f)
 
-        interviews = self.query_one("#interviews", DataTable)
+        interviews = self.query_one("#interviews", FitTable)
         with keeping_cursor(interviews):
             fill_interviews(interviews, f, self.workspace.templates)
 
-        visits = self.query_one("#visits", DataTable)
+        visits = self.query_one("#visits", FitTable)
         with keeping_cursor(visits):
             fill_visits(visits, f)
         self.query_one("#plan", Static).update(plan_text(f))
 
     def show_history(self, entries: list[HistoryEntry]) -> None:
         """Fill the history tab (see ``resident_tabs.fill_history``)."""
-        table = self.query_one("#history", DataTable)
+        table = self.query_one("#history", FitTable)
         fill_history(table, entries, self.workspace, self.file, self.resident_id)
 
     # ------------------------------------------------------------ actions
@@ -371,7 +373,7 @@ class ResidentFileScreen(Screen[None]):
     def _selected_need(self) -> Need | None:
         if not self.file or not self.file.needs:
             return None
-        table = self.query_one("#needs", DataTable)
+        table = self.query_one("#needs", FitTable)
         if table.row_count == 0:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
@@ -386,7 +388,7 @@ class ResidentFileScreen(Screen[None]):
         if tabs.active != "tab-needs":
             # Never change a need the worker cannot see: show the list, let them choose.
             tabs.active = "tab-needs"
-            self.query_one("#needs", DataTable).focus()
+            self.query_one("#needs", FitTable).focus()
             self.notify(t("ui.choose_need_then_status"))
             return
         need = self._selected_need()

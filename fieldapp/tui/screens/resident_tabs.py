@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from fieldapp.domain import NeedStatus
 from fieldapp.i18n import field_label, t
@@ -15,7 +14,8 @@ from fieldapp.services.records import HistoryEntry
 from fieldapp.services.templates import Template
 from fieldapp.services.views import ResidentFile
 from fieldapp.services.workspace import Workspace
-from fieldapp.tui.i18n import cells, checklist_text, day, label, lang, show_value
+from fieldapp.tui.i18n import checklist_text, day, label, lang, show_value
+from fieldapp.tui.widgets.tables import FitTable
 
 
 def short(value: Any, width: int = 24) -> str:
@@ -25,72 +25,76 @@ def short(value: Any, width: int = 24) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def fill_needs(needs: DataTable[Any], f: ResidentFile) -> None:
+def fill_needs(needs: FitTable, f: ResidentFile) -> None:
     """The needs tab: category, urgency, status, due (! when overdue), description."""
-    needs.clear(columns=True)
-    needs.add_columns(
-        t("ui.col_category"),
-        t("ui.col_urgency"),
-        t("ui.col_status"),
-        t("ui.col_due"),
-        t("ui.col_description"),
-    )
     today = f.today
+    rows = []
     for need in f.needs:
         late = (
             need.due_date
             and need.due_date < today
             and need.status in (NeedStatus.OPEN, NeedStatus.IN_PROGRESS)
         )
-        needs.add_row(
-            *cells(
-                label("NeedCategory", need.category.value),
-                label("Urgency", need.urgency.value),
-                label("NeedStatus", need.status.value),
-                day(need.due_date) + (" !" if late else ""),
-                short(need.description, 30),
-            ),
-            key=need.id,
+        rows.append(
+            (
+                need.id,
+                [
+                    label("NeedCategory", need.category.value),
+                    label("Urgency", need.urgency.value),
+                    label("NeedStatus", need.status.value),
+                    day(need.due_date) + (" !" if late else ""),
+                    short(need.description, 60),
+                ],
+            )
         )
-
-
-def fill_interviews(
-    interviews: DataTable[Any], f: ResidentFile, templates: dict[str, Template]
-) -> None:
-    """The interviews tab: date, the template's title, place, notes."""
-    interviews.clear(columns=True)
-    interviews.add_columns(
-        t("ui.col_date"), t("ui.col_template"), t("ui.col_place"), t("ui.col_notes")
+    needs.fill(
+        [
+            t("ui.col_category"),
+            t("ui.col_urgency"),
+            t("ui.col_status"),
+            t("ui.col_due"),
+            t("ui.col_description"),
+        ],
+        rows,
     )
+
+
+def fill_interviews(interviews: FitTable, f: ResidentFile, templates: dict[str, Template]) -> None:
+    """The interviews tab: date, the template's title, place, notes."""
+    rows = []
     for iv in f.interviews:
         template = templates.get(iv.template_id)
         name = template.title(lang()) if template else iv.template_id
-        interviews.add_row(
-            *cells(day(iv.held_on), name, short(iv.place, 12), short(iv.notes, 30)), key=iv.id
-        )
-
-
-def fill_visits(visits: DataTable[Any], f: ResidentFile) -> None:
-    """The visits tab: when, how, minutes, purpose, next due."""
-    visits.clear(columns=True)
-    visits.add_columns(
-        t("ui.col_date"),
-        t("ui.col_kind"),
-        t("ui.col_minutes"),
-        t("ui.col_purpose"),
-        t("ui.col_next_due"),
+        rows.append((iv.id, [day(iv.held_on), name, short(iv.place, 12), short(iv.notes, 60)]))
+    interviews.fill(
+        [t("ui.col_date"), t("ui.col_template"), t("ui.col_place"), t("ui.col_notes")], rows
     )
-    for v in f.visits:
-        visits.add_row(
-            *cells(
-                v.started_at.strftime("%Y-%m-%d %H:%M"),
-                label("VisitKind", v.kind.value),
-                str(v.duration_minutes),
-                short(v.purpose, 20),
-                day(v.next_due),
-            ),
-            key=v.id,
-        )
+
+
+def fill_visits(visits: FitTable, f: ResidentFile) -> None:
+    """The visits tab: when, how, minutes, purpose, next due."""
+    visits.fill(
+        [
+            t("ui.col_date"),
+            t("ui.col_kind"),
+            t("ui.col_minutes"),
+            t("ui.col_purpose"),
+            t("ui.col_next_due"),
+        ],
+        [
+            (
+                v.id,
+                [
+                    v.started_at.strftime("%Y-%m-%d %H:%M"),
+                    label("VisitKind", v.kind.value),
+                    str(v.duration_minutes),
+                    short(v.purpose, 40),
+                    day(v.next_due),
+                ],
+            )
+            for v in f.visits
+        ],
+    )
 
 
 def plan_text(f: ResidentFile) -> Text:
@@ -117,19 +121,19 @@ def plan_text(f: ResidentFile) -> Text:
 
 
 def fill_history(
-    table: DataTable[Any],
+    table: FitTable,
     entries: list[HistoryEntry],
     workspace: Workspace,
     file: ResidentFile | None,
     resident_id: str,
 ) -> None:
     """The history tab: when, who, which record's field, and old → new in words."""
-    table.clear(columns=True)
-    table.add_columns(t("ui.col_when"), t("ui.col_who"), t("ui.col_field"), t("ui.col_change"))
+    rows: list[tuple[str, list[str]]] = []
     names = {resident_id: file.resident.name} if file else {}
     for e in entries:
         kind = workspace.vault.kind_of(e.record_id)
         kind = kind or "resident"
+        who = short(e.author, 10)
         field = field_label(kind, e.field)
         if kind != "resident":  # a need's status, a visit's purpose …
             field = f"{label('RecordKind', kind)}·{field}"
@@ -138,14 +142,8 @@ def fill_history(
             if kind != "resident":
                 field = f"{label('RecordKind', kind)}·{field}"
             kept = show_value(kind, e.resolves, e.kept, names)
-            table.add_row(
-                *cells(
-                    e.when.strftime("%Y-%m-%d %H:%M"),
-                    short(e.author, 10),
-                    field,
-                    t("ui.conflict_resolved_kept", value=short(kept, 24)),
-                )
-            )
+            change = t("ui.conflict_resolved_kept", value=short(kept, 24))
+            rows.append((f"h{len(rows)}", [e.when.strftime("%Y-%m-%d %H:%M"), who, field, change]))
             continue
         if kind == "visit" and e.field == "checklist":
             labels = checklist_labels(workspace, file, e.record_id)
@@ -154,9 +152,9 @@ def fill_history(
         else:
             old = short(show_value(kind, e.field, e.old, names), 14)
             new = short(show_value(kind, e.field, e.new, names), 18)
-        table.add_row(
-            *cells(e.when.strftime("%Y-%m-%d %H:%M"), short(e.author, 10), field, f"{old} → {new}")
-        )
+        change = f"{old} → {new}"
+        rows.append((f"h{len(rows)}", [e.when.strftime("%Y-%m-%d %H:%M"), who, field, change]))
+    table.fill([t("ui.col_when"), t("ui.col_who"), t("ui.col_field"), t("ui.col_change")], rows)
 
 
 def checklist_labels(

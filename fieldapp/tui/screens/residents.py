@@ -18,9 +18,9 @@ from fieldapp.domain import Vulnerability
 from fieldapp.i18n import t
 from fieldapp.services.views import ResidentRow
 from fieldapp.tui.context import Context
-from fieldapp.tui.i18n import cells, label, listed, translate_bindings
+from fieldapp.tui.i18n import label, listed, translate_bindings
 from fieldapp.tui.messages import IndexReady, OpenResident
-from fieldapp.tui.widgets.tables import remember_cursors
+from fieldapp.tui.widgets.tables import FitTable, remember_cursors
 from fieldapp.tui.workers import background
 
 
@@ -88,9 +88,9 @@ class ResidentsScreen(Screen[None]):
             )
             yield Checkbox(t("ui.has_open_needs"), self.filters.open_needs, id="open-needs")
             yield Checkbox(t("ui.overdue_only"), self.filters.overdue, id="overdue")
-        yield DataTable(id="residents", cursor_type="row", zebra_stripes=True)
+        yield FitTable(id="residents", cursor_type="row", zebra_stripes=True, stretch=3)
         yield Static("", id="result-count")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Focus the search box, listen for the search index, and run the first search."""
@@ -191,32 +191,34 @@ class ResidentsScreen(Screen[None]):
     def _show(self, message: Results) -> None:
         if message.filters != self.filters:
             return  # the user has typed on since: a newer search is coming
-        table = self.query_one("#residents", DataTable)
+        table = self.query_one("#residents", FitTable)
         # The same search again (back from a file, after the index is ready): the cursor
         # stays on its resident; a new search starts at the top.
         again = message.filters == self._shown
         restore = remember_cursors(table) if again else (lambda: None)
         self._shown = message.filters
-        table.clear(columns=True)
-        table.add_columns(
-            t("ui.col_name"),
-            t("ui.col_community"),
-            t("ui.col_age"),
-            t("ui.col_tags"),
-            t("ui.col_open_needs"),
+        table.fill(
+            [
+                t("ui.col_name"),
+                t("ui.col_community"),
+                t("ui.col_age"),
+                t("ui.col_tags"),
+                t("ui.col_open_needs"),
+            ],
+            [
+                (
+                    row.id,
+                    [
+                        row.name,
+                        row.community,
+                        "" if row.age is None else str(row.age),
+                        listed(label("Vulnerability", tag) for tag in row.tags),
+                        str(row.open_needs or ""),
+                    ],
+                )
+                for row in message.rows
+            ],
         )
-        for row in message.rows:
-            tags = listed(label("Vulnerability", tag) for tag in row.tags)
-            table.add_row(
-                *cells(
-                    row.name,
-                    row.community,
-                    "" if row.age is None else str(row.age),
-                    tags,
-                    str(row.open_needs or ""),
-                ),
-                key=row.id,
-            )
         restore()
         shown = len(message.rows)
         count = t("ui.result_count", shown=shown, total=message.total)

@@ -15,9 +15,9 @@ from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 from fieldapp.i18n import field_label, t
 from fieldapp.services import supervision
 from fieldapp.tui.context import Context
-from fieldapp.tui.i18n import cells, label, show_value, translate_bindings
+from fieldapp.tui.i18n import label, show_value, translate_bindings
 from fieldapp.tui.messages import TeamChanged
-from fieldapp.tui.widgets.tables import keeping_cursor, remember_cursors
+from fieldapp.tui.widgets.tables import FitTable, keeping_cursor, remember_cursors
 from fieldapp.tui.workers import background
 
 BAR = 24
@@ -46,7 +46,8 @@ class TeamScreen(Screen[None]):
         Binding("s", "app.sync_now", "Fetch", id="team.fetch_hub"),
         Binding("m", "app.merge_folder", "Merge", id="team.merge"),
         Binding("x", "app.export", "Export", id="team.export"),
-        Binding("r", "app.go_residents", "Residents", id="team.residents"),
+        # Not in the footer (full at 80 columns): F4 and the palette go there too.
+        Binding("r", "app.go_residents", "Residents", id="team.residents", show=False),
         Binding("l", "app.go_needs", "Needs list", id="team.needs", show=False),
     ]
 
@@ -62,7 +63,7 @@ class TeamScreen(Screen[None]):
         per week, needs by category and per week."""
         yield Header()
         yield Static(t("ui.loading"), id="team-summary", markup=False)
-        yield DataTable(id="workers", cursor_type="row", zebra_stripes=True)
+        yield FitTable(id="workers", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="charts"):
             with Vertical(id="visits-chart"):
                 yield Static(t("ui.chart_visits"), classes="section", id="visits-title")
@@ -72,7 +73,7 @@ class TeamScreen(Screen[None]):
                 yield Static("", id="needs-bars", markup=False)
                 yield Static("", id="needs-weeks", classes="section", markup=False)
                 yield Sparkline([0], id="needs-spark")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Listen for merges and enrolments, and load the team view."""
@@ -146,11 +147,10 @@ class TeamScreen(Screen[None]):
             )
             + self._hub_text()
         )
-        table = self.query_one("#workers", DataTable)
+        table = self.query_one("#workers", FitTable)
         restore = remember_cursors(table)
-        table.clear(columns=True)
         labels = [
-            t(f"ui.team_col_{c}")
+            t(f"ui.team_head_{c}")
             for c in (
                 "name",
                 "bundles",
@@ -165,25 +165,18 @@ class TeamScreen(Screen[None]):
         lines = []
         for r in rows:
             name = r.name + (f" ({t('cli.revoked_on', date='')})" if r.revoked else "")
-            lines.append(
-                cells(
-                    name,
-                    r.bundles,
-                    r.residents,
-                    f"{r.needs_listed}/{r.needs_resolved}/{r.needs_open}",
-                    r.visits_this_month,
-                    r.overdue,
-                    r.conflicts,
-                    _last_bundle(r),
-                )
-            )
-        # Explicit widths: with a CJK header narrower than its values, Textual sizes the
-        # column by the header and clips the values ("11-29 09:3").
-        for i, text in enumerate(labels):
-            width = max([cell_len(text), *(line[i].cell_len for line in lines)])
-            table.add_column(text, width=width)
-        for r, line in zip(rows, lines, strict=True):
-            table.add_row(*line, key=r.device_id)
+            values = [
+                name,
+                r.bundles,
+                r.residents,
+                f"{r.needs_listed}/{r.needs_resolved}/{r.needs_open}",
+                r.visits_this_month,
+                r.overdue,
+                r.conflicts,
+                _last_bundle(r),
+            ]
+            lines.append((r.device_id, [str(v) for v in values]))
+        table.fill(labels, lines)
         restore()
         totals = {label("NeedCategory", cat): sum(c.values()) for cat, c in needs.items()}
         notes = {
@@ -245,8 +238,8 @@ class ConflictsScreen(Screen[None]):
         """The count, and one row per field in conflict: record, kind, field, the values."""
         yield Header()
         yield Static("", id="conflicts-count", markup=False)
-        yield DataTable(id="conflicts", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield FitTable(id="conflicts", cursor_type="row", zebra_stripes=True)
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Load the conflicts."""
@@ -286,17 +279,18 @@ class ConflictsScreen(Screen[None]):
         """List the conflicts (cursor kept); Enter opens one to settle."""
         self.found = {f"{c.record_id}/{c.field}": c for c in found}
         self.query_one("#conflicts-count", Static).update(t("ui.conflicts_count", n=len(found)))
-        table = self.query_one("#conflicts", DataTable)
+        table = self.query_one("#conflicts", FitTable)
+        vault = self.workspace.vault
+        rows = []
+        for key, c in self.found.items():
+            name = supervision.conflict_title(vault, c)
+            values = " | ".join(show_value(c.kind, c.field, s.value)[:16] for s in c.sides)
+            rows.append((key, [name, label("RecordKind", c.kind), _field(c), values]))
         with keeping_cursor(table):
-            table.clear(columns=True)
-            table.add_columns(
-                t("ui.col_name"), t("ui.col_record_kind"), t("ui.col_field"), t("ui.col_values")
+            table.fill(
+                [t("ui.col_name"), t("ui.col_record_kind"), t("ui.col_field"), t("ui.col_values")],
+                rows,
             )
-            vault = self.workspace.vault
-            for key, c in self.found.items():
-                name = supervision.conflict_title(vault, c)
-                values = " | ".join(show_value(c.kind, c.field, s.value)[:16] for s in c.sides)
-                table.add_row(*cells(name, label("RecordKind", c.kind), _field(c), values), key=key)
 
     @on(DataTable.RowSelected, "#conflicts")
     def _open(self, event: DataTable.RowSelected) -> None:
@@ -327,9 +321,9 @@ class QuarantineScreen(Screen[None]):
         reason."""
         yield Header()
         yield Static("", id="quarantine-count", markup=False)
-        yield DataTable(id="quarantine", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="quarantine-reason", markup=False)
-        yield Footer()
+        yield FitTable(id="quarantine", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="quarantine-reason", classes="prose", markup=False)
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """List the quarantined bundles, newest first, and show the first one's reason."""
@@ -340,18 +334,22 @@ class QuarantineScreen(Screen[None]):
         self.query_one("#quarantine-count", Static).update(
             t("ui.quarantine_count", n=len(self.items))
         )
-        table = self.query_one("#quarantine", DataTable)
-        table.add_columns(t("ui.col_when"), t("ui.col_device"), t("ui.col_seq"), t("ui.col_reason"))
-        for q in self.items:
-            table.add_row(
-                *cells(
-                    q.at.replace("T", " ")[:16],
-                    q.device or "?",
-                    q.seq or "?",
-                    t(q.reason, **q.params)[:60],
-                ),
-                key=q.key,
-            )
+        table = self.query_one("#quarantine", FitTable)
+        table.fill(
+            [t("ui.col_when"), t("ui.col_device"), t("ui.col_seq"), t("ui.col_reason")],
+            [
+                (
+                    q.key,
+                    [
+                        q.at.replace("T", " ")[:16],
+                        q.device or "?",
+                        str(q.seq or "?"),
+                        t(q.reason, **q.params)[:60],
+                    ],
+                )
+                for q in self.items
+            ],
+        )
         if self.items:
             self._reason(self.items[0])
 

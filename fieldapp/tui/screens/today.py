@@ -3,6 +3,7 @@ actions, needs due this week, the counts."""
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,15 +15,28 @@ from fieldapp.i18n import t
 from fieldapp.services.syncing import status_line
 from fieldapp.services.views import TodaySummary
 from fieldapp.tui.context import Context
-from fieldapp.tui.i18n import cells, day, label, translate_bindings
+from fieldapp.tui.i18n import day, label, translate_bindings
 from fieldapp.tui.messages import FirstScreenShown, OpenResident, SyncStatusChanged
-from fieldapp.tui.widgets.tables import remember_cursors
+from fieldapp.tui.widgets.tables import FitTable, remember_cursors
 from fieldapp.tui.workers import background
 
 # The most pressing rows of each list; the title says how many there are in all, and the
 # residents screen (overdue filter) shows every one. Thousands of rows would only slow
 # the first screen down.
 SHOWN = 50
+
+
+def packed(line: str, width: int, separator: str = " · ") -> str:
+    """``line`` on as many rows as it needs at ``width`` cells, broken only between its
+    parts (at ``separator``), never inside one: "Hub: offline · retry in 2 min" stays
+    whole, the queue's counts go to the next row."""
+    rows: list[str] = []
+    for part in line.split(separator):
+        if rows and cell_len(rows[-1] + separator + part) <= width:
+            rows[-1] += separator + part
+        else:
+            rows.append(part)
+    return "\n".join(rows)
 
 
 class TodayScreen(Screen[None]):
@@ -53,16 +67,16 @@ class TodayScreen(Screen[None]):
         yield Static(t("ui.sync_checking"), id="sync-status", markup=False)
         with VerticalScroll(id="today-body"):
             yield Static(t("ui.due_title", count="…"), id="due-title", classes="section")
-            yield DataTable(id="due", cursor_type="row", zebra_stripes=True)
+            yield FitTable(id="due", cursor_type="row", zebra_stripes=True)
             yield Static(t("ui.urgent_title", count="…"), id="urgent-title", classes="section")
-            yield DataTable(id="urgent", cursor_type="row", zebra_stripes=True)
+            yield FitTable(id="urgent", cursor_type="row", zebra_stripes=True, stretch=(5, 1))
             yield Static(t("ui.late_needs_title", count="…"), id="late-title", classes="section")
-            yield DataTable(id="late", cursor_type="row", zebra_stripes=True)
+            yield FitTable(id="late", cursor_type="row", zebra_stripes=True, stretch=(5, 1))
             yield Static(t("ui.actions_title", count="…"), id="actions-title", classes="section")
-            yield DataTable(id="actions", cursor_type="row", zebra_stripes=True)
+            yield FitTable(id="actions", cursor_type="row", zebra_stripes=True, stretch=2)
             yield Static(t("ui.soon_title", count="…"), id="soon-title", classes="section")
-            yield DataTable(id="soon", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+            yield FitTable(id="soon", cursor_type="row", zebra_stripes=True, stretch=(5, 1))
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Listen for sync changes and load the summary; the sync line follows once it is shown."""
@@ -129,56 +143,64 @@ class TodayScreen(Screen[None]):
         )
         restore = remember_cursors(*self.query(DataTable))
         self._row_resident.clear()
-        due = self.query_one("#due", DataTable)
-        due.clear(columns=True)
-        due.add_columns(
-            t("ui.col_name"),
-            t("ui.col_community"),
-            t("ui.col_activity"),
-            t("ui.col_due"),
-            t("ui.col_overdue_days"),
-        )
+        due = self.query_one("#due", FitTable)
+        due_rows = []
         for i, row in enumerate(s.due[:SHOWN]):
             key = f"due-{i}"
             self._row_resident[key] = row.resident_id
             late = t("ui.days", n=row.days_overdue) if row.days_overdue else t("ui.due_today")
-            due.add_row(
-                *cells(
-                    row.name, row.community, label("Activity", row.activity), day(row.due), late
-                ),
-                key=key,
+            due_rows.append(
+                (
+                    key,
+                    [row.name, row.community, label("Activity", row.activity), day(row.due), late],
+                )
             )
+        due.fill(
+            [
+                t("ui.col_name"),
+                t("ui.col_community"),
+                t("ui.col_activity"),
+                t("ui.col_due"),
+                t("ui.col_overdue_days"),
+            ],
+            due_rows,
+        )
         self.query_one("#due-title", Static).update(t("ui.due_title", count=len(s.due)))
         for table_id, rows, title_id in (
             ("urgent", s.urgent_needs, "ui.urgent_title"),
             ("late", s.overdue_needs, "ui.late_needs_title"),
             ("soon", s.needs_due_soon, "ui.soon_title"),
         ):
-            table = self.query_one(f"#{table_id}", DataTable)
-            table.clear(columns=True)
-            table.add_columns(
-                t("ui.col_name"),
-                t("ui.col_category"),
-                t("ui.col_urgency"),
-                t("ui.col_status"),
-                t("ui.col_due"),
-                t("ui.col_description"),
-            )
+            table = self.query_one(f"#{table_id}", FitTable)
+            need_rows = []
             for row in rows[:SHOWN]:
                 key = f"{table_id}-{row.id}"
                 self._row_resident[key] = row.resident_id
                 due_text = day(row.due_date) + (" !" if row.overdue else "")
-                table.add_row(
-                    *cells(
-                        row.resident_name,
-                        label("NeedCategory", row.category),
-                        label("Urgency", row.urgency),
-                        label("NeedStatus", row.status),
-                        due_text,
-                        row.description[:40],
-                    ),
-                    key=key,
+                need_rows.append(
+                    (
+                        key,
+                        [
+                            row.resident_name,
+                            label("NeedCategory", row.category),
+                            label("Urgency", row.urgency),
+                            label("NeedStatus", row.status),
+                            due_text,
+                            row.description,
+                        ],
+                    )
                 )
+            table.fill(
+                [
+                    t("ui.col_name"),
+                    t("ui.col_category"),
+                    t("ui.col_urgency"),
+                    t("ui.col_status"),
+                    t("ui.col_due"),
+                    t("ui.col_description"),
+                ],
+                need_rows,
+            )
             self.query_one(f"#{table_id}-title", Static).update(t(title_id, count=len(rows)))
         self._show_actions(s)
         restore()
@@ -199,30 +221,35 @@ class TodayScreen(Screen[None]):
                 return
 
     def _show_actions(self, s: TodaySummary) -> None:
-        actions = self.query_one("#actions", DataTable)
-        actions.clear(columns=True)
-        actions.add_columns(
-            t("ui.col_name"),
-            t("ui.col_plan"),
-            t("ui.col_plan_action"),
-            t("ui.col_owner"),
-            t("ui.col_due"),
-            t("ui.col_overdue_days"),
-        )
+        actions = self.query_one("#actions", FitTable)
+        action_rows = []
         for i, row in enumerate(s.overdue_actions[:SHOWN]):
             key = f"actions-{i}"
             self._row_resident[key] = row.resident_id
-            actions.add_row(
-                *cells(
-                    row.resident_name,
-                    row.plan_title[:20],
-                    row.text[:30],
-                    row.owner,
-                    day(row.due_date),
-                    t("ui.days", n=row.days_overdue),
-                ),
-                key=key,
+            action_rows.append(
+                (
+                    key,
+                    [
+                        row.resident_name,
+                        row.plan_title[:20],
+                        row.text,
+                        row.owner,
+                        day(row.due_date),
+                        t("ui.days", n=row.days_overdue),
+                    ],
+                )
             )
+        actions.fill(
+            [
+                t("ui.col_name"),
+                t("ui.col_plan"),
+                t("ui.col_plan_action"),
+                t("ui.col_owner"),
+                t("ui.col_due"),
+                t("ui.col_overdue_days"),
+            ],
+            action_rows,
+        )
         self.query_one("#actions-title", Static).update(
             t("ui.actions_title", count=len(s.overdue_actions))
         )
@@ -231,7 +258,9 @@ class TodayScreen(Screen[None]):
     def load_sync_status(self) -> None:
         """Work out the sync status line in a worker and show it."""
         line = status_line(self.workspace, self.context.hub)
-        self.app.call_from_thread(self.query_one("#sync-status", Static).update, line)
+        box = self.query_one("#sync-status", Static)
+        width = (box.content_size.width or self.app.size.width - 2) - 1
+        self.app.call_from_thread(box.update, packed(line, width))
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:

@@ -51,7 +51,7 @@ class _PassphraseScreen(Finishing, Screen[Workspace | None]):
             yield Label(t("ui.passphrase"), id="unlock-label")
             yield Input(password=True, id="passphrase")
             yield Static("", id="unlock-message", markup=False)
-        yield Footer()
+        yield Footer(compact=True)
 
     def _title(self) -> str:
         return t("ui.unlock_title")

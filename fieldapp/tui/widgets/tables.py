@@ -1,11 +1,15 @@
 """Tables that are filled again (after a dialog, a save, a merge) keep the worker's place:
-the cursor stays on the same record, never jumps back to the first row under them."""
+the cursor stays on the same record, never jumps back to the first row under them; and
+tables that fit the screen (:class:`FitTable`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
@@ -43,3 +47,80 @@ def remember_cursors(*tables: DataTable[object]) -> Callable[[], None]:
                 table.move_cursor(row=min(max(row, 0), table.row_count - 1), animate=False)
 
     return restore
+
+
+Cell = str | Text
+
+
+def _width(value: Cell) -> int:
+    text = value.plain if isinstance(value, Text) else value
+    return max((cell_len(line) for line in text.splitlines()), default=0)
+
+
+def _lines(value: Cell) -> int:
+    return len((value.plain if isinstance(value, Text) else value).splitlines()) or 1
+
+
+def _one_line(value: Cell) -> Text:
+    """A cell as plain text (a name or note holding [brackets] is not markup) that ends in
+    "…" where its column is narrower."""
+    text = value.copy() if isinstance(value, Text) else Text(value)
+    text.no_wrap = True
+    text.overflow = "ellipsis"
+    return text
+
+
+class FitTable(DataTable[Text]):
+    """A table whose columns are sized from its rows before it is drawn, so the first
+    paint is the final one, and that fits the screen: when the columns need more room
+    than the table has, the free-text column (``stretch``, the last by default) gives way
+    and its cells end in "…"; then the next one named in ``stretch``, if any. No column is
+    narrower than its header (a header may take two lines: "Needs\nL/R/O"), and the table
+    fits itself again when the terminal is resized."""
+
+    def __init__(self, *args: Any, stretch: int | Sequence[int] = -1, **kwargs: Any) -> None:
+        """``stretch``: the index (or indexes, in order) of the columns that give way; the
+        rest as DataTable."""
+        super().__init__(*args, **kwargs)
+        self.stretch = [stretch] if isinstance(stretch, int) else list(stretch)
+        self._filled: tuple[list[Cell], list[tuple[str, list[Cell]]]] | None = None
+        self._fitted_for = 0
+
+    def fill(self, headers: Sequence[Cell], rows: Iterable[tuple[str, Sequence[Cell]]]) -> None:
+        """Replace the columns and rows: ``rows`` holds (key, cells) pairs."""
+        kept = ([*headers], [(key, [*values]) for key, values in rows])
+        self._filled = kept
+        room = self._room()
+        self._fitted_for = room
+        header_list, row_list = kept
+        widths = [_width(h) for h in header_list]
+        for _key, values in row_list:
+            for i, value in enumerate(values[: len(widths)]):
+                widths[i] = max(widths[i], _width(value))
+        excess = sum(widths) + 2 * self.cell_padding * len(widths) - room
+        for index in self.stretch if widths else []:
+            if excess <= 0:
+                break
+            i = index % len(widths)
+            narrower = max(_width(header_list[i]), widths[i] - excess)
+            excess -= widths[i] - narrower
+            widths[i] = narrower
+        self.clear(columns=True)
+        self.header_height = max((_lines(h) for h in header_list), default=1)
+        for header, width in zip(header_list, widths, strict=True):
+            self.add_column(header, width=width)
+        for key, values in row_list:
+            self.add_row(*(_one_line(v) for v in values), key=key)
+
+    def _room(self) -> int:
+        """The cells the columns may use: the table's width (or, before the first layout,
+        the screen's) less a vertical scrollbar."""
+        width = self.size.width or self.app.size.width - 2
+        return max(1, width - self.styles.scrollbar_size_vertical)
+
+    def on_resize(self) -> None:
+        """Fit the columns again to the new width, keeping the cursor on its row."""
+        if self._filled is None or self._room() == self._fitted_for:
+            return
+        with keeping_cursor(self):
+            self.fill(*self._filled)

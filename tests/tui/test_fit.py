@@ -1,0 +1,150 @@
+"""Every screen at 80×24, in both languages, shows its labels whole: no header, label,
+dropdown prompt or footer key cut at the edge, no table column pushed off the screen, no
+one-line text wrapped (see ``fit.py``). The worker's screens are those of the SVG
+snapshots plus the lists and tabs they do not cover; the supervisor's are the team view,
+its conflicts, quarantine and export; then the unlock and first-run screens and the
+Today sync line in each of the hub's states."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from rich.cells import cell_len
+from textual.coordinate import Coordinate
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from fieldapp.config import Config
+from fieldapp.domain.clock import FixedClock, SystemClock
+from fieldapp.store import Vault
+from fieldapp.tui.app import FieldApp
+from fieldapp.tui.widgets.tables import FitTable
+from sync import team
+from tests.conftest import FAST_KDF, PASSPHRASE, T0
+from tests.tui.conftest import make_app, settle
+from tests.tui.fit import problems
+from tests.tui.test_snapshots import LANGS, SCREENS, keys, open_elderly, steps
+from tests.tui.test_supervisor import make, supervised
+
+__all__ = ["supervised"]  # the fixture, for the supervisor's screens
+
+Step = Callable[[Pilot[None]], Awaitable[None]]
+
+WORKER: dict[str, Step] = {
+    **SCREENS,
+    "resident_interviews": steps(open_elderly("tab-interviews")),
+    "resident_visits": steps(open_elderly("tab-visits")),
+    "resident_plan": steps(open_elderly("tab-plan")),
+    "needs_list": steps(keys("l")),
+    "needs_list_overdue": steps(keys("l"), keys("o")),
+    "residents_all": steps(keys("r")),
+    "residents_archived": steps(keys("r"), keys("ctrl+o")),
+    "palette": steps(keys("ctrl+p")),
+}
+SUPERVISOR: dict[str, list[str]] = {
+    "team": [],
+    "conflicts": ["c"],
+    "conflict": ["c", "enter"],
+    "quarantine": ["q"],
+    "export": ["x"],
+    "needs_list": ["l"],
+}
+
+
+def check(app: FieldApp) -> None:
+    found = problems(app.screen)
+    import os
+
+    if found and os.environ.get("FIT_DUMP"):
+        text = "\n".join(s.text for s in app.screen._compositor.render_strips())
+        with open(os.environ["FIT_DUMP"], "a") as f:
+            f.write(f"==== {found}\n{text}\n")
+    assert found == [], f"{type(app.screen).__name__} at 80×24: {found}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", list(WORKER))
+async def test_worker_screens_fit(demo_vault: Path, name: str, lang: str) -> None:
+    app = make_app(demo_vault, lang=lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await WORKER[name](pilot)
+        check(app)
+    app.close_vault()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", list(SUPERVISOR))
+async def test_supervisor_screens_fit(supervised: Path, name: str, lang: str) -> None:
+    app = make(supervised, lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await steps(*(keys(k) for k in SUPERVISOR[name]))(pilot)
+        check(app)
+    app.close_vault()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_unlock_and_first_run_fit(demo_vault: Path, tmp_path: Path, lang: str) -> None:
+    for path in (demo_vault, tmp_path / "new"):
+        app = FieldApp(
+            config=Config(language=lang),
+            vault_path=path,
+            save_settings=False,
+            clock=FixedClock(T0),
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            check(app)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("state", ["unknown", "online", "offline", "denied", "clock"])
+async def test_sync_line_fits(demo_vault: Path, tmp_path: Path, lang: str, state: str) -> None:
+    """The Today sync line of a worker joined to a team, in each of the hub's states (with
+    a retry time where there is one): one row, whole."""
+    sup, _ = Vault.create(tmp_path / "sup", PASSPHRASE, kdf=FAST_KDF, clock=SystemClock())
+    code = team.create_team(
+        sup, "督导", {"endpoint": "http://127.0.0.1:9", "bucket": "fieldapp"}
+    ).code()
+    worker = Vault.open(demo_vault, PASSPHRASE)
+    team.join(worker, code, "李娜")
+    worker.close(compact=False)
+    sup.close(compact=False)
+    app = make_app(demo_vault, lang)
+    app.hub.state = state  # type: ignore[assignment]
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.hub.next_try = app.clock.monotonic() + 125
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        line = str(app.screen.query_one("#sync-status", Static).render())
+        assert state == "unknown" or line.strip(), "the sync line is empty"
+        check(app)
+    app.close_vault()
+
+
+async def test_a_table_fits_again_when_the_terminal_is_resized(demo_vault: Path) -> None:
+    """The free-text column gives way at 80 columns ("…") and takes the room back at 160;
+    the cursor stays on its row."""
+    app = make_app(demo_vault, lang="zh_CN")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#urgent", FitTable)
+        description = list(table.columns.values())[-1]
+        narrow = description.width
+        longest = max(
+            cell_len(str(table.get_cell_at(Coordinate(r, 5)))) for r in range(table.row_count)
+        )
+        assert narrow < longest, "at 80 columns the descriptions should give way"
+        table.move_cursor(row=2)
+        await pilot.resize_terminal(160, 24)
+        await settle(pilot)
+        check(app)
+        description = list(table.columns.values())[-1]
+        assert description.width == longest and table.cursor_row == 2
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert list(table.columns.values())[-1].width == narrow
+        check(app)
+    app.close_vault()
