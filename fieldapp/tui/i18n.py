@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
 from typing import Any
 
 from rich.text import Text
@@ -13,7 +12,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 
 from fieldapp.domain.enums import ENUM_OF_FIELD
-from fieldapp.i18n import current_language, t
+from fieldapp.i18n import current_language, listed, t
 from fieldapp.services.search import tag_words  # noqa: F401 — re-exported for screens
 
 # Keys of Textual's own widgets that the footer shows, which carry no id of ours: (the
@@ -60,11 +59,6 @@ def keys_hint(screen: Screen[Any], ids: tuple[str, ...]) -> str:
 def label(enum_name: str, value: str) -> str:
     """A vocabulary value's label in the current language (``enum.<Name>.<value>``)."""
     return t(f"enum.{enum_name}.{value}")
-
-
-def listed(items: Iterable[str]) -> str:
-    """Items joined as the current language joins a list ("a, b"; "甲、乙")."""
-    return t("ui.list_sep").join(items)
 
 
 def day(value: dt.date | None) -> str:
