@@ -375,6 +375,39 @@ async def test_a_resident_is_archived_out_of_the_lists_and_restored_from_the_fil
         app.close_vault()
 
 
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+async def test_the_delete_question_says_its_keys_delete_and_keep_not_discard(
+    demo_vault: Path, lang: str
+) -> None:
+    """The confirmation's y and n say what this question is about: deleting the file, not
+    discarding a form's changes; a language switch keeps it so."""
+    from fieldapp.i18n import t
+
+    app = make_app(demo_vault, lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ws = app.workspace
+        assert ws is not None
+        r = Resident(name="问删除", community="史家社区")
+        ws.save(r)
+        app.open_resident(r.id)
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog)
+        tips = {b.binding.id: b.binding.tooltip for b in dialog.active_bindings.values()}
+        assert tips["confirm.yes"] == t("ui.yes_delete")
+        assert tips["confirm.no"] == t("ui.no_keep_file")
+        await app.set_language("zh_CN" if lang == "en" else "en")  # re-translated: kept
+        tips = {b.binding.id: b.binding.tooltip for b in dialog.active_bindings.values()}
+        assert tips["confirm.yes"] == dialog.yes
+        await pilot.press("n")
+        await settle(pilot)
+        assert ws.records.get(Resident, r.id) is not None
+        app.close_vault()
+
+
 async def test_deleting_a_file_asks_first_and_is_offered_when_consent_is_withdrawn(
     demo_vault: Path,
 ) -> None:
