@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -70,6 +71,11 @@ def t(msg_id: str, lang: str | None = None, /, **params: Any) -> str:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):
         return text
+
+
+def listed(items: Iterable[str], lang: str | None = None) -> str:
+    """Items joined as the language joins a list ("a, b"; "甲、乙"): ``ui.list_sep``."""
+    return t("ui.list_sep", lang).join(items)
 
 
 def field_label(kind: str, field: str, lang: str | None = None) -> str:

@@ -372,3 +372,25 @@ def test_deleting_a_resident_tombstones_their_whole_file_and_keeps_the_history(
     assert ws.history(gone.id)[-1].field == "_deleted"
     with pytest.raises(RecordInvalid):
         ws.delete_resident(gone.id)
+
+
+@pytest.mark.parametrize(
+    ("lang", "tags"), [("en", "Disability, Low income"), ("zh_CN", "残疾、低收入")]
+)
+def test_an_export_joins_a_residents_tags_as_its_language_joins_a_list(
+    service: RecordService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str, tags: str
+) -> None:
+    import csv
+
+    from fieldapp import i18n
+    from fieldapp.domain import RecordKind, Vulnerability
+    from fieldapp.services import export
+
+    monkeypatch.setattr(i18n, "_current", None)  # set_language below is undone after the test
+    i18n.set_language(lang)
+    r = person(tags=[Vulnerability.LOW_INCOME, Vulnerability.DISABILITY])
+    service.save(r)
+    export.export_kind(service.vault, RecordKind.RESIDENT, tmp_path / "residents.csv")
+    rows = list(csv.reader((tmp_path / "residents.csv").read_text("utf-8-sig").splitlines()))
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row[i18n.field_label("resident", "tags")] == tags

@@ -28,7 +28,7 @@ from fieldapp.domain import MODELS, RecordKind, kinds
 from fieldapp.domain.enums import ENUM_OF_FIELD, ConsentStatus
 from fieldapp.domain.idcard import mask_id_number
 from fieldapp.errors import FieldappError
-from fieldapp.i18n import field_label, t
+from fieldapp.i18n import field_label, listed, t
 from fieldapp.services.supervision import WorkerRow, team_report
 from fieldapp.store import Vault
 from fieldapp.store.fsio import fsync_dir, write_all
@@ -56,7 +56,7 @@ def cell(kind: str, name: str, value: Any, redact: bool) -> str:
         return ", ".join(mask_phone(str(p)) for p in value)
     enum = ENUM_OF_FIELD.get((kind, name))
     if enum and isinstance(value, list):
-        return "、".join(t(f"enum.{enum}.{v}") for v in value)
+        return listed(t(f"enum.{enum}.{v}") for v in value)
     if enum:
         return t(f"enum.{enum}.{value}")
     if isinstance(value, list) and all(isinstance(v, str) for v in value):

@@ -89,9 +89,10 @@ def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]
         return rows.get(device or "")
 
     owner: dict[str, str | None] = {}
-    for rid, _ in vault.iter_records(RecordKind.RESIDENT.value):
+    for rid, doc in vault.iter_records(RecordKind.RESIDENT.value):
         owner[rid] = author(vault, "resident", rid)
-        if (r := row(owner[rid])) is not None:
+        # An archived resident is out of the caseload, as in every list and count.
+        if (r := row(owner[rid])) is not None and not doc.get("archived"):
             r.residents += 1
     for nid, doc in vault.iter_records(RecordKind.NEED.value):
         if (r := row(author(vault, "need", nid))) is not None:

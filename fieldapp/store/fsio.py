@@ -38,16 +38,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        write_all(fd, data)
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    _write_and_replace(fd, tmp, path, data)
 
 
 def replace_outside(path: Path, data: bytes) -> None:
@@ -57,6 +48,14 @@ def replace_outside(path: Path, data: bytes) -> None:
     a link at ``path`` itself rather than what it points to."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    _write_and_replace(fd, tmp, path, data)
+
+
+def _write_and_replace(fd: int, tmp: Path, path: Path, data: bytes) -> None:
+    """The tail of both writes: ``data`` into the open temp file ``fd`` (at ``tmp``), the
+    file fsynced and closed, renamed over ``path``, and the directory fsynced. A failure
+    before the rename closes and removes the temp file. How ``tmp`` is opened (and so
+    whether a planted link is refused) is the caller's."""
     try:
         write_all(fd, data)
         os.fsync(fd)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 
 from rich.text import Text
@@ -13,7 +13,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 
 from fieldapp.domain.enums import ENUM_OF_FIELD
-from fieldapp.i18n import current_language, t
+from fieldapp.i18n import current_language, listed, t
 from fieldapp.services.search import tag_words  # noqa: F401 — re-exported for screens
 
 # Keys of Textual's own widgets that the footer shows, which carry no id of ours: (the
@@ -21,27 +21,28 @@ from fieldapp.services.search import tag_words  # noqa: F401 — re-exported for
 LIBRARY_BINDINGS = {("SelectOverlay", "dismiss"): "select.dismiss"}  # an open dropdown
 
 
-def translate_bindings(node: DOMNode) -> None:
+def translate_bindings(node: DOMNode, tips: Mapping[str, str] | None = None) -> None:
     """Give every binding with an id its description and tooltip in the current language.
 
     BINDINGS hold English fallbacks; the catalogs hold ``key.<id>`` and ``tip.<id>``. The
     keys of Textual's widgets named in :data:`LIBRARY_BINDINGS` are given their id first.
+    ``tips`` (binding id → text) replace the catalog's tip where one key means something
+    else each time (the confirmation's ``y``: discard, delete, accept a card …).
     """
     bindings = node._bindings.key_to_bindings
     widget = type(node).__name__
     for key, items in bindings.items():
-        bindings[key] = [_translated(b, widget) for b in items]
+        bindings[key] = [_translated(b, widget, tips or {}) for b in items]
 
 
-def _translated(binding: Binding, widget: str = "") -> Binding:
+def _translated(binding: Binding, widget: str, tips: Mapping[str, str]) -> Binding:
     if not binding.id:
         library = LIBRARY_BINDINGS.get((widget, binding.action))
         if library is None:
             return binding
         binding = dataclasses.replace(binding, id=library)
-    return dataclasses.replace(
-        binding, description=t(f"key.{binding.id}"), tooltip=t(f"tip.{binding.id}")
-    )
+    tip = tips.get(binding.id) or t(f"tip.{binding.id}")
+    return dataclasses.replace(binding, description=t(f"key.{binding.id}"), tooltip=tip)
 
 
 def keys_hint(screen: Screen[Any], ids: tuple[str, ...]) -> str:
@@ -60,11 +61,6 @@ def keys_hint(screen: Screen[Any], ids: tuple[str, ...]) -> str:
 def label(enum_name: str, value: str) -> str:
     """A vocabulary value's label in the current language (``enum.<Name>.<value>``)."""
     return t(f"enum.{enum_name}.{value}")
-
-
-def listed(items: Iterable[str]) -> str:
-    """Items joined as the current language joins a list ("a, b"; "甲、乙")."""
-    return t("ui.list_sep").join(items)
 
 
 def day(value: dt.date | None) -> str:

@@ -24,6 +24,7 @@ from fieldapp.services.workspace import Workspace
 from fieldapp.store import Vault
 from fieldapp.tui.app import FieldApp
 from fieldapp.tui.messages import WorkerFailed
+from fieldapp.tui.screens.resident_file import ResidentFileScreen
 from tests.conftest import FAST_KDF, PASSPHRASE, T0
 
 TODAY = T0.date()
@@ -137,3 +138,26 @@ async def settle(pilot: Pilot[None]) -> None:
             except WorkerCancelled:
                 continue
         await pilot.pause()
+
+
+async def open_file(pilot: Pilot[None], resident_id: str) -> ResidentFileScreen:
+    """Open the file of ``resident_id`` as the app opens it from a list, wait until it has
+    loaded, and return it (failing when the app showed something else)."""
+    app = pilot.app
+    assert isinstance(app, FieldApp)
+    app.open_resident(resident_id)
+    await settle(pilot)
+    assert isinstance(app.screen, ResidentFileScreen), app.screen
+    return app.screen
+
+
+async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
+    """Focus the field ``selector`` of the current screen, empty it if it is a one-line
+    input, and type ``text`` there key by key as a worker would."""
+    widget = pilot.app.screen.query_one(selector)
+    widget.focus()
+    await pilot.pause()
+    if isinstance(widget, Input):
+        widget.value = ""
+    if text:
+        await pilot.press(*text)

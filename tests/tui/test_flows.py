@@ -28,7 +28,7 @@ from fieldapp.tui.screens.residents import ResidentsScreen
 from fieldapp.tui.screens.today import TodayScreen
 from fieldapp.tui.screens.unlock import LockScreen, UnlockScreen, wrong_passphrase_delay
 from tests.conftest import FAST_KDF, PASSPHRASE, T0
-from tests.tui.conftest import TODAY, make_app, settle
+from tests.tui.conftest import TODAY, make_app, open_file, settle, type_into
 
 
 async def wait_for(pilot: Pilot[None], predicate: Callable[[], bool], limit: int = 200) -> None:
@@ -38,15 +38,6 @@ async def wait_for(pilot: Pilot[None], predicate: Callable[[], bool], limit: int
             return
         await pilot.pause(0.02)
     raise AssertionError("condition never became true")
-
-
-async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
-    widget = pilot.app.screen.query_one(selector)
-    widget.focus()
-    await pilot.pause()
-    if isinstance(widget, Input):
-        widget.value = ""
-    await pilot.press(*text) if text else None
 
 
 def cell_texts(table: DataTable) -> list[list[str]]:
@@ -408,10 +399,7 @@ async def test_need_status_follows_the_workflow(demo_vault: Path) -> None:
         ws = app.workspace
         assert ws is not None
         need = next(n for n in ws.records.all(Need) if n.status is NeedStatus.IN_PROGRESS)
-        app.open_resident(need.resident_id)
-        await settle(pilot)
-        file = app.screen
-        assert isinstance(file, ResidentFileScreen)
+        file = await open_file(pilot, need.resident_id)
         file.query_one("#file-tabs").active = "tab-needs"  # type: ignore[attr-defined]
         table = file.query_one("#needs", DataTable)
         table.move_cursor(row=table.get_row_index(need.id))
@@ -513,8 +501,7 @@ async def test_brackets_in_user_text_are_shown_not_interpreted(demo_vault: Path)
         assert app.workspace is not None
         odd = Resident(name="[b]方括号[/b]", community="[red]社区", notes="[link=x]注意[/link]")
         app.workspace.save(odd)
-        app.open_resident(odd.id)
-        await settle(pilot)
+        await open_file(pilot, odd.id)
         profile = str(app.screen.query_one("#profile", Static).render())
         assert "[b]方括号[/b]" in profile and "[link=x]注意[/link]" in profile
         await pilot.press("escape")
@@ -654,8 +641,7 @@ async def test_editing_keeps_household_fields_in_place(demo_vault: Path) -> None
             household=[HouseholdMember(name="张小明", phone="13800138000", notes="在外地")],
         )
         ws.save(r)
-        app.open_resident(r.id)
-        await settle(pilot)
+        await open_file(pilot, r.id)
         await pilot.press("e")
         await settle(pilot)
         await pilot.press("ctrl+s")
@@ -673,8 +659,7 @@ async def test_commas_stay_inside_plan_reviews(demo_vault: Path) -> None:
         assert ws is not None
         r = Resident(name="帮教对象", community="史家社区")
         ws.save(r)
-        app.open_resident(r.id)
-        await settle(pilot)
+        await open_file(pilot, r.id)
         await pilot.press("p")
         await settle(pilot)
         await type_into(pilot, "#f-title", "帮教方案")

@@ -18,17 +18,7 @@ from fieldapp.domain.idcard import make_id_number
 from fieldapp.tui.forms import visit
 from fieldapp.tui.screens.form import FormScreen
 from tests.conftest import T0
-from tests.tui.conftest import make_app, settle
-
-
-async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
-    widget = pilot.app.screen.query_one(selector)
-    widget.focus()
-    await pilot.pause()
-    if isinstance(widget, Input):
-        widget.value = ""
-    if text:
-        await pilot.press(*text)
+from tests.tui.conftest import make_app, settle, type_into
 
 
 def shown(screen: FormScreen, selector: str) -> str:

@@ -14,8 +14,8 @@ from fieldapp.tui.dialogs.confirm import ConfirmDialog
 from fieldapp.tui.dialogs.status import StatusDialog
 from fieldapp.tui.screens.form import FormScreen
 from fieldapp.tui.screens.resident_file import ResidentFileScreen
-from tests.tui.conftest import make_app, settle
-from tests.tui.test_flows import type_into, wait_for
+from tests.tui.conftest import make_app, open_file, settle, type_into
+from tests.tui.test_flows import wait_for
 
 
 def _elderly(app) -> Resident:  # type: ignore[no-untyped-def]
@@ -25,8 +25,7 @@ def _elderly(app) -> Resident:  # type: ignore[no-untyped-def]
 
 async def _visit_form(pilot, app) -> tuple[Resident, FormScreen]:  # type: ignore[no-untyped-def]
     resident = _elderly(app)
-    app.open_resident(resident.id)
-    await settle(pilot)
+    await open_file(pilot, resident.id)
     await pilot.press("v")
     await settle(pilot)
     form = app.screen
@@ -100,10 +99,7 @@ async def test_the_needs_cursor_stays_on_the_chosen_need_after_the_status_dialog
         resident = next(r for r in ws.records.all(Resident))
         for text in ("一", "二", "三"):
             ws.save(Need(resident_id=resident.id, category=NeedCategory.HOUSING, description=text))
-        app.open_resident(resident.id)
-        await settle(pilot)
-        file = app.screen
-        assert isinstance(file, ResidentFileScreen)
+        file = await open_file(pilot, resident.id)
         file.query_one("#file-tabs", TabbedContent).active = "tab-needs"
         table = file.query_one("#needs", DataTable)
         table.focus()
@@ -134,9 +130,7 @@ async def test_s_on_the_profile_tab_shows_the_needs_instead_of_changing_one(
         assert ws is not None
         resident = next(r for r in ws.records.all(Resident))
         ws.save(Need(resident_id=resident.id, category=NeedCategory.HOUSING, description="一"))
-        app.open_resident(resident.id)
-        await settle(pilot)
-        file = app.screen
+        file = await open_file(pilot, resident.id)
         tabs = file.query_one("#file-tabs", TabbedContent)
         assert tabs.active == "tab-profile"
         await pilot.press("s")

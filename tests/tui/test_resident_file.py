@@ -34,7 +34,7 @@ from fieldapp.tui.dialogs.visit import VisitDialog
 from fieldapp.tui.screens.form import FormScreen
 from fieldapp.tui.screens.resident_file import ResidentFileScreen
 from tests.tui import test_supervisor
-from tests.tui.conftest import TODAY, make_app, settle
+from tests.tui.conftest import TODAY, make_app, open_file, settle
 from tests.tui.test_supervisor import R1
 from tests.tui.test_supervisor import make as supervisor_app
 
@@ -52,10 +52,7 @@ async def test_status_dialog_shows_its_keys_help_and_resolves_on_the_spot(
         r = Resident(name="当场解决", community="史家社区")
         need = Need(resident_id=r.id, category=NeedCategory.DAILY_CARE, description="灯泡坏了")
         ws.records.save_many([r, need])
-        app.open_resident(r.id)
-        await settle(pilot)
-        file = app.screen
-        assert isinstance(file, ResidentFileScreen)
+        file = await open_file(pilot, r.id)
         file.query_one("#file-tabs").active = "tab-needs"  # type: ignore[attr-defined]
         await pilot.pause()
         file.query_one("#needs", DataTable).focus()
@@ -106,9 +103,7 @@ async def test_a_case_plan_is_shown_as_text_not_markup(demo_vault: Path) -> None
             reviews=[PlanReview(held_on=TODAY, reviewer="督导", text="稳定 [b]继续[/b]")],
         )
         ws.records.save_many([r, plan])
-        app.open_resident(r.id)
-        await settle(pilot)
-        file = app.screen
+        file = await open_file(pilot, r.id)
         file.query_one("#file-tabs").active = "tab-plan"  # type: ignore[attr-defined]
         await settle(pilot)
         shown = file.query_one("#plan", Static).render()
@@ -129,10 +124,7 @@ async def test_history_names_the_workers_and_says_a_conflict_was_resolved(
         assert ws is not None
         (conflict,) = supervision.field_conflicts(ws.vault, R1)
         supervision.resolve(ws.vault, conflict, "张三丰（又名张叁）")
-        app.open_resident(R1)
-        await settle(pilot)
-        file = app.screen
-        assert isinstance(file, ResidentFileScreen)
+        file = await open_file(pilot, R1)
         file.query_one("#file-tabs").active = "tab-history"  # type: ignore[attr-defined]
         await settle(pilot)
         table = file.query_one("#history", DataTable)
@@ -177,10 +169,7 @@ async def test_enter_on_a_visit_shows_it_with_the_checklist(
             },
         )
         ws.records.save_many([r, visit])
-        app.open_resident(r.id)
-        await settle(pilot)
-        file = app.screen
-        assert isinstance(file, ResidentFileScreen)
+        file = await open_file(pilot, r.id)
         file.query_one("#file-tabs").active = "tab-visits"  # type: ignore[attr-defined]
         await pilot.pause()
         file.query_one("#visits", DataTable).focus()
@@ -224,9 +213,7 @@ async def test_a_no_on_the_safety_checklist_is_offered_as_a_need(
         assert ws is not None
         r = Resident(name="独居老人", community="史家社区", tags=[Vulnerability.ELDERLY_ALONE])
         ws.save(r)
-        app.open_resident(r.id)
-        await settle(pilot)
-        file = app.screen
+        file = await open_file(pilot, r.id)
 
         def needs() -> list[Need]:
             return [n for n in ws.records.all(Need) if n.resident_id == r.id]
@@ -264,10 +251,7 @@ async def test_left_and_right_switch_tabs_from_the_tables(demo_vault: Path) -> N
         assert ws is not None
         r = Resident(name="换页", community="史家社区")
         ws.save(r)
-        app.open_resident(r.id)
-        await settle(pilot)
-        file = app.screen
-        assert isinstance(file, ResidentFileScreen)
+        file = await open_file(pilot, r.id)
         tabs = file.query_one("#file-tabs", TabbedContent)
         tabs.active = "tab-needs"
         await pilot.pause()
@@ -302,8 +286,7 @@ async def test_the_profile_shows_the_whole_id_the_export_takes(demo_vault: Path,
         assert ws is not None
         twin = Resident(name="同名", community="史家社区")
         ws.records.save_many([twin, Resident(name="同名", community="和平社区")])
-        app.open_resident(twin.id)
-        await settle(pilot)
+        await open_file(pilot, twin.id)
         profile = str(app.screen.query_one("#profile", Static).render())
         line = next(x for x in profile.splitlines() if twin.id in x)
         assert line.split()[-1] == twin.id  # whole, not cut
@@ -321,10 +304,7 @@ async def test_a_resident_is_archived_out_of_the_lists_and_restored_from_the_fil
         assert ws is not None
         r = Resident(name="归档测试", community="史家社区")
         ws.save(r)
-        app.open_resident(r.id)
-        await settle(pilot)
-        file = app.screen
-        assert isinstance(file, ResidentFileScreen)
+        file = await open_file(pilot, r.id)
         await pilot.press("f1")  # the help lists the keys the footer leaves out
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
@@ -375,6 +355,38 @@ async def test_a_resident_is_archived_out_of_the_lists_and_restored_from_the_fil
         app.close_vault()
 
 
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+async def test_the_delete_question_says_its_keys_delete_and_keep_not_discard(
+    demo_vault: Path, lang: str
+) -> None:
+    """The confirmation's y and n say what this question is about: deleting the file, not
+    discarding a form's changes; a language switch keeps it so."""
+    from fieldapp.i18n import t
+
+    app = make_app(demo_vault, lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        ws = app.workspace
+        assert ws is not None
+        r = Resident(name="问删除", community="史家社区")
+        ws.save(r)
+        await open_file(pilot, r.id)
+        await pilot.press("d")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog)
+        tips = {b.binding.id: b.binding.tooltip for b in dialog.active_bindings.values()}
+        assert tips["confirm.yes"] == t("ui.yes_delete")
+        assert tips["confirm.no"] == t("ui.no_keep_file")
+        await app.set_language("zh_CN" if lang == "en" else "en")  # re-translated: kept
+        tips = {b.binding.id: b.binding.tooltip for b in dialog.active_bindings.values()}
+        assert tips["confirm.yes"] == dialog.yes
+        await pilot.press("n")
+        await settle(pilot)
+        assert ws.records.get(Resident, r.id) is not None
+        app.close_vault()
+
+
 async def test_deleting_a_file_asks_first_and_is_offered_when_consent_is_withdrawn(
     demo_vault: Path,
 ) -> None:
@@ -385,10 +397,7 @@ async def test_deleting_a_file_asks_first_and_is_offered_when_consent_is_withdra
         assert ws is not None
         r = Resident(name="撤回同意", community="史家社区")
         ws.save(r)
-        app.open_resident(r.id)
-        await settle(pilot)
-        file = app.screen
-        assert isinstance(file, ResidentFileScreen)
+        file = await open_file(pilot, r.id)
         await pilot.press("d")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmDialog)

@@ -89,8 +89,15 @@ def supervised(tmp_path: Path) -> Iterator[Path]:
         op(b, "visit", V1, field, value)
     op(a, "resident", R1, "name", "张三丰")  # the two laptops edit the name at once
     op(b, "resident", R1, "name", "张叁")
-    secrets = TeamSecrets.generate("team0001", "史家社区督导")
     path = tmp_path / "sup"
+    merged(path, (a, "李娜"), (b, "王芳"), forged_from=a)
+    yield path
+
+
+def merged(path: Path, *devices: tuple[Device, str], forged_from: Device | None = None) -> None:
+    """A supervisor's vault at ``path`` that enrolled ``devices`` (each with its worker's
+    name) and merged their bundles, plus one forged copy of ``forged_from``'s first."""
+    secrets = TeamSecrets.generate("team0001", "史家社区督导")
     vault, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF, clock=FixedClock(NOW))
     devs = {
         d.id: {
@@ -99,18 +106,18 @@ def supervised(tmp_path: Path) -> Iterator[Path]:
             "enrolled": "2026-11-01",
             "revoked": None,
         }
-        for d, name in ((a, "李娜"), (b, "王芳"))
+        for d, name in devices
     }
     vault.commit((), kv={team.TEAM_SECRETS: secrets.to_json(), team.TEAM_DEVICES: devs})
     merger = Merger(vault)
-    for device in (a, b):
+    for device, _ in devices:
         for data in device.bundles("team0001", secrets.enc_key.public_key(), 100):
             merger.receive(data, source=f"/media/usb/{device.id}.fbundle")
-    forged = bytearray(a.bundles("team0001", secrets.enc_key.public_key(), 100)[0])
-    forged[150] ^= 1
-    merger.receive(bytes(forged), source="/media/usb/forged.fbundle")
+    if forged_from is not None:
+        forged = bytearray(forged_from.bundles("team0001", secrets.enc_key.public_key(), 100)[0])
+        forged[150] ^= 1
+        merger.receive(bytes(forged), source="/media/usb/forged.fbundle")
     vault.close()
-    yield path
 
 
 def make(path: Path, lang: str = "en") -> FieldApp:
@@ -242,6 +249,24 @@ def test_team_report_counts(supervised: Path) -> None:
         assert report["李娜"].residents + report["王芳"].residents == 1
         assert report["王芳"].visits_per_week[-2:] == [1, 0]  # Sat 21 Nov: last week, not this
         assert sum(r.conflicts for r in report.values()) == 1
+
+
+def test_team_report_leaves_an_archived_resident_out_of_the_count(tmp_path: Path) -> None:
+    """An archived resident is out of every list and count: the team report's too."""
+    a = Device(1)
+    a.hlc = int(dt.datetime(2026, 11, 20, 10).timestamp() * 1000) << 16
+    kept, shelved = R1, "019a0000-0000-7000-8000-000000000009"
+    for rid, name in ((kept, "张三"), (shelved, "李四")):
+        op(a, "resident", rid, "name", name)
+        op(a, "resident", rid, "community", "史家社区")
+        op(a, "resident", rid, "cadence", [{"activity": "home_visit", "every_days": 7}])
+    op(a, "resident", shelved, "archived", True)
+    merged(tmp_path / "sup", (a, "李娜"))
+    with Vault.open(tmp_path / "sup", PASSPHRASE, clock=FixedClock(NOW)) as v:
+        assert v.count("resident") == 2  # both merged; one of them archived
+        (row,) = supervision.team_report(v, TODAY)
+        assert row.name == "李娜" and row.residents == 1
+        assert row.overdue == 1  # the kept resident's weekly visit, never made
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])

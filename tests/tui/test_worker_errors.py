@@ -19,8 +19,7 @@ from fieldapp.tui.screens.form import FormScreen
 from fieldapp.tui.screens.residents import ResidentsScreen
 from fieldapp.tui.screens.today import TodayScreen
 from tests.conftest import ROOT
-from tests.tui.conftest import make_app, settle
-from tests.tui.test_flows import type_into
+from tests.tui.conftest import make_app, settle, type_into
 
 SECRET = "张秘密 110105194912310021"  # what an exception's text might carry
 

@@ -15,8 +15,9 @@ from fieldapp.tui.i18n import translate_bindings
 
 class ConfirmDialog(ModalScreen[bool]):
     """Ask a yes/no ``question`` — by default whether to discard what was typed: True for yes
-    (``y``), False (``n``, Escape) for no. ``yes`` and ``no`` label the buttons (discard /
-    keep editing unless given); "no" has the focus, so Enter never says yes by accident."""
+    (``y``), False (``n``, Escape) for no. ``yes`` and ``no`` label the buttons and are the
+    tips of ``y`` and ``n`` (discard / keep editing unless given: "Delete the file" when the
+    question is a deletion); "no" has the focus, so Enter never says yes by accident."""
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
@@ -39,8 +40,17 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         """Focus "no" (keep editing), so that Enter never says yes by accident."""
-        translate_bindings(self)
+        self._translate_keys()
         self.query_one("#no", Button).focus()
+
+    async def relabel(self) -> None:
+        """After a language switch: the keys' tips still say what this question is about."""
+        self._translate_keys()
+
+    def _translate_keys(self) -> None:
+        # y and n say what the buttons say (delete the file, keep it …), not "discard".
+        tips = {"confirm.yes": self.yes or "", "confirm.no": self.no or ""}
+        translate_bindings(self, tips)
 
     def action_answer(self, value: bool) -> None:
         """Close with the answer: True is yes (discard)."""

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fieldapp.domain import CasePlan, PlanStatus, Record, Resident, validate
+from fieldapp.domain import CasePlan, PlanStatus, Record, Resident
 from fieldapp.services.workspace import Workspace
-from fieldapp.tui.forms.spec import FieldSpec, FormDef, enum_options, lines_of, optional, text_of
+from fieldapp.tui.forms.spec import (
+    FieldSpec,
+    FormDef,
+    enum_options,
+    lines_of,
+    optional,
+    text_of,
+    validated,
+)
 
 DONE_WORDS = ("x", "done", "完成", "是")  # an action's fourth part that marks it done
 
@@ -85,11 +93,7 @@ def build(ws: Workspace, resident: Resident, plan: CasePlan | None = None) -> Fo
             "reviews": reviews,
             "next_review": optional(v, "next_review"),
         }
-        if p:
-            data["id"] = p.id
-        return validate(
-            CasePlan, {k: val for k, val in data.items() if val is not None}, today=ws.today()
-        )
+        return validated(CasePlan, data, ws, p.id if p else None)
 
     title = "ui.form_edit_plan" if p else "ui.form_new_plan"
     return FormDef(

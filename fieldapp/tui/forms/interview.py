@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from fieldapp.domain import Interview, Record, Resident, validate
+from fieldapp.domain import Interview, Record, Resident
 from fieldapp.domain.cautions import cautions_of
 from fieldapp.errors import FieldProblem, RecordInvalid
 from fieldapp.i18n import t
@@ -20,6 +20,7 @@ from fieldapp.tui.forms.spec import (
     optional,
     question_label,
     text_of,
+    validated,
 )
 from fieldapp.tui.i18n import lang
 
@@ -103,9 +104,7 @@ def build(ws: Workspace, resident: Resident, template_id: str) -> FormDef:
             "notes": str(v.get("notes") or ""),
             "follow_ups": follow_ups,
         }
-        return validate(
-            Interview, {k: val for k, val in data.items() if val is not None}, today=ws.today()
-        )
+        return validated(Interview, data, ws)
 
     return FormDef(
         "ui.form_new_interview",

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fieldapp.domain import Need, NeedCategory, Record, Resident, Urgency, validate
+from fieldapp.domain import Need, NeedCategory, Record, Resident, Urgency
 from fieldapp.services.workspace import Workspace
-from fieldapp.tui.forms.spec import FieldSpec, FormDef, enum_options, optional
+from fieldapp.tui.forms.spec import FieldSpec, FormDef, enum_options, optional, validated
 
 
 def build(ws: Workspace, resident: Resident, need: Need | None = None) -> FormDef:
@@ -51,11 +51,7 @@ def build(ws: Workspace, resident: Resident, need: Need | None = None) -> FormDe
             "opened_on": optional(v, "opened_on"),
             "due_date": optional(v, "due_date"),
         }
-        if need:
-            data["id"] = need.id
-        return validate(
-            Need, {k: val for k, val in data.items() if val is not None}, today=ws.today()
-        )
+        return validated(Need, data, ws, need.id if need else None)
 
     title = "ui.form_edit_need" if need else "ui.form_new_need"
     return FormDef(

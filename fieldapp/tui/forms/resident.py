@@ -12,11 +12,18 @@ from fieldapp.domain import (
     Record,
     Resident,
     Vulnerability,
-    validate,
 )
 from fieldapp.domain.cautions import cautions_of, id_gender_cautions
 from fieldapp.services.workspace import Workspace
-from fieldapp.tui.forms.spec import FieldSpec, FormDef, enum_options, lines_of, optional, text_of
+from fieldapp.tui.forms.spec import (
+    FieldSpec,
+    FormDef,
+    enum_options,
+    lines_of,
+    optional,
+    text_of,
+    validated,
+)
 
 # Where a problem with a nested value is shown: the form field that holds it.
 _PROBLEM_FIELDS = {
@@ -135,9 +142,7 @@ def build(ws: Workspace, resident: Resident | None = None) -> FormDef:
             "notes": str(v.get("notes") or ""),
             "archived": r.archived if r else False,  # not the form's: archiving has a key
         }
-        if record_id:
-            data["id"] = record_id
-        return validate(Resident, data, today=ws.today())
+        return validated(Resident, data, ws, record_id)
 
     title = "ui.form_edit_resident" if r else "ui.form_new_resident"
     return FormDef(

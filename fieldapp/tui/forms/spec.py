@@ -11,14 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from fieldapp.domain import Record
+from fieldapp.domain import Record, validate
 from fieldapp.domain.cautions import Caution
 from fieldapp.i18n import t
 from fieldapp.services.templates import Question
 from fieldapp.tui.i18n import label, lang
 
+if TYPE_CHECKING:
+    from fieldapp.services.workspace import Workspace
+
+R = TypeVar("R", bound=Record)
 FieldKind = Literal["text", "note", "select", "multi", "date", "datetime", "int", "bool", "lines"]
 
 
@@ -145,3 +149,18 @@ def lines_of(values: dict[str, Any], name: str, parts: int) -> list[list[str]]:
             fields = [p.strip() for p in line.replace("；", ";").split(";", parts - 1)]
             out.append(fields + [""] * (parts - len(fields)))
     return out
+
+
+def validated(
+    model: type[R], data: dict[str, Any], ws: Workspace, record_id: str | None = None
+) -> R:
+    """The record ``model`` that a form's ``data`` makes, checked as of the workspace's
+    today; :class:`~fieldapp.errors.RecordInvalid` with the field problems otherwise.
+
+    A field left empty (None) is left out, so the model's default holds (a need without
+    an opening date was opened today); ``record_id`` is the record being edited (None
+    for a new one)."""
+    fields = {k: v for k, v in data.items() if v is not None}
+    if record_id:
+        fields["id"] = record_id
+    return validate(model, fields, today=ws.today())

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from fieldapp.domain import CheckAnswer, Record, Resident, Visit, VisitKind, Vulnerability, validate
+from fieldapp.domain import CheckAnswer, Record, Resident, Visit, VisitKind, Vulnerability
 from fieldapp.domain.cautions import cautions_of
 from fieldapp.services.workspace import Workspace
 from fieldapp.tui.forms.spec import (
@@ -17,6 +17,7 @@ from fieldapp.tui.forms.spec import (
     optional,
     question_label,
     text_of,
+    validated,
 )
 
 CHECKLIST = "home_safety_elderly"  # the checklist template a home visit to them uses
@@ -82,9 +83,7 @@ def build(ws: Workspace, resident: Resident) -> FormDef:
             "checklist": checklist if use else {},
             "next_due": optional(v, "next_due"),
         }
-        return validate(
-            Visit, {k: val for k, val in data.items() if val is not None}, today=ws.today()
-        )
+        return validated(Visit, data, ws)
 
     return FormDef(
         "ui.form_new_visit",
