@@ -89,12 +89,18 @@ def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]
         return rows.get(device or "")
 
     owner: dict[str, str | None] = {}
+    archived: set[str] = set()
     for rid, doc in vault.iter_records(RecordKind.RESIDENT.value):
         owner[rid] = author(vault, "resident", rid)
-        # An archived resident is out of the caseload, as in every list and count.
-        if (r := row(owner[rid])) is not None and not doc.get("archived"):
+        # An archived resident is out of the caseload, as in every list and count: the
+        # needs list and the worker's Today leave their needs out too.
+        if doc.get("archived"):
+            archived.add(rid)
+        elif (r := row(owner[rid])) is not None:
             r.residents += 1
     for nid, doc in vault.iter_records(RecordKind.NEED.value):
+        if doc.get("resident_id") in archived:
+            continue
         if (r := row(author(vault, "need", nid))) is not None:
             r.needs_listed += 1
             r.needs_resolved += doc.get("status") == NeedStatus.RESOLVED.value

@@ -121,7 +121,7 @@ def test_a_new_residents_form_asks_who_the_person_is(ws: Workspace) -> None:
     # The worker's own community is filled in; consent starts as "not yet asked".
     assert form.values["community"] == "史家社区"
     assert form.values["gender"] == "unknown" and form.values["consent_status"] == "pending"
-    assert ("Elderly, living alone", "elderly_alone") in form.spec("tags").options
+    assert ("Elderly living alone", "elderly_alone") in form.spec("tags").options
     assert form.spec("household").hint == "hint.household"
 
 

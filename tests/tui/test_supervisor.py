@@ -231,7 +231,7 @@ def test_csv_exports_open_in_excel_and_can_hide_ids(supervised: Path, tmp_path: 
         raw = plain.read_bytes()
         assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the Chinese right
         text = raw.decode("utf-8-sig")
-        assert "13812345678" in text and "Female" not in text and "Elderly, living alone" in text
+        assert "13812345678" in text and "Female" not in text and "Elderly living alone" in text
         masked = hidden.read_text("utf-8-sig")
         assert "13812345678" not in masked and "138****5678" in masked
         assert "19500102" not in masked
@@ -260,6 +260,16 @@ def test_team_report_leaves_an_archived_resident_out_of_the_count(tmp_path: Path
         op(a, "resident", rid, "name", name)
         op(a, "resident", rid, "community", "史家社区")
         op(a, "resident", rid, "cadence", [{"activity": "home_visit", "every_days": 7}])
+    need = "019a0000-0000-7000-8000-00000000000a"
+    for field, value in (
+        ("resident_id", shelved),
+        ("category", "housing"),
+        ("description", "屋顶漏雨"),
+        ("urgency", "high"),
+        ("status", "open"),
+        ("opened_on", "2026-11-20"),
+    ):
+        op(a, "need", need, field, value)
     op(a, "resident", shelved, "archived", True)
     merged(tmp_path / "sup", (a, "李娜"))
     with Vault.open(tmp_path / "sup", PASSPHRASE, clock=FixedClock(NOW)) as v:
@@ -267,6 +277,7 @@ def test_team_report_leaves_an_archived_resident_out_of_the_count(tmp_path: Path
         (row,) = supervision.team_report(v, TODAY)
         assert row.name == "李娜" and row.residents == 1
         assert row.overdue == 1  # the kept resident's weekly visit, never made
+        assert (row.needs_listed, row.needs_open) == (0, 0)  # the archived one's need
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
