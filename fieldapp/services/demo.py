@@ -221,16 +221,15 @@ def _address(rng: random.Random, community: Community, street: Text, language: s
     )
 
 
-def _spend(rng: random.Random, *sizes: int) -> int:
-    """Make the draws an earlier demo made here for its texts (a choice among each of
-    ``sizes``, and the coin that picked its language), so the people, dates and record counts
-    stay what they were; the texts now come from their own stream. Returns the first choice."""
-    first = [rng.randrange(size) for size in sizes]
+def _spend(rng: random.Random, size: int) -> None:
+    """Make the draws an earlier demo made here for a text (a choice among ``size``, and the
+    coin that picked its language), so the people, dates and record counts stay what they
+    were; the texts now come from a stream of their own."""
+    rng.randrange(size)
     rng.random()
-    return first[0]
 
 
-OLD_NEED_SIZES = (2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1)  # how many texts each category once had
+_OLD_NEED_SIZES = (2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1)  # how many texts each category once had
 
 
 def build_demo(
@@ -333,7 +332,7 @@ def build_demo(
 
         # Needs: every status, some overdue.
         for _ in range(rng.choice((0, 1, 1, 2, 3))):
-            old_category = rng.randrange(len(OLD_NEED_SIZES))
+            old_category = rng.randrange(len(_OLD_NEED_SIZES))
             category, description = words.choice(pool.needs)
             opened = day(rng.randrange(3, 200))
             status = rng.choice(list(NeedStatus))
@@ -344,7 +343,7 @@ def build_demo(
             elif status is NeedStatus.REFERRED:
                 rng.randrange(2)  # the draw its text once took
                 note = say(pool.referral[0], language)
-            _spend(rng, OLD_NEED_SIZES[old_category])
+            _spend(rng, _OLD_NEED_SIZES[old_category])
             need = Need(
                 id=new_id(),
                 resident_id=resident.id,

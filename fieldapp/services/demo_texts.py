@@ -143,7 +143,10 @@ POOLS: dict[Profile, Pool] = {
             ),
             (
                 NeedCategory.HEALTH,
-                ("术后康复，需陪同复诊", "Recovering from surgery; needs company to check-ups"),
+                (
+                    "术后康复，需陪同复诊",
+                    "Recovering from surgery; needs someone to go along to check-ups",
+                ),
             ),
             (
                 NeedCategory.FAMILY,
@@ -245,7 +248,10 @@ POOLS: dict[Profile, Pool] = {
                 NeedCategory.HOUSING,
                 ("楼道口加装无障碍坡道", "Build a ramp at the building entrance"),
             ),
-            (NeedCategory.HEALTH, ("需陪同康复训练", "Needs company to rehabilitation sessions")),
+            (
+                NeedCategory.HEALTH,
+                ("需陪同康复训练", "Needs someone to go along to rehabilitation"),
+            ),
         ),
         resolved=(
             ("辅具已送达", "Assistive device delivered"),
