@@ -145,3 +145,32 @@ def test_demo_builds_then_keeps(tmp_path: Path, lang: str) -> None:
     assert kept.returncode == 0 and (target / "vault.key").read_bytes() == marker
     rebuilt = fieldapp("demo", "--summary", "--dir", str(target), lang=lang)
     assert rebuilt.returncode == 0 and (target / "vault.key").read_bytes() != marker
+
+
+def test_demo_is_written_in_the_apps_language(tmp_path: Path) -> None:
+    """``fieldapp --lang en demo`` and ``fieldapp demo --lang en`` both give an English demo;
+    without ``--lang`` the app's language (here Chinese) is the demo's."""
+    from fieldapp.domain import Need, Resident
+    from fieldapp.services.demo import DEMO_PASSPHRASE
+
+    cjk = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+    runs = {
+        "en": fieldapp("demo", "--summary", "--dir", str(tmp_path / "en"), lang="en"),
+        "en-after": fieldapp(
+            "demo", "--summary", "--dir", str(tmp_path / "en-after"), "--lang", "en", lang="zh_CN"
+        ),
+        "zh_CN": fieldapp("demo", "--summary", "--dir", str(tmp_path / "zh_CN"), lang="zh_CN"),
+    }
+    for name, run in runs.items():
+        assert run.returncode == 0, run.stderr
+        with Vault.open(tmp_path / name, DEMO_PASSPHRASE) as vault:
+            service = RecordService(vault)
+            written = [r.notes for r in service.all(Resident)] + [
+                r.community for r in service.all(Resident)
+            ]
+            written += [n.description for n in service.all(Need)]
+        if name == "zh_CN":
+            assert "社区)" in run.stdout and all(cjk.search(t) for t in written)
+        else:
+            assert "Community)" in run.stdout and "社区" not in run.stdout
+            assert not [t for t in written if cjk.search(t)]

@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", action="store_true", help=t("cli.help_keep"))
     demo.add_argument("--dir", metavar="DIR", help=t("cli.help_demo_dir"))
     demo.add_argument("--summary", action="store_true", help=t("cli.help_summary"))
+    # `fieldapp demo --lang en` as well as `fieldapp --lang en demo`; unset, the global one holds.
+    demo.add_argument(
+        "--lang", choices=i18n.LANGUAGES, default=argparse.SUPPRESS, help=t("cli.help_demo_lang")
+    )
     demo.set_defaults(func=cmd_demo)
     team_parser = sub.add_parser("team", help=t("cli.help_team"))
     team_sub = team_parser.add_subparsers(dest="team_command")

@@ -97,8 +97,9 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Build the demo vault of invented residents (or keep it with ``--keep``) and open the app
-    on it; with ``--summary`` or no terminal, print what it holds."""
+    """Build the demo vault of invented residents in the app's language (``--lang``, else the
+    settings'), or keep it with ``--keep``, and open the app on it; with ``--summary`` or no
+    terminal, print what it holds."""
     from fieldapp import paths
     from fieldapp.services.demo import DEMO_PASSPHRASE, build_demo
     from fieldapp.services.records import RecordService
@@ -107,6 +108,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from fieldapp.store.vault import KEY_FILE
 
     path = Path(args.dir) if args.dir else paths.demo_dir()
+    config = settings(args)  # the demo is written in the language the app will show
     if args.keep and (path / KEY_FILE).exists():
         vault = Vault.open(path, DEMO_PASSPHRASE)
         tell_report(vault)
@@ -116,11 +118,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             shutil.rmtree(path)
         say("cli.demo_building", path=str(path))
         vault, _ = Vault.create(path, DEMO_PASSPHRASE)
-        build_demo(RecordService(vault), vault.clock.today())
+        build_demo(RecordService(vault), vault.clock.today(), language=config.language)
     if not args.summary and sys.stdin.isatty() and sys.stdout.isatty():
         from fieldapp.tui.launch import run
 
-        run(path, settings(args), vault, **run_options(args))  # straight into the app
+        run(path, config, vault, **run_options(args))  # straight into the app
         return 0
     with vault:
         service = RecordService(vault)

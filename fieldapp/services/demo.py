@@ -1,9 +1,13 @@
-"""A demo vault with realistic, entirely invented sample data (bilingual).
+"""A demo vault with realistic, entirely invented sample data, written in Chinese or in
+English (the app's language).
 
 Two street offices in Beijing and a township and a village near Lhasa; elderly people
-living alone, people with disabilities, juveniles under assistance, low-income
-families. Dates are relative to ``today`` so that some visits are always overdue.
-Every name, phone and ID number is generated; none belongs to a real person.
+living alone, people with disabilities, juveniles under assistance, left-behind children,
+low-income families. Each file's notes, needs and plans come from the pool for that kind
+of resident (``demo_texts``). People keep their Chinese or Tibetan names in both
+languages; in English, communities and streets are in pinyin as on the street signs.
+Dates are relative to ``today`` so that some visits are always overdue. Every name, phone
+and ID number is generated; none belongs to a real person.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from fieldapp.domain import (
     HouseholdMember,
     Interview,
     Need,
-    NeedCategory,
     NeedStatus,
     PlanAction,
     PlanReview,
@@ -39,6 +42,16 @@ from fieldapp.domain import (
 )
 from fieldapp.domain.idcard import make_id_number
 from fieldapp.domain.ids import new_id
+from fieldapp.services.demo_texts import (
+    HOME_PURPOSES,
+    INTERVIEW_PLACES,
+    PHONE_PURPOSES,
+    POOLS,
+    REVIEWER,
+    Text,
+    profile_of,
+    say,
+)
 from fieldapp.services.records import RecordService
 
 DEMO_PASSPHRASE = "demo-passphrase"  # the demo vault holds only invented data
@@ -46,23 +59,76 @@ DEMO_PASSPHRASE = "demo-passphrase"  # the demo vault holds only invented data
 
 @dataclass(frozen=True)
 class Community:
-    """A place the demo's residents live: name, ID-number region, phone area code, streets,
-    and whether its people get Tibetan names."""
+    """A place the demo's residents live: its name and streets in Chinese and in English
+    (pinyin, as the street signs give them), ID-number region, phone area code, and whether
+    its people get Tibetan names."""
 
-    name: str
+    name: Text
     region: str  # first six digits of local ID numbers
     area_code: str
-    streets: tuple[str, ...]
+    streets: tuple[Text, ...]
     tibetan: bool = False
 
 
 COMMUNITIES = (
-    Community("史家社区", "110101", "010", ("史家胡同", "内务部街", "演乐胡同")),
-    Community("演乐社区", "110101", "010", ("演乐胡同", "本司胡同", "灯草胡同")),
-    Community("西总布社区", "110101", "010", ("西总布胡同", "东堂子胡同", "赵家楼")),
-    Community("和平里北街社区", "110101", "010", ("和平里北街", "和平里七区", "小黄庄路")),
-    Community("冲赛康社区", "540102", "0891", ("冲赛康巷", "八廓东街", "鲁固三巷"), tibetan=True),
-    Community("波玛村", "540103", "0891", ("一组", "二组", "三组"), tibetan=True),
+    Community(
+        ("史家社区", "Shijia Community"),
+        "110101",
+        "010",
+        (
+            ("史家胡同", "Shijia Hutong"),
+            ("内务部街", "Neiwubu Street"),
+            ("演乐胡同", "Yanle Hutong"),
+        ),
+    ),
+    Community(
+        ("演乐社区", "Yanle Community"),
+        "110101",
+        "010",
+        (
+            ("演乐胡同", "Yanle Hutong"),
+            ("本司胡同", "Bensi Hutong"),
+            ("灯草胡同", "Dengcao Hutong"),
+        ),
+    ),
+    Community(
+        ("西总布社区", "Xizongbu Community"),
+        "110101",
+        "010",
+        (
+            ("西总布胡同", "Xizongbu Hutong"),
+            ("东堂子胡同", "Dongtangzi Hutong"),
+            ("赵家楼", "Zhaojialou"),
+        ),
+    ),
+    Community(
+        ("和平里北街社区", "Hepingli Beijie Community"),
+        "110101",
+        "010",
+        (
+            ("和平里北街", "Hepingli North Street"),
+            ("和平里七区", "Hepingli Block 7"),
+            ("小黄庄路", "Xiaohuangzhuang Road"),
+        ),
+    ),
+    Community(
+        ("冲赛康社区", "Chongsaikang Community"),
+        "540102",
+        "0891",
+        (
+            ("冲赛康巷", "Chongsaikang Lane"),
+            ("八廓东街", "Barkhor East Street"),
+            ("鲁固三巷", "Lugu Lane 3"),
+        ),
+        tibetan=True,
+    ),
+    Community(
+        ("波玛村", "Boma Village"),
+        "540103",
+        "0891",
+        (("一组", "Group 1"), ("二组", "Group 2"), ("三组", "Group 3")),
+        tibetan=True,
+    ),
 )
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭"
@@ -117,77 +183,6 @@ TIBETAN = (
     "索朗",
 )
 
-NEED_TEXT: dict[NeedCategory, tuple[tuple[str, str], ...]] = {
-    NeedCategory.INCOME: (
-        (
-            "申请低保，材料待补充户口本复印件",
-            "Apply for minimum living allowance; hukou copy missing",
-        ),
-        ("临时救助：医疗费用导致生活困难", "Temporary relief: medical bills left the family short"),
-    ),
-    NeedCategory.HOUSING: (
-        ("老旧平房漏雨，需申请修缮", "Old single-storey house leaks; apply for repairs"),
-        ("卫生间加装扶手和防滑垫", "Grab bars and anti-slip mats in the bathroom"),
-    ),
-    NeedCategory.HEALTH: (
-        (
-            "高血压需定期测量，协助签约家庭医生",
-            "High blood pressure; help sign up with a family doctor",
-        ),
-        ("术后康复，需陪同复诊", "Post-surgery recovery; needs someone to accompany check-ups"),
-    ),
-    NeedCategory.DAILY_CARE: (
-        (
-            "独居，需助餐服务（社区食堂送餐）",
-            "Lives alone; needs meal delivery from the community canteen",
-        ),
-        ("申请居家养老服务，每周两次助洁", "Home-care service: cleaning help twice a week"),
-    ),
-    NeedCategory.EDUCATION: (
-        ("辍学在家，联系学校复学", "Dropped out; contact the school about returning"),
-        ("需要课业辅导志愿者", "Needs a volunteer tutor for homework"),
-    ),
-    NeedCategory.EMPLOYMENT: (
-        ("推荐参加街道就业培训（家政）", "Refer to the street office's housekeeping training"),
-        ("协助办理失业登记", "Help register as unemployed"),
-    ),
-    NeedCategory.LEGAL: (
-        ("赡养纠纷，需法律援助", "Elder-support dispute; needs legal aid"),
-        ("协助办理残疾证换证", "Help renew the disability certificate"),
-    ),
-    NeedCategory.PSYCHOLOGICAL: (
-        ("丧偶后情绪低落，安排心理疏导", "Low mood since losing spouse; arrange counselling"),
-        ("与家人关系紧张，需家庭辅导", "Tension at home; family counselling"),
-    ),
-    NeedCategory.FAMILY: (
-        ("子女在外地，需建立紧急联系人机制", "Children live far away; set up an emergency contact"),
-    ),
-    NeedCategory.DISABILITY_SUPPORT: (
-        ("申请轮椅及辅具适配", "Apply for a wheelchair and assistive devices"),
-    ),
-    NeedCategory.OTHER: (("协助办理老年卡", "Help apply for the senior citizen card"),),
-}
-
-OBSERVATIONS = (
-    (
-        "老人精神状态良好，冰箱有存粮，药品按时服用。",
-        "In good spirits; food in the fridge; taking medicine on time.",
-    ),
-    (
-        "屋内较冷，暖气不热，已联系物业。",
-        "Flat is cold, heating weak; property management contacted.",
-    ),
-    (
-        "家属在场，沟通顺畅，约定下次面谈时间。",
-        "Family present, good conversation; next interview agreed.",
-    ),
-    ("本人情绪波动较大，提到睡眠不好。", "Mood swings; mentions sleeping badly."),
-    (
-        "按计划完成学习打卡，与母亲关系改善。",
-        "Kept to the study plan; relationship with mother improving.",
-    ),
-)
-
 HOME_SAFETY = (
     "gas_off",
     "smoke_alarm",
@@ -214,17 +209,48 @@ def _landline(rng: random.Random, community: Community) -> str:
     return f"{community.area_code}-{rng.randrange(2, 9)}{rest:0{digits - 1}d}"
 
 
-def _text(rng: random.Random, pair: tuple[str, str]) -> str:
-    # Most workers write in Chinese; an NGO volunteer writes some notes in English.
-    return pair[1] if rng.random() < 0.2 else pair[0]
+def _address(rng: random.Random, community: Community, street: Text, language: str) -> str:
+    number = rng.randrange(1, 120)
+    if community.tibetan:
+        return f"No. {number}, {street[1]}" if language == "en" else f"{street[0]}{number}号"
+    unit = rng.randrange(1, 7)
+    return (
+        f"{number} {street[1]}, Unit {unit}"
+        if language == "en"
+        else f"{street[0]}{number}号{unit}单元"
+    )
+
+
+def _spend(rng: random.Random, size: int) -> None:
+    """Make the draws an earlier demo made here for a text (a choice among ``size``, and the
+    coin that picked its language), so the people, dates and record counts stay what they
+    were; the texts now come from a stream of their own."""
+    rng.randrange(size)
+    rng.random()
+
+
+_OLD_NEED_SIZES = (2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1)  # how many texts each category once had
 
 
 def build_demo(
-    service: RecordService, today: dt.date, residents: int = 320, seed: int = 7
+    service: RecordService,
+    today: dt.date,
+    residents: int = 320,
+    seed: int = 7,
+    language: str = "zh_CN",
 ) -> dict[str, int]:
-    """Fill an empty vault; returns the number of records of each kind."""
-    rng = random.Random(seed)
-    service.set_profile("李娜 (Li Na)", "史家社区")
+    """Fill an empty vault, every text in ``language`` (``zh_CN`` or ``en``; people keep their
+    Chinese or Tibetan names) and fitting the resident it is about; returns the number of
+    records of each kind. The same seed gives the same people, dates and counts in both
+    languages."""
+    rng = random.Random(seed)  # people, dates, statuses: what happens
+    words = random.Random(seed + 1)  # what is written about it
+
+    def pick(texts: tuple[Text, ...]) -> str:
+        return say(words.choice(texts), language)
+
+    home_name = say(COMMUNITIES[0].name, language)
+    service.set_profile("李娜 (Li Na)" if language == "en" else "李娜", home_name)
     counts = {"resident": 0, "need": 0, "interview": 0, "visit": 0, "case_plan": 0}
     batch: list[Record] = []
     followups: list[Need] = []
@@ -262,8 +288,9 @@ def build_demo(
         else:
             tags = [Vulnerability.LOW_INCOME]
             age = rng.randrange(25, 75)
-            if rng.random() < 0.4:
+            if rng.random() < 0.4 and age < 60:  # out of work, not retired
                 tags.append(Vulnerability.UNEMPLOYED)
+        pool = POOLS[profile_of(tags)]
         born = dt.date(today.year - age, rng.randrange(1, 13), rng.randrange(1, 29))
         gender = rng.choice((Gender.FEMALE, Gender.MALE))
         cadence = [CadenceRule(activity=Activity.HOME_VISIT, every_days=30)]
@@ -273,13 +300,14 @@ def build_demo(
             cadence.append(CadenceRule(activity=Activity.PHONE_CALL, every_days=7))
         consent_day = day(rng.randrange(60, 900))
         household = []
-        if Vulnerability.MINOR in tags:
+        if Vulnerability.MINOR in tags or rng.random() < 0.5:
             household.append(
-                HouseholdMember(name=_person(rng, community), relation="母亲", phone=_mobile(rng))
-            )
-        elif rng.random() < 0.5:
-            household.append(
-                HouseholdMember(name=_person(rng, community), relation="子女", phone=_mobile(rng))
+                HouseholdMember(
+                    name=_person(rng, community),
+                    relation=say(pool.relation, language),
+                    phone=_mobile(rng),
+                    notes=say(pool.relation_note, language),
+                )
             )
         street = rng.choice(community.streets)
         resident = Resident(
@@ -291,38 +319,42 @@ def build_demo(
             if rng.random() < 0.85
             else None,
             phones=[_mobile(rng)] + ([_landline(rng, community)] if rng.random() < 0.3 else []),
-            address=f"{street}{rng.randrange(1, 120)}号"
-            + ("" if community.tibetan else f"{rng.randrange(1, 7)}单元"),
-            community=community.name,
+            address=_address(rng, community, street, language),
+            community=say(community.name, language),
             household=household,
             tags=tags,
             consent=Consent(status=ConsentStatus.GIVEN, on=consent_day),
             cadence=cadence,
-            notes=_text(rng, rng.choice(OBSERVATIONS)),
+            notes=pick(pool.notes),
         )
+        _spend(rng, 5)
         add(resident)
 
         # Needs: every status, some overdue.
         for _ in range(rng.choice((0, 1, 1, 2, 3))):
-            category = rng.choice(list(NEED_TEXT))
+            old_category = rng.randrange(len(_OLD_NEED_SIZES))
+            category, description = words.choice(pool.needs)
             opened = day(rng.randrange(3, 200))
             status = rng.choice(list(NeedStatus))
             note = ""
             if status is NeedStatus.RESOLVED:
-                note = rng.choice(
-                    ("已办结，居民满意", "Done; resident satisfied", "已落实助餐服务")
-                )
+                rng.randrange(3)  # the draw its text once took
+                note = pick(pool.resolved)
             elif status is NeedStatus.REFERRED:
-                note = rng.choice(("转介至街道残联", "Referred to the district legal aid centre"))
+                rng.randrange(2)  # the draw its text once took
+                note = say(pool.referral[0], language)
+            _spend(rng, _OLD_NEED_SIZES[old_category])
             need = Need(
                 id=new_id(),
                 resident_id=resident.id,
                 category=category,
-                description=_text(rng, rng.choice(NEED_TEXT[category])),
+                description=say(description, language),
                 urgency=rng.choice(list(Urgency)),
                 status=NeedStatus.OPEN if status is NeedStatus.RESOLVED else status,
                 status_note="" if status is NeedStatus.RESOLVED else note,
-                referred_to="街道残联" if status is NeedStatus.REFERRED else "",
+                referred_to=say(pool.referral[1], language)
+                if status is NeedStatus.REFERRED
+                else "",
                 opened_on=opened,
                 due_date=opened + dt.timedelta(days=rng.randrange(7, 90)),
             )
@@ -344,22 +376,27 @@ def build_demo(
             for n in range(rng.randrange(1, 4)):
                 when = day(last_gap + n * rule.every_days)
                 if rule.activity is Activity.INTERVIEW:
+                    rng.randrange(3)  # the draw its text once took
+                    answers: dict[str, str | int] = {
+                        "school_attendance": rng.choice(("regular", "irregular")),
+                        "contact_with_peers": rng.choice(("yes", "no")),
+                        "mood_0_10": rng.randrange(3, 10),
+                        "plan_progress": pick(pool.progress),
+                    }
+                    _spend(rng, 5)
                     add(
                         Interview(
                             id=new_id(),
                             resident_ids=[resident.id],
                             held_on=when,
-                            place=rng.choice(("社区服务站", "居民家中", "司法所")),
+                            place=pick(INTERVIEW_PLACES),
                             template_id="juvenile_followup",
-                            answers={
-                                "school_attendance": rng.choice(("regular", "irregular")),
-                                "contact_with_peers": rng.choice(("yes", "no")),
-                                "mood_0_10": rng.randrange(3, 10),
-                            },
-                            notes=_text(rng, rng.choice(OBSERVATIONS)),
+                            answers=answers,
+                            notes=pick(pool.interview),
                             follow_ups=[
                                 FollowUp(
-                                    text="联系学校班主任", due_date=when + dt.timedelta(days=7)
+                                    text=say(pool.follow_up, language),
+                                    due_date=when + dt.timedelta(days=7),
                                 )
                             ]
                             if rng.random() < 0.3
@@ -376,21 +413,22 @@ def build_demo(
                         )
                         for item in HOME_SAFETY
                     }
+                started = dt.datetime.combine(
+                    when, dt.time(rng.randrange(9, 17), rng.choice((0, 15, 30, 45)))
+                )
+                minutes = rng.choice((10, 15, 30, 45, 60)) if kind is VisitKind.HOME else 10
+                rng.randrange(4)  # the draw its text once took
+                _spend(rng, 5)
+                home = kind is VisitKind.HOME
                 add(
                     Visit(
                         id=new_id(),
                         resident_id=resident.id,
                         kind=kind,
-                        started_at=dt.datetime.combine(
-                            when, dt.time(rng.randrange(9, 17), rng.choice((0, 15, 30, 45)))
-                        ),
-                        duration_minutes=rng.choice((10, 15, 30, 45, 60))
-                        if kind is VisitKind.HOME
-                        else 10,
-                        purpose=rng.choice(
-                            ("例行探访", "Routine check-in", "了解需求进展", "节前慰问")
-                        ),
-                        observations=_text(rng, rng.choice(OBSERVATIONS)),
+                        started_at=started,
+                        duration_minutes=minutes,
+                        purpose=pick(HOME_PURPOSES if home else PHONE_PURPOSES),
+                        observations=pick(pool.home if home else pool.phone),
                         checklist_template="home_safety_elderly" if checklist else None,
                         checklist=checklist,
                     )
@@ -398,27 +436,26 @@ def build_demo(
 
         if Vulnerability.JUVENILE_ASSISTANCE in tags or rng.random() < 0.08:
             start = day(rng.randrange(30, 200))
+            (first, first_owner), (second, second_owner) = pool.actions
             add(
                 CasePlan(
                     id=new_id(),
                     resident_id=resident.id,
-                    title="个性化帮教方案"
-                    if Vulnerability.JUVENILE_ASSISTANCE in tags
-                    else "个案服务计划",
+                    title=say(pool.plan_title, language),
                     start_date=start,
                     goals=[
-                        Goal(text="恢复规律作息与学习"),
-                        Goal(text="Rebuild trust with family", achieved=rng.random() < 0.3),
+                        Goal(text=say(pool.goals[0], language)),
+                        Goal(text=say(pool.goals[1], language), achieved=rng.random() < 0.3),
                     ],
                     actions=[
                         PlanAction(
-                            text="每周面谈一次",
-                            owner="李娜",
+                            text=say(first, language),
+                            owner=say(first_owner, language),
                             due_date=start + dt.timedelta(days=90),
                         ),
                         PlanAction(
-                            text="联系学校安排复学",
-                            owner="王老师",
+                            text=say(second, language),
+                            owner=say(second_owner, language),
                             due_date=start + dt.timedelta(days=30),
                             done=rng.random() < 0.5,
                         ),
@@ -426,8 +463,8 @@ def build_demo(
                     reviews=[
                         PlanReview(
                             held_on=start + dt.timedelta(days=28),
-                            text="进展良好，继续执行。",
-                            reviewer="督导 陈静",
+                            text=say(pool.review, language),
+                            reviewer=say(REVIEWER, language),
                         )
                     ],
                     next_review=start + dt.timedelta(days=rng.randrange(40, 120)),

@@ -37,15 +37,24 @@ def counting_ids() -> Callable[[], str]:
 
 
 @pytest.fixture
-def demo_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A demo vault built at noon on :data:`TODAY` with predictable ids (for snapshots)."""
+def lang() -> str:
+    """The language of a test that does not choose one. A test parametrized on ``lang``
+    overrides this, and its :func:`demo_vault` is then written in that language, as
+    ``fieldapp demo`` writes it in the language the app shows."""
+    return "zh_CN"
+
+
+@pytest.fixture
+def demo_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str) -> Iterator[Path]:
+    """A demo vault built at noon on :data:`TODAY` with predictable ids (for snapshots), its
+    texts in the test's ``lang``."""
     monkeypatch.setattr(demo, "new_id", counting_ids())
     path = tmp_path / "demo"
     vault, _ = Vault.create(
         path, PASSPHRASE, kdf=FAST_KDF, device_id="demo0000device01", clock=FixedClock(NOON)
     )
     workspace = Workspace(vault)
-    demo.build_demo(workspace.records, TODAY, residents=60)
+    demo.build_demo(workspace.records, TODAY, residents=60, language=lang)
     vault.close()
     yield path
 
