@@ -188,3 +188,22 @@ async def test_a_new_resident_opens_in_their_file_once_saved(small_vault: Path) 
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen)
         app.close_vault()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+async def test_switching_the_language_keeps_todays_titles_in_view(
+    demo_vault: Path, lang: str
+) -> None:
+    """F2 redraws Today in the other language from the top: the first table takes the focus
+    (Enter still opens a row) without scrolling its section title out of view."""
+    app = make_app(demo_vault, lang=lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        body = app.screen.query_one("#today-body")
+        assert body.scroll_y == 0
+        assert app.screen.focused is app.screen.query_one("#due")
+        title = app.screen.query_one("#due-title")
+        assert body.region.contains_region(title.region)
+    app.close_vault()

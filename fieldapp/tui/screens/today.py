@@ -217,7 +217,8 @@ class TodayScreen(Screen[None]):
             return
         for table in self.query(DataTable):
             if table.row_count:
-                table.focus()
+                # Not scrolled to: the titles above it stay in view (after F2 too).
+                table.focus(scroll_visible=False)
                 return
 
     def _show_actions(self, s: TodaySummary) -> None:
