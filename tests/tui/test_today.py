@@ -188,3 +188,67 @@ async def test_a_new_resident_opens_in_their_file_once_saved(small_vault: Path) 
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen)
         app.close_vault()
+
+
+def table_layout(screen: TodayScreen) -> dict[str, tuple[int, list[int], tuple[int, int]]]:
+    """What Today's tables are drawn with: rows, each column's width, the table's size."""
+    return {
+        str(table.id): (
+            table.row_count,
+            [column.get_render_width(table) for column in table.ordered_columns],
+            (table.virtual_size.width, table.virtual_size.height),
+        )
+        for table in screen.query(DataTable)
+    }
+
+
+async def test_todays_first_frame_with_rows_is_already_its_final_layout(
+    small_vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The moment the tables get their rows (before anything else can run, a frame
+    included), their columns are as wide as their cells and the tables as tall as their
+    rows: the first paint is the settled one, nothing re-laid out a moment later."""
+    first: list[dict[str, tuple[int, list[int], tuple[int, int]]]] = []
+    show = TodayScreen.show
+
+    def show_and_look(self: TodayScreen, summary: object) -> None:
+        show(self, summary)  # type: ignore[arg-type]
+        if not first:
+            first.append(table_layout(self))
+
+    monkeypatch.setattr(TodayScreen, "show", show_and_look)
+    app = make_app(small_vault, lang="zh_CN")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+        settled = table_layout(app.screen)
+        actions = app.screen.query_one("#actions", DataTable)
+        assert settled["actions"][0] == 1  # the tables have rows …
+        name = actions.ordered_columns[0]
+        assert name.get_render_width(actions) > len(name.label) * 2 + 2  # … wider than 姓名
+        assert first == [settled]
+        app.close_vault()
+
+
+async def test_today_reads_its_summary_once_on_start(
+    small_vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Showing Today reads the summary (a scan of every resident, need and contact) once,
+    not once on mount and again when the screen is first shown."""
+    reads: list[object] = []
+    summary = Workspace.today_summary
+
+    def counted(self: Workspace, soon_days: int = 7) -> object:
+        reads.append(self)
+        return summary(self, soon_days)
+
+    monkeypatch.setattr(Workspace, "today_summary", counted)
+    app = make_app(small_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen) and app.screen.summary is not None
+        assert len(reads) == 1
+        await pilot.press("g")  # a refresh reads it again
+        await settle(pilot)
+        assert len(reads) == 2
+        app.close_vault()

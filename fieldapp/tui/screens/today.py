@@ -16,7 +16,7 @@ from fieldapp.services.views import TodaySummary
 from fieldapp.tui.context import Context
 from fieldapp.tui.i18n import cells, day, label, translate_bindings
 from fieldapp.tui.messages import FirstScreenShown, OpenResident, SyncStatusChanged
-from fieldapp.tui.widgets.tables import remember_cursors
+from fieldapp.tui.widgets.tables import fill, remember_cursors
 from fieldapp.tui.workers import background
 
 # The most pressing rows of each list; the title says how many there are in all, and the
@@ -65,18 +65,20 @@ class TodayScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Listen for sync changes and load the summary; the sync line follows once it is shown."""
+        """Listen for sync changes. The summary loads when the screen is shown (a screen
+        pushed is resumed too): loading it here as well would scan the vault twice, on the
+        first screen's critical path."""
         translate_bindings(self)
         self.title = t("ui.today_title")
         self.context.events.subscribe(self)
-        self.load()
 
     def on_sync_status_changed(self, _: SyncStatusChanged) -> None:
         """The outbox or the hub changed: redraw the sync line."""
         self.load_sync_status()
 
     def on_screen_resume(self) -> None:
-        """Back on Today: load the summary and the sync line again."""
+        """Shown (first pushed, or back on Today): load the summary, and the sync line when
+        this is not the first time."""
         self.load()  # a visit or need saved elsewhere changes what is due
         if self.summary is not None:  # the first time, the line follows the first paint
             self.load_sync_status()  # and it adds to the changes waiting
@@ -113,7 +115,8 @@ class TodayScreen(Screen[None]):
 
     def show(self, s: TodaySummary) -> None:
         """Fill the counts and the lists (at most :data:`SHOWN` rows each, cursors kept); the
-        first time, tell the app the home screen is up and load the sync line."""
+        first time, once that is painted, tell the app the home screen is up and load the
+        sync line."""
         first = self.summary is None
         self.summary = s
         self.sub_title = s.today.isoformat()
@@ -129,63 +132,68 @@ class TodayScreen(Screen[None]):
         )
         restore = remember_cursors(*self.query(DataTable))
         self._row_resident.clear()
-        due = self.query_one("#due", DataTable)
-        due.clear(columns=True)
-        due.add_columns(
-            t("ui.col_name"),
-            t("ui.col_community"),
-            t("ui.col_activity"),
-            t("ui.col_due"),
-            t("ui.col_overdue_days"),
-        )
+        due_rows = []
         for i, row in enumerate(s.due[:SHOWN]):
             key = f"due-{i}"
             self._row_resident[key] = row.resident_id
             late = t("ui.days", n=row.days_overdue) if row.days_overdue else t("ui.due_today")
-            due.add_row(
-                *cells(
-                    row.name, row.community, label("Activity", row.activity), day(row.due), late
-                ),
-                key=key,
-            )
+            activity = label("Activity", row.activity)
+            due_rows.append((key, cells(row.name, row.community, activity, day(row.due), late)))
+        fill(
+            self.query_one("#due", DataTable),
+            [
+                t("ui.col_name"),
+                t("ui.col_community"),
+                t("ui.col_activity"),
+                t("ui.col_due"),
+                t("ui.col_overdue_days"),
+            ],
+            due_rows,
+        )
         self.query_one("#due-title", Static).update(t("ui.due_title", count=len(s.due)))
         for table_id, rows, title_id in (
             ("urgent", s.urgent_needs, "ui.urgent_title"),
             ("late", s.overdue_needs, "ui.late_needs_title"),
             ("soon", s.needs_due_soon, "ui.soon_title"),
         ):
-            table = self.query_one(f"#{table_id}", DataTable)
-            table.clear(columns=True)
-            table.add_columns(
-                t("ui.col_name"),
-                t("ui.col_category"),
-                t("ui.col_urgency"),
-                t("ui.col_status"),
-                t("ui.col_due"),
-                t("ui.col_description"),
-            )
+            need_rows = []
             for row in rows[:SHOWN]:
                 key = f"{table_id}-{row.id}"
                 self._row_resident[key] = row.resident_id
                 due_text = day(row.due_date) + (" !" if row.overdue else "")
-                table.add_row(
-                    *cells(
-                        row.resident_name,
-                        label("NeedCategory", row.category),
-                        label("Urgency", row.urgency),
-                        label("NeedStatus", row.status),
-                        due_text,
-                        row.description[:40],
-                    ),
-                    key=key,
+                need_cells = cells(
+                    row.resident_name,
+                    label("NeedCategory", row.category),
+                    label("Urgency", row.urgency),
+                    label("NeedStatus", row.status),
+                    due_text,
+                    row.description[:40],
                 )
+                need_rows.append((key, need_cells))
+            fill(
+                self.query_one(f"#{table_id}", DataTable),
+                [
+                    t("ui.col_name"),
+                    t("ui.col_category"),
+                    t("ui.col_urgency"),
+                    t("ui.col_status"),
+                    t("ui.col_due"),
+                    t("ui.col_description"),
+                ],
+                need_rows,
+            )
             self.query_one(f"#{table_id}-title", Static).update(t(title_id, count=len(rows)))
         self._show_actions(s)
         restore()
         self._focus_rows()
-        if first:
-            self.post_message(FirstScreenShown())
-            self.load_sync_status()
+        if first:  # the search index and the sync line wait until this is on the screen
+            self.call_after_refresh(self._first_shown)
+
+    def _first_shown(self) -> None:
+        """The first summary is painted: now the app may index for search (a second of CPU
+        that would hold the first paint back) and the sync line may load."""
+        self.post_message(FirstScreenShown())
+        self.load_sync_status()
 
     def _focus_rows(self) -> None:
         """Enter opens a row at once: unless a table with rows has the focus already, the
@@ -199,30 +207,31 @@ class TodayScreen(Screen[None]):
                 return
 
     def _show_actions(self, s: TodaySummary) -> None:
-        actions = self.query_one("#actions", DataTable)
-        actions.clear(columns=True)
-        actions.add_columns(
-            t("ui.col_name"),
-            t("ui.col_plan"),
-            t("ui.col_plan_action"),
-            t("ui.col_owner"),
-            t("ui.col_due"),
-            t("ui.col_overdue_days"),
-        )
+        action_rows = []
         for i, row in enumerate(s.overdue_actions[:SHOWN]):
             key = f"actions-{i}"
             self._row_resident[key] = row.resident_id
-            actions.add_row(
-                *cells(
-                    row.resident_name,
-                    row.plan_title[:20],
-                    row.text[:30],
-                    row.owner,
-                    day(row.due_date),
-                    t("ui.days", n=row.days_overdue),
-                ),
-                key=key,
+            action_cells = cells(
+                row.resident_name,
+                row.plan_title[:20],
+                row.text[:30],
+                row.owner,
+                day(row.due_date),
+                t("ui.days", n=row.days_overdue),
             )
+            action_rows.append((key, action_cells))
+        fill(
+            self.query_one("#actions", DataTable),
+            [
+                t("ui.col_name"),
+                t("ui.col_plan"),
+                t("ui.col_plan_action"),
+                t("ui.col_owner"),
+                t("ui.col_due"),
+                t("ui.col_overdue_days"),
+            ],
+            action_rows,
+        )
         self.query_one("#actions-title", Static).update(
             t("ui.actions_title", count=len(s.overdue_actions))
         )

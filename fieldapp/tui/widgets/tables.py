@@ -1,11 +1,15 @@
 """Tables that are filled again (after a dialog, a save, a merge) keep the worker's place:
-the cursor stays on the same record, never jumps back to the first row under them."""
+the cursor stays on the same record, never jumps back to the first row under them; and a
+table filled with :func:`fill` is drawn at its final size from its first frame."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
+from rich.text import Text
+from textual.geometry import Size
+from textual.render import measure
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
@@ -43,3 +47,31 @@ def remember_cursors(*tables: DataTable[object]) -> Callable[[], None]:
                 table.move_cursor(row=min(max(row, 0), table.row_count - 1), animate=False)
 
     return restore
+
+
+def fill(
+    table: DataTable[object], labels: Sequence[str], rows: Iterable[tuple[str, Sequence[Text]]]
+) -> None:
+    """Empty ``table`` and fill it with columns headed ``labels`` and ``rows`` ((key, cells)),
+    each column already as wide as its widest cell and the table as tall as its rows.
+
+    A DataTable measures new rows only once its message queue is idle: a frame drawn
+    before that (the first one after unlocking, while the search index is being built)
+    shows the columns at their headings' widths and the table one line high, and the
+    layout jumps a moment later. Here the sizes are what that measurement will find."""
+    rows = list(rows)
+    console = table.app.console
+    table.clear(columns=True)
+    for i, label in enumerate(labels):
+        width = max(
+            [measure(console, Text.from_markup(label), 1)]
+            + [measure(console, cells[i], 1) for _, cells in rows]
+        )
+        table.add_column(label, width=width)
+    for key, cells in rows:
+        table.add_row(*cells, key=key)
+    header = table.header_height if table.show_header else 0
+    table.virtual_size = Size(
+        sum(column.get_render_width(table) for column in table.ordered_columns),
+        table.row_count + header,
+    )
