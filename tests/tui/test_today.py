@@ -191,8 +191,10 @@ async def test_a_new_resident_opens_in_their_file_once_saved(small_vault: Path) 
 
 
 def table_layout(screen: TodayScreen) -> dict[str, tuple[int, list[int], tuple[int, int]]]:
-    """What Today's tables are drawn with: rows, each column's width, the table's size."""
-    return {
+    """What Today's tables are drawn with: rows, each column's width, the table's size; and
+    how far the body is scrolled."""
+    body = screen.query_one("#today-body")
+    layout = {
         str(table.id): (
             table.row_count,
             [column.get_render_width(table) for column in table.ordered_columns],
@@ -200,10 +202,12 @@ def table_layout(screen: TodayScreen) -> dict[str, tuple[int, list[int], tuple[i
         )
         for table in screen.query(DataTable)
     }
+    layout["body"] = (0, [], (round(body.scroll_x), round(body.scroll_y)))
+    return layout
 
 
 async def test_todays_first_frame_with_rows_is_already_its_final_layout(
-    small_vault: Path, monkeypatch: pytest.MonkeyPatch
+    demo_vault: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The moment the tables get their rows (before anything else can run, a frame
     included), their columns are as wide as their cells and the tables as tall as their
@@ -217,15 +221,15 @@ async def test_todays_first_frame_with_rows_is_already_its_final_layout(
             first.append(table_layout(self))
 
     monkeypatch.setattr(TodayScreen, "show", show_and_look)
-    app = make_app(small_vault, lang="zh_CN")
+    app = make_app(demo_vault, lang="zh_CN")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen)
         settled = table_layout(app.screen)
-        actions = app.screen.query_one("#actions", DataTable)
-        assert settled["actions"][0] == 1  # the tables have rows …
-        name = actions.ordered_columns[0]
-        assert name.get_render_width(actions) > len(name.label) * 2 + 2  # … wider than 姓名
+        due = app.screen.query_one("#due", DataTable)
+        assert due.row_count > 10  # more rows than the table shows at once …
+        name = due.ordered_columns[0]
+        assert name.get_render_width(due) > len(name.label) * 2 + 2  # … and wider than 姓名
         assert first == [settled]
         app.close_vault()
 

@@ -197,13 +197,15 @@ class TodayScreen(Screen[None]):
 
     def _focus_rows(self) -> None:
         """Enter opens a row at once: unless a table with rows has the focus already, the
-        first table with rows takes it (the body would have it, and Enter do nothing)."""
+        first table with rows takes it (the body would have it, and Enter do nothing). The
+        body is not scrolled to it: the tables are full height from the first frame, and
+        centring one would move the screen a frame after it was first drawn."""
         focused = self.focused
         if isinstance(focused, DataTable) and focused.row_count:
             return
         for table in self.query(DataTable):
             if table.row_count:
-                table.focus()
+                table.focus(scroll_visible=False)  # the body stays at its top
                 return
 
     def _show_actions(self, s: TodaySummary) -> None:
