@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Footer
 
 from fieldapp.domain import CasePlan, Need, NeedCategory, PlanAction, Resident, Urgency
 from fieldapp.domain.clock import FixedClock
@@ -255,4 +256,32 @@ async def test_today_reads_its_summary_once_on_start(
         await pilot.press("g")  # a refresh reads it again
         await settle(pilot)
         assert len(reads) == 2
+        app.close_vault()
+
+
+async def test_todays_footer_is_built_once_for_one_set_of_keys(
+    small_vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the way to the first paint the keys do not change (focus moves, bindings are
+    translated): the footer builds its keys once, not once per change of focus; a change
+    of language still shows the new keys."""
+    built: list[Footer] = []
+    compose = Footer.compose
+
+    def counted(self: Footer) -> ComposeResult:
+        if self._bindings_ready:  # the very first compose draws nothing, bindings unknown
+            built.append(self)
+        return compose(self)
+
+    monkeypatch.setattr(Footer, "compose", counted)
+    app = make_app(small_vault, lang="zh_CN")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        footer = app.screen.query_one(Footer)
+        assert len(built) == 1
+        assert "居民" in " ".join(str(key.description) for key in footer.query("FooterKey"))
+        await pilot.press("f2")
+        await settle(pilot)
+        footer = app.screen.query_one(Footer)
+        assert "Residents" in " ".join(str(key.description) for key in footer.query("FooterKey"))
         app.close_vault()

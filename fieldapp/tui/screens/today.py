@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from fieldapp.i18n import t
 from fieldapp.services.syncing import status_line
@@ -16,6 +16,7 @@ from fieldapp.services.views import TodaySummary
 from fieldapp.tui.context import Context
 from fieldapp.tui.i18n import cells, day, label, translate_bindings
 from fieldapp.tui.messages import FirstScreenShown, OpenResident, SyncStatusChanged
+from fieldapp.tui.widgets.footer import Footer
 from fieldapp.tui.widgets.tables import fill, remember_cursors
 from fieldapp.tui.workers import background
 
