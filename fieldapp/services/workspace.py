@@ -154,7 +154,7 @@ class Workspace:
             urgent_needs=urgent,
             overdue_needs=late,
             needs_due_soon=soon,
-            overdue_actions=self.overdue_plan_actions(today),
+            overdue_actions=self.overdue_plan_actions(today, archived),
             needs_listed=listed,
             needs_resolved=resolved,
             needs_open=open_,
@@ -169,12 +169,16 @@ class Workspace:
             if doc.get("archived")
         }
 
-    def overdue_plan_actions(self, today: dt.date) -> list[PlanActionRow]:
+    def overdue_plan_actions(
+        self, today: dt.date, archived: set[str] | None = None
+    ) -> list[PlanActionRow]:
         """Every action of an active case plan that is not done and whose due date is before
-        ``today``, the longest overdue first (an archived resident's plans are left out). A
-        damaged action is skipped, never a crash."""
+        ``today``, the longest overdue first (an archived resident's plans are left out;
+        ``archived``: their ids, when the caller has them already). A damaged action is
+        skipped, never a crash."""
         rows = []
-        archived = self._archived()
+        if archived is None:
+            archived = self._archived()
         for pid, doc in self.vault.iter_records(RecordKind.CASE_PLAN.value):
             doc = with_defaults(RecordKind.CASE_PLAN.value, doc)
             if doc.get("status") != PlanStatus.ACTIVE.value or doc.get("resident_id") in archived:

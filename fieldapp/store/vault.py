@@ -372,7 +372,9 @@ class Vault(Reading, Writing):
         for rid, doc in self._fold.docs.items():
             if not doc.get(DELETED):
                 kind = self._fold.kinds[rid]
-                table = tables.get(kind) or self.table(kind)
+                table = tables.get(kind)
+                if table is None:  # not `or`: a Table's truth is its len(), once per record
+                    table = self.table(kind)
                 table.docs[rid] = doc
 
     def _replay_journal(self, sb: Superblock) -> None:

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Footer
 
 from fieldapp.domain import CasePlan, Need, NeedCategory, PlanAction, Resident, Urgency
 from fieldapp.domain.clock import FixedClock
@@ -207,3 +208,99 @@ async def test_switching_the_language_keeps_todays_titles_in_view(
         title = app.screen.query_one("#due-title")
         assert body.region.contains_region(title.region)
     app.close_vault()
+
+
+def table_layout(screen: TodayScreen) -> dict[str, tuple[int, list[int], tuple[int, int]]]:
+    """What Today's tables are drawn with: rows, each column's width, the table's size; and
+    how far the body is scrolled."""
+    body = screen.query_one("#today-body")
+    layout = {
+        str(table.id): (
+            table.row_count,
+            [column.get_render_width(table) for column in table.ordered_columns],
+            (table.virtual_size.width, table.virtual_size.height),
+        )
+        for table in screen.query(DataTable)
+    }
+    layout["body"] = (0, [], (round(body.scroll_x), round(body.scroll_y)))
+    return layout
+
+
+async def test_todays_first_frame_with_rows_is_already_its_final_layout(
+    demo_vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The moment the tables get their rows (before anything else can run, a frame
+    included), their columns are as wide as their cells and the tables as tall as their
+    rows: the first paint is the settled one, nothing re-laid out a moment later."""
+    first: list[dict[str, tuple[int, list[int], tuple[int, int]]]] = []
+    show = TodayScreen.show
+
+    def show_and_look(self: TodayScreen, summary: object) -> None:
+        show(self, summary)  # type: ignore[arg-type]
+        if not first:
+            first.append(table_layout(self))
+
+    monkeypatch.setattr(TodayScreen, "show", show_and_look)
+    app = make_app(demo_vault, lang="zh_CN")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+        settled = table_layout(app.screen)
+        due = app.screen.query_one("#due", DataTable)
+        assert due.row_count > 10  # more rows than the table shows at once …
+        name = due.ordered_columns[0]
+        assert name.get_render_width(due) > len(name.label) * 2 + 2  # … and wider than 姓名
+        assert first == [settled]
+        app.close_vault()
+
+
+async def test_today_reads_its_summary_once_on_start(
+    small_vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Showing Today reads the summary (a scan of every resident, need and contact) once,
+    not once on mount and again when the screen is first shown."""
+    reads: list[object] = []
+    summary = Workspace.today_summary
+
+    def counted(self: Workspace, soon_days: int = 7) -> object:
+        reads.append(self)
+        return summary(self, soon_days)
+
+    monkeypatch.setattr(Workspace, "today_summary", counted)
+    app = make_app(small_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen) and app.screen.summary is not None
+        assert len(reads) == 1
+        await pilot.press("g")  # a refresh reads it again
+        await settle(pilot)
+        assert len(reads) == 2
+        app.close_vault()
+
+
+async def test_todays_footer_is_built_once_for_one_set_of_keys(
+    small_vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the way to the first paint the keys do not change (focus moves, bindings are
+    translated): the footer builds its keys once, not once per change of focus; a change
+    of language still shows the new keys."""
+    built: list[Footer] = []
+    compose = Footer.compose
+
+    def counted(self: Footer) -> ComposeResult:
+        if self._bindings_ready:  # the very first compose draws nothing, bindings unknown
+            built.append(self)
+        return compose(self)
+
+    monkeypatch.setattr(Footer, "compose", counted)
+    app = make_app(small_vault, lang="zh_CN")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        footer = app.screen.query_one(Footer)
+        assert len(built) == 1
+        assert "居民" in " ".join(str(key.description) for key in footer.query("FooterKey"))
+        await pilot.press("f2")
+        await settle(pilot)
+        footer = app.screen.query_one(Footer)
+        assert "Residents" in " ".join(str(key.description) for key in footer.query("FooterKey"))
+        app.close_vault()

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from fieldapp.i18n import t
 from fieldapp.services.syncing import status_line
@@ -17,6 +17,7 @@ from fieldapp.services.views import TodaySummary
 from fieldapp.tui.context import Context
 from fieldapp.tui.i18n import day, label, translate_bindings
 from fieldapp.tui.messages import FirstScreenShown, OpenResident, SyncStatusChanged
+from fieldapp.tui.widgets.footer import Footer
 from fieldapp.tui.widgets.tables import FitTable, remember_cursors
 from fieldapp.tui.workers import background
 
@@ -79,18 +80,20 @@ class TodayScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        """Listen for sync changes and load the summary; the sync line follows once it is shown."""
+        """Listen for sync changes. The summary loads when the screen is shown (a screen
+        pushed is resumed too): loading it here as well would scan the vault twice, on the
+        first screen's critical path."""
         translate_bindings(self)
         self.title = t("ui.today_title")
         self.context.events.subscribe(self)
-        self.load()
 
     def on_sync_status_changed(self, _: SyncStatusChanged) -> None:
         """The outbox or the hub changed: redraw the sync line."""
         self.load_sync_status()
 
     def on_screen_resume(self) -> None:
-        """Back on Today: load the summary and the sync line again."""
+        """Shown (first pushed, or back on Today): load the summary, and the sync line when
+        this is not the first time."""
         self.load()  # a visit or need saved elsewhere changes what is due
         if self.summary is not None:  # the first time, the line follows the first paint
             self.load_sync_status()  # and it adds to the changes waiting
@@ -127,7 +130,8 @@ class TodayScreen(Screen[None]):
 
     def show(self, s: TodaySummary) -> None:
         """Fill the counts and the lists (at most :data:`SHOWN` rows each, cursors kept); the
-        first time, tell the app the home screen is up and load the sync line."""
+        first time, once that is painted, tell the app the home screen is up and load the
+        sync line."""
         first = self.summary is None
         self.summary = s
         self.sub_title = s.today.isoformat()
@@ -205,13 +209,20 @@ class TodayScreen(Screen[None]):
         self._show_actions(s)
         restore()
         self._focus_rows()
-        if first:
-            self.post_message(FirstScreenShown())
-            self.load_sync_status()
+        if first:  # the search index and the sync line wait until this is on the screen
+            self.call_after_refresh(self._first_shown)
+
+    def _first_shown(self) -> None:
+        """The first summary is painted: now the app may index for search (a second of CPU
+        that would hold the first paint back) and the sync line may load."""
+        self.post_message(FirstScreenShown())
+        self.load_sync_status()
 
     def _focus_rows(self) -> None:
         """Enter opens a row at once: unless a table with rows has the focus already, the
-        first table with rows takes it (the body would have it, and Enter do nothing)."""
+        first table with rows takes it (the body would have it, and Enter do nothing). The
+        body is not scrolled to it: the tables are full height from the first frame, and
+        centring one would move the screen a frame after it was first drawn."""
         focused = self.focused
         if isinstance(focused, DataTable) and focused.row_count:
             return

@@ -1,6 +1,7 @@
 """Tables that are filled again (after a dialog, a save, a merge) keep the worker's place:
 the cursor stays on the same record, never jumps back to the first row under them; and
-tables that fit the screen (:class:`FitTable`)."""
+tables that fit the screen and are drawn at their final size from the first frame
+(:class:`FitTable`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
@@ -111,6 +113,15 @@ class FitTable(DataTable[Text]):
             self.add_column(header, width=width)
         for key, values in row_list:
             self.add_row(*(_one_line(v) for v in values), key=key)
+        # A DataTable measures new rows only once its message queue is idle: a frame drawn
+        # before that (the first one after unlocking, while the search index is built)
+        # would show the table one line high, and the layout jump a moment later. The
+        # size is what that measurement will find.
+        header = self.header_height if self.show_header else 0
+        self.virtual_size = Size(
+            sum(column.get_render_width(self) for column in self.ordered_columns),
+            self.row_count + header,
+        )
 
     def _room(self) -> int:
         """The cells the columns may use: the table's width (or, before the first layout,
