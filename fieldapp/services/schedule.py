@@ -10,6 +10,7 @@ One scan of visits and interviews: O(N).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from fieldapp.domain import Activity, RecordKind, VisitKind
@@ -41,13 +42,16 @@ class DueItem:
 def last_contacts(vault: Vault) -> dict[tuple[str, Activity], tuple[dt.date, dt.date | None]]:
     """(resident, activity) → (date of the last contact, the next_due it set)."""
     last: dict[tuple[str, Activity], tuple[dt.date, dt.date | None]] = {}
+    visit_activity = _VISIT_ACTIVITY.get
+    seen = last.get
     for _, doc in vault.iter_records(RecordKind.VISIT.value):
-        activity = _VISIT_ACTIVITY.get(str(doc.get("kind", "")))
+        activity = visit_activity(doc.get("kind"))  # type: ignore[arg-type]
         day = iso_date(doc.get("started_at"))
         if activity is None or day is None:
             continue  # not a contact, or a damaged record: it counts for nothing
         key = (str(doc.get("resident_id")), activity)
-        if key not in last or day >= last[key][0]:
+        known = seen(key)
+        if known is None or day >= known[0]:
             last[key] = (day, iso_date(doc.get("next_due")))
     for _, doc in vault.iter_records(RecordKind.INTERVIEW.value):
         day = iso_date(doc.get("held_on"))
@@ -56,7 +60,8 @@ def last_contacts(vault: Vault) -> dict[tuple[str, Activity], tuple[dt.date, dt.
             continue
         for rid in residents:
             key = (str(rid), Activity.INTERVIEW)
-            if key not in last or day >= last[key][0]:
+            known = seen(key)
+            if known is None or day >= known[0]:
                 last[key] = (day, None)
     return last
 
@@ -64,8 +69,16 @@ def last_contacts(vault: Vault) -> dict[tuple[str, Activity], tuple[dt.date, dt.
 def iso_date(value: object) -> dt.date | None:
     """A stored date (or the date part of a datetime), or None when it is not one — a
     damaged record never stops a list that holds it."""
+    if not value:
+        return None
+    return _day(value[:10] if isinstance(value, str) else str(value)[:10])
+
+
+@functools.lru_cache(maxsize=8192)
+def _day(text: str) -> dt.date | None:
+    """``text`` read as a date (a few thousand distinct days come up again and again)."""
     try:
-        return dt.date.fromisoformat(str(value)[:10]) if value else None
+        return dt.date.fromisoformat(text)
     except ValueError:
         return None
 
