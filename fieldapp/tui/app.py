@@ -206,7 +206,7 @@ class FieldApp(SyncingApp):
         """A widget took the focus (an open dropdown is one of Textual's own): its keys in
         the user's language, in the footer too."""
         widget = getattr(event, "widget", None)
-        if widget is not None:
+        if widget is not None and self.screen_stack:  # none while the app shuts down
             translate_bindings(widget)
             self.screen.refresh_bindings()
 

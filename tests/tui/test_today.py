@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from textual.app import ComposeResult
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from fieldapp.domain import CasePlan, Need, NeedCategory, PlanAction, Resident, Urgency
@@ -304,3 +305,22 @@ async def test_todays_footer_is_built_once_for_one_set_of_keys(
         footer = app.screen.query_one(Footer)
         assert "Residents" in " ".join(str(key.description) for key in footer.query("FooterKey"))
         app.close_vault()
+
+
+async def test_a_sync_line_or_failure_arriving_after_today_closed_changes_nothing(
+    small_vault: Path,
+) -> None:
+    """The sync line's worker can finish (or fail) after Today was closed, as when the app
+    quits meanwhile: nothing to show, never a crash on the missing widget."""
+    app = make_app(small_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        today = app.screen
+        assert isinstance(today, TodayScreen)
+        app.switch_to(Screen())
+        await settle(pilot)
+        assert not today.is_attached
+        today._show_sync_line("Hub: online")
+        today.worker_failed("sync-status")
+        today.worker_failed("today")
+    app.close_vault()

@@ -120,6 +120,8 @@ class TodayScreen(Screen[None]):
     def worker_failed(self, group: str) -> None:
         """Loading failed: say so, and on a first load let the rest of the app (search index,
         sync line) start all the same."""
+        if not self.is_attached:
+            return  # closed meanwhile (the app quitting): nothing left to put right
         if group == "today":
             self.query_one("#today-counts", Static).update(t("ui.load_failed"))
             if self.summary is None:  # the rest of the app must work all the same
@@ -270,9 +272,14 @@ class TodayScreen(Screen[None]):
     def load_sync_status(self) -> None:
         """Work out the sync status line in a worker and show it."""
         line = status_line(self.workspace, self.context.hub)
-        box = self.query_one("#sync-status", Static)
-        width = (box.content_size.width or self.app.size.width - 2) - 1
-        self.app.call_from_thread(box.update, packed(line, width))
+        self.app.call_from_thread(self._show_sync_line, line)
+
+    def _show_sync_line(self, line: str) -> None:
+        """Show ``line`` at the line's width (on the UI thread; nothing when the screen was
+        closed meanwhile, as when the app quits during the worker)."""
+        for box in self.query("#sync-status").results(Static):
+            width = (box.content_size.width or self.app.size.width - 2) - 1
+            box.update(packed(line, width))
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
