@@ -394,3 +394,37 @@ def test_an_export_joins_a_residents_tags_as_its_language_joins_a_list(
     rows = list(csv.reader((tmp_path / "residents.csv").read_text("utf-8-sig").splitlines()))
     row = dict(zip(rows[0], rows[1], strict=True))
     assert row[i18n.field_label("resident", "tags")] == tags
+
+
+def test_todays_summary_worked_out_at_unlock_is_used_once_and_only_while_true(
+    vault: Vault, clock: FixedClock
+) -> None:
+    """The unlock's worker works out Today's summary (``prime_today``); the first Today gets
+    it without a second scan, but never once something was saved since or the day changed,
+    and never twice."""
+    from fieldapp.services import workspace as workspace_module
+    from fieldapp.services.workspace import Workspace
+
+    ws = Workspace(vault)
+    ws.records.save(person("王五", cadence=[{"activity": "home_visit", "every_days": 7}]))
+    scans: list[int] = []
+    due = workspace_module.schedule.due_items
+
+    def counted(*args: object, **kwargs: object) -> object:
+        scans.append(1)
+        return due(*args, **kwargs)  # type: ignore[arg-type]
+
+    workspace_module.schedule.due_items = counted  # type: ignore[assignment]
+    try:
+        ws.prime_today()
+        primed = ws.today_summary()
+        assert len(scans) == 1  # worked out once, at the unlock
+        assert ws.today_summary() is not primed and len(scans) == 2  # once only
+        ws.prime_today()
+        ws.records.save(person("赵六"))  # a save in between: worked out again
+        assert ws.today_summary().residents == 2 and len(scans) == 4
+        ws.prime_today()
+        clock.advance(days=1)  # another day: overdue counts move
+        assert ws.today_summary().today == TODAY + dt.timedelta(days=1) and len(scans) == 6
+    finally:
+        workspace_module.schedule.due_items = due

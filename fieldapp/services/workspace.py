@@ -62,6 +62,7 @@ class Workspace:
 
         export.remove_stale(vault)  # plaintext an export killed mid-write left behind
         self.index = ResidentIndex()
+        self._primed: tuple[tuple[int, int], TodaySummary] | None = None  # see prime_today
         # A team's own templates: $FIELDAPP_HOME/templates/*.toml (or the data dir's).
         self.template_errors: list[TemplateInvalid] = []
         self.templates: dict[str, Template] = load_templates(
@@ -106,10 +107,25 @@ class Workspace:
             overdue=bool(due and due < today and status in OPEN_STATUSES),
         )
 
+    def prime_today(self) -> None:
+        """Work out Today's summary now, where the vault was just opened (the unlock's
+        worker), so the first Today shows it as soon as it is up instead of starting on it
+        then. The next :meth:`today_summary` returns it once, if nothing was saved since
+        and it is still the same day; else it is worked out again."""
+        self._primed = (self.vault.revision, self.today_summary())
+
     def today_summary(self, soon_days: int = 7) -> TodaySummary:
         """What the today screen shows: contacts due; open needs that are urgent, else past
         their due date (overdue), else due from today to ``soon_days`` ahead; the active case
         plans' actions past due; and the needs list's counts."""
+        primed, self._primed = self._primed, None
+        if (
+            primed is not None
+            and soon_days == 7
+            and primed[0] == self.vault.revision
+            and primed[1].today == self.today()
+        ):
+            return primed[1]
         today = self.today()
         due_rows = []
         for item in schedule.due_items(self.vault, today):

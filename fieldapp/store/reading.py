@@ -27,6 +27,12 @@ class Reading(VaultState):
         """The kind of a record this vault has held (deleted or not), or None."""
         return self._fold.kinds.get(record_id)
 
+    @property
+    def revision(self) -> tuple[int, int]:
+        """Changes whenever anything is saved: the journal's generation and length (what
+        was worked out from the records before is still true while it is the same)."""
+        return (self._sb.gen, self._journal_len)
+
     def count(self, kind: str | None = None) -> int:
         """How many live records (of ``kind``)."""
         if kind is None:

@@ -118,6 +118,7 @@ class FieldApp(SyncingApp):
                 clock=self.clock,
                 read_only=self.read_only,
                 delay_base=self.unlock_delay_base,
+                prime_today=not self.supervisor,
             )
             self.push_screen(unlock, callback=self._opened)
         else:

@@ -324,3 +324,36 @@ async def test_a_sync_line_or_failure_arriving_after_today_closed_changes_nothin
         today.worker_failed("sync-status")
         today.worker_failed("today")
     app.close_vault()
+
+
+async def test_after_the_unlock_today_shows_the_summary_worked_out_by_the_unlock(
+    small_vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Today's summary is worked out in the unlock's worker, right after the vault opened
+    (while the unlock screen is still up), and Today shows that one: no second scan."""
+    from fieldapp.config import Config
+    from fieldapp.tui.app import FieldApp
+
+    seen_on: list[str] = []
+    summary = Workspace.today_summary
+    app = FieldApp(
+        config=Config(language="en"),
+        vault_path=small_vault,
+        save_settings=False,
+        clock=FixedClock(T0),
+        auto_sync=False,
+    )
+
+    def counted(self: Workspace, soon_days: int = 7) -> object:
+        if self._primed is None:  # a real scan, not the primed one handed over
+            seen_on.append(type(app.screen).__name__)
+        return summary(self, soon_days)
+
+    monkeypatch.setattr(Workspace, "today_summary", counted)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press(*PASSPHRASE, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen) and app.screen.summary is not None
+        assert seen_on == ["UnlockScreen"]
+        app.close_vault()

@@ -150,12 +150,19 @@ class UnlockScreen(_PassphraseScreen):
     ``clock`` is the party's clock; ``read_only`` opens it to look and export only."""
 
     def __init__(
-        self, vault_path: Path, *, clock: Clock, read_only: bool = False, delay_base: float = 1.0
+        self,
+        vault_path: Path,
+        *,
+        clock: Clock,
+        read_only: bool = False,
+        delay_base: float = 1.0,
+        prime_today: bool = False,
     ) -> None:
         super().__init__(delay_base=delay_base)
         self.vault_path = vault_path
         self.clock = clock
         self.read_only = read_only
+        self.prime_today = prime_today  # a worker's home is Today: work it out here
 
     @background("unlock")
     def try_passphrase(self, passphrase: str) -> None:
@@ -165,6 +172,8 @@ class UnlockScreen(_PassphraseScreen):
             workspace = session.open_workspace(
                 self.vault_path, passphrase, clock=self.clock, read_only=self.read_only
             )
+            if self.prime_today:  # in this worker, before the first screen waits for it
+                workspace.prime_today()
         except WrongPassphrase as exc:
             self.app.call_from_thread(self.wrong, exc.render())
             return
