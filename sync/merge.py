@@ -55,7 +55,7 @@ from sync.bundle import (
 )
 from sync.locking import sync_lock
 from sync.preview import check_bundle, complete_records
-from sync.team import enrolled_keys, team_secrets
+from sync.team import announced_kv, enrolled_keys, team_secrets
 
 CHAIN = "recv/chain/"
 HELD = "recv/held/"
@@ -236,7 +236,11 @@ class Merger:
             if self.vault.get_meta(key) is not None:
                 kv[key] = None
         kv[CONFLICTS] = conflicted
-        # Ops, high-water mark, conflict index: one frame, all or nothing.
+        announced = opened.header.announced_key()
+        if announced is not None:
+            # Signed by the enrolled key (verified): the device's receiving key.
+            kv.update(announced_kv(self.vault, device, announced))
+        # Ops, high-water mark, conflict index (and an announced key): one frame.
         self.vault.commit_ops(opened.ops, kv)
         for key in held_keys:
             self._held.pop(key, None)
