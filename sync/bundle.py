@@ -289,16 +289,26 @@ def open_bundle(
     if header.to != recipient:
         raise WrongRecipient(device=header.device, to=header.to or team_id)
     device = devices.get(header.device)
+    # Downward (``recipient``): the sender must be a supervisor device of the team.
     if device is None:
-        raise UnknownDevice(device=header.device)
+        raise UnknownDevice(
+            "bundle.unknown_supervisor" if recipient else None, device=header.device
+        )
     if device.revoked:
-        raise DeviceRevoked(device=header.device)
+        raise DeviceRevoked(
+            "bundle.revoked_supervisor" if recipient else None, device=header.device
+        )
     try:
         Ed25519PublicKey.from_public_bytes(device.sign_pub).verify(signature, signed)
     except (InvalidSignature, ValueError):
         raise BadSignature(device=header.device) from None
     try:
         return _open_signed(header, header_bytes, ciphertext, this, team_key, chain, validate_op)
+    except DecryptFailed as exc:
+        exc.authentic = True
+        if recipient:
+            exc.msg_id = "bundle.decrypt_failed_device"  # not sealed to this device's key
+        raise
     except BundleError as exc:
         exc.authentic = True
         raise

@@ -18,7 +18,7 @@ import base64
 import hashlib
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -63,19 +63,32 @@ def fingerprint(payload: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
+class SupervisorDevice:
+    """A supervisor's device as the team card names it: its signing key (downward bundles
+    are signed with it) and whether it was revoked."""
+
+    sign_pub: bytes
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
 class TeamCard:
     """The card a supervisor hands to workers: the team's id and name, its public encryption
-    and signing keys, and the hub's address when the team uses one."""
+    and signing keys, the hub's address when the team uses one, and the supervisor
+    devices that may send downward bundles (device id → signing key and whether revoked;
+    none on cards made before downward bundles existed)."""
 
     team_id: str
     name: str
     enc_pub: bytes
     sign_pub: bytes
     hub: dict[str, str] | None = None
+    supervisors: dict[str, SupervisorDevice] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
-        """What the team's signature and the fingerprint cover (keys as base64url)."""
-        return {
+        """What the team's signature and the fingerprint cover (keys as base64url;
+        ``supervisors`` only when there are some, so an older card keeps its fingerprint)."""
+        payload: dict[str, Any] = {
             "v": 1,
             "kind": "team",
             "team_id": self.team_id,
@@ -84,6 +97,12 @@ class TeamCard:
             "sign_pub": b64(self.sign_pub),
             "hub": self.hub,
         }
+        if self.supervisors:
+            payload["supervisors"] = {
+                did: {"sign_pub": b64(dev.sign_pub), "revoked": dev.revoked}
+                for did, dev in self.supervisors.items()
+            }
+        return payload
 
     def encryption_key(self) -> X25519PublicKey:
         """The team's public key: bundles and devices' hub credentials are sealed to it."""
@@ -189,14 +208,25 @@ def read_team_card(text: str) -> TeamCard:
             enc_pub=unb64(payload["enc_pub"]),
             sign_pub=unb64(payload["sign_pub"]),
             hub=payload.get("hub"),
+            supervisors=_supervisors(payload.get("supervisors", {})),
         )
         X25519PublicKey.from_public_bytes(card.enc_pub)
-    except (KeyError, ValueError, TypeError):
+    except (KeyError, ValueError, TypeError, AttributeError):
         raise CardError(what="format") from None
     if payload.get("kind") != "team":
         raise CardError(what="format")
     _verify(card.sign_pub, payload, sig)
     return card
+
+
+def _supervisors(raw: dict[str, Any]) -> dict[str, SupervisorDevice]:
+    out = {}
+    for did, dev in raw.items():
+        if not re.fullmatch(r"[A-Za-z0-9]{1,64}", did) or type(dev["revoked"]) is not bool:
+            raise ValueError(did)
+        out[did] = SupervisorDevice(unb64(dev["sign_pub"]), dev["revoked"])
+        Ed25519PublicKey.from_public_bytes(out[did].sign_pub)
+    return out
 
 
 def read_device_card(text: str) -> DeviceCard:
@@ -233,15 +263,18 @@ class TeamSecrets:
     enc_key: X25519PrivateKey
     sign_key: Ed25519PrivateKey
     hub: dict[str, str] | None = None
+    # The supervisor devices that send downward bundles, named on the card.
+    supervisors: dict[str, SupervisorDevice] = field(default_factory=dict)
 
     def card(self) -> TeamCard:
-        """The public team card for these keys and hub."""
+        """The public team card for these keys, hub and supervisor devices."""
         return TeamCard(
             self.team_id,
             self.name,
             raw_public(self.enc_key.public_key()),
             raw_public(self.sign_key.public_key()),
             self.hub,
+            dict(self.supervisors),
         )
 
     def code(self) -> str:
@@ -255,20 +288,24 @@ class TeamSecrets:
         def raw(key: X25519PrivateKey | Ed25519PrivateKey) -> str:
             return b64(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
 
-        return {
+        data: dict[str, Any] = {
             "team_id": self.team_id,
             "name": self.name,
             "enc": raw(self.enc_key),
             "sign": raw(self.sign_key),
             "hub": self.hub,
         }
+        if self.supervisors:
+            data["supervisors"] = self.card().payload()["supervisors"]
+        return data
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> TeamSecrets:
         """The team back from what the supervisor's vault stores (see ``to_json``)."""
         enc = X25519PrivateKey.from_private_bytes(unb64(d["enc"]))
         sign = Ed25519PrivateKey.from_private_bytes(unb64(d["sign"]))
-        return cls(d["team_id"], d["name"], enc, sign, d.get("hub"))
+        supervisors = _supervisors(d.get("supervisors", {}))
+        return cls(d["team_id"], d["name"], enc, sign, d.get("hub"), supervisors)
 
     @classmethod
     def generate(cls, team_id: str, name: str, hub: dict[str, str] | None = None) -> TeamSecrets:

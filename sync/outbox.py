@@ -91,6 +91,29 @@ def bundle_bytes(vault: Vault, seq: int) -> bytes:
     return base64.b64decode(entry["data"])
 
 
+def chunk_ops(ops: list[Any]) -> list[list[Any]]:
+    """``ops`` (oldest first) in bundle-sized runs: at most MAX_OPS_PER_BUNDLE ops or
+    MAX_BYTES_PER_BUNDLE bytes each, but a run of one record's ops is never cut in two
+    (up to a model's fields); ``[[]]`` for no ops."""
+    chunks: list[list[Any]] = [[]]
+    size = 0
+    run = 0  # ops of the same record in a row, at the end of the chunk
+    for op in ops:
+        row_size = len(orjson.dumps(op.value)) + 120
+        full = len(chunks[-1]) >= MAX_OPS_PER_BUNDLE or size + row_size > MAX_BYTES_PER_BUNDLE
+        run = run + 1 if chunks[-1] and chunks[-1][-1].record_id == op.record_id else 1
+        # A record's fields saved together (one save: at most a model's fields) stay in
+        # one bundle: the receiver checks each record as it will stand, and a new record
+        # cut in two would be incomplete there.
+        if chunks[-1] and full and (run == 1 or run > _MOST_FIELDS + 2):
+            chunks.append([])
+            size = 0
+            run = 1
+        chunks[-1].append(op)
+        size += row_size
+    return chunks
+
+
 def cut(vault: Vault) -> int:
     """Cut every pending op into bundles (one atomic commit). Returns how many."""
     with sync_lock(vault):
@@ -108,22 +131,7 @@ def _cut(vault: Vault) -> int:
         return 0
     key = device_key(vault)
     state = _state(vault)
-    chunks: list[list[Any]] = [[]]
-    size = 0
-    run = 0  # ops of the same record in a row, at the end of the chunk
-    for op in ops:
-        row_size = len(orjson.dumps(op.value)) + 120
-        full = len(chunks[-1]) >= MAX_OPS_PER_BUNDLE or size + row_size > MAX_BYTES_PER_BUNDLE
-        run = run + 1 if chunks[-1] and chunks[-1][-1].record_id == op.record_id else 1
-        # A record's fields saved together (one save: at most a model's fields) stay in
-        # one bundle: the receiver checks each record as it will stand, and a new record
-        # cut in two would be incomplete there.
-        if chunks[-1] and full and (run == 1 or run > _MOST_FIELDS + 2):
-            chunks.append([])
-            size = 0
-            run = 1
-        chunks[-1].append(op)
-        size += row_size
+    chunks = chunk_ops(ops)
     kv: dict[str, Any] = {}
     stamp = vault.clock.now().isoformat(timespec="seconds")
     for i, chunk in enumerate(chunks):

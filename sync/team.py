@@ -22,6 +22,7 @@ from fieldapp.store import Vault
 from sync.bundle import Enrolled
 from sync.cards import (
     DeviceCard,
+    SupervisorDevice,
     TeamCard,
     TeamSecrets,
     b64,
@@ -80,6 +81,7 @@ def create_team(vault: Vault, name: str, hub: dict[str, str] | None = None) -> T
     if vault.get_meta(TEAM_SECRETS) is not None:
         raise CardError(what="team_exists")
     team = TeamSecrets.generate(secrets.token_hex(8), name, hub)
+    team.supervisors[vault.device_id] = SupervisorDevice(raw_public(device_key(vault).public_key()))
     vault.commit((), kv={TEAM_SECRETS: team.to_json(), TEAM_DEVICES: {}, "role": "supervisor"})
     return team
 
@@ -88,6 +90,34 @@ def team_secrets(vault: Vault) -> TeamSecrets | None:
     """The team's private keys when this is the supervisor's vault, else ``None``."""
     data = vault.get_meta(TEAM_SECRETS)
     return TeamSecrets.from_json(data) if data else None
+
+
+def supervisor_device(vault: Vault) -> Ed25519PrivateKey:
+    """This supervisor's device key, which signs its downward bundles; a team made before
+    downward bundles existed names the device on its card from now on (the card's
+    fingerprint changes: workers import it again). ``CardError`` when this vault holds no
+    team or this device was revoked as a supervisor device."""
+    team = _require_team(vault)
+    key = device_key(vault)
+    known = team.supervisors.get(vault.device_id)
+    if known is None:
+        team.supervisors[vault.device_id] = SupervisorDevice(raw_public(key.public_key()))
+        vault.commit((), kv={TEAM_SECRETS: team.to_json()})
+    elif known.revoked or known.sign_pub != raw_public(key.public_key()):
+        raise CardError(what="device_conflict")
+    return key
+
+
+def revoke_supervisor(vault: Vault, device_id: str) -> TeamSecrets:
+    """Mark a supervisor device revoked on the team card: workers who import the new card
+    refuse its downward bundles."""
+    team = _require_team(vault)
+    known = team.supervisors.get(device_id)
+    if known is None:
+        raise CardError(what="unknown_device")
+    team.supervisors[device_id] = SupervisorDevice(known.sign_pub, revoked=True)
+    vault.commit((), kv={TEAM_SECRETS: team.to_json()})
+    return team
 
 
 def _require_team(vault: Vault) -> TeamSecrets:
@@ -326,6 +356,15 @@ def join(
     code = my_device_code(vault, name)
     assert code is not None
     return card, code
+
+
+def supervisor_keys(vault: Vault) -> dict[str, Enrolled]:
+    """The supervisor devices this worker takes downward bundles from, as its team card
+    names them (none before it joins, or with a card made before downward bundles)."""
+    card = team_card(vault)
+    if card is None:
+        return {}
+    return {did: Enrolled(dev.sign_pub, dev.revoked) for did, dev in card.supervisors.items()}
 
 
 def team_card(vault: Vault) -> TeamCard | None:
