@@ -23,23 +23,30 @@ replay under a number already used is the alarm), decrypt with this device's rec
 key, validate every op as the supervisor's merge does, and apply all of them with the
 chain's high-water mark in one commit. Every refusal is quarantined whole (within the
 quota) with its translated reason, and nothing from the bundle is applied.
+
+Transports (``deliver``, ``fetch``): a downward bundle travels under
+``<prefix><recipient>/<sender>/<seq, 8 digits>.fbundle`` — ``outbox/`` on the hub
+(written by the supervisor, readable and listable only by that device: the hub's
+identities), ``to/`` on a stick.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from fieldapp.domain.ops import Op
-from fieldapp.errors import CardError
+from fieldapp.errors import BundleTooLarge, CardError, FieldappError, NotAFile, TransportError
 from fieldapp.store import Vault
-from sync.bundle import digest, seal
+from sync.bundle import MAX_BUNDLE, digest, seal
 from sync.cards import unb64
 from sync.locking import sync_lock
-from sync.merge import Merger, Outcome, Receiver, Summary
+from sync.merge import Merger, Outcome, Receiver, Summary, chain_of
 from sync.outbox import chunk_ops
 from sync.team import (
     TEAM_DEVICES,
@@ -49,9 +56,18 @@ from sync.team import (
     team_card,
     team_secrets,
 )
+from sync.transports.base import Transport
 
 DOWN_STATE = "down/state/"  # + recipient: {"seq": last seq cut, "digest": its hash}
 DOWN_BUNDLE = "down/bundle/"  # + recipient/seq (8 digits): a bundle waiting for delivery
+HUB_PREFIX = "outbox/"  # on the hub: outbox/<recipient>/<sender>/<seq>.fbundle
+STICK_PREFIX = "to/"  # on a stick (below its fieldapp folder): to/<recipient>/…
+_KEY = re.compile(r"([A-Za-z0-9]{1,64})/([A-Za-z0-9]{1,64})/([0-9]{8})\.fbundle")
+
+
+def transport_key(prefix: str, recipient: str, sender: str, seq: int) -> str:
+    """Where a downward bundle travels: ``<prefix><recipient>/<sender>/<seq>.fbundle``."""
+    return f"{prefix}{recipient}/{sender}/{seq:08d}.fbundle"
 
 
 # ------------------------------------------------------------------ supervisor
@@ -168,6 +184,80 @@ def receive_all(vault: Vault, bundles: Iterable[tuple[bytes, str]]) -> Summary:
     merger = Merger(vault, worker_receiver(vault))
     summary = Summary()
     for data, source in bundles:
+        summary.outcomes += merger.receive(data, source)
+    summary.outcomes += merger.settle()
+    return summary
+
+
+# ------------------------------------------------------------------ transports
+
+
+@dataclass
+class Delivery:
+    """What one delivery pass did: (recipient, seq) delivered, bundles still waiting, and
+    what stopped it, when something did (the rest stay in the outbox)."""
+
+    delivered: list[tuple[str, int]] = field(default_factory=list)
+    pending: int = 0
+    failure: FieldappError | None = None
+
+
+def deliver(vault: Vault, transport: Transport, prefix: str) -> Delivery:
+    """Put every waiting downward bundle on ``transport`` (create-only: it returns once
+    the bytes are durable and read back), in order per recipient; each leaves the outbox
+    only then. A transport error stops the pass; nothing is lost."""
+    result = Delivery()
+    with sync_lock(vault):
+        for recipient in recipients(vault):
+            for seq in pending_for(vault, recipient):
+                key = transport_key(prefix, recipient, vault.device_id, seq)
+                try:
+                    transport.put(key, bundle_for(vault, recipient, seq))
+                except FieldappError as exc:
+                    result.failure = exc
+                    break
+                confirm(vault, recipient, seq)
+                result.delivered.append((recipient, seq))
+            if result.failure is not None:
+                break
+        result.pending = sum(len(pending_for(vault, r)) for r in recipients(vault))
+    return result
+
+
+def fetch(vault: Vault, transport: Transport, prefix: str) -> Summary:
+    """Take what ``transport`` holds for this device (under ``<prefix><this device>/``)
+    and open it (``receive_all``), oldest first per sender. A bundle below a sender's
+    high-water mark is not fetched again; an entry that is not a regular file or is
+    larger than a bundle may be is refused on its own (one bad entry never stops the
+    others)."""
+    merger = Merger(vault, worker_receiver(vault))
+    summary = Summary()
+    mine = f"{prefix}{vault.device_id}/"
+    wanted: list[tuple[tuple[str, int], Any]] = []
+    for entry in transport.scan(mine):
+        match = _KEY.fullmatch(entry.key[len(prefix) :])
+        if match is None or match.group(1) != vault.device_id:
+            continue  # not a downward bundle's name: nothing sent it
+        sender, seq = match.group(2), int(match.group(3))
+        if seq <= chain_of(vault, sender).last_seq:
+            continue  # applied already (the hub keeps what the supervisor put)
+        wanted.append(((sender, seq), entry))
+    wanted.sort(key=lambda item: item[0])
+    for _, entry in wanted:
+        source = transport.where(entry.key)
+        if entry.problem is not None:
+            summary.outcomes.append(merger.refuse(b"", NotAFile(what=entry.problem), source, 0))
+            continue
+        if entry.size > MAX_BUNDLE:
+            refusal = BundleTooLarge(limit=MAX_BUNDLE, size=entry.size)
+            summary.outcomes.append(merger.refuse(b"", refusal, source, entry.size))
+            continue
+        try:
+            data = transport.get(entry.key, limit=MAX_BUNDLE)
+        except TransportError as exc:
+            refused = NotAFile(what="unreadable", reason=exc.params.get("reason", ""))
+            summary.outcomes.append(merger.refuse(b"", refused, source, 0))
+            continue
         summary.outcomes += merger.receive(data, source)
     summary.outcomes += merger.settle()
     return summary

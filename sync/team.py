@@ -223,7 +223,8 @@ def hub_admin(vault: Vault) -> dict[str, str]:
 
 def hub_identities(vault: Vault, bucket: str) -> dict[str, Any]:
     """SeaweedFS ``s3.json``: the supervisor reads and lists everything; each enrolled,
-    not revoked device may only write and read under ``inbox/<device-id>/*``."""
+    not revoked device may only write and read under ``inbox/<device-id>/*`` and read
+    and list under ``outbox/<device-id>/*`` (its downward bundles)."""
     admin = hub_admin(vault)
     identities: list[dict[str, Any]] = [
         {
@@ -237,10 +238,11 @@ def hub_identities(vault: Vault, bucket: str) -> dict[str, Any]:
         if not hub:
             continue
         scope = f"{bucket}/inbox/{entry.device_id}/*"  # the trailing /* matters
+        down = f"{bucket}/outbox/{entry.device_id}/*"  # what the supervisor sends it
         identity = {
             "name": f"device-{entry.device_id}",
             "credentials": [{"accessKey": hub["access_key"], "secretKey": hub["secret_key"]}],
-            "actions": [f"Write:{scope}", f"Read:{scope}"],
+            "actions": [f"Write:{scope}", f"Read:{scope}", f"Read:{down}", f"List:{down}"],
         }
         if entry.revoked:
             # A reload (SIGHUP) updates identities but never drops one, so a revoked

@@ -415,3 +415,53 @@ def test_documented_downward_test_vector_opens() -> None:
         open_bundle(data, recipient="0123456789abcdef", **kwargs)
     with pytest.raises(WrongRecipient):
         open_bundle(data, **kwargs)  # the supervisor's side: not an upward bundle
+
+
+# ------------------------------------------------------------------ the stick
+
+
+def test_one_stick_round_trip_carries_both_directions(t: Team, tmp_path: Path) -> None:
+    from sync.sources import merge_sources
+    from sync.transports.folder import FolderTransport
+
+    stick = tmp_path / "stick"
+    mine = resident(t.a, "张三")
+    outbox.sync_to(t.a, FolderTransport(stick))  # A puts its bundles on the stick
+    summary = merge_sources(t.sup, [stick])  # the supervisor merges them ...
+    assert [o.kind for o in summary.outcomes] == ["applied"]
+    t.sup.commit([Change("resident", mine, {"notes": "督导意见"})])
+    downward.cut_for(t.sup, t.a.device_id, t.sup.history(mine))
+    sent = downward.deliver(t.sup, FolderTransport(stick), downward.STICK_PREFIX)
+    assert sent.delivered == [(t.a.device_id, 1)] and sent.failure is None  # ... leaves replies
+    assert (
+        stick / "fieldapp" / "to" / t.a.device_id / t.sup.device_id / "00000001.fbundle"
+    ).is_file()
+    # Merging the stick again does not take the replies for a bundle of its own.
+    again = merge_sources(t.sup, [stick])
+    assert [o.kind for o in again.outcomes] == ["duplicate"]
+    assert t.sup.meta_keys(QUARANTINE) == []
+    # A takes what is addressed to it; B finds nothing for itself.
+    got = downward.fetch(t.a, FolderTransport(stick), downward.STICK_PREFIX)
+    assert [o.kind for o in got.outcomes] == ["applied"]
+    assert t.a.get(mine) == t.sup.get(mine) and t.a.get(mine)["notes"] == "督导意见"
+    assert downward.fetch(t.a, FolderTransport(stick), downward.STICK_PREFIX).outcomes == []
+    assert downward.fetch(t.b, FolderTransport(stick), downward.STICK_PREFIX).outcomes == []
+    assert t.b.get(mine) is None
+
+
+def test_hostile_entries_in_a_devices_stick_folder_are_refused_one_by_one(
+    t: Team, tmp_path: Path
+) -> None:
+    from sync.transports.folder import FolderTransport
+
+    stick = tmp_path / "stick"
+    rid = resident(t.sup, "王五")
+    downward.cut_for(t.sup, t.b.device_id, t.sup.history(rid))
+    downward.deliver(t.sup, FolderTransport(stick), downward.STICK_PREFIX)
+    folder = stick / "fieldapp" / "to" / t.b.device_id / t.sup.device_id
+    (folder / "00000005.fbundle").write_bytes(b"junk")  # a gap-less junk file: refused
+    (folder / "00000006.fbundle").symlink_to(folder / "00000001.fbundle")
+    summary = downward.fetch(t.b, FolderTransport(stick), downward.STICK_PREFIX)
+    kinds = sorted(o.kind for o in summary.outcomes)
+    assert kinds == ["applied", "quarantined", "quarantined"]
+    assert t.b.get(rid) == t.sup.get(rid)
