@@ -465,3 +465,27 @@ def test_hostile_entries_in_a_devices_stick_folder_are_refused_one_by_one(
     kinds = sorted(o.kind for o in summary.outcomes)
     assert kinds == ["applied", "quarantined", "quarantined"]
     assert t.b.get(rid) == t.sup.get(rid)
+
+
+def test_a_team_made_before_downward_bundles_names_its_supervisor_device_at_the_first_cut(
+    t: Team,
+) -> None:
+    """Its workers' cards name no supervisor device; the first downward cut names this
+    one on the card (a new fingerprint), and a worker that imports it accepts the bundle."""
+    secrets = team.team_secrets(t.sup)
+    assert secrets is not None
+    secrets.supervisors.clear()
+    t.sup.put_meta(team.TEAM_SECRETS, secrets.to_json())
+    old = secrets.code()
+    t.b.put_meta(team.TEAM_CARD, old)  # joined with the old card
+    assert team.supervisor_keys(t.b) == {}
+    (data,) = cut(t, t.b, [resident(t.sup, "孙八")])
+    after = team.team_secrets(t.sup)
+    assert after is not None and list(after.supervisors) == [t.sup.device_id]
+    assert after.card().fingerprint != secrets.card().fingerprint
+    refused(t, data, UnknownDevice)  # the old card names no supervisor device
+    with pytest.raises(CardError):
+        team.join(t.b, after.code(), "b")  # the new fingerprint is confirmed first
+    team.join(t.b, after.code(), "b", accept_change=True)
+    assert list(team.supervisor_keys(t.b)) == [t.sup.device_id]
+    assert [o.kind for o in downward.receive(t.b, data)] == ["applied"]
