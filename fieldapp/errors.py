@@ -23,6 +23,7 @@ it in the user's language::
     │   ├── BundleMalformed        truncated, not a bundle, bad header
     │   ├── BundleTooLarge         over the size / op count / decompressed limits
     │   ├── WrongTeam              for another team
+    │   ├── WrongRecipient         addressed to another device (or a downward one upward)
     │   ├── UnknownDevice          sender not enrolled
     │   ├── DeviceRevoked
     │   ├── BadSignature           changed in transit or signed by someone else
@@ -209,6 +210,13 @@ class WrongTeam(BundleError):
     """A bundle for another team (``team``)."""
 
     msg_id = "bundle.wrong_team"
+
+
+class WrongRecipient(BundleError):
+    """A bundle from ``device`` addressed to ``to``, not to whoever opens it: another
+    device's downward bundle, or a downward bundle put where upward ones go."""
+
+    msg_id = "bundle.wrong_recipient"
 
 
 class UnknownDevice(BundleError):

@@ -8,15 +8,24 @@ HPKE: base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM; the heade
 bound in ``info``. The payload is zlib-compressed JSON rows ``[kind, record_id, field,
 value, hlc, base]``; the device and op ids follow from the header.
 
+Version 2 adds two header keys: ``to`` (the recipient device of a downward bundle, ``""``
+for an upward one, to the team) and ``recv`` (the sender's receiving key, announced by a
+device enrolled with a v1 card; ``""`` when none) — and a seventh column to each row,
+the op's author, so a downward bundle carries ops of any author with their original
+ids. An upward bundle is still cut as v1 unless it announces a key.
+
 Opening checks, in this order, and refuses with a typed error at the first failure:
-size limits → structure → team → enrolment → signature → sequence and previous hash →
-decrypt → decompressed size → every op (shape, device, order, domain validation).
+size limits → structure → team → recipient → enrolment → signature → sequence and
+previous hash → decrypt → decompressed size → every op (shape, device, order, domain
+validation).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+import re
 import struct
 import zlib
 from collections.abc import Callable, Mapping
@@ -43,12 +52,14 @@ from fieldapp.errors import (
     SequenceConflict,
     SequenceGap,
     UnknownDevice,
+    WrongRecipient,
     WrongTeam,
 )
 from fieldapp.store import limits as vault_limits
 
 MAGIC = b"FBN1"
 VERSION = 1
+VERSION_2 = 2  # a recipient (``to``), a key announcement (``recv``), rows with authors
 SIG_LEN = 64
 MAX_HEADER = 4096
 # The limits follow from the vault's: a bundle accepted is applied in ONE vault commit,
@@ -64,14 +75,20 @@ MAX_BUNDLE = MAX_RAW + MAX_RAW // 100 + 64 * 1024  # on the wire: zlib's worst c
 MAX_VALUE = vault_limits.MAX_VALUE  # one op's value, encoded
 assert MAX_RAW + MAX_OPS * ROW_EXTRA + KV_HEADROOM <= vault_limits.MAX_PAYLOAD
 INFO = b"fieldapp bundle v1|"
+INFO_2 = b"fieldapp bundle v2|"
 SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 HEADER_KEYS = frozenset({"v", "team", "device", "seq", "prev", "ops", "hlc", "raw"})
+HEADER_KEYS_2 = HEADER_KEYS | {"to", "recv"}
+_DEVICE_ID = re.compile(r"[A-Za-z0-9]{1,64}")
+_RAW_KEY = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 bytes, unpadded base64url
 
 
 @dataclass(frozen=True)
 class Header:
     """A bundle's signed, unencrypted header: team and sending device, its place in the
-    device's chain (``seq``, ``prev``), and its op count, newest HLC stamp and payload size."""
+    device's chain (``seq``, ``prev``), and its op count, newest HLC stamp and payload size;
+    from v2 the recipient (``to``, ``""`` for the team) and the sender's announced
+    receiving key (``recv``, base64url, ``""`` when none)."""
 
     v: int
     team: str
@@ -81,6 +98,14 @@ class Header:
     ops: int
     hlc: int
     raw: int
+    to: str = ""
+    recv: str = ""
+
+    def announced_key(self) -> bytes | None:
+        """The receiving key (32 raw bytes) this header announces, or ``None``."""
+        if not self.recv:
+            return None
+        return base64.urlsafe_b64decode(self.recv + "=")
 
 
 @dataclass(frozen=True)
@@ -114,30 +139,44 @@ def seal(
     sign_key: Ed25519PrivateKey,
     seq: int,
     prev: str,
+    to: str = "",
+    announce: bytes | None = None,
 ) -> bytes:
-    """Cut one bundle. ``ops`` must all come from ``device_id``, oldest first."""
-    if not ops or len(ops) > MAX_OPS:
+    """Cut one bundle, sealed to ``team_key``: the team's key for an upward bundle, the
+    recipient's receiving key for a downward one (``to``, a device id: version 2).
+
+    Upward, ``ops`` must all come from ``device_id``, oldest first; downward they may
+    come from any author, in ``(hlc, author)`` order. ``announce`` (32 raw bytes, upward
+    only) is the sender's receiving key, carried in the signed header (version 2); a
+    bundle that announces may hold no ops."""
+    if len(ops) > MAX_OPS or not (ops or announce):
         raise ValueError("a bundle holds 1 to MAX_OPS ops")
-    rows = []
+    if to and announce is not None:
+        raise ValueError("only an upward bundle announces a key")
+    version = VERSION_2 if to or announce is not None else VERSION
+    rows: list[list[Any]] = []
     for op in ops:
-        if op.device_id != device_id:
+        if not to and op.device_id != device_id:
             raise ValueError("a bundle carries one device's own ops")
-        rows.append([op.kind, op.record_id, op.field, op.value, op.hlc, op.base])
+        row: list[Any] = [op.kind, op.record_id, op.field, op.value, op.hlc, op.base]
+        rows.append([*row, op.device_id] if version == VERSION_2 else row)
     raw = orjson.dumps(rows)
-    header = orjson.dumps(
-        {
-            "v": VERSION,
-            "team": team_id,
-            "device": device_id,
-            "seq": seq,
-            "prev": prev,
-            "ops": len(ops),
-            "hlc": max(op.hlc for op in ops),
-            "raw": len(raw),
-        },
-        option=orjson.OPT_SORT_KEYS,
-    )
-    ciphertext = SUITE.encrypt(zlib.compress(raw, 9), team_key, info=INFO + header)
+    fields: dict[str, Any] = {
+        "v": version,
+        "team": team_id,
+        "device": device_id,
+        "seq": seq,
+        "prev": prev,
+        "ops": len(ops),
+        "hlc": max((op.hlc for op in ops), default=0),
+        "raw": len(raw),
+    }
+    if version == VERSION_2:
+        fields["to"] = to
+        fields["recv"] = "" if announce is None else _b64url(announce)
+    header = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
+    info = (INFO if version == VERSION else INFO_2) + header
+    ciphertext = SUITE.encrypt(zlib.compress(raw, 9), team_key, info=info)
     body = MAGIC + struct.pack(">H", len(header)) + header + struct.pack(">I", len(ciphertext))
     body += ciphertext
     return body + sign_key.sign(body)
@@ -161,21 +200,34 @@ def read_header(data: bytes) -> tuple[Header, bytes, bytes, bytes, bytes]:
         h = orjson.loads(header_bytes)
     except orjson.JSONDecodeError:
         raise BundleMalformed(what="header") from None
-    if not isinstance(h, dict) or set(h) != HEADER_KEYS:
+    if not isinstance(h, dict) or set(h) not in (HEADER_KEYS, HEADER_KEYS_2):
         raise BundleMalformed(what="header")
     ints = ("v", "seq", "ops", "hlc", "raw")
+    strs = ("team", "device", "prev", "to", "recv") if "to" in h else ("team", "device", "prev")
     if any(type(h[k]) is not int or h[k] < 0 for k in ints) or not all(
-        isinstance(h[k], str) for k in ("team", "device", "prev")
+        isinstance(h[k], str) for k in strs
     ):
         raise BundleMalformed(what="header")
     if orjson.dumps(h, option=orjson.OPT_SORT_KEYS) != header_bytes:
         raise BundleMalformed(what="header")  # one canonical encoding: no malleability
     header = Header(**h)
-    if header.v != VERSION:
+    if header.v != (VERSION_2 if "to" in h else VERSION):
         raise BundleMalformed(what="version")
+    if header.v == VERSION_2 and not (
+        (header.to == "" or _DEVICE_ID.fullmatch(header.to))
+        and (header.recv == "" or (_RAW_KEY.fullmatch(header.recv) and not header.to))
+        and (header.ops > 0 or header.recv)
+    ):
+        raise BundleMalformed(what="header")
+    if header.v == VERSION and header.ops == 0:
+        raise BundleMalformed(what="header")
     if header.ops > MAX_OPS or header.raw > MAX_RAW:
         raise BundleTooLarge(limit=MAX_OPS, size=header.ops)
     return header, header_bytes, data[6 + hlen + 4 : end], data[:end], data[end:]
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 def peek_header(data: bytes) -> tuple[str, int]:
@@ -213,8 +265,15 @@ def open_bundle(
     devices: Mapping[str, Enrolled],
     chain: Callable[[str], Chain],
     validate_op: Callable[[Op], Op],
+    recipient: str = "",
 ) -> Opened:
     """Verify, decrypt and validate a bundle, or raise the first reason to refuse it.
+
+    ``recipient`` is who opens it: ``""`` for the team's supervisor (upward bundles),
+    else this device's id (a downward bundle, sealed to ``team_key``, this device's
+    receiving key); a bundle addressed to anyone else is refused (``WrongRecipient``).
+    ``devices`` are the senders accepted: enrolled devices upward, the team's supervisor
+    devices downward.
 
     A refusal raised once the signature has verified is marked ``authentic`` (the
     sender really sent it: worth keeping whole, within a quota); before that, anybody
@@ -227,17 +286,29 @@ def open_bundle(
         raise DuplicateBundle(device=header.device, seq=header.seq)
     if header.team != team_id:
         raise WrongTeam(team=header.team)
+    if header.to != recipient:
+        raise WrongRecipient(device=header.device, to=header.to or team_id)
     device = devices.get(header.device)
+    # Downward (``recipient``): the sender must be a supervisor device of the team.
     if device is None:
-        raise UnknownDevice(device=header.device)
+        raise UnknownDevice(
+            "bundle.unknown_supervisor" if recipient else None, device=header.device
+        )
     if device.revoked:
-        raise DeviceRevoked(device=header.device)
+        raise DeviceRevoked(
+            "bundle.revoked_supervisor" if recipient else None, device=header.device
+        )
     try:
         Ed25519PublicKey.from_public_bytes(device.sign_pub).verify(signature, signed)
     except (InvalidSignature, ValueError):
         raise BadSignature(device=header.device) from None
     try:
         return _open_signed(header, header_bytes, ciphertext, this, team_key, chain, validate_op)
+    except DecryptFailed as exc:
+        exc.authentic = True
+        if recipient:
+            exc.msg_id = "bundle.decrypt_failed_device"  # not sealed to this device's key
+        raise
     except BundleError as exc:
         exc.authentic = True
         raise
@@ -262,7 +333,8 @@ def _open_signed(
     if header.prev != state.last_digest:
         raise ChainBroken(device=header.device, seq=header.seq)
     try:
-        compressed = SUITE.decrypt(ciphertext, team_key, info=INFO + header_bytes)
+        info = (INFO if header.v == VERSION else INFO_2) + header_bytes
+        compressed = SUITE.decrypt(ciphertext, team_key, info=info)
     except (InvalidTag, ValueError):
         raise DecryptFailed(device=header.device) from None
     inflater = zlib.decompressobj()
@@ -283,21 +355,25 @@ def _ops(raw: bytes, header: Header, validate_op: Callable[[Op], Op]) -> list[Op
     if not isinstance(rows, list) or len(rows) != header.ops:
         raise OpInvalid(index=0, reason="count")
     ops: list[Op] = []
-    last = 0
+    last: tuple[int, str] = (0, "")
+    width = 6 if header.v == VERSION else 7
     for i, row in enumerate(rows):
-        if not isinstance(row, list) or len(row) != 6:
+        if not isinstance(row, list) or len(row) != width:
             raise OpInvalid(index=i, reason="shape")
-        kind, record_id, field, value, hlc, base = row
+        kind, record_id, field, value, hlc, base = row[:6]
+        author = row[6] if width == 7 else header.device
         if not (isinstance(kind, str) and isinstance(record_id, str) and isinstance(field, str)):
             raise OpInvalid(index=i, reason="shape")
-        if type(hlc) is not int or hlc <= last or hlc > header.hlc:
-            raise OpInvalid(index=i, reason="order")  # one device's stamps only increase
+        if not (isinstance(author, str) and _DEVICE_ID.fullmatch(author)):
+            raise OpInvalid(index=i, reason="author")
+        if not header.to and author != header.device:
+            raise OpInvalid(index=i, reason="author")  # upward: the sender's own ops only
+        if type(hlc) is not int or hlc < 1 or (hlc, author) <= last or hlc > header.hlc:
+            raise OpInvalid(index=i, reason="order")  # stamps (and op ids) only increase
         if base is not None and not (isinstance(base, str) and OP_ID.fullmatch(base)):
             raise OpInvalid(index=i, reason="base")
-        last = hlc
-        op = Op(
-            make_op_id(hlc, header.device), kind, record_id, field, value, hlc, header.device, base
-        )
+        last = (hlc, author)
+        op = Op(make_op_id(hlc, author), kind, record_id, field, value, hlc, author, base)
         try:
             ops.append(validate_op(op))  # the value stored is the value validated
         except OpInvalid as exc:

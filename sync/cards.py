@@ -5,6 +5,11 @@ A card is canonical JSON signed with its owner's Ed25519 key and encoded as
 ``FT1-…`` (team) or ``FD1-…`` (device): base64url of zlib-compressed bytes. The
 signature proves the card was not changed on the way; that it came from the right
 person is confirmed out of band by reading the short fingerprint aloud.
+
+Device cards come in two versions (DESIGN §3.7, docs/bundle-format.md): v1 carries the
+device's signing key only; v2 also its receiving key (X25519), which downward bundles
+are sealed to. Both are read; a device enrolled with v1 announces its receiving key
+later in the header of an upward bundle, signed by its enrolled key.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import base64
 import hashlib
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -28,6 +33,7 @@ from sync.bundle import SUITE
 TEAM_PREFIX = "FT1-"
 DEVICE_PREFIX = "FD1-"
 MAX_CARD = 4096
+DEVICE_CARD_VERSIONS = (1, 2)  # v2: the receiving key (recv_pub)
 
 
 def b64(data: bytes) -> str:
@@ -57,19 +63,32 @@ def fingerprint(payload: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
+class SupervisorDevice:
+    """A supervisor's device as the team card names it: its signing key (downward bundles
+    are signed with it) and whether it was revoked."""
+
+    sign_pub: bytes
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
 class TeamCard:
     """The card a supervisor hands to workers: the team's id and name, its public encryption
-    and signing keys, and the hub's address when the team uses one."""
+    and signing keys, the hub's address when the team uses one, and the supervisor
+    devices that may send downward bundles (device id → signing key and whether revoked;
+    none on cards made before downward bundles existed)."""
 
     team_id: str
     name: str
     enc_pub: bytes
     sign_pub: bytes
     hub: dict[str, str] | None = None
+    supervisors: dict[str, SupervisorDevice] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
-        """What the team's signature and the fingerprint cover (keys as base64url)."""
-        return {
+        """What the team's signature and the fingerprint cover (keys as base64url;
+        ``supervisors`` only when there are some, so an older card keeps its fingerprint)."""
+        payload: dict[str, Any] = {
             "v": 1,
             "kind": "team",
             "team_id": self.team_id,
@@ -78,6 +97,12 @@ class TeamCard:
             "sign_pub": b64(self.sign_pub),
             "hub": self.hub,
         }
+        if self.supervisors:
+            payload["supervisors"] = {
+                did: {"sign_pub": b64(dev.sign_pub), "revoked": dev.revoked}
+                for did, dev in self.supervisors.items()
+            }
+        return payload
 
     def encryption_key(self) -> X25519PublicKey:
         """The team's public key: bundles and devices' hub credentials are sealed to it."""
@@ -92,7 +117,8 @@ class TeamCard:
 @dataclass(frozen=True)
 class DeviceCard:
     """A worker's device as it asks to be enrolled: team, device id and name, the device's
-    public signing key and, on newer cards, its hub credentials sealed to the team."""
+    public signing key, on newer cards its hub credentials sealed to the team and, on v2
+    cards, its public receiving key (X25519)."""
 
     team_id: str
     device_id: str
@@ -101,11 +127,19 @@ class DeviceCard:
     # The device's hub credentials, HPKE-sealed to the team key (only the supervisor
     # can read them); absent on cards made before the hub existed.
     hub_cred: bytes | None = None
+    # The device's receiving key: downward bundles are sealed to it. ``None``: a v1 card.
+    recv_pub: bytes | None = None
+
+    @property
+    def version(self) -> int:
+        """2 when the card carries the receiving key, else 1."""
+        return 1 if self.recv_pub is None else 2
 
     def payload(self) -> dict[str, Any]:
-        """What the device's signature and the fingerprint cover (``hub_cred`` when present)."""
+        """What the device's signature and the fingerprint cover (``hub_cred`` and
+        ``recv_pub`` when present; a v1 card is byte for byte what v1 code made)."""
         payload: dict[str, Any] = {
-            "v": 1,
+            "v": self.version,
             "kind": "device",
             "team_id": self.team_id,
             "device_id": self.device_id,
@@ -114,7 +148,13 @@ class DeviceCard:
         }
         if self.hub_cred is not None:
             payload["hub_cred"] = b64(self.hub_cred)
+        if self.recv_pub is not None:
+            payload["recv_pub"] = b64(self.recv_pub)
         return payload
+
+    def receiving_key(self) -> X25519PublicKey | None:
+        """The device's public receiving key, or ``None`` on a v1 card."""
+        return None if self.recv_pub is None else X25519PublicKey.from_public_bytes(self.recv_pub)
 
     @property
     def fingerprint(self) -> str:
@@ -130,7 +170,9 @@ def encode(prefix: str, payload: dict[str, Any], key: Ed25519PrivateKey) -> str:
     return prefix + b64(zlib.compress(signed, 9))
 
 
-def _decode(prefix: str, text: str) -> tuple[dict[str, Any], bytes]:
+def _decode(
+    prefix: str, text: str, versions: tuple[int, ...] = (1,)
+) -> tuple[dict[str, Any], bytes]:
     code = "".join(text.split())
     if not code.startswith(prefix) or len(code) > MAX_CARD:
         raise CardError(what="format")
@@ -141,8 +183,10 @@ def _decode(prefix: str, text: str) -> tuple[dict[str, Any], bytes]:
         sig = unb64(outer["sig"])
     except (ValueError, KeyError, TypeError, zlib.error, orjson.JSONDecodeError):
         raise CardError(what="format") from None
-    if not isinstance(payload, dict) or payload.get("v") != 1:
+    if not isinstance(payload, dict) or payload.get("v") not in versions:
         raise CardError(what="format")
+    if type(payload["v"]) is not int:
+        raise CardError(what="format")  # ``True == 1``: not a version
     return payload, sig
 
 
@@ -164,9 +208,10 @@ def read_team_card(text: str) -> TeamCard:
             enc_pub=unb64(payload["enc_pub"]),
             sign_pub=unb64(payload["sign_pub"]),
             hub=payload.get("hub"),
+            supervisors=_supervisors(payload.get("supervisors", {})),
         )
         X25519PublicKey.from_public_bytes(card.enc_pub)
-    except (KeyError, ValueError, TypeError):
+    except (KeyError, ValueError, TypeError, AttributeError):
         raise CardError(what="format") from None
     if payload.get("kind") != "team":
         raise CardError(what="format")
@@ -174,10 +219,23 @@ def read_team_card(text: str) -> TeamCard:
     return card
 
 
+def _supervisors(raw: dict[str, Any]) -> dict[str, SupervisorDevice]:
+    out = {}
+    for did, dev in raw.items():
+        if not re.fullmatch(r"[A-Za-z0-9]{1,64}", did) or type(dev["revoked"]) is not bool:
+            raise ValueError(did)
+        out[did] = SupervisorDevice(unb64(dev["sign_pub"]), dev["revoked"])
+        Ed25519PublicKey.from_public_bytes(out[did].sign_pub)
+    return out
+
+
 def read_device_card(text: str) -> DeviceCard:
-    """The device card in a ``FD1-…`` code, its signature checked against the device's own
-    key; ``CardError`` when it is malformed, was altered or has an invalid device id."""
-    payload, sig = _decode(DEVICE_PREFIX, text)
+    """The device card in a ``FD1-…`` code (v1 or v2), its signature checked against the
+    device's own key; ``CardError`` when it is malformed, was altered or has an invalid
+    device id. A v2 card must carry a valid receiving key, a v1 card none."""
+    payload, sig = _decode(DEVICE_PREFIX, text, DEVICE_CARD_VERSIONS)
+    if ("recv_pub" in payload) != (payload["v"] == 2):
+        raise CardError(what="format")
     try:
         card = DeviceCard(
             team_id=str(payload["team_id"]),
@@ -185,7 +243,9 @@ def read_device_card(text: str) -> DeviceCard:
             name=str(payload["name"]),
             sign_pub=unb64(payload["sign_pub"]),
             hub_cred=unb64(payload["hub_cred"]) if "hub_cred" in payload else None,
+            recv_pub=unb64(payload["recv_pub"]) if "recv_pub" in payload else None,
         )
+        card.receiving_key()  # 32 bytes of an X25519 key, when present
     except (KeyError, ValueError, TypeError):
         raise CardError(what="format") from None
     if payload.get("kind") != "device" or not re.fullmatch(r"[A-Za-z0-9]{1,64}", card.device_id):
@@ -203,15 +263,18 @@ class TeamSecrets:
     enc_key: X25519PrivateKey
     sign_key: Ed25519PrivateKey
     hub: dict[str, str] | None = None
+    # The supervisor devices that send downward bundles, named on the card.
+    supervisors: dict[str, SupervisorDevice] = field(default_factory=dict)
 
     def card(self) -> TeamCard:
-        """The public team card for these keys and hub."""
+        """The public team card for these keys, hub and supervisor devices."""
         return TeamCard(
             self.team_id,
             self.name,
             raw_public(self.enc_key.public_key()),
             raw_public(self.sign_key.public_key()),
             self.hub,
+            dict(self.supervisors),
         )
 
     def code(self) -> str:
@@ -225,20 +288,24 @@ class TeamSecrets:
         def raw(key: X25519PrivateKey | Ed25519PrivateKey) -> str:
             return b64(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
 
-        return {
+        data: dict[str, Any] = {
             "team_id": self.team_id,
             "name": self.name,
             "enc": raw(self.enc_key),
             "sign": raw(self.sign_key),
             "hub": self.hub,
         }
+        if self.supervisors:
+            data["supervisors"] = self.card().payload()["supervisors"]
+        return data
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> TeamSecrets:
         """The team back from what the supervisor's vault stores (see ``to_json``)."""
         enc = X25519PrivateKey.from_private_bytes(unb64(d["enc"]))
         sign = Ed25519PrivateKey.from_private_bytes(unb64(d["sign"]))
-        return cls(d["team_id"], d["name"], enc, sign, d.get("hub"))
+        supervisors = _supervisors(d.get("supervisors", {}))
+        return cls(d["team_id"], d["name"], enc, sign, d.get("hub"), supervisors)
 
     @classmethod
     def generate(cls, team_id: str, name: str, hub: dict[str, str] | None = None) -> TeamSecrets:
@@ -289,6 +356,18 @@ def device_key_to_json(key: Ed25519PrivateKey) -> str:
 def device_key_from_json(text: str) -> Ed25519PrivateKey:
     """A device's private signing key back from what its vault stores."""
     return Ed25519PrivateKey.from_private_bytes(unb64(text))
+
+
+def recv_key_to_json(key: X25519PrivateKey) -> str:
+    """A device's private receiving key as its vault stores it."""
+    from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+    return b64(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
+
+
+def recv_key_from_json(text: str) -> X25519PrivateKey:
+    """A device's private receiving key back from what its vault stores."""
+    return X25519PrivateKey.from_private_bytes(unb64(text))
 
 
 def device_code(card: DeviceCard, key: Ed25519PrivateKey) -> str:

@@ -21,14 +21,21 @@ where it came from (the stick, the hub's inbox) and is read again next time.
 
 The checks an opened bundle passes before it is applied are in ``sync.preview``; the
 pass over sticks and folders is ``sync.sources``.
+
+The same ``Merger`` opens a worker's downward bundles (``sync.downward``): only who
+may send, the key they are sealed to and the recipient differ (a ``Receiver``); the
+checks, the one-commit apply, the held and the quarantined are the same code.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from fieldapp.domain.ops import Op
 from fieldapp.errors import (
@@ -46,6 +53,7 @@ from fieldapp.store import Vault
 from sync.bundle import (
     MAX_BUNDLE,
     Chain,
+    Enrolled,
     Opened,
     digest,
     domain_validator,
@@ -55,7 +63,7 @@ from sync.bundle import (
 )
 from sync.locking import sync_lock
 from sync.preview import check_bundle, complete_records
-from sync.team import enrolled_keys, team_secrets
+from sync.team import announced_kv, enrolled_keys, team_secrets
 
 CHAIN = "recv/chain/"
 HELD = "recv/held/"
@@ -126,19 +134,36 @@ def _stats_kv(vault: Vault, opened: Opened) -> dict[str, Any]:
     return stats
 
 
+@dataclass(frozen=True)
+class Receiver:
+    """Who opens bundles and from whom: the team, the key they are sealed to, the senders
+    accepted and the recipient a bundle must name (``""``: the team's supervisor)."""
+
+    team_id: str
+    key: X25519PrivateKey
+    devices: Mapping[str, Enrolled]
+    recipient: str = ""
+
+
+def supervisor_receiver(vault: Vault) -> Receiver:
+    """The supervisor's side: upward bundles of the enrolled devices, sealed to the team."""
+    team = team_secrets(vault)
+    if team is None:
+        from fieldapp.errors import CardError
+
+        raise CardError(what="no_team")
+    return Receiver(team.team_id, team.enc_key, enrolled_keys(vault))
+
+
 class Merger:
-    """Receives bundles into a supervisor's vault. Its time (the clock-skew bound, when
+    """Receives bundles into a vault: a supervisor's (upward bundles, the default) or a
+    worker's (downward bundles, with ``receiver``). Its time (the clock-skew bound, when
     a bundle arrived) is the vault's clock."""
 
-    def __init__(self, vault: Vault) -> None:
-        team = team_secrets(vault)
-        if team is None:
-            from fieldapp.errors import CardError
-
-            raise CardError(what="no_team")
+    def __init__(self, vault: Vault, receiver: Receiver | None = None) -> None:
         self.vault = vault
-        self.team = team
-        self.devices = enrolled_keys(vault)
+        self.receiver = receiver or supervisor_receiver(vault)
+        self.devices = self.receiver.devices
         # A worker may be up to a day ahead (preview.MAX_AHEAD_MS): its "today" is not in the
         # future. Read once: a merge pass is short.
         self._day = vault.clock.today() + dt.timedelta(days=1)
@@ -174,11 +199,12 @@ class Merger:
         try:
             opened = open_bundle(
                 data,
-                team_id=self.team.team_id,
-                team_key=self.team.enc_key,
+                team_id=self.receiver.team_id,
+                team_key=self.receiver.key,
                 devices=self.devices,
                 chain=lambda d: chain_of(self.vault, d),
                 validate_op=self.validate,
+                recipient=self.receiver.recipient,
             )
             conflicted, new = check_bundle(self.vault, opened, self._day, conflicts(self.vault))
             incomplete = [r for r in new if r not in completable]
@@ -236,8 +262,13 @@ class Merger:
             if self.vault.get_meta(key) is not None:
                 kv[key] = None
         kv[CONFLICTS] = conflicted
-        # Ops, high-water mark, conflict index: one frame, all or nothing.
-        self.vault.commit_ops(opened.ops, kv)
+        announced = opened.header.announced_key()
+        if announced is not None and not self.receiver.recipient:
+            # Signed by the enrolled key (verified): the device's receiving key.
+            kv.update(announced_kv(self.vault, device, announced))
+        # Ops, high-water mark, conflict index (and an announced key): one frame. Ops the
+        # vault holds already (a resident's file sent again) are not journalled twice.
+        self.vault.commit_ops(unseen(self.vault, opened.ops), kv)
         for key in held_keys:
             self._held.pop(key, None)
         self._touched.update(op.record_id for op in opened.ops)
@@ -293,11 +324,12 @@ class Merger:
             header = read_header(data)[0]
             return open_bundle(
                 data,
-                team_id=self.team.team_id,
-                team_key=self.team.enc_key,
+                team_id=self.receiver.team_id,
+                team_key=self.receiver.key,
                 devices=self.devices,
                 chain=lambda d: Chain(header.seq - 1, header.prev),  # only its ops matter
                 validate_op=self.validate,
+                recipient=self.receiver.recipient,
             ).ops
         except BundleError:
             return []
@@ -399,6 +431,21 @@ class Merger:
         self._quarantined[key] = entry
         if authentic:
             self._whole_bytes += len(kept)
+
+
+def unseen(vault: Vault, ops: list[Op]) -> list[Op]:
+    """The ops of ``ops`` that ``vault`` does not hold yet (by op id)."""
+    known: dict[str, set[str]] = {}
+    out = []
+    for op in ops:
+        if vault.kind_of(op.record_id) is not None:
+            ids = known.get(op.record_id)
+            if ids is None:
+                ids = known[op.record_id] = {o.op_id for o in vault.history(op.record_id)}
+            if op.op_id in ids:
+                continue
+        out.append(op)
+    return out
 
 
 def conflicts(vault: Vault) -> dict[str, list[str]]:

@@ -6,6 +6,9 @@ vault (encrypted) until a transport confirms them.
   different bundles can never share a sequence number.
 - A bundle is immutable once cut; it leaves the outbox only after ``put`` returned
   (durable and read back) and that fact is committed.
+- A device that still has to announce its receiving key (made after it was enrolled
+  with a v1 card) announces it in the first bundle it cuts — one with no ops when there
+  are none — and stops announcing in that same commit.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from fieldapp.errors import CardError, FieldappError, TransportError
 from fieldapp.store import Vault
 from sync.bundle import MAX_OPS, MAX_RAW, MAX_VALUE, digest, seal
 from sync.locking import sync_lock
-from sync.team import device_key, team_card
+from sync.team import DEVICE_RECV_ANNOUNCE, device_key, receiving_key, team_card, to_announce
 from sync.transports.base import Transport
 
 OUTBOX = "sync/outbox"
@@ -88,21 +91,10 @@ def bundle_bytes(vault: Vault, seq: int) -> bytes:
     return base64.b64decode(entry["data"])
 
 
-def cut(vault: Vault) -> int:
-    """Cut every pending op into bundles (one atomic commit). Returns how many."""
-    with sync_lock(vault):
-        return _cut(vault)
-
-
-def _cut(vault: Vault) -> int:
-    card = team_card(vault)
-    if card is None:
-        raise CardError(what="not_joined")
-    ops = pending_ops(vault)
-    if not ops:
-        return 0
-    key = device_key(vault)
-    state = _state(vault)
+def chunk_ops(ops: list[Any]) -> list[list[Any]]:
+    """``ops`` (oldest first) in bundle-sized runs: at most MAX_OPS_PER_BUNDLE ops or
+    MAX_BYTES_PER_BUNDLE bytes each, but a run of one record's ops is never cut in two
+    (up to a model's fields); ``[[]]`` for no ops."""
     chunks: list[list[Any]] = [[]]
     size = 0
     run = 0  # ops of the same record in a row, at the end of the chunk
@@ -119,9 +111,30 @@ def _cut(vault: Vault) -> int:
             run = 1
         chunks[-1].append(op)
         size += row_size
+    return chunks
+
+
+def cut(vault: Vault) -> int:
+    """Cut every pending op into bundles (one atomic commit). Returns how many."""
+    with sync_lock(vault):
+        return _cut(vault)
+
+
+def _cut(vault: Vault) -> int:
+    card = team_card(vault)
+    if card is None:
+        raise CardError(what="not_joined")
+    receiving_key(vault)  # a device made before receiving keys makes (and announces) it now
+    announce = to_announce(vault)
+    ops = pending_ops(vault)
+    if not ops and announce is None:
+        return 0
+    key = device_key(vault)
+    state = _state(vault)
+    chunks = chunk_ops(ops)
     kv: dict[str, Any] = {}
     stamp = vault.clock.now().isoformat(timespec="seconds")
-    for chunk in chunks:
+    for i, chunk in enumerate(chunks):
         data = seal(
             chunk,
             team_id=card.team_id,
@@ -130,6 +143,7 @@ def _cut(vault: Vault) -> int:
             sign_key=key,
             seq=state.next_seq,
             prev=state.last_digest,
+            announce=announce if i == 0 else None,
         )
         kv[f"{BUNDLE_PREFIX}{state.next_seq:08d}"] = {
             "data": base64.b64encode(data).decode(),
@@ -137,8 +151,11 @@ def _cut(vault: Vault) -> int:
             "digest": digest(data),
             "cut": stamp,
         }
-        state = OutboxState(state.next_seq + 1, chunk[-1].hlc, digest(data))
+        cut_hlc = chunk[-1].hlc if chunk else state.cut_hlc
+        state = OutboxState(state.next_seq + 1, cut_hlc, digest(data))
     kv[OUTBOX] = vars(state)
+    if announce is not None:
+        kv[DEVICE_RECV_ANNOUNCE] = None
     vault.commit((), kv=kv)
     return len(chunks)
 

@@ -3,6 +3,7 @@ transport, in device and sequence order, each hostile entry refused on its own."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def merge_sources(vault: Vault, paths: Iterable[Path]) -> Summary:
     found: list[tuple[tuple[str, int], str, Transport, Listed]] = []
     for transport, prefix in places:
         for entry in transport.scan(prefix):
+            if _DOWNWARD.search(entry.key):
+                continue  # left on the stick for a worker (to/<device>/…), not for this merge
             head = b""
             if entry.problem is None:
                 try:
@@ -48,6 +51,10 @@ def merge_sources(vault: Vault, paths: Iterable[Path]) -> Summary:
         summary.outcomes += _receive_entry(merger, transport, entry, source)
     summary.outcomes += merger.settle()
     return summary
+
+
+# A downward bundle waiting on the stick for its device (sync.downward.STICK_PREFIX).
+_DOWNWARD = re.compile(r"(^|/)to/[A-Za-z0-9]{1,64}/[A-Za-z0-9]{1,64}/[0-9]{8}\.fbundle$")
 
 
 def _place(root: Path) -> tuple[Transport, str]:

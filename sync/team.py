@@ -1,6 +1,12 @@
-"""Enrolment (DESIGN §3.6): the supervisor's team keys and device list, the worker's
-device key and imported team card — all kept in the vault (encrypted), never in a
-plaintext file."""
+"""Enrolment (DESIGN §3.6, §3.7): the supervisor's team keys and device list, the
+worker's device keys and imported team card — all kept in the vault (encrypted), never
+in a plaintext file.
+
+A device has two keys: a signing key (Ed25519, its bundles and card) and a receiving
+key (X25519, what downward bundles are sealed to). A device made before receiving keys
+existed (enrolled with a v1 card) makes its receiving key the first time it is needed
+and announces it in the signed header of its next upward bundle; the supervisor's merge
+records it on the enrolment (``announced_kv``) — its signature is the enrolled key's."""
 
 from __future__ import annotations
 
@@ -9,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from fieldapp.errors import CardError, TeamCardChanged
 from fieldapp.store import Vault
 from sync.bundle import Enrolled
 from sync.cards import (
     DeviceCard,
+    SupervisorDevice,
     TeamCard,
     TeamSecrets,
     b64,
@@ -25,6 +33,8 @@ from sync.cards import (
     raw_public,
     read_device_card,
     read_team_card,
+    recv_key_from_json,
+    recv_key_to_json,
     seal_hub_credentials,
     unb64,
     valid_key,
@@ -34,6 +44,11 @@ TEAM_SECRETS = "team/secrets"
 TEAM_DEVICES = "team/devices"
 TEAM_CARD = "team/card"
 DEVICE_KEY = "device/key"
+DEVICE_RECV = "device/recv"  # this device's receiving key (X25519, private)
+# Set while the receiving key is still to be announced upward (made after the device
+# joined, so the card it was enrolled with may not carry it); cleared by the cut of
+# the bundle that announces it.
+DEVICE_RECV_ANNOUNCE = "device/recv-announce"
 DEVICE_HUB = "device/hub"  # this device's hub credentials (worker)
 HUB_ADMIN = "hub/admin"  # the supervisor's own hub credentials
 HUB_LOCAL = "hub/local"  # where the supervisor reaches a hub it runs itself
@@ -41,14 +56,16 @@ HUB_LOCAL = "hub/local"  # where the supervisor reaches a hub it runs itself
 
 @dataclass(frozen=True)
 class DeviceEntry:
-    """A device on the supervisor's list: id, name, signing key, the date it was enrolled
-    and the date it was revoked (``None`` while it may send)."""
+    """A device on the supervisor's list: id, name, signing key, the date it was enrolled,
+    the date it was revoked (``None`` while it may send) and its receiving key (``None``
+    until a v2 card or an announcement brought it)."""
 
     device_id: str
     name: str
     sign_pub: bytes
     enrolled: str
     revoked: str | None
+    recv_pub: bytes | None = None
 
     def enrolled_key(self) -> Enrolled:
         """What a merge checks this device's bundles against: its key and whether revoked."""
@@ -64,6 +81,7 @@ def create_team(vault: Vault, name: str, hub: dict[str, str] | None = None) -> T
     if vault.get_meta(TEAM_SECRETS) is not None:
         raise CardError(what="team_exists")
     team = TeamSecrets.generate(secrets.token_hex(8), name, hub)
+    team.supervisors[vault.device_id] = SupervisorDevice(raw_public(device_key(vault).public_key()))
     vault.commit((), kv={TEAM_SECRETS: team.to_json(), TEAM_DEVICES: {}, "role": "supervisor"})
     return team
 
@@ -72,6 +90,34 @@ def team_secrets(vault: Vault) -> TeamSecrets | None:
     """The team's private keys when this is the supervisor's vault, else ``None``."""
     data = vault.get_meta(TEAM_SECRETS)
     return TeamSecrets.from_json(data) if data else None
+
+
+def supervisor_device(vault: Vault) -> Ed25519PrivateKey:
+    """This supervisor's device key, which signs its downward bundles; a team made before
+    downward bundles existed names the device on its card from now on (the card's
+    fingerprint changes: workers import it again). ``CardError`` when this vault holds no
+    team or this device was revoked as a supervisor device."""
+    team = _require_team(vault)
+    key = device_key(vault)
+    known = team.supervisors.get(vault.device_id)
+    if known is None:
+        team.supervisors[vault.device_id] = SupervisorDevice(raw_public(key.public_key()))
+        vault.commit((), kv={TEAM_SECRETS: team.to_json()})
+    elif known.revoked or known.sign_pub != raw_public(key.public_key()):
+        raise CardError(what="device_conflict")
+    return key
+
+
+def revoke_supervisor(vault: Vault, device_id: str) -> TeamSecrets:
+    """Mark a supervisor device revoked on the team card: workers who import the new card
+    refuse its downward bundles."""
+    team = _require_team(vault)
+    known = team.supervisors.get(device_id)
+    if known is None:
+        raise CardError(what="unknown_device")
+    team.supervisors[device_id] = SupervisorDevice(known.sign_pub, revoked=True)
+    vault.commit((), kv={TEAM_SECRETS: team.to_json()})
+    return team
 
 
 def _require_team(vault: Vault) -> TeamSecrets:
@@ -93,6 +139,11 @@ def enrol(vault: Vault, code: str) -> DeviceCard:
     known = devices.get(card.device_id)
     if known is not None and (known["revoked"] or unb64(known["sign_pub"]) != card.sign_pub):
         raise CardError(what="device_conflict")
+    recv = (known or {}).get("recv_pub")
+    if card.recv_pub is not None:
+        if recv is not None and unb64(recv) != card.recv_pub:
+            raise CardError(what="device_conflict")  # one receiving key a device
+        recv = b64(card.recv_pub)
     hub = None
     if card.hub_cred is not None:
         hub = open_hub_credentials(card.hub_cred, team.enc_key, card.device_id)
@@ -111,9 +162,23 @@ def enrol(vault: Vault, code: str) -> DeviceCard:
         "enrolled": vault.clock.today().isoformat(),
         "revoked": None,
         "hub": hub or (known or {}).get("hub"),
+        "recv_pub": recv,
     }
     vault.commit((), kv={TEAM_DEVICES: devices})
     return card
+
+
+def announced_kv(vault: Vault, device_id: str, recv_pub: bytes) -> dict[str, Any]:
+    """The device list with ``recv_pub`` recorded on ``device_id``'s enrolment, for the
+    commit that applies the bundle announcing it (whose signature, by the enrolled key,
+    was verified); empty when there is nothing to record. A device keeps the first
+    receiving key recorded: a later, different announcement changes nothing."""
+    devices: dict[str, Any] = dict(vault.get_meta(TEAM_DEVICES, {}))
+    entry = devices.get(device_id)
+    if entry is None or entry.get("recv_pub") is not None:
+        return {}
+    devices[device_id] = {**entry, "recv_pub": b64(recv_pub)}
+    return {TEAM_DEVICES: devices}
 
 
 def revoke(vault: Vault, device_id: str) -> None:
@@ -158,7 +223,8 @@ def hub_admin(vault: Vault) -> dict[str, str]:
 
 def hub_identities(vault: Vault, bucket: str) -> dict[str, Any]:
     """SeaweedFS ``s3.json``: the supervisor reads and lists everything; each enrolled,
-    not revoked device may only write and read under ``inbox/<device-id>/*``."""
+    not revoked device may only write and read under ``inbox/<device-id>/*`` and read
+    and list under ``outbox/<device-id>/*`` (its downward bundles)."""
     admin = hub_admin(vault)
     identities: list[dict[str, Any]] = [
         {
@@ -172,10 +238,11 @@ def hub_identities(vault: Vault, bucket: str) -> dict[str, Any]:
         if not hub:
             continue
         scope = f"{bucket}/inbox/{entry.device_id}/*"  # the trailing /* matters
+        down = f"{bucket}/outbox/{entry.device_id}/*"  # what the supervisor sends it
         identity = {
             "name": f"device-{entry.device_id}",
             "credentials": [{"accessKey": hub["access_key"], "secretKey": hub["secret_key"]}],
-            "actions": [f"Write:{scope}", f"Read:{scope}"],
+            "actions": [f"Write:{scope}", f"Read:{scope}", f"Read:{down}", f"List:{down}"],
         }
         if entry.revoked:
             # A reload (SIGHUP) updates identities but never drops one, so a revoked
@@ -195,7 +262,14 @@ def _secret() -> str:
 def devices(vault: Vault) -> list[DeviceEntry]:
     """Every device enrolled in the team, revoked ones included, by device id."""
     return [
-        DeviceEntry(did, d["name"], unb64(d["sign_pub"]), d["enrolled"], d["revoked"])
+        DeviceEntry(
+            did,
+            d["name"],
+            unb64(d["sign_pub"]),
+            d["enrolled"],
+            d["revoked"],
+            unb64(d["recv_pub"]) if d.get("recv_pub") else None,
+        )
         for did, d in sorted(vault.get_meta(TEAM_DEVICES, {}).items())
     ]
 
@@ -216,6 +290,28 @@ def device_key(vault: Vault) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
     vault.put_meta(DEVICE_KEY, device_key_to_json(key))
     return key
+
+
+def receiving_key(vault: Vault) -> X25519PrivateKey:
+    """This device's receiving key, created in the vault on first use (at setup for a
+    new device; on the first sync or card of a device made before receiving keys, which
+    then announces it upward: see ``DEVICE_RECV_ANNOUNCE``)."""
+    stored = vault.get_meta(DEVICE_RECV)
+    if stored:
+        return recv_key_from_json(stored)
+    key = X25519PrivateKey.generate()
+    kv: dict[str, Any] = {DEVICE_RECV: recv_key_to_json(key)}
+    if vault.get_meta(TEAM_CARD) is not None:
+        kv[DEVICE_RECV_ANNOUNCE] = True  # joined already: enrolled, maybe with a v1 card
+    vault.commit((), kv=kv)
+    return key
+
+
+def to_announce(vault: Vault) -> bytes | None:
+    """This device's public receiving key while it is still to be announced, else ``None``."""
+    if not vault.get_meta(DEVICE_RECV_ANNOUNCE):
+        return None
+    return raw_public(receiving_key(vault).public_key())
 
 
 def device_hub_credentials(vault: Vault) -> dict[str, str]:
@@ -257,10 +353,20 @@ def join(
     card, previous = card_change(vault, team_code)
     if previous is not None and not accept_change:
         raise TeamCardChanged(old=previous.fingerprint, new=card.fingerprint)
+    receiving_key(vault)  # before the card: the card made below carries it (nothing to announce)
     vault.commit((), kv={TEAM_CARD: "".join(team_code.split())})
     code = my_device_code(vault, name)
     assert code is not None
     return card, code
+
+
+def supervisor_keys(vault: Vault) -> dict[str, Enrolled]:
+    """The supervisor devices this worker takes downward bundles from, as its team card
+    names them (none before it joins, or with a card made before downward bundles)."""
+    card = team_card(vault)
+    if card is None:
+        return {}
+    return {did: Enrolled(dev.sign_pub, dev.revoked) for did, dev in card.supervisors.items()}
 
 
 def team_card(vault: Vault) -> TeamCard | None:
@@ -270,17 +376,18 @@ def team_card(vault: Vault) -> TeamCard | None:
 
 
 def my_device_code(vault: Vault, name: str) -> str | None:
-    """This device's card code for the supervisor to enrol, its hub credentials sealed
-    inside; ``None`` before it joins a team."""
+    """This device's card code (v2: its signing and receiving keys) for the supervisor to
+    enrol, its hub credentials sealed inside; ``None`` before it joins a team."""
     card = team_card(vault)
     if card is None:
         return None
     key = device_key(vault)
+    recv = raw_public(receiving_key(vault).public_key())
     creds = device_hub_credentials(vault)
     sealed = seal_hub_credentials(
         creds["access_key"], creds["secret_key"], card.encryption_key(), vault.device_id
     )
     return device_code(
-        DeviceCard(card.team_id, vault.device_id, name, raw_public(key.public_key()), sealed),
+        DeviceCard(card.team_id, vault.device_id, name, raw_public(key.public_key()), sealed, recv),
         key,
     )

@@ -391,7 +391,13 @@ def test_identities_file_is_private_and_scoped(hub_team: Team) -> None:
     actions = {i["name"]: i["actions"] for i in doc["identities"]}
     for w in t.workers:
         scope = f"fieldapp/inbox/{w.device_id}/*"
-        assert actions[f"device-{w.device_id}"] == [f"Write:{scope}", f"Read:{scope}"]
+        down = f"fieldapp/outbox/{w.device_id}/*"  # its downward bundles: read and list only
+        assert actions[f"device-{w.device_id}"] == [
+            f"Write:{scope}",
+            f"Read:{scope}",
+            f"Read:{down}",
+            f"List:{down}",
+        ]
 
 
 # ------------------------------------------------------------------ fieldapp hub / sync / merge

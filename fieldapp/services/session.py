@@ -1,7 +1,7 @@
 """A worker's session with their vault: create it (first run, ``fieldapp init``), open
 it, and leave the lock screen. The app and the command line both come through here, so
-a vault made either way is the same: a profile and this device's signing key from the
-first moment.
+a vault made either way is the same: a profile and this device's signing and receiving
+keys from the first moment.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from fieldapp.services.records import RecordService
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import KdfParams, Vault
 from fieldapp.store.vault import KEY_FILE
-from sync.team import device_key
+from sync.team import device_key, receiving_key
 
 
 def check_folder(path: Path) -> Path:
@@ -44,8 +44,9 @@ def create(
     clock: Clock | None = None,
 ) -> tuple[Vault, str]:
     """Create a worker's vault at ``path`` with their profile and this device's signing
-    key (for the bundles it will send); returns it open and the recovery key to show
-    once. ``recovery`` is a key generated (and confirmed) beforehand."""
+    key (for the bundles it will send) and receiving key (for those sealed to it);
+    returns it open and the recovery key to show once. ``recovery`` is a key generated
+    (and confirmed) beforehand."""
     check_folder(path)
     if exists(path):
         raise VaultExists(path=str(path))
@@ -53,6 +54,7 @@ def create(
     try:
         RecordService(vault).set_profile(name or "—", community or "—")
         device_key(vault)
+        receiving_key(vault)
     except BaseException:
         vault.close(compact=False)
         raise
