@@ -69,6 +69,26 @@ def test_a_note_is_registered_in_the_residents_file() -> None:
             assert t(f"enum.NoteAction.{action.value}", lang) != f"enum.NoteAction.{action}"
 
 
+def test_a_time_with_a_zone_is_stored_as_local_time_so_times_always_compare() -> None:
+    note = validate(SupervisionNote, _fields(created_at="2026-11-29T01:00:00+00:00"))
+    assert note.created_at.tzinfo is None
+    assert note.created_at == dt.datetime(2026, 11, 29, 1, tzinfo=dt.UTC).astimezone().replace(
+        tzinfo=None
+    )
+    check = domain_validator(today=lambda: T0.date())
+    op = Op(
+        "0" * 16 + "-x",
+        "supervision_note",
+        NOTE_ID,
+        "done_at",
+        "2026-11-29T01:00:00Z",
+        1,
+        "x",
+        None,
+    )
+    assert "+" not in check(op).value and not check(op).value.endswith("Z")
+
+
 def test_a_valid_note_round_trips_through_its_fields() -> None:
     note = validate(SupervisionNote, _fields(due_date="2026-12-03"), today=T0.date())
     assert note.status is NoteStatus.NEW and note.is_open and note.target_field is None

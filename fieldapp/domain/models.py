@@ -96,6 +96,12 @@ def _slug(value: str) -> str:
     return value
 
 
+def _local_time(value: dt.datetime) -> dt.datetime:
+    """A time as every party's clock gives it: local and naive. One that came with a time
+    zone (another tool's bundle) is turned into local time, so times always compare."""
+    return value.astimezone().replace(tzinfo=None) if value.tzinfo is not None else value
+
+
 Line = Annotated[str, AfterValidator(clean_line)]
 RequiredLine = Annotated[str, _required(300)]
 Name = Annotated[str, _required(50)]
@@ -105,6 +111,7 @@ RecordId = Annotated[str, AfterValidator(_record_id)]
 Slug = Annotated[str, AfterValidator(_slug)]
 PhoneNumber = Annotated[str, AfterValidator(normalise_phone)]
 IdNumber = Annotated[str, AfterValidator(_id_number)]
+LocalTime = Annotated[dt.datetime, AfterValidator(_local_time)]
 
 
 class Model(BaseModel):
@@ -407,10 +414,10 @@ class SupervisionNote(Record):
     action: NoteAction
     text: Annotated[str, _required_note(2000)]
     due_date: dt.date | None = None
-    created_at: dt.datetime
+    created_at: LocalTime
     status: NoteStatus = NoteStatus.NEW
-    acknowledged_at: dt.datetime | None = None
-    done_at: dt.datetime | None = None
+    acknowledged_at: LocalTime | None = None
+    done_at: LocalTime | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

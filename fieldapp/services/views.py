@@ -154,7 +154,8 @@ class ResidentFile:
 
     @property
     def notes(self) -> list[SupervisionNote]:
-        """The supervision notes on the file: open ones first, then newest first."""
+        """The supervision notes on the file: open ones first, the most overdue first, then
+        the newest."""
         return self.of(RecordKind.SUPERVISION_NOTE.value)  # type: ignore[return-value]
 
 

@@ -181,7 +181,6 @@ class Workspace:
                 continue
             if not note.is_open or note.resident_id in archived:
                 continue
-            late = (today - note.due_date).days if note.due_date else 0
             rows.append(
                 NoteRow(
                     id=nid,
@@ -191,7 +190,7 @@ class Workspace:
                     status=note.status.value,
                     text=note.text,
                     due_date=note.due_date,
-                    days_overdue=max(late, 0),
+                    days_overdue=_late(note, today),
                     created_at=note.created_at,
                     target_kind=self.vault.kind_of(note.target_id) or "",
                     author=self._note_author(nid, names),
@@ -348,7 +347,10 @@ class Workspace:
         )
         file.interviews.sort(key=lambda i: i.held_on, reverse=True)
         file.visits.sort(key=lambda v: v.started_at, reverse=True)
-        file.notes.sort(key=lambda n: (n.is_open, n.created_at), reverse=True)
+        # As the inbox has them: open ones first, the most overdue, then the newest.
+        file.notes.sort(
+            key=lambda n: (n.is_open, _late(n, today), n.created_at, n.id), reverse=True
+        )
         names = self.records.author_names() if file.notes else {}
         file.authors = {n.id: self._note_author(n.id, names) for n in file.notes}
         file.due = [d for d in schedule.due_items(self.vault, today, 60) if d.resident_id == rid]
@@ -482,6 +484,11 @@ class Workspace:
 
 def _public(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def _late(note: SupervisionNote, today: dt.date) -> int:
+    """How many days a note is past its due date (0 when it is not, or has none)."""
+    return max((today - note.due_date).days, 0) if note.due_date else 0
 
 
 def _age(doc: dict[str, Any], today: dt.date) -> int | None:
