@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static, TabbedContent
 from fieldapp.domain import Need, NeedCategory, NoteAction, NoteStatus, Resident, SupervisionNote
 from fieldapp.domain.clock import FixedClock
 from fieldapp.i18n import t
+from fieldapp.services import export, supervision
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import Vault
 from fieldapp.tui.screens.form import FormScreen
@@ -20,7 +21,7 @@ from fieldapp.tui.screens.resident_file import ResidentFileScreen
 from fieldapp.tui.screens.today import TodayScreen
 from tests.conftest import FAST_KDF, PASSPHRASE, T0
 from tests.tui.conftest import TODAY, make_app, settle
-from tests.tui.test_supervisor import N1, R1, make, rows, supervised
+from tests.tui.test_supervisor import N1, NOW, R1, make, rows, supervised
 
 __all__ = ["supervised"]  # the fixture, for the supervisor's pen
 
@@ -217,4 +218,52 @@ async def test_the_supervisor_writes_a_note_on_the_need_under_the_cursor(
         assert (note.resident_id, note.target_id, note.action) == (R1, N1, NoteAction.REVIEW)
         assert note.text == "请核实漏雨情况" and note.status is NoteStatus.NEW
         assert ws.vault.field_author(note.id, "created_at") == ws.vault.device_id
+        app.close_vault()
+
+
+# ---------------------------------------------------------------- the team view
+
+
+def answered(path: Path) -> None:
+    """On 张三 (李娜's resident) three notes: one acknowledged after 2 days and done, one
+    acknowledged after 1 day, one still new; the supervisor's clock moves between."""
+    clock = FixedClock(NOW)
+    with Vault.open(path, PASSPHRASE, clock=clock) as v:
+        ws = Workspace(v)
+        first = ws.write_note(R1, NoteAction.CALL, "电话回访")
+        clock.advance(days=2)
+        ws.set_note_status(first.id, NoteStatus.ACKNOWLEDGED)
+        ws.set_note_status(first.id, NoteStatus.DONE)
+        second = ws.write_note(R1, NoteAction.REVIEW, "复核需求", target_id=N1)
+        clock.advance(days=1)
+        ws.set_note_status(second.id, NoteStatus.ACKNOWLEDGED)
+        ws.write_note(R1, NoteAction.VISIT, "上门")
+
+
+def test_the_team_report_counts_open_notes_and_the_median_days_to_acknowledge(
+    supervised: Path,
+) -> None:
+    answered(supervised)
+    with Vault.open(supervised, PASSPHRASE, clock=FixedClock(NOW)) as v:
+        by_name = {r.name: r for r in supervision.team_report(v, TODAY)}
+        assert (by_name["李娜"].notes_open, by_name["李娜"].notes_ack_days) == (2, 1.5)
+        assert (by_name["王芳"].notes_open, by_name["王芳"].notes_ack_days) == (0, None)
+        header, table = export.summary_table(v, TODAY)
+    assert header[-2:] == [t("ui.team_col_notes_open"), t("ui.team_col_notes_ack_days")]
+    assert sorted(tuple(row[-2:]) for row in table) == [(0, ""), (2, 1.5)]
+
+
+async def test_the_team_view_shows_the_highlighted_workers_notes(supervised: Path) -> None:
+    answered(supervised)
+    app = make(supervised, "en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        line = app.screen.query_one("#worker-notes", Static)
+        assert str(line.render()) == (
+            "李娜: 2 supervision notes open · acknowledged in 1.5 days (median)"
+        )
+        app.screen.query_one("#workers", DataTable).focus()
+        await pilot.press("down")
+        await settle(pilot)
+        assert str(line.render()) == "王芳: 0 supervision notes open · none acknowledged yet"
         app.close_vault()
