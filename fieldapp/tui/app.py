@@ -364,11 +364,15 @@ class FieldApp(SyncingApp):
             save_config(self.config)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        """The palette's commands (``tui/commands.py`` PALETTE): going places, locking and
-        syncing; for a supervisor also merging, conflicts and quarantine; then language,
-        theme, help and quit."""
+        """The palette's commands: those of the ``screen`` it was opened on, if it has some
+        (``palette_commands()``: a resident file's note keys), then the app's
+        (``tui/commands.py`` PALETTE): going places, locking and syncing; for a supervisor
+        also merging, conflicts and quarantine; then language, theme, help and quit."""
         opened = self.workspace is not None and not self.locked
-        return system_commands(self, opened=opened, supervisor=self.supervisor)
+        own = getattr(screen, "palette_commands", None)
+        if opened and callable(own):
+            yield from own()
+        yield from system_commands(self, opened=opened, supervisor=self.supervisor)
 
     async def action_quit(self) -> None:
         """Keep half-filled forms as drafts, let saves and syncs finish, then close."""

@@ -221,6 +221,36 @@ async def test_the_supervisor_writes_a_note_on_the_need_under_the_cursor(
         app.close_vault()
 
 
+@pytest.mark.parametrize(("lang", "typed"), [("en", "acknowledge"), ("zh_CN", "知悉督导")])
+async def test_the_palette_acknowledges_the_note_under_the_cursor(
+    noted: tuple[Path, dict[str, str]], lang: str, typed: str
+) -> None:
+    path, ids = noted
+    app = make_app(path, lang=lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # the overdue note, on its file's notes tab
+        await settle(pilot)
+        file = app.screen
+        assert isinstance(file, ResidentFileScreen)
+        titles = [c.title for c in app.get_system_commands(file)]
+        assert t("cmd.note_acknowledge", lang) in titles
+        assert t("cmd.write_note", lang) not in titles  # the supervisor's
+        await pilot.press("ctrl+p")
+        await pilot.press(*typed)
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.workspace is not None
+        note = app.workspace.records.get(SupervisionNote, ids["late"])
+        assert note is not None and note.status is NoteStatus.ACKNOWLEDGED
+        file.query_one("#file-tabs", TabbedContent).active = "tab-profile"
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(file)]
+        assert t("cmd.note_acknowledge", lang) not in titles  # only where it applies
+        app.close_vault()
+
+
 # ---------------------------------------------------------------- the team view
 
 

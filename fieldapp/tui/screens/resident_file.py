@@ -4,10 +4,11 @@ supervision notes (督导意见) and the history of every change."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 from textual import on
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import (
@@ -145,6 +146,19 @@ class ResidentFileScreen(Screen[None]):
         if action == "write_note":
             return self.context.supervisor
         return True
+
+    def palette_commands(self) -> Iterator[SystemCommand]:
+        """The note keys that apply here now, for the command palette, in the user's
+        language (the app lists them before its own)."""
+        for name, action in (
+            ("note_acknowledge", "acknowledge_note"),
+            ("note_done", "note_done"),
+            ("write_note", "write_note"),
+        ):
+            if self.check_action(action, ()):
+                yield SystemCommand(
+                    t(f"cmd.{name}"), t(f"cmd.{name}_help"), getattr(self, f"action_{action}")
+                )
 
     def _active_tab(self) -> str:
         tabs = self.query("#file-tabs")
