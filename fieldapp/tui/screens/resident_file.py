@@ -59,6 +59,9 @@ from fieldapp.tui.screens.resident_tabs import (
 from fieldapp.tui.widgets.tables import FitTable, keeping_cursor
 from fieldapp.tui.workers import background
 
+# The keys that leave the footer to the notes' two on the worker's notes tab (still keys).
+GIVE_WAY = frozenset({"file.edit", "file.need_status"})
+
 
 class ResidentFileScreen(Screen[None]):
     """一人一档案: one resident's profile, needs, interviews, visits, plan, history.
@@ -170,8 +173,10 @@ class ResidentFileScreen(Screen[None]):
         and a need's keys) leave the footer their room, and still work (F1 lists them)."""
         notes_tab = self._active_tab() == "tab-notes" and not self.context.supervisor
         bindings = self._bindings.key_to_bindings
-        for key in ("e", "s"):
-            bindings[key] = [dataclasses.replace(b, show=not notes_tab) for b in bindings[key]]
+        for key, items in bindings.items():  # by id: a user's keymap may have moved them
+            bindings[key] = [
+                dataclasses.replace(b, show=not notes_tab) if b.id in GIVE_WAY else b for b in items
+            ]
         self.refresh_bindings()
 
     def action_switch_tab(self, step: int) -> None:
