@@ -81,12 +81,14 @@ def test_the_shipped_kinds_are_registered_once_with_what_consumers_need() -> Non
         "interview": "resident_ids",
         "visit": "resident_id",
         "case_plan": "resident_id",
+        "supervision_note": "resident_id",
     }
     assert [s.kind for s in kinds.resident_file_kinds()] == [
         "need",
         "interview",
         "visit",
         "case_plan",
+        "supervision_note",
     ]
     for kind, spec in specs.items():
         assert kind == spec.model.KIND and spec.table == kind and spec.form == kind

@@ -106,6 +106,26 @@ class PlanStatus(StrEnum):
     CLOSED = "closed"
 
 
+class NoteAction(StrEnum):
+    """What a supervision note (督导意见) asks the worker to do."""
+
+    REVIEW = "review"  # look at the record again (复核)
+    CALL = "call"  # phone the resident
+    VISIT = "visit"  # go and see them
+    UPDATE_PLAN = "update_plan"  # change the case plan
+    EXPLAIN = "explain"  # tell the supervisor what happened
+    OTHER = "other"
+
+
+class NoteStatus(StrEnum):
+    """Where a supervision note stands (see :mod:`fieldapp.domain.workflow`): new, seen
+    by the worker (acknowledged), done."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    DONE = "done"
+
+
 class RecordKind(StrEnum):
     """The stable id of each kind of record (an op's ``kind``, its vault table's name)."""
 
@@ -114,6 +134,7 @@ class RecordKind(StrEnum):
     INTERVIEW = "interview"
     VISIT = "visit"
     CASE_PLAN = "case_plan"
+    SUPERVISION_NOTE = "supervision_note"
 
 
 # Which stored fields hold a vocabulary value: (record kind, field) → enum name (its
@@ -126,4 +147,6 @@ ENUM_OF_FIELD: dict[tuple[str, str], str] = {
     ("need", "status"): "NeedStatus",
     ("visit", "kind"): "VisitKind",
     ("case_plan", "status"): "PlanStatus",
+    ("supervision_note", "action"): "NoteAction",
+    ("supervision_note", "status"): "NoteStatus",
 }

@@ -17,7 +17,15 @@ from typing import Any
 from pydantic import BaseModel
 
 from fieldapp.domain.enums import RecordKind
-from fieldapp.domain.models import CasePlan, Interview, Need, Record, Resident, Visit
+from fieldapp.domain.models import (
+    CasePlan,
+    Interview,
+    Need,
+    Record,
+    Resident,
+    SupervisionNote,
+    Visit,
+)
 
 
 @dataclass(frozen=True)
@@ -161,6 +169,8 @@ for _spec in (
     KindSpec(Interview, resident_field="resident_ids", form="interview"),
     KindSpec(Visit, resident_field="resident_id", form="visit"),
     KindSpec(CasePlan, resident_field="resident_id", form="case_plan"),
+    # 督导意见: in the resident's file, so it travels with it (scope, export, deletion).
+    KindSpec(SupervisionNote, resident_field="resident_id", form="supervision_note"),
 ):
     register(_spec)
 del _spec

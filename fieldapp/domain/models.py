@@ -29,6 +29,8 @@ from fieldapp.domain.enums import (
     Gender,
     NeedCategory,
     NeedStatus,
+    NoteAction,
+    NoteStatus,
     PlanStatus,
     RecordKind,
     Urgency,
@@ -94,6 +96,12 @@ def _slug(value: str) -> str:
     return value
 
 
+def _local_time(value: dt.datetime) -> dt.datetime:
+    """A time as every party's clock gives it: local and naive. One that came with a time
+    zone (another tool's bundle) is turned into local time, so times always compare."""
+    return value.astimezone().replace(tzinfo=None) if value.tzinfo is not None else value
+
+
 Line = Annotated[str, AfterValidator(clean_line)]
 RequiredLine = Annotated[str, _required(300)]
 Name = Annotated[str, _required(50)]
@@ -103,6 +111,7 @@ RecordId = Annotated[str, AfterValidator(_record_id)]
 Slug = Annotated[str, AfterValidator(_slug)]
 PhoneNumber = Annotated[str, AfterValidator(normalise_phone)]
 IdNumber = Annotated[str, AfterValidator(_id_number)]
+LocalTime = Annotated[dt.datetime, AfterValidator(_local_time)]
 
 
 class Model(BaseModel):
@@ -383,3 +392,44 @@ class CasePlan(Record):
     actions: list[PlanAction] = Field(default_factory=list, max_length=200)
     reviews: list[PlanReview] = Field(default_factory=list, max_length=200)
     next_review: dt.date | None = None
+
+
+# ---------------------------------------------------------------- supervision notes
+
+
+class SupervisionNote(Record):
+    """督导意见: what a supervisor asks of the worker about one record of a resident's file.
+
+    ``target_id`` is the record it is about (the resident, or one of their needs, visits,
+    interviews or plans) and ``target_field`` optionally the field; ``resident_id`` is the
+    resident whose file holds the note, so it goes wherever the file goes. Who wrote it is
+    what every record's author is: the device of its ops (``created_at``'s author). The
+    worker moves ``status`` new → acknowledged → done (:mod:`fieldapp.domain.workflow`);
+    each move stamps its time, so the supervisor sees how long acknowledging took."""
+
+    KIND: ClassVar[RecordKind] = RecordKind.SUPERVISION_NOTE
+    resident_id: RecordId
+    target_id: RecordId
+    target_field: Slug | None = None
+    action: NoteAction
+    text: Annotated[str, _required_note(2000)]
+    due_date: dt.date | None = None
+    created_at: LocalTime
+    status: NoteStatus = NoteStatus.NEW
+    acknowledged_at: LocalTime | None = None
+    done_at: LocalTime | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.due_date is not None and self.due_date < self.created_at.date():
+            raise _fail("due_before_written", "due_date")
+        if self.status is not NoteStatus.NEW and self.acknowledged_at is None:
+            raise _fail("status_time_required", "acknowledged_at")
+        if self.status is NoteStatus.DONE and self.done_at is None:
+            raise _fail("status_time_required", "done_at")
+        return self
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the worker still has something to do (new or acknowledged)."""
+        return self.status is not NoteStatus.DONE

@@ -82,6 +82,9 @@ OUR_CODES = frozenset(
         "next_due_before_visit",
         "checklist_template_required",
         "transition",
+        "note_transition",
+        "due_before_written",
+        "status_time_required",
         "answer_type",
         "invalid",
     }

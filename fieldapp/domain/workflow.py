@@ -1,14 +1,19 @@
-"""The needs list's status workflow: open → in_progress → resolved, and referred or closed
-from either of the first two; a need solved on the spot goes from open to resolved directly
-(the note is asked for all the same).
+"""The status workflows.
 
-A closed, resolved or referred need can be reopened (a worker finds the problem is
-back); every other move is refused with the ``transition`` code.
+The needs list: open → in_progress → resolved, and referred or closed from either of the
+first two; a need solved on the spot goes from open to resolved directly (the note is
+asked for all the same). A closed, resolved or referred need can be reopened (a worker
+finds the problem is back); every other move is refused with the ``transition`` code.
+
+Supervision notes (督导意见): new → acknowledged → done, set by the worker; a note done
+straight away is acknowledged in the same move (new → done). Done is final — the
+supervisor writes a new note if more is needed — and any other move is refused with the
+``note_transition`` code.
 """
 
 from __future__ import annotations
 
-from fieldapp.domain.enums import NeedStatus
+from fieldapp.domain.enums import NeedStatus, NoteStatus
 from fieldapp.errors import FieldProblem, RecordInvalid
 
 S = NeedStatus
@@ -19,6 +24,12 @@ TRANSITIONS: dict[NeedStatus, frozenset[NeedStatus]] = {
     S.RESOLVED: frozenset({S.OPEN}),
     S.REFERRED: frozenset({S.OPEN}),
     S.CLOSED: frozenset({S.OPEN}),
+}
+
+NOTE_TRANSITIONS: dict[NoteStatus, frozenset[NoteStatus]] = {
+    NoteStatus.NEW: frozenset({NoteStatus.ACKNOWLEDGED, NoteStatus.DONE}),
+    NoteStatus.ACKNOWLEDGED: frozenset({NoteStatus.DONE}),
+    NoteStatus.DONE: frozenset(),
 }
 
 
@@ -32,4 +43,18 @@ def check_transition(old: NeedStatus, new: NeedStatus) -> None:
     if old != new and new not in TRANSITIONS[old]:
         raise RecordInvalid(
             [FieldProblem("status", "transition", {"old": old.value, "new": new.value})]
+        )
+
+
+def note_allowed_next(status: NoteStatus) -> frozenset[NoteStatus]:
+    """The statuses a supervision note in ``status`` may move to."""
+    return NOTE_TRANSITIONS[status]
+
+
+def check_note_transition(old: NoteStatus, new: NoteStatus) -> None:
+    """Raise :class:`RecordInvalid` unless a note may move ``old → new`` (same status is a
+    no-op)."""
+    if old != new and new not in NOTE_TRANSITIONS[old]:
+        raise RecordInvalid(
+            [FieldProblem("status", "note_transition", {"old": old.value, "new": new.value})]
         )

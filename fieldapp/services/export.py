@@ -192,12 +192,14 @@ TEAM_COLUMNS = (
     "visits_this_month",
     "overdue",
     "conflicts",
+    "notes_open",
+    "notes_ack_days",
 )
 
 
 def _team_cell(row: WorkerRow, column: str) -> Cell:
     value = getattr(row, column)
-    return "" if value is None else value if isinstance(value, int) else str(value)
+    return "" if value is None else value if isinstance(value, int | float) else str(value)
 
 
 def write_table(

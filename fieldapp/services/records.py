@@ -12,11 +12,20 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from fieldapp.domain import Need, NeedStatus, Record, RecordKind, kinds
+from fieldapp.domain import (
+    Need,
+    NeedStatus,
+    NoteAction,
+    NoteStatus,
+    Record,
+    RecordKind,
+    SupervisionNote,
+    kinds,
+)
 from fieldapp.domain.hlc import to_seconds
 from fieldapp.domain.ops import DELETED, RESOLVED_PREFIX, Op
 from fieldapp.domain.validation import problems_of, validate
-from fieldapp.domain.workflow import check_transition
+from fieldapp.domain.workflow import check_note_transition, check_transition
 from fieldapp.errors import FieldProblem, RecordDamaged, RecordInvalid
 from fieldapp.store import Change, Vault
 
@@ -56,9 +65,10 @@ class RecordService:
     def save(self, record: Record, *, drafts_done: list[str] | None = None) -> list[Op]:
         """Durably save a (validated) record; returns the ops it made.
 
-        Refuses, with :class:`RecordInvalid`, a need whose status moves along a
-        transition the workflow does not allow, and links to residents that do not
-        exist. ``drafts_done`` names drafts to delete in the same atomic commit.
+        Refuses, with :class:`RecordInvalid`, a need or a supervision note whose status
+        moves along a transition its workflow does not allow, links to residents that do
+        not exist, and a note about a record outside its resident's file. ``drafts_done``
+        names drafts to delete in the same atomic commit.
         """
         kind = record.KIND
         self._check_links(record)
@@ -66,6 +76,12 @@ class RecordService:
             stored = self.vault.get(record.id)
             if stored is not None:
                 check_transition(NeedStatus(stored["status"]), record.status)
+        if isinstance(record, SupervisionNote):
+            self._check_target(record)
+            stored = self.vault.get(record.id)
+            if stored is not None:
+                old = stored.get("status", NoteStatus.NEW.value)
+                check_note_transition(NoteStatus(old), record.status)
         kv = {f"draft/{key}": None for key in drafts_done or []}
         return self.vault.commit([Change(kind.value, record.id, record.to_fields())], kv=kv)
 
@@ -107,6 +123,77 @@ class RecordService:
         updated = validate(Need, {**fields, "id": need_id}, today=self.vault.clock.today())
         self.save(updated)
         return updated
+
+    def write_note(
+        self,
+        resident_id: str,
+        action: NoteAction,
+        text: str,
+        *,
+        due_date: dt.date | None = None,
+        target_id: str | None = None,
+        target_field: str | None = None,
+    ) -> SupervisionNote:
+        """Write a supervision note (督导意见) on the resident's file, about the resident itself
+        or one record of their file (``target_id``), written now by this device."""
+        fields: dict[str, Any] = {
+            "resident_id": resident_id,
+            "target_id": target_id or resident_id,
+            "target_field": target_field,
+            "action": action.value,
+            "text": text,
+            "due_date": due_date,
+            "created_at": self._now(),
+        }
+        note = validate(SupervisionNote, fields, today=self.vault.clock.today())
+        self.save(note)
+        return note
+
+    def set_note_status(self, note_id: str, status: NoteStatus) -> SupervisionNote:
+        """Move a supervision note along its workflow (the worker acknowledges it, then marks
+        it done), stamping when. Only the fields that move make ops, so a supervisor's edit of
+        the text made meanwhile merges beside it."""
+        note = self.get(SupervisionNote, note_id)
+        if note is None:
+            raise RecordInvalid([FieldProblem("id", "unknown_record")])
+        check_note_transition(note.status, status)
+        if status is note.status:
+            return note
+        now = self._now()
+        fields: dict[str, Any] = {"status": status.value}
+        if note.acknowledged_at is None:  # done straight away is acknowledged too
+            fields["acknowledged_at"] = now
+        if status is NoteStatus.DONE:
+            fields["done_at"] = now
+        updated = validate(
+            SupervisionNote, {**note.to_fields(), **fields, "id": note_id}, today=now.date()
+        )
+        changed = {k: v for k, v in updated.to_fields().items() if k in fields}
+        self.vault.commit([Change(RecordKind.SUPERVISION_NOTE.value, note_id, changed)])
+        return updated
+
+    def _now(self) -> dt.datetime:
+        return self.vault.clock.now().replace(microsecond=0)
+
+    def _check_target(self, note: SupervisionNote) -> None:
+        """A note is about its resident or a record of their file, and names a field that
+        record has (``unknown_target`` otherwise)."""
+        kind = self.vault.kind_of(note.target_id)
+        doc = self.vault.get(note.target_id)
+        spec = kinds.get(kind or "")
+        if note.target_id == note.resident_id:
+            ok = kind == RecordKind.RESIDENT.value
+        else:
+            ok = (
+                spec is not None
+                and doc is not None
+                and kind != RecordKind.SUPERVISION_NOTE.value
+                and spec.belongs_to(doc, note.resident_id)
+            )
+        if ok and spec is not None and note.target_field is not None:
+            ok = note.target_field in spec.model.model_fields
+        if not ok:
+            raise RecordInvalid([FieldProblem("target_id", "unknown_target")])
 
     def _check_links(self, record: Record, pending: set[str] | None = None) -> None:
         # The field by which the kind belongs to a resident's file must point at one.

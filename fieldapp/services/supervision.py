@@ -2,18 +2,21 @@
 review, quarantined bundles, and exports.
 
 Records are attributed to the worker (device) who last wrote their defining field
-(a resident's name, a need's description, a visit's start time).
+(a resident's name, a need's description, a visit's start time). A supervision note is the
+worker's whose resident it is on: the supervisor writes it, the worker answers it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from fieldapp.domain import NeedStatus, RecordKind
+from fieldapp.domain import NeedStatus, NoteStatus, RecordKind
 from fieldapp.domain.hlc import to_seconds
+from fieldapp.domain.kinds import with_defaults
 from fieldapp.domain.ops import RESOLVED_PREFIX, Op
 from fieldapp.store import Change, Vault
 from sync import merge, preview, team
@@ -34,7 +37,10 @@ class WorkerRow:
     needs, visits, overdue contacts and conflicts attributed to them.
 
     ``last_at`` is when the last bundle was received (merged), ``last_made`` when its newest
-    change was made (local time, ISO; None for stats kept before it was recorded)."""
+    change was made (local time, ISO; None for stats kept before it was recorded).
+    ``notes_open`` counts the supervision notes on their residents still new or acknowledged;
+    ``notes_ack_days`` is how long they took to acknowledge one, the median in days from
+    written to acknowledged (None before any was)."""
 
     device_id: str
     name: str
@@ -52,6 +58,25 @@ class WorkerRow:
     overdue: int = 0
     conflicts: int = 0
     visits_per_week: list[int] = field(default_factory=list)
+    notes_open: int = 0
+    notes_ack_days: float | None = None
+
+
+OPEN_NOTES = {NoteStatus.NEW.value, NoteStatus.ACKNOWLEDGED.value}
+
+
+def _days_between(start: object, end: object) -> float | None:
+    """Days from one stored time to another (ISO text), never below 0 (two devices' clocks
+    may differ a little); None when either is missing or damaged."""
+    if not (isinstance(start, str) and isinstance(end, str)):
+        return None
+    try:
+        seconds = (
+            dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(start)
+        ).total_seconds()
+    except (ValueError, TypeError):  # damaged, or one with a time zone and one without
+        return None
+    return max(seconds / 86_400, 0.0)
 
 
 def author(vault: Vault, kind: str, rid: str) -> str | None:
@@ -120,6 +145,18 @@ def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]
     for item in overdue(vault, today):
         if (r := row(owner.get(item.resident_id))) is not None:
             r.overdue += 1
+    waits: dict[str, list[float]] = defaultdict(list)
+    for _, doc in vault.iter_records(RecordKind.SUPERVISION_NOTE.value):
+        resident = doc.get("resident_id")
+        if resident in archived or (r := row(owner.get(str(resident)))) is None:
+            continue
+        doc = with_defaults(RecordKind.SUPERVISION_NOTE.value, doc)
+        r.notes_open += doc.get("status") in OPEN_NOTES
+        wait = _days_between(doc.get("created_at"), doc.get("acknowledged_at"))
+        if wait is not None:
+            waits[r.device_id].append(wait)
+    for device, days in waits.items():
+        rows[device].notes_ack_days = round(statistics.median(days), 1)
     for rid, fields in merge.conflicts(vault).items():
         kind = vault.kind_of(rid) or "resident"
         if (r := row(author(vault, kind, rid) if kind in DEFINING else None)) is not None:

@@ -1,6 +1,7 @@
 """What the screens are shown, as small rows and summaries built by the workspace
 (``fieldapp.services.workspace``): a resident in a list, a contact due, a need, a case
-plan's overdue action, Today's summary, a resident's whole file and a damaged record."""
+plan's overdue action, a supervision note in the inbox, Today's summary, a resident's
+whole file and a damaged record."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from fieldapp.domain import CasePlan, Interview, Need, Record, RecordKind, Resident, Visit
+from fieldapp.domain import (
+    CasePlan,
+    Interview,
+    Need,
+    Record,
+    RecordKind,
+    Resident,
+    SupervisionNote,
+    Visit,
+)
 from fieldapp.services import schedule
 
 
@@ -68,6 +78,24 @@ class PlanActionRow:
     days_overdue: int
 
 
+@dataclass(frozen=True)
+class NoteRow:
+    """One open supervision note (督导意见) in the worker's inbox: whose file, what is asked,
+    by when (``days_overdue`` 0 when not past due), what it is about and who wrote it."""
+
+    id: str
+    resident_id: str
+    resident_name: str
+    action: str
+    status: str
+    text: str
+    due_date: dt.date | None
+    days_overdue: int
+    created_at: dt.datetime
+    target_kind: str
+    author: str
+
+
 @dataclass
 class TodaySummary:
     """The today screen: contacts due, urgent needs, overdue needs, needs due this week,
@@ -84,6 +112,8 @@ class TodaySummary:
     needs_resolved: int
     needs_open: int
     residents: int
+    # The inbox: open supervision notes, the most overdue first, then the newest.
+    notes: list[NoteRow] = field(default_factory=list)
 
 
 @dataclass
@@ -96,6 +126,7 @@ class ResidentFile:
     linked: dict[str, list[Record]] = field(default_factory=dict)
     due: list[schedule.DueItem] = field(default_factory=list)
     damaged: list[Damaged] = field(default_factory=list)
+    authors: dict[str, str] = field(default_factory=dict)  # a note's id → who wrote it
 
     def of(self, kind: str) -> list[Record]:
         """The file's valid records of ``kind`` (a list the file keeps)."""
@@ -120,6 +151,12 @@ class ResidentFile:
     def plans(self) -> list[CasePlan]:
         """The resident's case plans."""
         return self.of(RecordKind.CASE_PLAN.value)  # type: ignore[return-value]
+
+    @property
+    def notes(self) -> list[SupervisionNote]:
+        """The supervision notes on the file: open ones first, the most overdue first, then
+        the newest."""
+        return self.of(RecordKind.SUPERVISION_NOTE.value)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,13 @@ from fieldapp.domain import (
     CheckAnswer,
     Need,
     NeedStatus,
+    NoteAction,
+    NoteStatus,
     PlanStatus,
     Record,
     RecordKind,
     Resident,
+    SupervisionNote,
     Urgency,
     Visit,
     kinds,
@@ -38,6 +41,7 @@ from fieldapp.services.views import (
     Damaged,
     DueRow,
     NeedRow,
+    NoteRow,
     PlanActionRow,
     ResidentFile,
     ResidentRow,
@@ -115,9 +119,10 @@ class Workspace:
         self._primed = (self.vault.revision, self.today_summary())
 
     def today_summary(self, soon_days: int = 7) -> TodaySummary:
-        """What the today screen shows: contacts due; open needs that are urgent, else past
-        their due date (overdue), else due from today to ``soon_days`` ahead; the active case
-        plans' actions past due; and the needs list's counts."""
+        """What the today screen shows: the inbox of open supervision notes; contacts due;
+        open needs that are urgent, else past their due date (overdue), else due from today to
+        ``soon_days`` ahead; the active case plans' actions past due; and the needs list's
+        counts."""
         primed, self._primed = self._primed, None
         if (
             primed is not None
@@ -175,7 +180,46 @@ class Workspace:
             needs_resolved=resolved,
             needs_open=open_,
             residents=self.vault.count(RecordKind.RESIDENT.value) - len(archived),
+            notes=self.note_inbox(today, archived),
         )
+
+    def note_inbox(self, today: dt.date, archived: set[str] | None = None) -> list[NoteRow]:
+        """The open supervision notes (new or acknowledged) on the files this device holds —
+        the worker's residents — the most overdue first, then the newest. An archived
+        resident's notes are out, as their needs are; a damaged note is skipped."""
+        archived = self._archived() if archived is None else archived
+        names = self.records.author_names()
+        rows = []
+        for nid, doc in self.vault.iter_records(RecordKind.SUPERVISION_NOTE.value):
+            try:
+                note = SupervisionNote.from_fields(nid, _public(doc))
+            except ValidationError:
+                continue
+            if not note.is_open or note.resident_id in archived:
+                continue
+            rows.append(
+                NoteRow(
+                    id=nid,
+                    resident_id=note.resident_id,
+                    resident_name=self._name(note.resident_id)[0],
+                    action=note.action.value,
+                    status=note.status.value,
+                    text=note.text,
+                    due_date=note.due_date,
+                    days_overdue=_late(note, today),
+                    created_at=note.created_at,
+                    target_kind=self.vault.kind_of(note.target_id) or "",
+                    author=self._note_author(nid, names),
+                )
+            )
+        # Overdue first (the longest overdue first), then the newest.
+        rows.sort(key=lambda r: (r.days_overdue, r.created_at, r.id), reverse=True)
+        return rows
+
+    def _note_author(self, note_id: str, names: dict[str, str]) -> str:
+        """Who wrote a note: the device that wrote its ``created_at``, by its name."""
+        device = self.vault.field_author(note_id, "created_at") or ""
+        return names.get(device, device)
 
     def _archived(self) -> set[str]:
         """The ids of the archived residents (one scan of the residents)."""
@@ -323,6 +367,12 @@ class Workspace:
         )
         file.interviews.sort(key=lambda i: i.held_on, reverse=True)
         file.visits.sort(key=lambda v: v.started_at, reverse=True)
+        # As the inbox has them: open ones first, the most overdue, then the newest.
+        file.notes.sort(
+            key=lambda n: (n.is_open, _late(n, today), n.created_at, n.id), reverse=True
+        )
+        names = self.records.author_names() if file.notes else {}
+        file.authors = {n.id: self._note_author(n.id, names) for n in file.notes}
         file.due = [d for d in schedule.due_items(self.vault, today, 60) if d.resident_id == rid]
         return file
 
@@ -379,6 +429,26 @@ class Workspace:
         """Move a need along its workflow (see :meth:`RecordService.change_need_status`)."""
         return self.records.change_need_status(need_id, status, note, referred_to)
 
+    def write_note(
+        self,
+        resident_id: str,
+        action: NoteAction,
+        text: str,
+        *,
+        due_date: dt.date | None = None,
+        target_id: str | None = None,
+    ) -> SupervisionNote:
+        """Write a supervision note on a resident's file (see
+        :meth:`RecordService.write_note`)."""
+        return self.records.write_note(
+            resident_id, action, text, due_date=due_date, target_id=target_id
+        )
+
+    def set_note_status(self, note_id: str, status: NoteStatus) -> SupervisionNote:
+        """Acknowledge a supervision note or mark it done (see
+        :meth:`RecordService.set_note_status`)."""
+        return self.records.set_note_status(note_id, status)
+
     def safety_needs(self, visit: Visit, lang: str) -> list[Need]:
         """The needs a visit's checklist calls for, built but not saved: one for each item
         answered "no" whose template question names a ``need_category``, described by the
@@ -434,6 +504,11 @@ class Workspace:
 
 def _public(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def _late(note: SupervisionNote, today: dt.date) -> int:
+    """How many days a note is past its due date (0 when it is not, or has none)."""
+    return max((today - note.due_date).days, 0) if note.due_date else 0
 
 
 def _age(doc: dict[str, Any], today: dt.date) -> int | None:

@@ -289,16 +289,17 @@ class FieldApp(SyncingApp):
         if self.context is not None and not self.locked:
             self.push_screen(NeedsScreen(self.context))
 
-    def open_resident(self, resident_id: str) -> None:
-        """Show one resident's file."""
+    def open_resident(self, resident_id: str, note_id: str | None = None) -> None:
+        """Show one resident's file (at one of its supervision notes, ``note_id``)."""
         from fieldapp.tui.screens.resident_file import ResidentFileScreen
 
         if self.context is not None and not self.locked:
-            self.push_screen(ResidentFileScreen(self.context, resident_id))
+            self.push_screen(ResidentFileScreen(self.context, resident_id, note_id=note_id))
 
     def on_open_resident(self, message: OpenResident) -> None:
-        """A list, the palette or a due contact asked for a resident: show their file."""
-        self.open_resident(message.resident_id)
+        """A list, the palette, a due contact or the inbox asked for a resident: show their
+        file (at the note the inbox row is)."""
+        self.open_resident(message.resident_id, message.note_id)
 
     def action_new_resident(self) -> None:
         """Open an empty resident form, to add someone to the caseload; once saved, their
@@ -364,11 +365,15 @@ class FieldApp(SyncingApp):
             save_config(self.config)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        """The palette's commands (``tui/commands.py`` PALETTE): going places, locking and
-        syncing; for a supervisor also merging, conflicts and quarantine; then language,
-        theme, help and quit."""
+        """The palette's commands: those of the ``screen`` it was opened on, if it has some
+        (``palette_commands()``: a resident file's note keys), then the app's
+        (``tui/commands.py`` PALETTE): going places, locking and syncing; for a supervisor
+        also merging, conflicts and quarantine; then language, theme, help and quit."""
         opened = self.workspace is not None and not self.locked
-        return system_commands(self, opened=opened, supervisor=self.supervisor)
+        own = getattr(screen, "palette_commands", None)
+        if opened and callable(own):
+            yield from own()
+        yield from system_commands(self, opened=opened, supervisor=self.supervisor)
 
     async def action_quit(self) -> None:
         """Keep half-filled forms as drafts, let saves and syncs finish, then close."""

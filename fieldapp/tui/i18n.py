@@ -86,9 +86,11 @@ def show_value(kind: str, field: str, value: object, names: dict[str, str] | Non
         return label(enum, str(value))
     if field == "id_number":
         return mask_id_number(str(value))
-    if field in ("resident_id", "resident_ids") and names is not None:
+    if field in ("resident_id", "resident_ids", "target_id") and names is not None:
         ids = value if isinstance(value, list) else [value]
         return listed(names.get(str(i), "?") for i in ids)
+    if kind == "supervision_note" and field.endswith("_at"):  # written, acknowledged, done
+        return str(value).replace("T", " ")[:16]
     if field == "_deleted":
         return t("ui.deleted") if value else "—"
     if kind == "resident" and field == "archived":

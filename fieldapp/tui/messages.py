@@ -81,9 +81,11 @@ class Broadcast:
 
 @dataclass
 class OpenResident(Message):
-    """Show this resident's file (from a list, the palette, a due visit)."""
+    """Show this resident's file (from a list, the palette, a due visit); at one of its
+    supervision notes when ``note_id`` is given (from Today's inbox)."""
 
     resident_id: str
+    note_id: str | None = None
 
 
 class FirstScreenShown(Message):

@@ -7,6 +7,7 @@ Today sync line in each of the hub's states."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from fieldapp.config import Config
+from fieldapp.domain import NoteAction, NoteStatus, SupervisionNote
 from fieldapp.domain.clock import FixedClock, SystemClock
 from fieldapp.store import Vault
 from fieldapp.tui.app import FieldApp
@@ -25,12 +27,44 @@ from sync import team
 from tests.conftest import FAST_KDF, PASSPHRASE, T0
 from tests.tui.conftest import make_app, settle
 from tests.tui.fit import problems
-from tests.tui.test_snapshots import LANGS, SCREENS, keys, open_elderly, steps
+from tests.tui.test_snapshots import LANGS, SCREENS, elderly, keys, open_elderly, steps
 from tests.tui.test_supervisor import make, supervised
 
 __all__ = ["supervised"]  # the fixture, for the supervisor's screens
 
 Step = Callable[[Pilot[None]], Awaitable[None]]
+
+
+async def with_notes(pilot: Pilot[None]) -> None:
+    """Supervision notes on the elderly resident's file, as long as they come: one past due
+    on a need, one acknowledged, one with a long text and no due date."""
+    app: FieldApp = pilot.app  # type: ignore[assignment]
+    ws = app.workspace
+    assert ws is not None
+    person = elderly(app)
+    file = ws.resident_file(person.id)
+    assert file is not None and file.needs
+    today = ws.today()
+    ws.write_note(
+        person.id,
+        NoteAction.UPDATE_PLAN,
+        "服务方案中的居家安全目标需要按照上次家访的发现重新调整，并写明负责人和时间。" * 2,
+        due_date=today,
+        target_id=file.needs[0].id,
+    )
+    seen = ws.write_note(person.id, NoteAction.EXPLAIN, "Why was the visit shortened?")
+    ws.set_note_status(seen.id, NoteStatus.ACKNOWLEDGED)
+    late = SupervisionNote(  # written a week ago, due two days ago
+        resident_id=person.id,
+        target_id=person.id,
+        action=NoteAction.CALL,
+        text="请电话回访家属。",
+        created_at=ws.now() - dt.timedelta(days=7),
+        due_date=today - dt.timedelta(days=2),
+    )
+    ws.save(late)
+    await pilot.press("g")
+
 
 WORKER: dict[str, Step] = {
     **SCREENS,
@@ -42,6 +76,8 @@ WORKER: dict[str, Step] = {
     "residents_all": steps(keys("r")),
     "residents_archived": steps(keys("r"), keys("ctrl+o")),
     "palette": steps(keys("ctrl+p")),
+    "today_inbox": steps(with_notes),
+    "resident_notes": steps(with_notes, open_elderly("tab-notes")),
 }
 SUPERVISOR: dict[str, list[str]] = {
     "team": [],
@@ -50,6 +86,9 @@ SUPERVISOR: dict[str, list[str]] = {
     "quarantine": ["q"],
     "export": ["x"],
     "needs_list": ["l"],
+    "resident_file": ["r", "enter"],
+    "resident_notes": ["r", "enter", "left", "left"],
+    "form_note": ["r", "enter", "right", "w"],
 }
 
 

@@ -25,7 +25,16 @@ from fieldapp.domain import (
 from fieldapp.errors import RecordInvalid
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import Vault
-from fieldapp.tui.forms import FORMS, case_plan, form_for, interview, need, resident, visit
+from fieldapp.tui.forms import (
+    FORMS,
+    case_plan,
+    form_for,
+    interview,
+    need,
+    resident,
+    supervision_note,
+    visit,
+)
 from fieldapp.tui.forms.spec import FormDef
 from tests.conftest import T0
 
@@ -90,6 +99,7 @@ def test_every_kind_finds_its_form_through_the_registry() -> None:
         "interview": interview,
         "visit": visit,
         "case_plan": case_plan,
+        "supervision_note": supervision_note,
     }
     assert set(FORMS) == {spec.form for spec in kinds.all_kinds()}
 

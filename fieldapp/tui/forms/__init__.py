@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from fieldapp.domain import kinds
-from fieldapp.tui.forms import case_plan, interview, need, resident, visit
+from fieldapp.tui.forms import case_plan, interview, need, resident, supervision_note, visit
 from fieldapp.tui.forms.spec import FormDef
 
 
@@ -30,6 +30,7 @@ FORMS: dict[str, FormModule] = {
     "interview": interview,
     "visit": visit,
     "case_plan": case_plan,
+    "supervision_note": supervision_note,
 }
 """A form's name (as a kind's registry entry gives it) → its module."""
 

@@ -1,12 +1,14 @@
-"""The resident's file (一人一档案): profile, needs, interviews, visits, case plan and
-the history of every change."""
+"""The resident's file (一人一档案): profile, needs, interviews, visits, case plan, the
+supervision notes (督导意见) and the history of every change."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 from textual import on
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import (
@@ -18,8 +20,18 @@ from textual.widgets import (
     TabPane,
     Tabs,
 )
+from textual.widgets.data_table import RowDoesNotExist
 
-from fieldapp.domain import ConsentStatus, Need, RecordKind, Resident, Visit
+from fieldapp.domain import (
+    ConsentStatus,
+    Need,
+    NoteStatus,
+    Record,
+    RecordKind,
+    Resident,
+    SupervisionNote,
+    Visit,
+)
 from fieldapp.domain.idcard import mask_id_number
 from fieldapp.domain.workflow import allowed_next
 from fieldapp.i18n import t
@@ -34,15 +46,21 @@ from fieldapp.tui.i18n import (
     translate_bindings,
 )
 from fieldapp.tui.screens.resident_tabs import (
+    about,
     fill_history,
     fill_interviews,
     fill_needs,
+    fill_notes,
     fill_visits,
+    note_detail,
     plan_text,
     short,
 )
 from fieldapp.tui.widgets.tables import FitTable, keeping_cursor
 from fieldapp.tui.workers import background
+
+# The keys that leave the footer to the notes' two on the worker's notes tab (still keys).
+GIVE_WAY = frozenset({"file.edit", "file.need_status"})
 
 
 class ResidentFileScreen(Screen[None]):
@@ -56,6 +74,10 @@ class ResidentFileScreen(Screen[None]):
         Binding("i", "new_interview", "Interview", id="file.new_interview"),
         Binding("p", "plan", "Plan", id="file.plan"),
         Binding("s", "need_status", "Status", id="file.need_status"),
+        # On the notes tab only: the worker's two moves, and the supervisor's pen.
+        Binding("k", "acknowledge_note", "Acknowledge", id="file.note_acknowledge"),
+        Binding("x", "note_done", "Done", id="file.note_done"),
+        Binding("w", "write_note", "Note", id="file.write_note"),
         Binding("escape", "back", "Back", id="file.back"),
         # Not in the footer (it is full at 80 columns): F1 lists them, the profile says so.
         Binding("a", "archive", "Archive/restore", id="file.archive", show=False),
@@ -71,16 +93,19 @@ class ResidentFileScreen(Screen[None]):
         ),
     ]
 
-    def __init__(self, context: Context, resident_id: str) -> None:
+    def __init__(self, context: Context, resident_id: str, note_id: str | None = None) -> None:
+        """``note_id``: open at that supervision note (from Today's inbox)."""
         super().__init__()
         self.context = context
         self.workspace = context.workspace
         self.resident_id = resident_id
+        self._show_note = note_id  # shown once the file is read
         self.file: ResidentFile | None = None
         self._deleting = False  # the file is being deleted here: its closing is ours
 
     def compose(self) -> ComposeResult:
-        """One tab each: profile, needs, interviews, visits, case plan, history."""
+        """One tab each: profile, needs, interviews, visits, case plan, supervision notes,
+        history."""
         yield Header()
         with TabbedContent(id="file-tabs"):
             with TabPane(t("ui.tab_profile"), id="tab-profile"):
@@ -93,6 +118,9 @@ class ResidentFileScreen(Screen[None]):
                 yield FitTable(id="visits", cursor_type="row", zebra_stripes=True)
             with TabPane(t("ui.tab_plan"), id="tab-plan"):
                 yield Static("", id="plan", markup=False)
+            with TabPane(t("ui.tab_notes"), id="tab-notes"):
+                yield FitTable(id="notes", cursor_type="row", zebra_stripes=True, stretch=(-1, 2))
+                yield Static("", id="note-detail", classes="prose", markup=False)
             with TabPane(t("ui.tab_history"), id="tab-history"):
                 yield FitTable(id="history", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)
@@ -112,6 +140,44 @@ class ResidentFileScreen(Screen[None]):
         await self.recompose()
         self.query_one("#file-tabs", TabbedContent).active = active
         self.load()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The notes' keys where they apply: acknowledge and done for the worker on the notes
+        tab, writing one for the supervisor."""
+        if action in ("acknowledge_note", "note_done"):
+            return self._active_tab() == "tab-notes" and not self.context.supervisor
+        if action == "write_note":
+            return self.context.supervisor
+        return True
+
+    def palette_commands(self) -> Iterator[SystemCommand]:
+        """The note keys that apply here now, for the command palette, in the user's
+        language (the app lists them before its own)."""
+        for name, action in (
+            ("note_acknowledge", "acknowledge_note"),
+            ("note_done", "note_done"),
+            ("write_note", "write_note"),
+        ):
+            if self.check_action(action, ()):
+                yield SystemCommand(
+                    t(f"cmd.{name}"), t(f"cmd.{name}_help"), getattr(self, f"action_{action}")
+                )
+
+    def _active_tab(self) -> str:
+        tabs = self.query("#file-tabs")
+        return str(tabs.first(TabbedContent).active) if tabs else ""
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self, _: TabbedContent.TabActivated) -> None:
+        """The notes' keys come and go with their tab; there, Edit and Status (the profile's
+        and a need's keys) leave the footer their room, and still work (F1 lists them)."""
+        notes_tab = self._active_tab() == "tab-notes" and not self.context.supervisor
+        bindings = self._bindings.key_to_bindings
+        for key, items in bindings.items():  # by id: a user's keymap may have moved them
+            bindings[key] = [
+                dataclasses.replace(b, show=not notes_tab) if b.id in GIVE_WAY else b for b in items
+            ]
+        self.refresh_bindings()
 
     def action_switch_tab(self, step: int) -> None:
         """Show the next (``step`` 1) or previous (-1) tab, round the ends, with the focus on its
@@ -222,6 +288,94 @@ class ResidentFileScreen(Screen[None]):
         with keeping_cursor(visits):
             fill_visits(visits, f)
         self.query_one("#plan", Static).update(plan_text(f))
+        notes = self.query_one("#notes", FitTable)
+        with keeping_cursor(notes):
+            fill_notes(notes, f)
+        self._note_detail()
+        if self._show_note is not None:
+            self._open_at_note(self._show_note)
+            self._show_note = None
+
+    def _open_at_note(self, note_id: str) -> None:
+        """Show the notes tab with the cursor on ``note_id`` (from Today's inbox)."""
+        tabs = self.query_one("#file-tabs", TabbedContent)
+        tabs.active = "tab-notes"
+        table = self.query_one("#notes", FitTable)
+        try:
+            table.move_cursor(row=table.get_row_index(note_id))
+        except RowDoesNotExist:  # gone since the inbox was read: the tab is enough
+            pass
+        table.focus()
+
+    @on(DataTable.RowHighlighted, "#notes")
+    def _note_highlighted(self, _: DataTable.RowHighlighted) -> None:
+        self._note_detail()
+
+    def _note_detail(self) -> None:
+        """Under the notes: the highlighted one whole, who wrote it and when it moved."""
+        note = self._selected_note()
+        shown = note_detail(self.file, note) if self.file and note else ""
+        self.query_one("#note-detail", Static).update(shown)
+
+    def _selected_note(self) -> SupervisionNote | None:
+        if not self.file or not self.file.notes:
+            return None
+        table = self.query_one("#notes", FitTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((n for n in self.file.notes if n.id == key), None)
+
+    def action_acknowledge_note(self) -> None:
+        """The worker has read the note under the cursor (new → acknowledged)."""
+        self._move_note(NoteStatus.ACKNOWLEDGED)
+
+    def action_note_done(self) -> None:
+        """The worker has done what the note under the cursor asks (→ done)."""
+        self._move_note(NoteStatus.DONE)
+
+    def _move_note(self, status: NoteStatus) -> None:
+        note = self._selected_note()
+        if note is None:
+            self.notify(t("ui.no_note_selected"))
+            return
+        if note.status is status or note.status is NoteStatus.DONE:
+            self.notify(t("ui.note_already", status=label("NoteStatus", note.status.value)))
+            return
+        self.set_note_status(note, status)
+
+    @background("save")
+    def set_note_status(self, note: SupervisionNote, status: NoteStatus) -> None:
+        """Move the note along its workflow (a worker), then say so and load the file again."""
+        moved = self.workspace.set_note_status(note.id, status)
+        said = t("ui.note_status_changed", status=label("NoteStatus", moved.status.value))
+        self.app.call_from_thread(self._archived, said)
+
+    def action_write_note(self) -> None:
+        """Supervisor: write a note on the file, about the record under the cursor in the
+        needs, interviews or visits tab (the first plan on the plan tab), else the resident."""
+        if not self.file:
+            return
+        target_id, about = self._note_target()
+        self._open_form(RecordKind.SUPERVISION_NOTE, target_id, about)
+
+    def _note_target(self) -> tuple[str | None, str]:
+        """The record a new note is about, and how the form's title names it."""
+        f = self.file
+        if f is None:
+            return None, ""
+        tab = self._active_tab()
+        record: Record | None = f.plans[0] if tab == "tab-plan" and f.plans else None
+        tables = {"tab-needs": "#needs", "tab-interviews": "#interviews", "tab-visits": "#visits"}
+        if tab in tables:
+            table = self.query_one(tables[tab], FitTable)
+            if table.row_count:
+                key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+                records = (r for rs in f.linked.values() for r in rs)
+                record = next((r for r in records if r.id == key), None)
+        if record is None:
+            return None, ""
+        return record.id, f"{label('RecordKind', record.KIND.value)}·{short(about(record), 20)}"
 
     def show_history(self, entries: list[HistoryEntry]) -> None:
         """Fill the history tab (see ``resident_tabs.fill_history``)."""

@@ -1,6 +1,7 @@
 """What each tab of a resident's file shows, built from the file the workspace read:
-the needs, interviews and visits tables, the case plan as text, and the history in
-words. Pure rendering; the screen (``resident_file.py``) decides when."""
+the needs, interviews and visits tables, the case plan as text, the supervision notes,
+and the history in words. Pure rendering; the screen (``resident_file.py``) decides
+when."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ from typing import Any
 
 from rich.text import Text
 
-from fieldapp.domain import NeedStatus
+from fieldapp.domain import (
+    CasePlan,
+    Interview,
+    Need,
+    NeedStatus,
+    Record,
+    Resident,
+    SupervisionNote,
+    Visit,
+)
 from fieldapp.i18n import field_label, t
 from fieldapp.services.records import HistoryEntry
 from fieldapp.services.templates import Template
@@ -97,6 +107,86 @@ def fill_visits(visits: FitTable, f: ResidentFile) -> None:
     )
 
 
+def about(record: Record) -> str:
+    """A record of the file in a few words, as a note's "about" names it: a need's
+    description, a visit's date and purpose, an interview's date, a plan's title."""
+    if isinstance(record, Need):
+        return record.description
+    if isinstance(record, Visit):
+        return f"{record.started_at:%m-%d} {record.purpose}"
+    if isinstance(record, Interview):
+        return day(record.held_on)
+    if isinstance(record, CasePlan):
+        return record.title
+    if isinstance(record, Resident):
+        return record.name
+    return record.id[-8:]
+
+
+def note_about(f: ResidentFile, target_id: str, target_field: str | None = None) -> str:
+    """What a note is about, in words: the resident's name, or the record's kind and a few
+    words of it (``需求·低保材料``), and the field when the note names one."""
+    if target_id == f.resident.id:
+        text = f.resident.name
+        kind = "resident"
+    else:
+        records = (r for rs in f.linked.values() for r in rs)
+        record = next((r for r in records if r.id == target_id), None)
+        if record is None:
+            return "—"
+        kind = record.KIND.value
+        text = f"{label('RecordKind', kind)}·{short(about(record), 14)}"
+    return f"{text}·{field_label(kind, target_field)}" if target_field else text
+
+
+def fill_notes(notes: FitTable, f: ResidentFile) -> None:
+    """The supervision notes tab: written, what is asked, what about, where it stands, by
+    when (! past due while open), the note (who wrote it is under the table, with the
+    whole note); open ones first, the most overdue, then the newest."""
+    rows = []
+    for n in f.notes:
+        late = n.is_open and n.due_date is not None and n.due_date < f.today
+        rows.append(
+            (
+                n.id,
+                [
+                    day(n.created_at.date()),
+                    label("NoteAction", n.action.value),
+                    note_about(f, n.target_id, n.target_field),
+                    label("NoteStatus", n.status.value),
+                    day(n.due_date) + (" !" if late else ""),
+                    short(n.text, 80),
+                ],
+            )
+        )
+    notes.fill(
+        [
+            t("ui.col_written"),
+            t("ui.col_note_action"),
+            t("ui.col_about"),
+            t("ui.col_status"),
+            t("ui.col_due"),
+            t("ui.col_note"),
+        ],
+        rows,
+    )
+
+
+def note_detail(f: ResidentFile, note: SupervisionNote) -> str:
+    """One note whole, as the line under the notes table shows it: who wrote it and when,
+    what about, when it was acknowledged and done, then its text."""
+    stamp = "%Y-%m-%d %H:%M"
+    parts = [
+        t("ui.note_written_by", who=f.authors.get(note.id) or "—", at=f"{note.created_at:{stamp}}"),
+        note_about(f, note.target_id, note.target_field),
+    ]
+    if note.acknowledged_at is not None:
+        parts.append(t("ui.note_acknowledged_at", at=f"{note.acknowledged_at:{stamp}}"))
+    if note.done_at is not None:
+        parts.append(t("ui.note_done_at", at=f"{note.done_at:{stamp}}"))
+    return " · ".join(parts) + "\n" + note.text
+
+
 def plan_text(f: ResidentFile) -> Text:
     """The first case plan as plain text, its title in bold: whatever the worker typed
     ([brackets] too) is shown as typed, never read as markup."""
@@ -130,6 +220,9 @@ def fill_history(
     """The history tab: when, who, which record's field, and old → new in words."""
     rows: list[tuple[str, list[str]]] = []
     names = {resident_id: file.resident.name} if file else {}
+    if file is not None:  # a note's "about" in words, not an id
+        for records in file.linked.values():
+            names.update({r.id: note_about(file, r.id) for r in records})
     for e in entries:
         kind = workspace.vault.kind_of(e.record_id)
         kind = kind or "resident"

@@ -59,11 +59,14 @@ class TeamScreen(Screen[None]):
         self.weekly: tuple[list[int], list[int]] = ([], [])
 
     def compose(self) -> ComposeResult:
-        """The summary line, one row per worker, and the charts: the highlighted worker's visits
-        per week, needs by category and per week."""
+        """The summary line, one row per worker, the highlighted worker's supervision notes
+        (open, and how long acknowledging took), and the charts: their visits per week, needs
+        by category and per week."""
         yield Header()
         yield Static(t("ui.loading"), id="team-summary", markup=False)
         yield FitTable(id="workers", cursor_type="row", zebra_stripes=True)
+        # No room for another column at 80: the highlighted worker's notes get a line.
+        yield Static("", id="worker-notes", markup=False)
         with Horizontal(id="charts"):
             with Vertical(id="visits-chart"):
                 yield Static(t("ui.chart_visits"), classes="section", id="visits-title")
@@ -199,6 +202,7 @@ class TeamScreen(Screen[None]):
         if not self.rows:
             return
         row = self.rows[min(index, len(self.rows) - 1)]
+        self.query_one("#worker-notes", Static).update(notes_line(row))
         self.query_one("#visits-spark", Sparkline).data = row.visits_per_week or [0]
         self.query_one("#visits-title", Static).update(
             t("ui.chart_visits_of", name=row.name, counts=" ".join(map(str, row.visits_per_week)))
@@ -207,6 +211,14 @@ class TeamScreen(Screen[None]):
     @on(DataTable.RowHighlighted, "#workers")
     def _highlight(self, event: DataTable.RowHighlighted) -> None:
         self._spark(event.cursor_row)
+
+
+def notes_line(row: supervision.WorkerRow) -> str:
+    """A worker's supervision notes in one line: how many are open, and the median days they
+    took to acknowledge one."""
+    if row.notes_ack_days is None:
+        return t("ui.team_notes_none_acknowledged", name=row.name, open=row.notes_open)
+    return t("ui.team_notes", name=row.name, open=row.notes_open, days=f"{row.notes_ack_days:g}")
 
 
 def _last_bundle(row: supervision.WorkerRow) -> str:

@@ -1,5 +1,5 @@
-"""Today (home): contacts due and overdue, urgent needs, overdue needs, overdue case-plan
-actions, needs due this week, the counts."""
+"""Today (home): the inbox of supervision notes (督导意见), contacts due and overdue, urgent
+needs, overdue needs, overdue case-plan actions, needs due this week, the counts."""
 
 from __future__ import annotations
 
@@ -59,14 +59,23 @@ class TodayScreen(Screen[None]):
         self.workspace = context.workspace
         self.summary: TodaySummary | None = None
         self._row_resident: dict[str, str] = {}
+        self._row_note: dict[str, str] = {}  # an inbox row's key → its note
 
     def compose(self) -> ComposeResult:
-        """The counts, the sync status line, and the lists: contacts due, urgent needs, overdue
-        needs, overdue case-plan actions, needs due this week."""
+        """The counts, the sync status line, and the lists: the inbox (shown only when a note
+        is open), contacts due, urgent needs, overdue needs, overdue case-plan actions, needs
+        due this week."""
         yield Header()
         yield Static(t("ui.loading"), id="today-counts")
         yield Static(t("ui.sync_checking"), id="sync-status", markup=False)
         with VerticalScroll(id="today-body"):
+            inbox_title = Static(
+                t("ui.inbox_title", count="…"), id="inbox-title", classes="section"
+            )
+            inbox = FitTable(id="inbox", cursor_type="row", zebra_stripes=True)
+            inbox_title.display = inbox.display = False
+            yield inbox_title
+            yield inbox
             yield Static(t("ui.due_title", count="…"), id="due-title", classes="section")
             yield FitTable(id="due", cursor_type="row", zebra_stripes=True)
             yield Static(t("ui.urgent_title", count="…"), id="urgent-title", classes="section")
@@ -149,6 +158,8 @@ class TodayScreen(Screen[None]):
         )
         restore = remember_cursors(*self.query(DataTable))
         self._row_resident.clear()
+        self._row_note.clear()
+        self._show_inbox(s)
         due = self.query_one("#due", FitTable)
         due_rows = []
         for i, row in enumerate(s.due[:SHOWN]):
@@ -234,6 +245,42 @@ class TodayScreen(Screen[None]):
                 table.focus(scroll_visible=False)
                 return
 
+    def _show_inbox(self, s: TodaySummary) -> None:
+        """The open supervision notes, the most overdue first: whose file, what is asked,
+        where it stands, by when ("!" past due), the note; hidden while there are none."""
+        inbox = self.query_one("#inbox", FitTable)
+        rows = []
+        for row in s.notes[:SHOWN]:
+            key = f"inbox-{row.id}"
+            self._row_resident[key] = row.resident_id
+            self._row_note[key] = row.id
+            due = day(row.due_date) + (" !" if row.days_overdue else "")
+            rows.append(
+                (
+                    key,
+                    [
+                        row.resident_name,
+                        label("NoteAction", row.action),
+                        label("NoteStatus", row.status),
+                        due,
+                        row.text,
+                    ],
+                )
+            )
+        inbox.fill(
+            [
+                t("ui.col_name"),
+                t("ui.col_note_action"),
+                t("ui.col_status"),
+                t("ui.col_due"),
+                t("ui.col_note"),
+            ],
+            rows,
+        )
+        title = self.query_one("#inbox-title", Static)
+        title.update(t("ui.inbox_title", count=len(s.notes)))
+        title.display = inbox.display = bool(s.notes)
+
     def _show_actions(self, s: TodaySummary) -> None:
         actions = self.query_one("#actions", FitTable)
         action_rows = []
@@ -283,6 +330,7 @@ class TodayScreen(Screen[None]):
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
-        rid = self._row_resident.get(str(event.row_key.value))
+        key = str(event.row_key.value)
+        rid = self._row_resident.get(key)
         if rid:
-            self.post_message(OpenResident(rid))
+            self.post_message(OpenResident(rid, note_id=self._row_note.get(key)))
