@@ -357,3 +357,30 @@ async def test_after_the_unlock_today_shows_the_summary_worked_out_by_the_unlock
         assert isinstance(app.screen, TodayScreen) and app.screen.summary is not None
         assert seen_on == ["UnlockScreen"]
         app.close_vault()
+
+
+async def test_a_summary_that_fails_at_the_unlock_never_stops_the_unlock(
+    small_vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Working Today out early is only a head start: when it fails, the vault opens all the
+    same and Today works its summary out itself."""
+    from fieldapp.config import Config
+    from fieldapp.tui.app import FieldApp
+
+    def broken(self: Workspace) -> None:
+        raise RuntimeError("the schedule broke")
+
+    monkeypatch.setattr(Workspace, "prime_today", broken)
+    app = FieldApp(
+        config=Config(language="en"),
+        vault_path=small_vault,
+        save_settings=False,
+        clock=FixedClock(T0),
+        auto_sync=False,
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press(*PASSPHRASE, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen) and app.screen.summary is not None
+        app.close_vault()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 
@@ -173,7 +174,10 @@ class UnlockScreen(_PassphraseScreen):
                 self.vault_path, passphrase, clock=self.clock, read_only=self.read_only
             )
             if self.prime_today:  # in this worker, before the first screen waits for it
-                workspace.prime_today()
+                # Never in the way of the unlock: if it fails, Today works it out itself
+                # (and says so there, with the failure in the log).
+                with contextlib.suppress(Exception):
+                    workspace.prime_today()
         except WrongPassphrase as exc:
             self.app.call_from_thread(self.wrong, exc.render())
             return
