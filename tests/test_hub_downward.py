@@ -13,6 +13,11 @@ from tests.test_hub import code_of, creds, raw_client
 
 __all__ = ["hub_team"]
 
+pytestmark = [
+    pytest.mark.hub,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:botocore"),
+]
+
 
 def test_the_supervisor_sends_down_and_only_that_device_can_read_it(hub_team: Team) -> None:
     t = hub_team
