@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,20 @@ async def settle(pilot: Pilot[None]) -> None:
             except WorkerCancelled:
                 continue
         await pilot.pause()
+
+
+@asynccontextmanager
+async def running(
+    path: Path, lang: str = "en", **config: object
+) -> AsyncIterator[tuple[FieldApp, Pilot[None], Workspace]]:
+    """The worker's app on ``path`` at 80×24, settled on its first screen: (app, pilot,
+    workspace). The vault is closed when the block ends."""
+    app = make_app(path, lang, **config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.workspace is not None
+        yield app, pilot, app.workspace
+    app.close_vault()
 
 
 async def open_file(pilot: Pilot[None], resident_id: str) -> ResidentFileScreen:

@@ -25,7 +25,7 @@ from fieldapp.tui.app import FieldApp
 from fieldapp.tui.widgets.tables import FitTable
 from sync import team
 from tests.conftest import FAST_KDF, PASSPHRASE, T0
-from tests.tui.conftest import make_app, settle
+from tests.tui.conftest import make_app, running, settle
 from tests.tui.fit import problems
 from tests.tui.test_snapshots import LANGS, SCREENS, elderly, keys, open_elderly, steps
 from tests.tui.test_supervisor import make, supervised
@@ -166,9 +166,7 @@ async def test_sync_line_fits(demo_vault: Path, tmp_path: Path, lang: str, state
 async def test_a_table_fits_again_when_the_terminal_is_resized(demo_vault: Path) -> None:
     """The free-text column gives way at 80 columns ("…") and takes the room back at 160;
     the cursor stays on its row."""
-    app = make_app(demo_vault, lang="zh_CN")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault, lang="zh_CN") as (app, pilot, _ws):
         table = app.screen.query_one("#urgent", FitTable)
         description = list(table.columns.values())[-1]
         narrow = description.width

@@ -28,7 +28,7 @@ from fieldapp.tui.screens.residents import ResidentsScreen
 from fieldapp.tui.screens.today import TodayScreen
 from fieldapp.tui.screens.unlock import LockScreen, UnlockScreen, wrong_passphrase_delay
 from tests.conftest import FAST_KDF, PASSPHRASE, T0
-from tests.tui.conftest import TODAY, make_app, open_file, settle, type_into
+from tests.tui.conftest import TODAY, make_app, open_file, running, settle, type_into
 
 
 async def wait_for(pilot: Pilot[None], predicate: Callable[[], bool], limit: int = 200) -> None:
@@ -184,9 +184,7 @@ async def test_idle_lock_hides_everything_and_keeps_the_draft(demo_vault: Path) 
 
 
 async def test_a_crashed_form_is_restored_from_its_draft(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         await pilot.press("n")
         await pilot.press(*"草稿里的人")
         ws = app.workspace
@@ -208,9 +206,7 @@ async def test_a_crashed_form_is_restored_from_its_draft(demo_vault: Path) -> No
 
 
 async def test_today_lists_what_is_due_on_a_fixed_clock(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, _pilot, _ws):
         assert app.workspace is not None
         expected = schedule.due_items(app.workspace.vault, TODAY)
         table = app.screen.query_one("#due", DataTable)
@@ -221,14 +217,11 @@ async def test_today_lists_what_is_due_on_a_fixed_clock(demo_vault: Path) -> Non
             assert row[3] == item.due.isoformat()
             late = (TODAY - item.due).days
             assert row[4] == (f"{late} days late" if late > 0 else "due today")
-        app.close_vault()
 
 
 @pytest.mark.parametrize("query", ["pinyin-initials", "pinyin-full", "chinese", "id-digits", "tag"])
 async def test_search_as_you_type(demo_vault: Path, query: str) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         assert app.workspace is not None
         residents = RecordService(app.workspace.vault).all(Resident)
         target = next(r for r in residents if len(r.name) == 3 and r.id_number)
@@ -252,13 +245,10 @@ async def test_search_as_you_type(demo_vault: Path, query: str) -> None:
         else:
             assert target.name in names
             assert len(names) < len(residents)
-        app.close_vault()
 
 
 async def test_filters_narrow_the_list(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         await pilot.press("r")
         await settle(pilot)
         screen = app.screen
@@ -319,9 +309,7 @@ async def test_invalid_resident_is_refused_with_messages_beside_the_fields(
 
 
 async def test_create_a_need_a_visit_an_interview_and_a_plan(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         file = await open_first_resident(pilot)
         rid = file.resident_id
         ws = app.workspace
@@ -370,13 +358,10 @@ async def test_create_a_need_a_visit_an_interview_and_a_plan(demo_vault: Path) -
         plans = mine(CasePlan)
         assert len(plans) == max(1, counts[CasePlan])
         assert any(g.text == "按时就医" for p in plans for g in p.goals)
-        app.close_vault()
 
 
 async def test_unsaved_changes_guard(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         await pilot.press("n")
         await pilot.press(*"半途")
         await pilot.press("escape")
@@ -389,15 +374,10 @@ async def test_unsaved_changes_guard(demo_vault: Path) -> None:
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen)
         assert app.workspace is not None and app.workspace.draft("resident:new") is None
-        app.close_vault()
 
 
 async def test_need_status_follows_the_workflow(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        ws = app.workspace
-        assert ws is not None
+    async with running(demo_vault) as (app, pilot, ws):
         need = next(n for n in ws.records.all(Need) if n.status is NeedStatus.IN_PROGRESS)
         file = await open_file(pilot, need.resident_id)
         file.query_one("#file-tabs").active = "tab-needs"  # type: ignore[attr-defined]
@@ -428,9 +408,7 @@ async def test_need_status_follows_the_workflow(demo_vault: Path) -> None:
 
 
 async def test_language_switch_at_run_time_keeps_typed_values(demo_vault: Path) -> None:
-    app = make_app(demo_vault, lang="zh_CN")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault, lang="zh_CN") as (app, pilot, _ws):
         assert app.screen.title == "今日工作"
         await pilot.press("n")
         await pilot.press(*"王")
@@ -444,26 +422,20 @@ async def test_language_switch_at_run_time_keeps_typed_values(demo_vault: Path) 
         assert form.query_one("#f-name", Input).value == "王"
         descriptions = {a.binding.description for a in form.active_bindings.values()}
         assert "Save" in descriptions
-        app.close_vault()
 
 
 async def test_keymap_from_config_overrides_keys(demo_vault: Path) -> None:
-    app = make_app(demo_vault, keymap={"today.residents": "x"})
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault, keymap={"today.residents": "x"}) as (app, pilot, _ws):
         await pilot.press("r")
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen)
         await pilot.press("x")
         await settle(pilot)
         assert isinstance(app.screen, ResidentsScreen)
-        app.close_vault()
 
 
 async def test_help_lists_the_keys_of_this_screen(demo_vault: Path) -> None:
-    app = make_app(demo_vault, keymap={"today.residents": "x"})
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault, keymap={"today.residents": "x"}) as (app, pilot, _ws):
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
@@ -472,13 +444,10 @@ async def test_help_lists_the_keys_of_this_screen(demo_vault: Path) -> None:
         assert any(row[1] == "Help" for row in rows)
         await pilot.press("escape")
         assert isinstance(app.screen, TodayScreen)
-        app.close_vault()
 
 
 async def test_command_palette_jumps_to_a_resident(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         assert app.workspace is not None
         target = RecordService(app.workspace.vault).all(Resident)[5]
         await pilot.press("ctrl+p")
@@ -491,13 +460,10 @@ async def test_command_palette_jumps_to_a_resident(demo_vault: Path) -> None:
         assert app.screen.resident_id in {
             r.id for r in RecordService(app.workspace.vault).all(Resident) if r.name == target.name
         }
-        app.close_vault()
 
 
 async def test_brackets_in_user_text_are_shown_not_interpreted(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         assert app.workspace is not None
         odd = Resident(name="[b]方括号[/b]", community="[red]社区", notes="[link=x]注意[/link]")
         app.workspace.save(odd)
@@ -511,13 +477,10 @@ async def test_brackets_in_user_text_are_shown_not_interpreted(demo_vault: Path)
         await settle(pilot)
         rows = cell_texts(app.screen.query_one("#residents", DataTable))
         assert rows[0][:2] == ["[b]方括号[/b]", "[red]社区"]
-        app.close_vault()
 
 
 async def test_edit_a_resident_and_see_it_in_the_history(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         file = await open_first_resident(pilot)
         await pilot.press("e")
         await settle(pilot)
@@ -531,13 +494,10 @@ async def test_edit_a_resident_and_see_it_in_the_history(demo_vault: Path) -> No
         assert app.workspace.records.get(Resident, file.resident_id).address == "新地址 8 号"  # type: ignore[union-attr]
         history = cell_texts(file.query_one("#history", DataTable))
         assert any(row[2] == "Address" and row[3].endswith("→ 新地址 8 号") for row in history)
-        app.close_vault()
 
 
 async def test_language_switch_relabels_choices(demo_vault: Path) -> None:
-    app = make_app(demo_vault, lang="en")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault, lang="en") as (app, pilot, _ws):
         await pilot.press("n")
         await settle(pilot)
         gender = app.screen.query_one("#f-gender", Select)
@@ -546,19 +506,15 @@ async def test_language_switch_relabels_choices(demo_vault: Path) -> None:
         await settle(pilot)
         assert gender.value == "female"
         assert ("女", "female") in [(str(a), b) for a, b in gender._options]
-        app.close_vault()
 
 
 async def test_themes_include_high_contrast(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, _pilot, _ws):
         seen = set()
         for _ in range(3):
             app.action_next_theme()
             seen.add(app.theme)
         assert "fieldapp-high-contrast" in seen and app.config.theme == app.theme
-        app.close_vault()
 
 
 async def test_sync_to_usb_from_the_app(demo_vault: Path, tmp_path: Path) -> None:
@@ -604,9 +560,7 @@ async def test_sync_to_usb_from_the_app(demo_vault: Path, tmp_path: Path) -> Non
 
 
 async def test_a_save_finishing_behind_the_lock_screen_does_not_unlock(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         await pilot.press("n", *"慢保存")
         form = app.screen
         assert isinstance(form, FormScreen)
@@ -624,17 +578,12 @@ async def test_a_save_finishing_behind_the_lock_screen_does_not_unlock(demo_vaul
         assert app.screen.file is not None and app.screen.file.resident.name == "慢保存"
         assert isinstance(app.screen_stack[-2], TodayScreen)
         assert any(r.name == "慢保存" for r in app.workspace.records.all(Resident))  # type: ignore[union-attr]
-        app.close_vault()
 
 
 async def test_editing_keeps_household_fields_in_place(demo_vault: Path) -> None:
     from fieldapp.domain import HouseholdMember
 
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        ws = app.workspace
-        assert ws is not None
+    async with running(demo_vault) as (_app, pilot, ws):
         r = Resident(
             name="户主",
             community="史家社区",
@@ -648,15 +597,10 @@ async def test_editing_keeps_household_fields_in_place(demo_vault: Path) -> None
         await settle(pilot)
         member = ws.records.get(Resident, r.id).household[0]  # type: ignore[union-attr]
         assert (member.relation, member.phone, member.notes) == ("", "13800138000", "在外地")
-        app.close_vault()
 
 
 async def test_commas_stay_inside_plan_reviews(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        ws = app.workspace
-        assert ws is not None
+    async with running(demo_vault) as (app, pilot, ws):
         r = Resident(name="帮教对象", community="史家社区")
         ws.save(r)
         await open_file(pilot, r.id)
@@ -671,15 +615,10 @@ async def test_commas_stay_inside_plan_reviews(demo_vault: Path) -> None:
         plan = next(p for p in ws.records.all(CasePlan) if p.resident_id == r.id)
         review = plan.reviews[0]
         assert (review.text, review.reviewer) == ("老人情况稳定，继续关注用药", "王督导")
-        app.close_vault()
 
 
 async def test_a_name_that_looks_like_markup_is_safe_in_the_palette(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        ws = app.workspace
-        assert ws is not None
+    async with running(demo_vault) as (app, pilot, ws):
         ws.save(Resident(name="Chen [/] Wei", community="[b]社区"))
         await pilot.press("ctrl+p")
         await pilot.pause()
@@ -688,15 +627,10 @@ async def test_a_name_that_looks_like_markup_is_safe_in_the_palette(demo_vault: 
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ResidentFileScreen)
-        app.close_vault()
 
 
 async def test_a_resident_that_is_gone_closes_its_file(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        ws = app.workspace
-        assert ws is not None
+    async with running(demo_vault) as (app, pilot, ws):
         r = Resident(name="将删除", community="史家社区")
         ws.save(r)
         ws.delete(r.id)
@@ -704,13 +638,10 @@ async def test_a_resident_that_is_gone_closes_its_file(demo_vault: Path) -> None
         app.open_resident(r.id)
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen)
-        app.close_vault()
 
 
 async def test_quit_keeps_a_fresh_draft(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (_app, pilot, _ws):
         await pilot.press("n", *"刚打的字")
         await pilot.press("ctrl+q")
         await settle(pilot)

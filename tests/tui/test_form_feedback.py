@@ -18,7 +18,7 @@ from fieldapp.domain.idcard import make_id_number
 from fieldapp.tui.forms import visit
 from fieldapp.tui.screens.form import FormScreen
 from tests.conftest import T0
-from tests.tui.conftest import make_app, settle, type_into
+from tests.tui.conftest import make_app, running, settle, type_into
 
 
 def shown(screen: FormScreen, selector: str) -> str:
@@ -29,9 +29,7 @@ def shown(screen: FormScreen, selector: str) -> str:
 async def test_a_fields_problem_shows_beside_it_when_the_worker_leaves_it(
     demo_vault: Path,
 ) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         await pilot.press("n")
         await settle(pilot)
         form = app.screen
@@ -47,7 +45,6 @@ async def test_a_fields_problem_shows_beside_it_when_the_worker_leaves_it(
         await pilot.press("tab")
         await pilot.pause()
         assert shown(form, "#e-phones") == ""
-        app.close_vault()
 
 
 async def test_save_lists_the_fields_to_fix_and_scrolls_to_the_first(demo_vault: Path) -> None:
@@ -81,9 +78,7 @@ async def test_an_id_number_of_the_other_gender_is_saved_with_a_warning(
     demo_vault: Path, toasts: list[tuple[str, str]]
 ) -> None:
     female_id = make_id_number("110105", dt.date(1949, 12, 31), 2)
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         before = app.workspace.vault.count("resident")  # type: ignore[union-attr]
         await pilot.press("n")
         await settle(pilot)
@@ -101,7 +96,6 @@ async def test_an_id_number_of_the_other_gender_is_saved_with_a_warning(
         assert app.workspace.vault.count("resident") == before + 1  # type: ignore[union-attr]
         warnings = [text for severity, text in toasts if severity == "warning"]
         assert any("gender digit says Female" in text for text in warnings), toasts
-        app.close_vault()
 
 
 @pytest.mark.parametrize(
@@ -110,9 +104,7 @@ async def test_an_id_number_of_the_other_gender_is_saved_with_a_warning(
 async def test_a_visit_with_someone_without_consent_is_saved_with_a_warning(
     demo_vault: Path, toasts: list[tuple[str, str]], status: str, said: str
 ) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         ws = app.workspace
         assert ws is not None and app.context is not None
         person = ws.records.all(Resident)[0]
@@ -128,7 +120,6 @@ async def test_a_visit_with_someone_without_consent_is_saved_with_a_warning(
         assert len(ws.records.all(Visit)) == visits + 1
         warnings = [text for severity, text in toasts if severity == "warning"]
         assert any(person.name in text and said in text for text in warnings), toasts
-        app.close_vault()
 
 
 async def wait_for(pilot: Pilot[None], predicate: Callable[[], bool], limit: int = 200) -> None:
@@ -147,9 +138,7 @@ async def wait_for(pilot: Pilot[None], predicate: Callable[[], bool], limit: int
     ],
 )
 async def test_a_restored_draft_says_so_on_the_form(demo_vault: Path, lang: str, said: str) -> None:
-    app = make_app(demo_vault, lang=lang)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault, lang=lang) as (app, pilot, _ws):
         await pilot.press("n")
         await pilot.press(*"草稿里的人")
         ws = app.workspace

@@ -14,7 +14,7 @@ from fieldapp.tui.dialogs.confirm import ConfirmDialog
 from fieldapp.tui.dialogs.status import StatusDialog
 from fieldapp.tui.screens.form import FormScreen
 from fieldapp.tui.screens.resident_file import ResidentFileScreen
-from tests.tui.conftest import make_app, open_file, settle, type_into
+from tests.tui.conftest import make_app, open_file, running, settle, type_into
 from tests.tui.test_flows import wait_for
 
 
@@ -39,9 +39,7 @@ def _visits(app, resident: Resident) -> list[Visit]:  # type: ignore[no-untyped-
 
 
 async def test_a_checklist_turned_off_hides_its_items_and_saves_none(demo_vault: Path) -> None:
-    app = make_app(demo_vault, "zh_CN")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault, "zh_CN") as (app, pilot, _ws):
         resident, form = await _visit_form(pilot, app)
         before = {v.id for v in _visits(app, resident)}
         item = form.query_one("#f-chk_gas_off", Select)
@@ -59,7 +57,6 @@ async def test_a_checklist_turned_off_hides_its_items_and_saves_none(demo_vault:
         await settle(pilot)
         [visit] = [v for v in _visits(app, resident) if v.id not in before]
         assert visit.checklist == {} and visit.checklist_template is None  # as shown
-        app.close_vault()
 
 
 async def test_the_history_names_the_checklist_items_and_answers(demo_vault: Path) -> None:
@@ -91,11 +88,7 @@ async def test_the_history_names_the_checklist_items_and_answers(demo_vault: Pat
 async def test_the_needs_cursor_stays_on_the_chosen_need_after_the_status_dialog(
     demo_vault: Path,
 ) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        ws = app.workspace
-        assert ws is not None
+    async with running(demo_vault) as (app, pilot, ws):
         resident = next(r for r in ws.records.all(Resident))
         for text in ("一", "二", "三"):
             ws.save(Need(resident_id=resident.id, category=NeedCategory.HOUSING, description=text))
@@ -117,17 +110,12 @@ async def test_the_needs_cursor_stays_on_the_chosen_need_after_the_status_dialog
         await settle(pilot)
         form = app.screen
         assert isinstance(form, FormScreen) and chosen in form.form.draft_key
-        app.close_vault()
 
 
 async def test_s_on_the_profile_tab_shows_the_needs_instead_of_changing_one(
     demo_vault: Path,
 ) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        ws = app.workspace
-        assert ws is not None
+    async with running(demo_vault) as (app, pilot, ws):
         resident = next(r for r in ws.records.all(Resident))
         ws.save(Need(resident_id=resident.id, category=NeedCategory.HOUSING, description="一"))
         file = await open_file(pilot, resident.id)
@@ -138,4 +126,3 @@ async def test_s_on_the_profile_tab_shows_the_needs_instead_of_changing_one(
         assert app.screen is file and tabs.active == "tab-needs"  # no dialog
         messages = [n.message for n in app._notifications]
         assert any("Choose the need" in m for m in messages)
-        app.close_vault()

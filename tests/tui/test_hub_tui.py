@@ -19,7 +19,7 @@ from fieldapp.store import Vault
 from sync import outbox, team
 from tests.conftest import FAST_KDF, PASSPHRASE
 from tests.hubfix import free_port
-from tests.tui.conftest import make_app, settle
+from tests.tui.conftest import make_app, running, settle
 
 pytestmark = [
     pytest.mark.hub,
@@ -150,9 +150,7 @@ async def test_an_unexpected_failure_does_not_stop_background_sync(
         raise ValueError("something odd")
 
     monkeypatch.setattr(hubsync, "upload", broken)
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         await pilot.press("s")
         await wait_for(pilot, lambda: bool(calls) and app.hub.state == "offline")
         assert app._hub_timer is not None and app.hub.next_try is not None  # rescheduled
@@ -160,7 +158,6 @@ async def test_an_unexpected_failure_does_not_stop_background_sync(
         await pilot.press("s")  # and it keeps trying
         await wait_for(pilot, lambda: len(calls) == 2)
         assert "something odd" not in str(toasts)  # an exception's text may hold anything
-        app.close_vault()
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
@@ -183,9 +180,7 @@ def test_snapshot_today_with_the_hub_line(
 async def test_sync_now_says_what_to_do_when_there_is_no_team_or_no_hub(
     demo_vault: Path, tmp_path: Path
 ) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         await pilot.press("s")
         await wait_for(pilot, lambda: app.hub.state == "no_hub")
         messages = [n.message for n in app._notifications]
@@ -199,4 +194,3 @@ async def test_sync_now_says_what_to_do_when_there_is_no_team_or_no_hub(
         await wait_for(pilot, lambda: app.hub.state == "no_hub")
         messages = [n.message for n in app._notifications]
         assert any("no hub yet: sync with a USB stick" in m for m in messages), messages
-        app.close_vault()

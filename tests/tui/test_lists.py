@@ -8,14 +8,12 @@ from pathlib import Path
 from textual.widgets import DataTable
 
 from fieldapp.tui.screens.residents import ResidentsScreen
-from tests.tui.conftest import make_app, settle
+from tests.tui.conftest import make_app, running, settle
 
 
 async def test_open_needs_are_counted_on_a_fresh_start(demo_vault: Path) -> None:
     """No filter toggled: the open-needs column is filled all the same."""
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         assert app.workspace is not None
         counts = app.workspace.open_needs_by_resident()
         await pilot.press("r")
@@ -26,7 +24,6 @@ async def test_open_needs_are_counted_on_a_fresh_start(demo_vault: Path) -> None
         assert any(counts.get(rid) for rid in shown)
         for rid, cell in shown.items():
             assert cell == str(counts.get(rid) or "")
-        app.close_vault()
 
 
 async def test_tags_are_joined_as_each_language_joins_a_list(demo_vault: Path) -> None:
@@ -54,9 +51,7 @@ async def test_an_open_dropdown_says_its_key_in_chinese(demo_vault: Path) -> Non
     """Textual's "esc Dismiss menu" in a dropdown's footer, in the user's language."""
     from textual.widgets import Select
 
-    app = make_app(demo_vault, lang="zh_CN")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault, lang="zh_CN") as (app, pilot, _ws):
         await pilot.press("r")
         await settle(pilot)
         app.screen.query_one("#community", Select).focus()
@@ -73,16 +68,13 @@ async def test_an_open_dropdown_says_its_key_in_chinese(demo_vault: Path) -> Non
         await settle(pilot)
         shown = {a.binding.description for a in app.screen.active_bindings.values()}
         assert "Close the menu" in shown
-        app.close_vault()
 
 
 async def test_the_palette_says_no_matches_in_chinese(demo_vault: Path) -> None:
     from textual.command import CommandPalette
     from textual.widgets import OptionList
 
-    app = make_app(demo_vault, lang="zh_CN")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault, lang="zh_CN") as (app, pilot, _ws):
         await pilot.press("ctrl+p")
         await settle(pilot)
         assert isinstance(app.screen, CommandPalette)
@@ -96,4 +88,3 @@ async def test_the_palette_says_no_matches_in_chinese(demo_vault: Path) -> None:
         assert texts and all("No matches" not in text for text in texts)
         assert any("没有找到" in text for text in texts)
         await pilot.press("escape")
-        app.close_vault()

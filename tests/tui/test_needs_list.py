@@ -16,7 +16,7 @@ from fieldapp.store import Vault
 from fieldapp.tui.screens.needs import NeedsScreen
 from fieldapp.tui.screens.resident_file import ResidentFileScreen
 from tests.conftest import PASSPHRASE
-from tests.tui.conftest import T0, make_app, settle
+from tests.tui.conftest import T0, running, settle
 
 
 def _all_needs(path: Path) -> list[dict[str, object]]:
@@ -56,9 +56,7 @@ async def test_a_worker_filters_the_needs_list_and_opens_a_resident(
     demo_vault: Path, lang: str
 ) -> None:
     total = len(_all_needs(demo_vault))
-    app = make_app(demo_vault, lang)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault, lang) as (app, pilot, _ws):
         await pilot.press("l")
         await settle(pilot)
         screen = app.screen
@@ -93,9 +91,7 @@ async def test_a_worker_filters_the_needs_list_and_opens_a_resident(
 
 
 async def test_the_palette_finds_the_needs_list_in_chinese(demo_vault: Path) -> None:
-    app = make_app(demo_vault, "zh_CN")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault, "zh_CN") as (app, pilot, _ws):
         await pilot.press("ctrl+p")
         await pilot.press(*"需求清单")
         await settle(pilot)

@@ -20,7 +20,7 @@ from fieldapp.tui.screens.form import FormScreen
 from fieldapp.tui.screens.resident_file import ResidentFileScreen
 from fieldapp.tui.screens.today import TodayScreen
 from tests.conftest import FAST_KDF, PASSPHRASE, T0
-from tests.tui.conftest import TODAY, make_app, settle
+from tests.tui.conftest import TODAY, running, settle
 from tests.tui.test_supervisor import N1, NOW, R1, make, rows, supervised
 
 __all__ = ["supervised"]  # the fixture, for the supervisor's pen
@@ -76,9 +76,7 @@ async def test_todays_inbox_lists_open_notes_and_enter_opens_the_file_at_the_not
     noted: tuple[Path, dict[str, str]],
 ) -> None:
     path, ids = noted
-    app = make_app(path, lang="en")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(path, lang="en") as (app, pilot, _ws):
         screen = app.screen
         assert isinstance(screen, TodayScreen)
         title = screen.query_one("#inbox-title", Static)
@@ -98,16 +96,12 @@ async def test_todays_inbox_lists_open_notes_and_enter_opens_the_file_at_the_not
         assert file.focused is notes
         key = notes.coordinate_to_cell_key(notes.cursor_coordinate).row_key.value
         assert key == ids["seen"]
-        app.close_vault()
 
 
 async def test_the_inbox_is_hidden_while_no_note_is_open(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, _pilot, _ws):
         assert not app.screen.query_one("#inbox").display
         assert not app.screen.query_one("#inbox-title").display
-        app.close_vault()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh_CN"])
@@ -116,9 +110,7 @@ async def test_the_worker_acknowledges_then_marks_done_from_the_notes_tab(
 ) -> None:
     path, ids = noted
     clock = FixedClock(T0)
-    app = make_app(path, lang=lang, clock=clock)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(path, lang=lang, clock=clock) as (app, pilot, _ws):
         await pilot.press("enter")  # the overdue note, on 王秀英's file
         await settle(pilot)
         file = app.screen
@@ -164,16 +156,13 @@ async def test_the_worker_acknowledges_then_marks_done_from_the_notes_tab(
             "李建国",
             "王秀英",
         ]
-        app.close_vault()
 
 
 async def test_a_done_note_is_not_moved_back(
     noted: tuple[Path, dict[str, str]], toasts: list[tuple[str, str]]
 ) -> None:
     path, ids = noted
-    app = make_app(path)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(path) as (app, pilot, _ws):
         await pilot.press("enter")
         await settle(pilot)
         notes = app.screen.query_one("#notes", DataTable)
@@ -186,7 +175,6 @@ async def test_a_done_note_is_not_moved_back(
         note = app.workspace.records.get(SupervisionNote, ids["done"])
         assert note is not None and note.status is NoteStatus.DONE
         assert not [text for severity, text in toasts if severity == "error"]
-        app.close_vault()
 
 
 async def test_the_supervisor_writes_a_note_on_the_need_under_the_cursor(
@@ -226,9 +214,7 @@ async def test_the_palette_acknowledges_the_note_under_the_cursor(
     noted: tuple[Path, dict[str, str]], lang: str, typed: str
 ) -> None:
     path, ids = noted
-    app = make_app(path, lang=lang)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(path, lang=lang) as (app, pilot, _ws):
         await pilot.press("enter")  # the overdue note, on its file's notes tab
         await settle(pilot)
         file = app.screen

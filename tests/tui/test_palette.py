@@ -9,7 +9,7 @@ import pytest
 from fieldapp.tui.dialogs.export import ExportDialog
 from fieldapp.tui.dialogs.help import HelpScreen
 from fieldapp.tui.screens.unlock import LockScreen
-from tests.tui.conftest import make_app, settle
+from tests.tui.conftest import running, settle
 
 
 @pytest.mark.parametrize(
@@ -25,9 +25,7 @@ from tests.tui.conftest import make_app, settle
 async def test_the_palette_finds_a_command_by_the_everyday_word(
     demo_vault: Path, lang: str, typed: str, screen: type
 ) -> None:
-    app = make_app(demo_vault, lang)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault, lang) as (app, pilot, _ws):
         await pilot.press("ctrl+p")
         await pilot.press(*typed)
         await settle(pilot)

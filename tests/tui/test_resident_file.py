@@ -34,7 +34,7 @@ from fieldapp.tui.dialogs.visit import VisitDialog
 from fieldapp.tui.screens.form import FormScreen
 from fieldapp.tui.screens.resident_file import ResidentFileScreen
 from tests.tui import test_supervisor
-from tests.tui.conftest import TODAY, make_app, open_file, settle
+from tests.tui.conftest import TODAY, open_file, running, settle
 from tests.tui.test_supervisor import R1
 from tests.tui.test_supervisor import make as supervisor_app
 
@@ -44,11 +44,7 @@ supervised = test_supervisor.supervised  # the supervisor's vault: two workers, 
 async def test_status_dialog_shows_its_keys_help_and_resolves_on_the_spot(
     demo_vault: Path,
 ) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        ws = app.workspace
-        assert ws is not None
+    async with running(demo_vault) as (app, pilot, ws):
         r = Resident(name="当场解决", community="史家社区")
         need = Need(resident_id=r.id, category=NeedCategory.DAILY_CARE, description="灯泡坏了")
         ws.records.save_many([r, need])
@@ -84,15 +80,10 @@ async def test_status_dialog_shows_its_keys_help_and_resolves_on_the_spot(
         await settle(pilot)
         assert ws.records.get(Need, need.id).status is NeedStatus.RESOLVED  # type: ignore[union-attr]
         assert app.screen is file
-        app.close_vault()
 
 
 async def test_a_case_plan_is_shown_as_text_not_markup(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        ws = app.workspace
-        assert ws is not None
+    async with running(demo_vault) as (_app, pilot, ws):
         r = Resident(name="帮教对象", community="史家社区")
         plan = CasePlan(
             resident_id=r.id,
@@ -111,7 +102,6 @@ async def test_a_case_plan_is_shown_as_text_not_markup(demo_vault: Path) -> None
         assert text.splitlines()[0].startswith("个性化帮教方案  ")  # no [b]…[/b] around it
         for typed in ("[i]按时上学[/i]", "[red]王[/red]", "稳定 [b]继续[/b]"):
             assert typed in text  # what the worker typed, as typed
-        app.close_vault()
 
 
 async def test_history_names_the_workers_and_says_a_conflict_was_resolved(
@@ -149,11 +139,7 @@ async def test_history_names_the_workers_and_says_a_conflict_was_resolved(
 async def test_enter_on_a_visit_shows_it_with_the_checklist(
     demo_vault: Path, lang: str, gas: str, smoke: str, no: str
 ) -> None:
-    app = make_app(demo_vault, lang=lang)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        ws = app.workspace
-        assert ws is not None
+    async with running(demo_vault, lang=lang) as (app, pilot, ws):
         r = Resident(name="独居老人", community="史家社区", tags=[Vulnerability.ELDERLY_ALONE])
         visit = Visit(
             resident_id=r.id,
@@ -185,7 +171,6 @@ async def test_enter_on_a_visit_shows_it_with_the_checklist(
         await settle(pilot)
         assert app.screen is file
         assert ws.records.get(Visit, visit.id) == visit
-        app.close_vault()
 
 
 async def save_visit(pilot: Pilot[None], answers: dict[str, str]) -> None:
@@ -206,11 +191,7 @@ async def save_visit(pilot: Pilot[None], answers: dict[str, str]) -> None:
 async def test_a_no_on_the_safety_checklist_is_offered_as_a_need(
     demo_vault: Path, lang: str, gas: str
 ) -> None:
-    app = make_app(demo_vault, lang=lang)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        ws = app.workspace
-        assert ws is not None
+    async with running(demo_vault, lang=lang) as (app, pilot, ws):
         r = Resident(name="独居老人", community="史家社区", tags=[Vulnerability.ELDERLY_ALONE])
         ws.save(r)
         file = await open_file(pilot, r.id)
@@ -240,15 +221,10 @@ async def test_a_no_on_the_safety_checklist_is_offered_as_a_need(
         assert app.screen is file and len(needs()) == 1
         await save_visit(pilot, {"gas_off": "yes"})  # nothing failed, nothing asked
         assert app.screen is file
-        app.close_vault()
 
 
 async def test_left_and_right_switch_tabs_from_the_tables(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        ws = app.workspace
-        assert ws is not None
+    async with running(demo_vault) as (app, pilot, ws):
         r = Resident(name="换页", community="史家社区")
         ws.save(r)
         file = await open_file(pilot, r.id)
@@ -271,7 +247,6 @@ async def test_left_and_right_switch_tabs_from_the_tables(demo_vault: Path) -> N
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
         assert any("tab" in row[1].lower() for row in app.screen.rows)
-        app.close_vault()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh_CN"])
@@ -279,11 +254,7 @@ async def test_the_profile_shows_the_whole_id_the_export_takes(demo_vault: Path,
     """`fieldapp export resident <id>` needs the whole id: the profile tab shows it."""
     from fieldapp.services import export
 
-    app = make_app(demo_vault, lang=lang)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        ws = app.workspace
-        assert ws is not None
+    async with running(demo_vault, lang=lang) as (app, pilot, ws):
         twin = Resident(name="同名", community="史家社区")
         ws.records.save_many([twin, Resident(name="同名", community="和平社区")])
         await open_file(pilot, twin.id)
@@ -291,17 +262,12 @@ async def test_the_profile_shows_the_whole_id_the_export_takes(demo_vault: Path,
         line = next(x for x in profile.splitlines() if twin.id in x)
         assert line.split()[-1] == twin.id  # whole, not cut
         assert [rid for rid, _ in export.residents_named(ws.vault, line.split()[-1])] == [twin.id]
-        app.close_vault()
 
 
 async def test_a_resident_is_archived_out_of_the_lists_and_restored_from_the_file(
     demo_vault: Path,
 ) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        ws = app.workspace
-        assert ws is not None
+    async with running(demo_vault) as (app, pilot, ws):
         r = Resident(name="归档测试", community="史家社区")
         ws.save(r)
         file = await open_file(pilot, r.id)
@@ -352,7 +318,6 @@ async def test_a_resident_is_archived_out_of_the_lists_and_restored_from_the_fil
         shown = [[str(c) for c in history.get_row_at(i)] for i in range(history.row_count)]
         changes = sorted(row[3] for row in shown if row[2] == "已归档")
         assert changes == ["— → 已归档", "已归档 → 已恢复"]
-        app.close_vault()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh_CN"])
@@ -363,11 +328,7 @@ async def test_the_delete_question_says_its_keys_delete_and_keep_not_discard(
     discarding a form's changes; a language switch keeps it so."""
     from fieldapp.i18n import t
 
-    app = make_app(demo_vault, lang)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        ws = app.workspace
-        assert ws is not None
+    async with running(demo_vault, lang) as (app, pilot, ws):
         r = Resident(name="问删除", community="史家社区")
         ws.save(r)
         await open_file(pilot, r.id)
@@ -384,17 +345,12 @@ async def test_the_delete_question_says_its_keys_delete_and_keep_not_discard(
         await pilot.press("n")
         await settle(pilot)
         assert ws.records.get(Resident, r.id) is not None
-        app.close_vault()
 
 
 async def test_deleting_a_file_asks_first_and_is_offered_when_consent_is_withdrawn(
     demo_vault: Path,
 ) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        ws = app.workspace
-        assert ws is not None
+    async with running(demo_vault) as (app, pilot, ws):
         r = Resident(name="撤回同意", community="史家社区")
         ws.save(r)
         file = await open_file(pilot, r.id)
@@ -421,4 +377,3 @@ async def test_deleting_a_file_asks_first_and_is_offered_when_consent_is_withdra
         assert ws.records.get(Resident, r.id) is None
         assert app.screen is not file and not isinstance(app.screen, ResidentFileScreen)
         assert ws.history(r.id)[-1].field == "_deleted"
-        app.close_vault()

@@ -10,7 +10,7 @@ from textual.widgets import Input
 from fieldapp.store import Vault
 from tests.conftest import FAST_KDF, PASSPHRASE
 from tests.test_cli_setup import as_printed
-from tests.tui.conftest import make_app, settle
+from tests.tui.conftest import running, settle
 
 
 async def test_a_team_card_pasted_over_several_lines_joins(
@@ -21,9 +21,7 @@ async def test_a_team_card_pasted_over_several_lines_joins(
     sup, _ = Vault.create(tmp_path / "sup", PASSPHRASE, kdf=FAST_KDF)
     card = team.create_team(sup, "史家社区督导")
     sup.close()
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         app.action_join_team()
         await settle(pilot)
         box = app.screen.query_one("#answer", Input)
@@ -35,7 +33,6 @@ async def test_a_team_card_pasted_over_several_lines_joins(
         assert app.workspace is not None
         joined = team.team_card(app.workspace.vault)
         assert joined is not None and joined.fingerprint == card.card().fingerprint
-        app.close_vault()
 
 
 async def test_rejoining_with_a_changed_card_asks_with_both_fingerprints(
@@ -52,9 +49,7 @@ async def test_rejoining_with_a_changed_card_asks_with_both_fingerprints(
     old, new = first.card().fingerprint, moved.card().fingerprint
     sup.close()
     assert old != new
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         assert app.workspace is not None
         team.join(app.workspace.vault, first.code(), "李娜")
         for answer in ("n", "y"):
@@ -71,4 +66,3 @@ async def test_rejoining_with_a_changed_card_asks_with_both_fingerprints(
             assert joined is not None
             assert joined.fingerprint == (old if answer == "n" else new)
         assert isinstance(app.screen, MessageDialog)  # joined: this device's code to enrol
-        app.close_vault()

@@ -21,7 +21,7 @@ from fieldapp.tui.screens.resident_file import ResidentFileScreen
 from fieldapp.tui.screens.today import TodayScreen
 from sync import outbox, team
 from tests.conftest import FAST_KDF, PASSPHRASE, T0
-from tests.tui.conftest import TODAY, make_app, settle
+from tests.tui.conftest import TODAY, make_app, running, settle
 
 
 def days(n: int) -> dt.date:
@@ -114,9 +114,7 @@ async def test_today_shows_overdue_needs_and_plan_actions_apart(small_vault: Pat
 
 async def test_the_first_enter_opens_the_first_row_shown(small_vault: Path) -> None:
     """No Tab first: the first table with rows (here the overdue needs) has the focus."""
-    app = make_app(small_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(small_vault) as (app, pilot, _ws):
         assert app.screen.focused is app.screen.query_one("#late", DataTable)
         await pilot.press("enter")
         await settle(pilot)
@@ -124,7 +122,6 @@ async def test_the_first_enter_opens_the_first_row_shown(small_vault: Path) -> N
         assert app.workspace is not None
         [need] = [n for n in app.workspace.records.all(Need) if n.due_date == days(-150)]
         assert app.screen.resident_id == need.resident_id
-        app.close_vault()
 
 
 @pytest.fixture
@@ -145,9 +142,7 @@ def changes_in(line: str) -> int:
 
 async def test_the_sync_line_counts_a_save_at_once_and_on_refresh(joined: Path) -> None:
     """Back on Today after a save, and after ``g``, the line counts the new changes."""
-    app = make_app(joined)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(joined) as (app, pilot, _ws):
         assert app.workspace is not None
         status = app.screen.query_one("#sync-status")
         before = outbox.status(app.workspace.vault).pending_ops
@@ -170,14 +165,11 @@ async def test_the_sync_line_counts_a_save_at_once_and_on_refresh(joined: Path) 
         await pilot.press("g")
         await settle(pilot)
         assert changes_in(str(status.render())) == more
-        app.close_vault()
 
 
 async def test_a_new_resident_opens_in_their_file_once_saved(small_vault: Path) -> None:
     """The first save of a new resident lands in their file; Escape goes back to Today."""
-    app = make_app(small_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(small_vault) as (app, pilot, _ws):
         await pilot.press("n")
         await settle(pilot)
         await pilot.press(*"赵六", "ctrl+s")
@@ -189,7 +181,6 @@ async def test_a_new_resident_opens_in_their_file_once_saved(small_vault: Path) 
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen)
-        app.close_vault()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh_CN"])
@@ -198,9 +189,7 @@ async def test_switching_the_language_keeps_todays_titles_in_view(
 ) -> None:
     """F2 redraws Today in the other language from the top: the first table takes the focus
     (Enter still opens a row) without scrolling its section title out of view."""
-    app = make_app(demo_vault, lang=lang)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault, lang=lang) as (app, pilot, _ws):
         await pilot.press("f2")
         await settle(pilot)
         body = app.screen.query_one("#today-body")
@@ -242,9 +231,7 @@ async def test_todays_first_frame_with_rows_is_already_its_final_layout(
             first.append(table_layout(self))
 
     monkeypatch.setattr(TodayScreen, "show", show_and_look)
-    app = make_app(demo_vault, lang="zh_CN")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault, lang="zh_CN") as (app, _pilot, _ws):
         assert isinstance(app.screen, TodayScreen)
         settled = table_layout(app.screen)
         due = app.screen.query_one("#due", DataTable)
@@ -252,7 +239,6 @@ async def test_todays_first_frame_with_rows_is_already_its_final_layout(
         name = due.ordered_columns[0]
         assert name.get_render_width(due) > len(name.label) * 2 + 2  # … and wider than 姓名
         assert first == [settled]
-        app.close_vault()
 
 
 async def test_today_reads_its_summary_once_on_start(
@@ -268,15 +254,12 @@ async def test_today_reads_its_summary_once_on_start(
         return summary(self, soon_days)
 
     monkeypatch.setattr(Workspace, "today_summary", counted)
-    app = make_app(small_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(small_vault) as (app, pilot, _ws):
         assert isinstance(app.screen, TodayScreen) and app.screen.summary is not None
         assert len(reads) == 1
         await pilot.press("g")  # a refresh reads it again
         await settle(pilot)
         assert len(reads) == 2
-        app.close_vault()
 
 
 async def test_todays_footer_is_built_once_for_one_set_of_keys(
@@ -294,9 +277,7 @@ async def test_todays_footer_is_built_once_for_one_set_of_keys(
         return compose(self)
 
     monkeypatch.setattr(Footer, "compose", counted)
-    app = make_app(small_vault, lang="zh_CN")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(small_vault, lang="zh_CN") as (app, pilot, _ws):
         footer = app.screen.query_one(Footer)
         assert len(built) == 1
         assert "居民" in " ".join(str(key.description) for key in footer.query("FooterKey"))
@@ -304,7 +285,6 @@ async def test_todays_footer_is_built_once_for_one_set_of_keys(
         await settle(pilot)
         footer = app.screen.query_one(Footer)
         assert "Residents" in " ".join(str(key.description) for key in footer.query("FooterKey"))
-        app.close_vault()
 
 
 async def test_a_sync_line_or_failure_arriving_after_today_closed_changes_nothing(
@@ -312,9 +292,7 @@ async def test_a_sync_line_or_failure_arriving_after_today_closed_changes_nothin
 ) -> None:
     """The sync line's worker can finish (or fail) after Today was closed, as when the app
     quits meanwhile: nothing to show, never a crash on the missing widget."""
-    app = make_app(small_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(small_vault) as (app, pilot, _ws):
         today = app.screen
         assert isinstance(today, TodayScreen)
         app.switch_to(Screen())

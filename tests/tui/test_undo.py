@@ -8,15 +8,13 @@ from pathlib import Path
 from textual.widgets import Input
 
 from fieldapp.tui.screens.form import FormScreen
-from tests.tui.conftest import make_app, settle
+from tests.tui.conftest import running, settle
 
 
 async def test_a_cleared_field_comes_back_with_ctrl_z_and_goes_again_with_ctrl_y(
     demo_vault: Path,
 ) -> None:
-    app = make_app(demo_vault, "zh_CN")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault, "zh_CN") as (app, pilot, _ws):
         await pilot.press("n")
         await settle(pilot)
         assert isinstance(app.screen, FormScreen)
@@ -42,9 +40,7 @@ async def test_a_cleared_field_comes_back_with_ctrl_z_and_goes_again_with_ctrl_y
 
 
 async def test_a_passphrase_box_keeps_no_history(demo_vault: Path) -> None:
-    app = make_app(demo_vault)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault) as (app, pilot, _ws):
         await pilot.press("ctrl+l")
         await settle(pilot)
         box = app.screen.query_one("#passphrase", Input)
@@ -54,4 +50,3 @@ async def test_a_passphrase_box_keeps_no_history(demo_vault: Path) -> None:
         await settle(pilot)
         assert box.value == ""
         assert box not in app.typing._boxes
-        app.close_vault()

@@ -19,7 +19,7 @@ from fieldapp.tui.screens.form import FormScreen
 from fieldapp.tui.screens.residents import ResidentsScreen
 from fieldapp.tui.screens.today import TodayScreen
 from tests.conftest import ROOT
-from tests.tui.conftest import make_app, settle, type_into
+from tests.tui.conftest import running, settle, type_into
 
 SECRET = "张秘密 110105194912310021"  # what an exception's text might carry
 
@@ -50,9 +50,7 @@ async def test_today_failing_to_load_says_so_and_the_app_goes_on(
         raise RuntimeError(SECRET)
 
     monkeypatch.setattr(Workspace, "today_summary", broken)
-    app = make_app(demo_vault, lang)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault, lang) as (app, pilot, _ws):
         assert isinstance(app.screen, TodayScreen)
         # Loaded on mount and on resume: both fail, the user is told once.
         assert {(f.group, type(f.error)) for f in worker_failures} == {("today", RuntimeError)}
@@ -89,9 +87,7 @@ async def test_a_save_failing_unexpectedly_leaves_the_form_as_typed_and_ctrl_s_w
         return real_save(self, record, draft_key)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Workspace, "save", flaky)
-    app = make_app(demo_vault, lang)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(demo_vault, lang) as (app, pilot, _ws):
         await pilot.press("n")  # a new resident
         await settle(pilot)
         form = app.screen
