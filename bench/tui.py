@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -124,16 +125,34 @@ def stamp_first_paint() -> list[float]:
     return painted
 
 
+async def until_painted(app: Any, pilot: Any, painted: list[float]) -> None:
+    """Wait until Today shows its tables and that frame is painted (``painted`` stamped)."""
+    from textual.widgets import DataTable
+
+    from fieldapp.tui.screens.today import TodayScreen
+
+    while True:
+        screen = app.screen
+        if (
+            isinstance(screen, TodayScreen)
+            and screen.summary is not None
+            and (screen.query_one("#due", DataTable).row_count or not screen.summary.due)
+        ):
+            break
+        await pilot.pause(0.005)
+    await screen.wait_for_refresh()  # and painted: the frame the worker sees
+    while not painted:
+        await pilot.pause(0.005)
+
+
 def child_first_screen(path: str) -> None:
     """Fresh process: unlock, start the app, wait until Today shows its tables and that frame
     is painted."""
-    from textual.widgets import DataTable
 
     from fieldapp.config import Config
     from fieldapp.services.workspace import Workspace
     from fieldapp.store import Vault
     from fieldapp.tui.app import FieldApp
-    from fieldapp.tui.screens.today import TodayScreen
 
     painted = stamp_first_paint()
 
@@ -150,18 +169,7 @@ def child_first_screen(path: str) -> None:
             auto_sync=False,
         )
         async with app.run_test(size=(80, 24)) as pilot:
-            while True:
-                screen = app.screen
-                if (
-                    isinstance(screen, TodayScreen)
-                    and screen.summary is not None
-                    and (screen.query_one("#due", DataTable).row_count or not screen.summary.due)
-                ):
-                    break
-                await pilot.pause(0.005)
-            await screen.wait_for_refresh()  # and painted: the frame the worker sees
-            while not painted:
-                await pilot.pause(0.005)
+            await until_painted(app, pilot, painted)
             usable, cpu_usable = painted
             await app.workers.wait_for_complete()
             indexed = time.perf_counter()
@@ -179,11 +187,10 @@ def child_first_screen(path: str) -> None:
 def child_from_enter(path: str) -> None:
     """Fresh process, as a worker meets it: the app on its unlock screen, the passphrase
     typed; from Enter until Today shows its tables and that frame is painted."""
-    from textual.widgets import DataTable, Input
+    from textual.widgets import Input
 
     from fieldapp.config import Config
     from fieldapp.tui.app import FieldApp
-    from fieldapp.tui.screens.today import TodayScreen
 
     painted = stamp_first_paint()
 
@@ -202,18 +209,7 @@ def child_from_enter(path: str) -> None:
             await pilot.pause(0.2)  # the unlock screen idle, as when a worker types
             start, cpu_start = time.perf_counter(), time.process_time()
             await pilot.press("enter")
-            while True:
-                screen = app.screen
-                if (
-                    isinstance(screen, TodayScreen)
-                    and screen.summary is not None
-                    and (screen.query_one("#due", DataTable).row_count or not screen.summary.due)
-                ):
-                    break
-                await pilot.pause(0.005)
-            await screen.wait_for_refresh()
-            while not painted:
-                await pilot.pause(0.005)
+            await until_painted(app, pilot, painted)
             usable, cpu_usable = painted
             await app.workers.wait_for_complete()
             app.close_vault()

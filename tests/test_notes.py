@@ -5,8 +5,6 @@ note arriving in a bundle refused by the same validation path as every other kin
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,9 +33,9 @@ from fieldapp.store import Vault
 from sync import team
 from sync.bundle import domain_validator
 from sync.merge import Merger
-from tests.conftest import PASSPHRASE, T0
+from tests import test_kinds
+from tests.conftest import T0
 from tests.test_hardening import RID, Hostile
-from tests.test_merge import supervisor
 
 NOTE_ID = "019a0000-0000-7000-8000-0000000000d1"
 OTHER = "019a0000-0000-7000-8000-0000000000a2"
@@ -283,14 +281,7 @@ def test_the_residents_file_holds_its_notes_and_deleting_it_takes_them(
 # ---------------------------------------------------------------- merge (untrusted ops)
 
 
-@pytest.fixture
-def team_vault(tmp_path: Path) -> Iterator[tuple[Vault, Hostile, team.TeamSecrets]]:
-    device = Hostile(7)
-    secrets = team.TeamSecrets.generate("team0001", "督导")
-    supervisor(tmp_path / "sup", secrets.to_json(), [device]).close(compact=False)
-    v = Vault.open(tmp_path / "sup", PASSPHRASE, clock=FixedClock(T0))
-    yield v, device, secrets
-    v.close(compact=False)
+team_vault = test_kinds.team_vault  # the supervisor's vault with one hostile device
 
 
 def _send_note(device: Hostile, **fields: object) -> None:

@@ -17,6 +17,7 @@ from fieldapp.domain.clock import FixedClock
 from fieldapp.services.records import RecordService
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import Vault
+from fieldapp.tui.app import FieldApp
 from fieldapp.tui.screens.resident_file import ResidentFileScreen
 from fieldapp.tui.screens.today import TodayScreen
 from sync import outbox, team
@@ -304,23 +305,27 @@ async def test_a_sync_line_or_failure_arriving_after_today_closed_changes_nothin
     app.close_vault()
 
 
+def locked_app(path: Path) -> FieldApp:
+    """The worker's app on ``path`` as it starts on a laptop: on the unlock screen."""
+    from fieldapp.config import Config
+
+    return FieldApp(
+        config=Config(language="en"),
+        vault_path=path,
+        save_settings=False,
+        clock=FixedClock(T0),
+        auto_sync=False,
+    )
+
+
 async def test_after_the_unlock_today_shows_the_summary_worked_out_by_the_unlock(
     small_vault: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Today's summary is worked out in the unlock's worker, right after the vault opened
     (while the unlock screen is still up), and Today shows that one: no second scan."""
-    from fieldapp.config import Config
-    from fieldapp.tui.app import FieldApp
-
     seen_on: list[str] = []
     summary = Workspace.today_summary
-    app = FieldApp(
-        config=Config(language="en"),
-        vault_path=small_vault,
-        save_settings=False,
-        clock=FixedClock(T0),
-        auto_sync=False,
-    )
+    app = locked_app(small_vault)
 
     def counted(self: Workspace, soon_days: int = 7) -> object:
         if self._primed is None:  # a real scan, not the primed one handed over
@@ -342,20 +347,12 @@ async def test_a_summary_that_fails_at_the_unlock_never_stops_the_unlock(
 ) -> None:
     """Working Today out early is only a head start: when it fails, the vault opens all the
     same and Today works its summary out itself."""
-    from fieldapp.config import Config
-    from fieldapp.tui.app import FieldApp
 
     def broken(self: Workspace) -> None:
         raise RuntimeError("the schedule broke")
 
     monkeypatch.setattr(Workspace, "prime_today", broken)
-    app = FieldApp(
-        config=Config(language="en"),
-        vault_path=small_vault,
-        save_settings=False,
-        clock=FixedClock(T0),
-        auto_sync=False,
-    )
+    app = locked_app(small_vault)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press(*PASSPHRASE, "enter")
