@@ -19,7 +19,8 @@ first screen 0.40 s. Still over budget: the summary's scans (≈ 0.2 s alone, 0.
 Textual's start on the GIL) are most of what is left.
 Later the same day, the machine as quiet as it got, median of 3: Enter on the unlock screen →
 Today painted 1.176 s (an empty vault 0.414 s), a cold start 1.115 s (open alone 0.581 s):
-still over budget. From Enter: Argon2id 0.20 s, load 0.33 s, the summary 0.20–0.28 s (worked
+still over budget. The quietest run (load 0.6): 0.874 s from Enter (empty vault 0.325 s), 0.861 s
+cold (open alone 0.484 s). From Enter: Argon2id 0.20 s, load 0.33 s, the summary 0.20–0.28 s (worked
 out in the unlock's worker since), Textual's screen switch and paint ≈ 0.2 s.
 Before: the summary was read twice (mount and resume) and shown twice, the tables were
 measured only when idle (first frame at the headings' widths, one line high), and the
