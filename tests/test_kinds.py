@@ -82,6 +82,7 @@ def test_the_shipped_kinds_are_registered_once_with_what_consumers_need() -> Non
         "visit": "resident_id",
         "case_plan": "resident_id",
         "supervision_note": "resident_id",
+        "assignment": "resident_id",
     }
     assert [s.kind for s in kinds.resident_file_kinds()] == [
         "need",
@@ -89,9 +90,11 @@ def test_the_shipped_kinds_are_registered_once_with_what_consumers_need() -> Non
         "visit",
         "case_plan",
         "supervision_note",
+        "assignment",
     ]
     for kind, spec in specs.items():
-        assert kind == spec.model.KIND and spec.table == kind and spec.form == kind
+        assert kind == spec.model.KIND and spec.table == kind
+        assert spec.form == (None if kind == "assignment" else kind)  # a supervisor's, no form
         for lang in ("en", "zh_CN"):  # the label is a message both catalogs hold
             assert spec.label in i18n.catalog(lang)
     assert i18n.t(specs["case_plan"].label, "en") != specs["case_plan"].label
@@ -272,3 +275,39 @@ def test_merge_refuses_a_kind_nobody_registered(
     assert outcome.kind == "quarantined" and outcome.reason is not None
     assert outcome.reason.params["reason"] == "kind"
     assert v.get(NOTE) is None and v.get(RID) is None
+
+
+def test_an_assignment_is_one_record_per_resident_and_holds_its_devices() -> None:
+    from fieldapp.domain.ids import is_record_id, new_id
+    from fieldapp.domain.models import Assignment, assignment_id
+
+    resident, other = new_id(), new_id()
+    rid = assignment_id(resident)
+    assert is_record_id(rid) and rid == assignment_id(resident) != assignment_id(other)
+    a = Assignment(
+        id=rid,
+        resident_id=resident,
+        worker="devA",
+        shared_with=["devB"],
+        assigned_at="2026-12-01T10:00:00",
+    )
+    assert a.holders() == {"devA", "devB"}
+    assert (
+        Assignment(id=rid, resident_id=resident, assigned_at="2026-12-01T10:00:00").holders()
+        == set()
+    )
+    for bad in (
+        {"id": assignment_id(other)},  # another resident's record
+        {"shared_with": ["devA"]},  # the worker twice
+        {"shared_with": ["devB", "devB"]},
+        {"worker": "dev/../A"},
+    ):
+        fields = {
+            "id": rid,
+            "resident_id": resident,
+            "worker": "devA",
+            "assigned_at": "2026-12-01T10:00:00",
+            **bad,
+        }
+        with pytest.raises(ValueError):
+            Assignment(**fields)

@@ -135,6 +135,7 @@ class RecordKind(StrEnum):
     VISIT = "visit"
     CASE_PLAN = "case_plan"
     SUPERVISION_NOTE = "supervision_note"
+    ASSIGNMENT = "assignment"
 
 
 # Which stored fields hold a vocabulary value: (record kind, field) → enum name (its

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from fieldapp.domain.enums import RecordKind
 from fieldapp.domain.models import (
+    Assignment,
     CasePlan,
     Interview,
     Need,
@@ -171,6 +172,8 @@ for _spec in (
     KindSpec(CasePlan, resident_field="resident_id", form="case_plan"),
     # 督导意见: in the resident's file, so it travels with it (scope, export, deletion).
     KindSpec(SupervisionNote, resident_field="resident_id", form="supervision_note"),
+    # Scope: who holds the file. In it, so a worker's device knows why it holds it.
+    KindSpec(Assignment, resident_field="resident_id"),
 ):
     register(_spec)
 del _spec

@@ -9,6 +9,8 @@ an op and of a merge.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import (
@@ -433,3 +435,56 @@ class SupervisionNote(Record):
     def is_open(self) -> bool:
         """Whether the worker still has something to do (new or acknowledged)."""
         return self.status is not NoteStatus.DONE
+
+
+# ---------------------------------------------------------------- assignments (scope)
+
+_DEVICE_ID = re.compile(r"[A-Za-z0-9]{1,64}")
+
+
+def _device_id(value: str) -> str:
+    if not _DEVICE_ID.fullmatch(value):
+        raise PydanticCustomError("device_id", "not a device id")
+    return value
+
+
+DeviceId = Annotated[str, AfterValidator(_device_id)]
+
+
+def assignment_id(resident_id: str) -> str:
+    """The one assignment record of a resident: a UUIDv7 derived from the resident's id,
+    so two supervisor devices assigning the same resident offline write the same record
+    (its fields then merge, and a disagreement is a conflict to review) instead of two."""
+    digest = hashlib.sha256(b"fieldapp assignment\0" + resident_id.encode()).hexdigest()
+    h = resident_id.replace("-", "")[:12] + "7" + digest[:3] + "8" + digest[3:18]
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+class Assignment(Record):
+    """Who holds a resident's file (DESIGN §3.7, scope): the worker's device it is assigned
+    to, and the devices it is shared with. Written by a supervisor device only; its id is
+    :func:`assignment_id` of the resident. A resident with no assignment is in no worker's
+    scope; ``worker`` None means unassigned (taken back by the supervisor)."""
+
+    KIND: ClassVar[RecordKind] = RecordKind.ASSIGNMENT
+    resident_id: RecordId
+    worker: DeviceId | None = None
+    shared_with: list[DeviceId] = Field(default_factory=list, max_length=20)
+    assigned_at: LocalTime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.id != assignment_id(self.resident_id):
+            raise _fail("assignment_id", "id")
+        if self.worker is not None and self.worker in self.shared_with:
+            raise _fail("shared_with_worker", "shared_with")
+        if len(set(self.shared_with)) != len(self.shared_with):
+            raise _fail("shared_twice", "shared_with")
+        return self
+
+    def holders(self) -> frozenset[str]:
+        """The devices whose scope holds the resident."""
+        out = set(self.shared_with)
+        if self.worker is not None:
+            out.add(self.worker)
+        return frozenset(out)
