@@ -400,31 +400,34 @@ def test_todays_summary_worked_out_at_unlock_is_used_once_and_only_while_true(
     vault: Vault, clock: FixedClock
 ) -> None:
     """The unlock's worker works out Today's summary (``prime_today``); the first Today gets
-    it without a second scan, but never once something was saved since or the day changed,
-    and never twice."""
-    from fieldapp.services import workspace as workspace_module
+    it as it is, never twice; the records are scanned again only once something was saved
+    (another day only filters the same index again)."""
+    from fieldapp.services import today as day_summary
     from fieldapp.services.workspace import Workspace
 
     ws = Workspace(vault)
     ws.records.save(person("王五", cadence=[{"activity": "home_visit", "every_days": 7}]))
     scans: list[int] = []
-    due = workspace_module.schedule.due_items
+    build = day_summary.build
 
-    def counted(*args: object, **kwargs: object) -> object:
+    def counted(v: Vault) -> day_summary.TodayIndex:
         scans.append(1)
-        return due(*args, **kwargs)  # type: ignore[arg-type]
+        return build(v)
 
-    workspace_module.schedule.due_items = counted  # type: ignore[assignment]
+    day_summary.build = counted  # type: ignore[assignment]
     try:
         ws.prime_today()
         primed = ws.today_summary()
         assert len(scans) == 1  # worked out once, at the unlock
-        assert ws.today_summary() is not primed and len(scans) == 2  # once only
+        again = ws.today_summary()
+        assert again is not primed and again == primed and len(scans) == 1  # not rescanned
         ws.prime_today()
         ws.records.save(person("赵六"))  # a save in between: worked out again
-        assert ws.today_summary().residents == 2 and len(scans) == 4
+        assert ws.today_summary().residents == 2 and len(scans) == 2
         ws.prime_today()
-        clock.advance(days=1)  # another day: overdue counts move
-        assert ws.today_summary().today == TODAY + dt.timedelta(days=1) and len(scans) == 6
+        clock.advance(days=8)  # another day: the same index, seen on that day
+        later = ws.today_summary()
+        assert later.today == TODAY + dt.timedelta(days=8) and len(scans) == 2
+        assert [row.name for row in later.due] == ["王五"]  # due a week after it was set
     finally:
-        workspace_module.schedule.due_items = due
+        day_summary.build = build  # type: ignore[assignment]

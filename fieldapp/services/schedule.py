@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from fieldapp.domain import Activity, RecordKind, VisitKind
@@ -88,14 +89,31 @@ def _set_on(vault: Vault, rid: str) -> dt.date | None:
     return dt.date.fromtimestamp(to_seconds(stamp)) if stamp else None
 
 
-def due_items(vault: Vault, today: dt.date, horizon_days: int = 0) -> list[DueItem]:
-    """Every contact due on or before ``today + horizon_days``, most overdue first; an
-    archived resident is due nothing."""
-    limit = today + dt.timedelta(days=horizon_days)
+@dataclass(frozen=True)
+class Standing:
+    """Where one cadence rule of a resident stands, on any day: the last contact of its
+    activity (None: never) and the day the next one is due — None when never contacted
+    and the day the rule was set is unknown, in which case it is due ``every`` days from
+    whichever day it is."""
+
+    resident_id: str
+    activity: Activity
+    every: int
+    last: dt.date | None
+    due: dt.date | None
+
+    def due_on(self, today: dt.date) -> dt.date:
+        """The day the next contact is due, seen on ``today``."""
+        return self.due if self.due is not None else today + dt.timedelta(days=self.every)
+
+
+def standings(vault: Vault, skip: AbstractSet[str] = frozenset()) -> list[Standing]:
+    """Every cadence rule of every resident not archived (nor in ``skip``), where it stands:
+    what :func:`due_items` filters for a given day."""
     last = last_contacts(vault)
-    items: list[DueItem] = []
+    out: list[Standing] = []
     for rid, doc in vault.iter_records(RecordKind.RESIDENT.value):
-        if doc.get("archived"):
+        if doc.get("archived") or rid in skip:
             continue
         cadence = doc.get("cadence")
         for rule in cadence if isinstance(cadence, list) else ():
@@ -108,15 +126,40 @@ def due_items(vault: Vault, today: dt.date, horizon_days: int = 0) -> list[DueIt
             if seen is None:
                 # Never contacted: the clock starts when the rule was set, so a resident
                 # nobody has visited becomes overdue like everyone else.
-                since = _set_on(vault, rid) or today
-                due, last_day = since + dt.timedelta(days=every), None
+                since = _set_on(vault, rid)
+                due = since + dt.timedelta(days=every) if since is not None else None
+                out.append(Standing(rid, activity, every, None, due))
             else:
                 last_day, next_due = seen
-                due = next_due or last_day + dt.timedelta(days=every)
-            if due <= limit:
-                items.append(DueItem(due, rid, activity, last_day))
+                out.append(
+                    Standing(
+                        rid,
+                        activity,
+                        every,
+                        last_day,
+                        next_due or last_day + dt.timedelta(days=every),
+                    )
+                )
+    return out
+
+
+def due_from(rules: list[Standing], today: dt.date, horizon_days: int = 0) -> list[DueItem]:
+    """The contacts of ``rules`` due on or before ``today + horizon_days``, most overdue
+    first."""
+    limit = today + dt.timedelta(days=horizon_days)
+    items = []
+    for rule in rules:
+        due = rule.due_on(today)
+        if due <= limit:
+            items.append(DueItem(due, rule.resident_id, rule.activity, rule.last))
     items.sort()
     return items
+
+
+def due_items(vault: Vault, today: dt.date, horizon_days: int = 0) -> list[DueItem]:
+    """Every contact due on or before ``today + horizon_days``, most overdue first; an
+    archived resident is due nothing."""
+    return due_from(standings(vault), today, horizon_days)
 
 
 def overdue(vault: Vault, today: dt.date) -> list[DueItem]:

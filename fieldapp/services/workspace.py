@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,27 +20,25 @@ from fieldapp.domain import (
     NeedStatus,
     NoteAction,
     NoteStatus,
-    PlanStatus,
     Record,
     RecordKind,
     Resident,
     SupervisionNote,
-    Urgency,
     Visit,
     kinds,
     validate,
 )
-from fieldapp.domain.kinds import with_defaults
 from fieldapp.domain.ops import DELETED, Op
 from fieldapp.errors import FieldProblem, RecordInvalid, TemplateInvalid
 from fieldapp.i18n import t
 from fieldapp.services import schedule
+from fieldapp.services import today as day_summary
 from fieldapp.services.records import HistoryEntry, RecordService
 from fieldapp.services.search import ResidentIndex
 from fieldapp.services.templates import Template, load_templates
+from fieldapp.services.today import OPEN_STATUSES, TodayIndex
 from fieldapp.services.views import (
     Damaged,
-    DueRow,
     NeedRow,
     NoteRow,
     PlanActionRow,
@@ -49,8 +48,6 @@ from fieldapp.services.views import (
 )
 from fieldapp.store import Change, Vault
 
-OPEN_STATUSES = frozenset({NeedStatus.OPEN.value, NeedStatus.IN_PROGRESS.value})
-URGENT = frozenset({Urgency.HIGH.value, Urgency.CRITICAL.value})
 DRAFT_PREFIX = "draft/"
 
 
@@ -67,6 +64,8 @@ class Workspace:
         export.remove_stale(vault)  # plaintext an export killed mid-write left behind
         self.index = ResidentIndex()
         self._primed: tuple[tuple[int, int], TodaySummary] | None = None  # see prime_today
+        self._today: tuple[tuple[int, int], TodayIndex] | None = None  # see today_index
+        self.today_from_kept = False
         # A team's own templates: $FIELDAPP_HOME/templates/*.toml (or the data dir's).
         self.template_errors: list[TemplateInvalid] = []
         self.templates: dict[str, Template] = load_templates(
@@ -95,21 +94,7 @@ class Workspace:
 
     def need_row(self, nid: str, doc: dict[str, Any], today: dt.date) -> NeedRow:
         """A stored need as a list row, overdue as of ``today``."""
-        doc = with_defaults(RecordKind.NEED.value, doc)
-        due = schedule.iso_date(doc.get("due_date"))
-        status = str(doc["status"])
-        resident = str(doc.get("resident_id", ""))
-        return NeedRow(
-            id=nid,
-            resident_id=resident,
-            resident_name=self._name(resident)[0],
-            category=str(doc.get("category", "")),
-            description=str(doc.get("description", "")),
-            urgency=str(doc["urgency"]),
-            status=status,
-            due_date=due,
-            overdue=bool(due and due < today and status in OPEN_STATUSES),
-        )
+        return day_summary.need_row(nid, doc, today, self._name)
 
     def prime_today(self) -> None:
         """Work out Today's summary now, where the vault was just opened (the unlock's
@@ -117,6 +102,24 @@ class Workspace:
         then. The next :meth:`today_summary` returns it once, if nothing was saved since
         and it is still the same day; else it is worked out again."""
         self._primed = (self.vault.revision, self.today_summary())
+
+    def today_index(self) -> TodayIndex:
+        """What Today's summary is worked out from (:mod:`fieldapp.services.today`): held
+        while nothing is saved; the first time in a session, what the last one kept if
+        nothing was saved since (``today_from_kept`` says whether it was); else one scan."""
+        revision = self.vault.revision
+        held = self._today
+        if held is not None and held[0] == revision:
+            return held[1]
+        index = None
+        if held is None:
+            data = self.vault.load_derived(day_summary.INDEX_NAME)
+            index = day_summary.decode(data) if data is not None else None
+            self.today_from_kept = index is not None
+        if index is None:
+            index = day_summary.build(self.vault)
+        self._today = (revision, index)
+        return index
 
     def today_summary(self, soon_days: int = 7) -> TodaySummary:
         """What the today screen shows: the inbox of open supervision notes; contacts due;
@@ -132,58 +135,30 @@ class Workspace:
         ):
             return primed[1]
         today = self.today()
-        due_rows = []
-        for item in schedule.due_items(self.vault, today):
-            name, community = self._name(item.resident_id)
-            due_rows.append(
-                DueRow(
-                    item.resident_id,
-                    name,
-                    community,
-                    item.activity.value,
-                    item.due,
-                    item.days_overdue(today),
-                )
-            )
-        urgent, late, soon = [], [], []
-        listed = resolved = open_ = 0
-        horizon = today + dt.timedelta(days=soon_days)
-        archived = self._archived()
-        for nid, doc in self.vault.iter_records(RecordKind.NEED.value):
-            if doc.get("resident_id") in archived:
-                continue  # an archived resident's needs are out of the lists and counts
-            listed += 1
-            status = doc.get("status", NeedStatus.OPEN.value)
-            if status == NeedStatus.RESOLVED.value:
-                resolved += 1
-            if status not in OPEN_STATUSES:
-                continue
-            open_ += 1
-            row = self.need_row(nid, doc, today)
-            if row.urgency in URGENT:
-                urgent.append(row)  # flagged overdue there ("!")
-            elif row.overdue:
-                late.append(row)
-            elif row.due_date is not None and row.due_date <= horizon:
-                soon.append(row)
-        urgent.sort(key=lambda r: (r.urgency != Urgency.CRITICAL.value, r.due_date or dt.date.max))
-        late.sort(key=lambda r: r.due_date or dt.date.max)  # the longest overdue first
-        soon.sort(key=lambda r: r.due_date or dt.date.max)
-        return TodaySummary(
-            today=today,
-            due=due_rows,
-            urgent_needs=urgent,
-            overdue_needs=late,
-            needs_due_soon=soon,
-            overdue_actions=self.overdue_plan_actions(today, archived),
-            needs_listed=listed,
-            needs_resolved=resolved,
-            needs_open=open_,
-            residents=self.vault.count(RecordKind.RESIDENT.value) - len(archived),
-            notes=self.note_inbox(today, archived),
-        )
+        index = self.today_index()
+        notes = self.note_inbox(today, index.archived)
+        try:
+            return day_summary.summarize(index, today, notes, soon_days)
+        except (ValueError, TypeError):  # a kept index with a bad row: work it out again
+            if not self.today_from_kept:
+                raise
+            self.today_from_kept = False
+            self._today = (self.vault.revision, day_summary.build(self.vault))
+            return day_summary.summarize(self._today[1], today, notes, soon_days)
 
-    def note_inbox(self, today: dt.date, archived: set[str] | None = None) -> list[NoteRow]:
+    def close(self, *, keep_today: bool = True) -> None:
+        """Close the vault (compacting its journal). With ``keep_today``, Today's index is
+        kept for the next session's first screen (worked out first if something was saved
+        since it last was: run this off the UI thread)."""
+        keep = {}
+        if keep_today and not self.vault.read_only and self.vault.is_open:
+            revision = self.vault.revision
+            index = self.today_index()
+            if self._today is not None and self._today[0] == revision:
+                keep[day_summary.INDEX_NAME] = (revision, day_summary.encode(index))
+        self.vault.close(keep=keep)
+
+    def note_inbox(self, today: dt.date, archived: AbstractSet[str] | None = None) -> list[NoteRow]:
         """The open supervision notes (new or acknowledged) on the files this device holds —
         the worker's residents — the most overdue first, then the newest. An archived
         resident's notes are out, as their needs are; a damaged note is skipped."""
@@ -221,50 +196,21 @@ class Workspace:
         device = self.vault.field_author(note_id, "created_at") or ""
         return names.get(device, device)
 
-    def _archived(self) -> set[str]:
+    def _archived(self) -> frozenset[str]:
         """The ids of the archived residents (one scan of the residents)."""
-        return {
-            rid
-            for rid, doc in self.vault.iter_records(RecordKind.RESIDENT.value)
-            if doc.get("archived")
-        }
+        return day_summary.archived_of(self.vault)
 
     def overdue_plan_actions(
-        self, today: dt.date, archived: set[str] | None = None
+        self, today: dt.date, archived: AbstractSet[str] | None = None
     ) -> list[PlanActionRow]:
         """Every action of an active case plan that is not done and whose due date is before
         ``today``, the longest overdue first (an archived resident's plans are left out;
         ``archived``: their ids, when the caller has them already). A damaged action is
         skipped, never a crash."""
-        rows = []
         if archived is None:
             archived = self._archived()
-        for pid, doc in self.vault.iter_records(RecordKind.CASE_PLAN.value):
-            doc = with_defaults(RecordKind.CASE_PLAN.value, doc)
-            if doc.get("status") != PlanStatus.ACTIVE.value or doc.get("resident_id") in archived:
-                continue
-            actions = doc.get("actions")
-            resident = str(doc.get("resident_id", ""))
-            for action in actions if isinstance(actions, list) else ():
-                if not isinstance(action, dict) or action.get("done"):
-                    continue
-                due = schedule.iso_date(action.get("due_date"))
-                if due is None or due >= today:
-                    continue
-                rows.append(
-                    PlanActionRow(
-                        plan_id=pid,
-                        resident_id=resident,
-                        resident_name=self._name(resident)[0],
-                        plan_title=str(doc.get("title", "")),
-                        text=str(action.get("text", "")),
-                        owner=str(action.get("owner", "")),
-                        due_date=due,
-                        days_overdue=(today - due).days,
-                    )
-                )
-        rows.sort(key=lambda r: (r.due_date, r.resident_name))
-        return rows
+        pending = day_summary.pending_actions(self.vault, archived, self._name)
+        return day_summary.overdue_actions(pending, today)
 
     # ------------------------------------------------------------ residents
 

@@ -9,7 +9,7 @@ import orjson
 
 from fieldapp.domain.ops import DELETED, Op
 from fieldapp.errors import VaultTampered
-from fieldapp.store import frames
+from fieldapp.store import derived, frames
 from fieldapp.store.state import VaultState
 
 
@@ -32,6 +32,16 @@ class Reading(VaultState):
         """Changes whenever anything is saved: the journal's generation and length (what
         was worked out from the records before is still true while it is the same)."""
         return (self._sb.gen, self._journal_len)
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the vault is still open (not closed yet)."""
+        return self._lock_fd >= 0
+
+    def load_derived(self, name: str) -> bytes | None:
+        """What :meth:`~fieldapp.store.writing.Writing.save_derived` kept as ``name`` at the
+        current revision, or None (nothing kept, something saved since, or damaged)."""
+        return derived.read(self.path, self._keys.frame, self.vault_id, name, self.revision)
 
     def count(self, kind: str | None = None) -> int:
         """How many live records (of ``kind``)."""

@@ -31,6 +31,7 @@ import fcntl
 import gc
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ from fieldapp.errors import (
     VaultUnsupported,
     VaultWriteFailed,
 )
-from fieldapp.store import crypto, frames, fsio, keyfile
+from fieldapp.store import crypto, derived, frames, fsio, keyfile
 from fieldapp.store.crypto import KdfParams
 from fieldapp.store.fold import STAMPS_VERSION
 from fieldapp.store.frames import JOURNAL_MAGIC, STATE_FILE, Superblock
@@ -245,18 +246,43 @@ class Vault(Reading, Writing):
             raise
         return vault
 
-    def close(self, *, compact: bool = True) -> None:
+    def close(
+        self,
+        *,
+        compact: bool = True,
+        keep: Mapping[str, tuple[tuple[int, int], bytes]] | None = None,
+    ) -> None:
         """Close the vault and release the lock. First, unless ``compact`` is False, a
-        journal that holds any ops is compacted into a new snapshot (best effort)."""
+        journal that holds any ops is compacted into a new snapshot (best effort).
+
+        ``keep``: derived data to keep for the next session, name → (the revision it was
+        worked out at, its bytes); each is kept only if nothing was saved since that
+        revision, under the revision the vault closes at (compaction changes no record)."""
         with self._write_lock:
             if self._lock_fd < 0:
                 return
             try:
+                current = {
+                    name: data
+                    for name, (revision, data) in (keep or {}).items()
+                    if revision == self.revision
+                }
                 if compact and not self._broken and not self.read_only and self._journal_ops:
                     with contextlib.suppress(VaultWriteFailed):
                         self.compact()  # best effort: the journal already holds everything
+                for name, data in current.items():
+                    self.save_derived(name, data)
             finally:
                 self._close_files()
+
+    def save_derived(self, name: str, data: bytes) -> None:
+        """Keep ``data``, worked out from the records as they are now, as the derived file
+        ``name`` (:mod:`fieldapp.store.derived`): :meth:`load_derived` returns it until the
+        next save. Best effort, not durable: a failure to write keeps nothing."""
+        if self.read_only or self._broken or self._lock_fd < 0:
+            return
+        with self._write_lock, contextlib.suppress(OSError):
+            derived.write(self.path, self._keys.frame, self.vault_id, name, self.revision, data)
 
     def _close_files(self) -> None:
         if self._state_dirty and self._state_fd >= 0:

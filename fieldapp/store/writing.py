@@ -12,7 +12,7 @@ import orjson
 
 from fieldapp.domain.ops import DELETED, Op, make_op_id
 from fieldapp.errors import CommitRefused, VaultReadOnly, VaultWriteFailed
-from fieldapp.store import crypto, frames, fsio
+from fieldapp.store import crypto, derived, frames, fsio
 from fieldapp.store.fold import STAMPS_VERSION
 from fieldapp.store.frames import JOURNAL_MAGIC, STATE_FILE, Superblock
 from fieldapp.store.limits import MAX_PAYLOAD, MAX_VALUE, check_field, check_value
@@ -193,6 +193,7 @@ class Writing(VaultState):
             gen = self._gen
             new = gen + 1
             try:
+                derived.remove_all(self.path)  # worked out from files about to be rewritten
                 if self._journal_ops:
                     rows = orjson.dumps([op.to_row() for op in self._journal_ops])
                     data = frames.seal_archive(self._keys.frame, self.vault_id, gen, rows)

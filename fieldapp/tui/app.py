@@ -421,7 +421,7 @@ class FieldApp(SyncingApp):
         self._close_messages_no_wait()
 
     def close_vault(self) -> None:
-        """Close the open vault, compacting its journal (run off the UI thread: it can take a
-        second)."""
+        """Close the open vault, compacting its journal and, for a worker, keeping Today's
+        index for the next start (run off the UI thread: it can take a second)."""
         if self.workspace is not None:
-            self.workspace.vault.close()
+            self.workspace.close(keep_today=not self.supervisor)

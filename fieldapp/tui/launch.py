@@ -31,5 +31,5 @@ def run(
     try:
         app.run()
     finally:
-        if app.workspace is not None and app.workspace.vault._lock_fd >= 0:
-            app.workspace.vault.close()
+        if app.workspace is not None and app.workspace.vault.is_open:
+            app.close_vault()
