@@ -41,11 +41,19 @@ test: check $(CLOCKSHIFT)  ## everything CI runs: static checks, the suite, the 
 	$(BIN)/pytest
 	$(MAKE) --no-print-directory test-shifted
 
+# The two shifted passes run side by side (one per core; each its own temp folder), and
+# their output is shown one after the other once both are done.
 test-shifted: $(BIN)/.installed $(CLOCKSHIFT)  ## the suite (but the hub) with the clock moved
-	@echo "== the suite with the clock 400 days ahead"
-	CLOCKSHIFT_SECONDS=$$((400 * 86400)) $(SHIFTED_PYTEST)
-	@echo "== the suite with the clock on 2031-06-15"
-	CLOCKSHIFT_SECONDS=$$(( $$(date -d '2031-06-15 10:00' +%s) - $$(date +%s) )) $(SHIFTED_PYTEST)
+	@echo "== the suite with the clock 400 days ahead, and on 2031-06-15, side by side"
+	@out=$$(mktemp -d); \
+	CLOCKSHIFT_SECONDS=$$((400 * 86400)) $(SHIFTED_PYTEST) --basetemp=$$out/ahead \
+		> $$out/ahead.log 2>&1 & ahead=$$!; \
+	CLOCKSHIFT_SECONDS=$$(( $$(date -d '2031-06-15 10:00' +%s) - $$(date +%s) )) \
+		$(SHIFTED_PYTEST) --basetemp=$$out/later > $$out/later.log 2>&1 & later=$$!; \
+	wait $$ahead; one=$$?; wait $$later; two=$$?; \
+	echo "== the clock 400 days ahead"; cat $$out/ahead.log; \
+	echo "== the clock on 2031-06-15"; cat $$out/later.log; \
+	rm -rf $$out; [ $$one -eq 0 ] && [ $$two -eq 0 ]
 
 test-stress: $(BIN)/.installed  ## the kill -9 loops with two CPU-bound processes beside them
 	@$(BIN)/python -c 'while True: pass' & one=$$!; \

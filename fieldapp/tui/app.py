@@ -121,6 +121,8 @@ class FieldApp(SyncingApp):
                 prime_today=not self.supervisor,
             )
             self.push_screen(unlock, callback=self._opened)
+            # While the passphrase is typed: the home screen's code, loaded before it is needed.
+            self.call_after_refresh(self._load_home_code)
         else:
             from fieldapp.tui.screens.first_run import FirstRunScreen
 
@@ -131,6 +133,12 @@ class FieldApp(SyncingApp):
                 set_language=self.set_language,
             )
             self.push_screen(first, callback=self._opened)
+
+    def _load_home_code(self) -> None:
+        if self.supervisor:
+            import fieldapp.tui.screens.team
+        else:
+            import fieldapp.tui.screens.today  # noqa: F401
 
     def _opened(self, workspace: Workspace | None) -> None:
         if workspace is not None:
