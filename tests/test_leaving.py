@@ -6,18 +6,27 @@ in the device's normal outbox."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import random
+import signal
+import time
 from pathlib import Path
 
+import pytest
+
 from fieldapp.domain import Interview, Need, NeedCategory, Resident, Visit
+from fieldapp.domain.clock import FixedClock
 from fieldapp.domain.enums import VisitKind
 from fieldapp.domain.models import Assignment, assignment_id
 from fieldapp.services.records import RecordService
 from fieldapp.store import Change, Vault, crypto, frames
 from fieldapp.store.frames import JOURNAL_MAGIC
-from sync import downward, leaving, outbox
+from sync import downward, leaving, outbox, team
 from sync.merge import Merger
 from sync.transports.folder import FolderTransport
-from tests.conftest import PASSPHRASE, T0
+from tests import leaving_child
+from tests.children import Child
+from tests.conftest import FAST_KDF, PASSPHRASE, T0
 from tests.test_downward import Team, cut, t, upward
 from tests.test_plaintext import needles
 
@@ -232,3 +241,104 @@ def test_what_arrives_for_a_purged_resident_later_is_purged_too(t: Team) -> None
     assert t.a.kind_of(ids["need"]) is None
     assert all(op.record_id != ids["need"] for op in t.a.all_ops())
     assert len(list(t.a.iter_records("scope_receipt"))) == 2  # each purge says so
+
+
+# ---------------------------------------------------------------- kill -9 during the purge
+
+KILLS = int(os.environ.get("FIELDAPP_LEAVING_KILLS", "60"))
+
+
+def check_after_kill(vault: Vault, last_begun: int, seen: set[int]) -> tuple[set[int], set[int]]:
+    """Each round's resident is whole (and not receipted) or gone with its receipt
+    queued; a round seen before (``seen``) never vanishes. Returns the rounds purged and
+    those whole."""
+    receipted = receipts(vault)
+    gone = leaving.purged(vault)
+    now_leaving = leaving.leaving(vault)
+    out, whole = set(), set()
+    for i in range(1, last_begun + 1):
+        r = leaving_child.ids(i)
+        rid = r["resident"]
+        present = {kind for kind, record in r.items() if vault.kind_of(record) is not None}
+        assigned = vault.kind_of(assignment_id(rid)) is not None
+        if "resident" in present:  # whole, and still leaving when the assignment came
+            assert present == set(r), f"round {i}: half-purged {present}"
+            assert rid in vault.get(r["interview"])["resident_ids"]  # type: ignore[index]
+            assert rid not in receipted and rid not in gone
+            # Leaving is marked in the commit after the assignment's (which says so already).
+            assert rid not in now_leaving or assigned
+            whole.add(i)
+        elif present:  # gone: the interview stays, without it, and its receipt is queued
+            assert present == {"interview"}, f"round {i}: half-purged {present}"
+            assert vault.get(r["interview"])["resident_ids"] == [leaving_child.STAYING]  # type: ignore[index]
+            assert not assigned and rid in receipted and rid in gone
+            assert rid not in now_leaving
+            out.add(i)
+        else:  # the kill came before the round's file was saved: never there
+            assert i not in seen and rid not in receipted and rid not in gone, i
+    return out, whole
+
+
+@pytest.mark.slow
+def test_kill_9_during_the_purge_leaves_it_whole_or_gone_with_its_receipt(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    path, stick = tmp_path / "worker", tmp_path / "stick"
+    sup, _ = Vault.create(tmp_path / "sup", PASSPHRASE, kdf=FAST_KDF, clock=clock)
+    secrets = team.create_team(sup, "史家社区督导")
+    worker, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF, clock=clock)
+    _, code = team.join(worker, secrets.code(), "a")
+    team.enrol(sup, code)
+    staying = Resident(id=leaving_child.STAYING, name="李四留下", community="史家社区")
+    RecordService(worker).save(staying)
+    key = (bytes(worker._keys.frame), worker.vault_id)
+    worker.close(compact=False)
+    rng = random.Random(2026)
+    next_round, last_begun = 1, 0
+    purged: set[int] = set()
+    seen: set[int] = set()
+    whole_leaving = swept = 0
+    for round_no in range(KILLS):
+        child = Child.python("leaving_child.py", str(path), PASSPHRASE, str(stick), str(next_round))
+        child.wait_for_line("READY")
+        time.sleep(rng.uniform(0, 0.2))
+        assert child.kill() == -signal.SIGKILL, child.stderr
+        began = [int(line.split()[1]) for line in child.out if line.startswith("BEGIN")]
+        if began:
+            last_begun = max(began)
+            next_round = last_begun + 1
+        with Vault.open(path, PASSPHRASE, clock=clock) as vault:
+            gone, whole = check_after_kill(vault, last_begun, seen)
+            assert purged <= gone  # nothing purged comes back
+            purged, seen = gone, seen | gone | whole
+            whole_leaving += len(leaving.leaving(vault))
+            swept += "strays_swept" in vault.report.notes  # killed inside a purge's rewrite
+            vault.close(compact=False)
+        # No frame of any file — decrypted — holds a purged resident's name.
+        assert leaks(path, key, [leaving_child.name(i) for i in purged]) == [], round_no
+    assert len(purged) > KILLS // 4  # the loop really purged between kills
+
+    # Delivered first: everything the worker wrote about a purged resident reached the
+    # supervisor (whatever the kills cut), and so did every receipt.
+    with Vault.open(path, PASSPHRASE, clock=clock) as vault:
+        assert outbox.sync_to(vault, FolderTransport(stick)).error is None
+        purged, _ = check_after_kill(vault, last_begun, seen)
+        device = vault.device_id
+        vault.close(compact=False)
+    transport = FolderTransport(stick)
+    merger = Merger(sup)
+    for entry in sorted(transport.scan(""), key=lambda e: e.key):
+        assert merger.receive(transport.get(entry.key, limit=1 << 24))[0].kind == "applied"
+    at_sup = receipts(sup)
+    for i in purged:
+        r = leaving_child.ids(i)
+        assert all(sup.get(record) is not None for record in r.values()), i
+        assert r["resident"] in at_sup
+    authors = {sup.field_author(rid, "resident_id") for rid, _ in sup.iter_records("scope_receipt")}
+    assert authors == {device}
+    sup.close(compact=False)
+    print(
+        f"\n{KILLS} kills, {last_begun} rounds, {len(purged)} purged, "
+        f"{whole_leaving} times a resident was found whole and still leaving, "
+        f"{swept} opens that swept a cut rewrite's files"
+    )

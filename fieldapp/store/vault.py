@@ -356,7 +356,8 @@ class Vault(Reading, Writing):
         self._write_superblock(self._sb.but(length=self._journal_len))
         # What a crash during a compaction or a purge left beside this generation (after
         # a purge, the old files still hold what was purged): removed before any use.
-        sweep_strays(self)
+        if sweep_strays(self):
+            self.report.notes.append("strays_swept")
 
     def _load_snapshot(self, gen: int) -> None:
         name = frames.snap_name(gen)
