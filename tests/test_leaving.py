@@ -243,6 +243,19 @@ def test_what_arrives_for_a_purged_resident_later_is_purged_too(t: Team) -> None
     assert len(list(t.a.iter_records("scope_receipt"))) == 2  # each purge says so
 
 
+def test_a_purged_resident_is_not_found_by_a_search_built_before(t: Team) -> None:
+    from fieldapp.services.workspace import Workspace
+
+    ids = file_of_a(t)
+    workspace = Workspace(t.a)
+    workspace.build_index()
+    assert [row.id for row in workspace.find_residents(NAME)[0]] == [ids["resident"]]
+    (data,) = reassign(t, ids["resident"], t.b)
+    downward.receive(t.a, data)  # purged by the sync, under the open workspace
+    assert workspace.find_residents(NAME) == ([], 0)
+    assert [row.id for row in workspace.find_residents("李四留下")[0]] == [ids["staying"]]
+
+
 # ---------------------------------------------------------------- kill -9 during the purge
 
 KILLS = int(os.environ.get("FIELDAPP_LEAVING_KILLS", "60"))
