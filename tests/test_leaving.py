@@ -256,6 +256,43 @@ def test_a_purged_resident_is_not_found_by_a_search_built_before(t: Team) -> Non
     assert [row.id for row in workspace.find_residents("李四留下")[0]] == [ids["staying"]]
 
 
+def test_a_full_disk_during_the_purge_changes_nothing_and_the_next_pass_finishes_it(
+    t: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldapp.errors import VaultWriteFailed
+    from fieldapp.store import fsio
+
+    ids = file_of_a(t)
+    rid = ids["resident"]
+    real = fsio.atomic_write
+    written: list[str] = []
+
+    def full_at_the_snapshot(path: Path, data: bytes) -> None:
+        if path.name.startswith("snap-"):
+            raise OSError(28, "No space left on device")
+        written.append(path.name)
+        real(path, data)
+
+    monkeypatch.setattr(fsio, "atomic_write", full_at_the_snapshot)
+    (data,) = reassign(t, rid, t.b)
+    with pytest.raises(VaultWriteFailed):
+        downward.receive(t.a, data)
+    assert written and written[0].startswith("ops-")  # the new archive was written first
+    # Nothing changed: still whole, still leaving, no receipt, and the vault writes on.
+    assert t.a.get(rid) is not None and t.a.history(rid) != []
+    assert set(leaving.leaving(t.a)) == {rid} and receipts(t.a) == {}
+    t.a.commit([Change("resident", ids["staying"], {"notes": "还能保存"})])
+    monkeypatch.setattr(fsio, "atomic_write", real)
+    t.a.close(compact=False)
+    with Vault.open(tmp_path / "a", PASSPHRASE) as again:  # the stray archive is swept
+        assert "strays_swept" in again.report.notes
+        assert not (tmp_path / "a" / written[0]).exists()
+        assert again.get(rid) is not None and again.get(ids["staying"])["notes"] == "还能保存"  # type: ignore[index]
+        assert leaving.settle(again) == [rid]  # the next pass purges it
+        assert again.get(rid) is None and set(receipts(again)) == {rid}
+        again.close(compact=False)
+
+
 # ---------------------------------------------------------------- kill -9 during the purge
 
 KILLS = int(os.environ.get("FIELDAPP_LEAVING_KILLS", "60"))
