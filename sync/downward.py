@@ -22,7 +22,9 @@ this device, the sequence and previous hash (a duplicate is a no-op, a gap is he
 replay under a number already used is the alarm), decrypt with this device's receiving
 key, validate every op as the supervisor's merge does, and apply all of them with the
 chain's high-water mark in one commit. Every refusal is quarantined whole (within the
-quota) with its translated reason, and nothing from the bundle is applied.
+quota) with its translated reason, and nothing from the bundle is applied. After each
+pass, residents an applied assignment took away from this device are marked leaving and
+purged once delivered (``sync.leaving``).
 
 Transports (``deliver``, ``fetch``): a downward bundle travels under
 ``<prefix><recipient>/<sender>/<seq, 8 digits>.fbundle`` — ``outbox/`` on the hub
@@ -43,6 +45,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from fieldapp.domain.ops import Op
 from fieldapp.errors import BundleTooLarge, CardError, FieldappError, NotAFile, TransportError
 from fieldapp.store import Vault
+from sync import leaving
 from sync.bundle import MAX_BUNDLE, digest, seal
 from sync.cards import unb64
 from sync.locking import sync_lock
@@ -175,7 +178,9 @@ def receive(vault: Vault, data: bytes, source: str = "") -> list[Outcome]:
     held bundles it released). Nothing from a refused bundle is applied."""
     merger = Merger(vault, worker_receiver(vault))
     outcomes = merger.receive(data, source)
-    return outcomes + merger.settle()
+    outcomes += merger.settle()
+    leaving.settle(vault)
+    return outcomes
 
 
 def receive_all(vault: Vault, bundles: Iterable[tuple[bytes, str]]) -> Summary:
@@ -186,6 +191,7 @@ def receive_all(vault: Vault, bundles: Iterable[tuple[bytes, str]]) -> Summary:
     for data, source in bundles:
         summary.outcomes += merger.receive(data, source)
     summary.outcomes += merger.settle()
+    leaving.settle(vault)  # residents an assignment took away: purged once delivered
     return summary
 
 
@@ -260,4 +266,5 @@ def fetch(vault: Vault, transport: Transport, prefix: str) -> Summary:
             continue
         summary.outcomes += merger.receive(data, source)
     summary.outcomes += merger.settle()
+    leaving.settle(vault)  # residents an assignment took away: purged once delivered
     return summary

@@ -6,6 +6,8 @@ vault (encrypted) until a transport confirms them.
   different bundles can never share a sequence number.
 - A bundle is immutable once cut; it leaves the outbox only after ``put`` returned
   (durable and read back) and that fact is committed.
+- Once bundles are confirmed, residents leaving this device's scope whose ops they
+  carried are purged (``sync.leaving.settle``): delivered first, then purged.
 - A device that still has to announce its receiving key (made after it was enrolled
   with a v1 card) announces it in the first bundle it cuts — one with no ops when there
   are none — and stops announcing in that same commit.
@@ -150,6 +152,8 @@ def _cut(vault: Vault) -> int:
             "ops": len(chunk),
             "digest": digest(data),
             "cut": stamp,
+            # The records it carries (ids only): what a resident leaving scope waits for.
+            "records": sorted({op.record_id for op in chunk}),
         }
         cut_hlc = chunk[-1].hlc if chunk else state.cut_hlc
         state = OutboxState(state.next_seq + 1, cut_hlc, digest(data))
@@ -193,6 +197,10 @@ def _deliver(vault: Vault, transport: Transport) -> SyncResult:
         vault.commit((), kv={f"{BUNDLE_PREFIX}{seq:08d}": None, STATUS: status})
         result.delivered.append(seq)
     result.pending = len(pending_bundles(vault))
+    if result.delivered:
+        from sync import leaving  # it reads the outbox: imported when used
+
+        leaving.settle(vault)  # a resident leaving scope waited for these to go up
     return result
 
 

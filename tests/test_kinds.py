@@ -83,6 +83,7 @@ def test_the_shipped_kinds_are_registered_once_with_what_consumers_need() -> Non
         "case_plan": "resident_id",
         "supervision_note": "resident_id",
         "assignment": "resident_id",
+        "scope_receipt": None,  # outlives the file it reports purged
     }
     assert [s.kind for s in kinds.resident_file_kinds()] == [
         "need",
@@ -94,7 +95,8 @@ def test_the_shipped_kinds_are_registered_once_with_what_consumers_need() -> Non
     ]
     for kind, spec in specs.items():
         assert kind == spec.model.KIND and spec.table == kind
-        assert spec.form == (None if kind == "assignment" else kind)  # a supervisor's, no form
+        # An assignment (a supervisor's) and a scope receipt (a device's) have no form.
+        assert spec.form == (None if kind in ("assignment", "scope_receipt") else kind)
         for lang in ("en", "zh_CN"):  # the label is a message both catalogs hold
             assert spec.label in i18n.catalog(lang)
     assert i18n.t(specs["case_plan"].label, "en") != specs["case_plan"].label

@@ -136,6 +136,7 @@ class RecordKind(StrEnum):
     CASE_PLAN = "case_plan"
     SUPERVISION_NOTE = "supervision_note"
     ASSIGNMENT = "assignment"
+    SCOPE_RECEIPT = "scope_receipt"
 
 
 # Which stored fields hold a vocabulary value: (record kind, field) → enum name (its

@@ -24,6 +24,7 @@ from fieldapp.domain.models import (
     Need,
     Record,
     Resident,
+    ScopeReceipt,
     SupervisionNote,
     Visit,
 )
@@ -174,6 +175,8 @@ for _spec in (
     KindSpec(SupervisionNote, resident_field="resident_id", form="supervision_note"),
     # Scope: who holds the file. In it, so a worker's device knows why it holds it.
     KindSpec(Assignment, resident_field="resident_id"),
+    # A device's word that it purged a resident's file: outside the file, which it outlives.
+    KindSpec(ScopeReceipt),
 ):
     register(_spec)
 del _spec

@@ -488,3 +488,18 @@ class Assignment(Record):
         if self.worker is not None:
             out.add(self.worker)
         return frozenset(out)
+
+
+class ScopeReceipt(Record):
+    """A worker's device saying it purged a resident's file (DESIGN §3.7, leaving scope).
+
+    Made on the device that purged it, in the same atomic step as the purge, and sent up
+    in its normal outbox: the device is the author of its ops (the bundle's signature
+    says who), ``purged_at`` the time by that device's clock, ``records`` how many records
+    of the file went. It holds nothing about the resident but the id, and is not part of
+    the resident's file (it must outlive the file it reports on)."""
+
+    KIND: ClassVar[RecordKind] = RecordKind.SCOPE_RECEIPT
+    resident_id: RecordId
+    purged_at: LocalTime
+    records: int = Field(default=0, ge=0, le=1_000_000)

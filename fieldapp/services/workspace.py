@@ -262,6 +262,8 @@ class Workspace:
             entry = info.get(rid)
             if entry is None or (rid in shelved) != archived:
                 continue
+            if self.vault.get(rid) is None:
+                continue  # purged by a sync (left this device's scope) since the index was built
             name, home, tags = entry
             if community and home != community:
                 continue

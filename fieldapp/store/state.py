@@ -88,6 +88,12 @@ class VaultState:
         self.device_id = ""
         self.vault_id = b""
 
+    @property
+    def write_lock(self) -> threading.RLock:
+        """The lock every write holds (re-entrant): held around a check and the write that
+        depends on it, no save from another thread comes between them."""
+        return self._write_lock
+
     def table(self, kind: str) -> RecordTable:
         """The TinyDB table of live records of ``kind`` (query layer; do not write)."""
         table = self._tables.get(kind)

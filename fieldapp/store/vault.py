@@ -31,7 +31,7 @@ import fcntl
 import gc
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ from fieldapp.store.crypto import KdfParams
 from fieldapp.store.fold import STAMPS_VERSION
 from fieldapp.store.frames import JOURNAL_MAGIC, STATE_FILE, Superblock
 from fieldapp.store.keyfile import KEY_FILE, Keys, check_passphrase
+from fieldapp.store.purge import purge, sweep_strays
 from fieldapp.store.reading import Reading
 from fieldapp.store.state import Change, OpenReport
 from fieldapp.store.writing import Writing
@@ -347,6 +348,19 @@ class Vault(Reading, Writing):
 
         return rekey(self, new_passphrase, kdf=kdf, recovery=recovery)
 
+    def purge(
+        self,
+        drop: Collection[str],
+        *,
+        local_fields: Mapping[str, Mapping[str, Any]] | None = None,
+        changes: Iterable[Change] = (),
+        kv: Mapping[str, Any] | None = None,
+    ) -> list[Op]:
+        """Remove records entirely — from the state, the history and every file, with no
+        op that would sync as a deletion — in one atomic step with local field edits, new
+        changes and key/value updates: see :func:`fieldapp.store.purge.purge`."""
+        return purge(self, drop, local_fields=local_fields, changes=changes, kv=kv)
+
     def _load(self) -> None:
         try:
             raw = (self.path / STATE_FILE).read_bytes()
@@ -365,6 +379,10 @@ class Vault(Reading, Writing):
         if self._header_gen > sb.header_gen:  # a passphrase change whose last step was cut
             self._write_superblock(self._sb.but(header_gen=self._header_gen))
         self._write_superblock(self._sb.but(length=self._journal_len))
+        # What a crash during a compaction or a purge left beside this generation (after
+        # a purge, the old files still hold what was purged): removed before any use.
+        if sweep_strays(self):
+            self.report.notes.append("strays_swept")
 
     def _load_snapshot(self, gen: int) -> None:
         name = frames.snap_name(gen)

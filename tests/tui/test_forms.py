@@ -93,7 +93,9 @@ def saved(form: FormDef, **typed: Any) -> Record:
 
 
 def test_every_kind_finds_its_form_through_the_registry() -> None:
-    assert {spec.kind: form_for(spec.kind) for spec in kinds.all_kinds()} == {
+    # Assignments and scope receipts are written by the sync, not typed in a form.
+    assert {s.kind for s in kinds.all_kinds() if s.form is None} == {"assignment", "scope_receipt"}
+    assert {s.kind: form_for(s.kind) for s in kinds.all_kinds() if s.form is not None} == {
         "resident": resident,
         "need": need,
         "interview": interview,
@@ -101,7 +103,7 @@ def test_every_kind_finds_its_form_through_the_registry() -> None:
         "case_plan": case_plan,
         "supervision_note": supervision_note,
     }
-    assert set(FORMS) == {spec.form for spec in kinds.all_kinds()}
+    assert set(FORMS) == {spec.form for spec in kinds.all_kinds()} - {None}
 
 
 # ---------------------------------------------------------------- resident
