@@ -36,6 +36,7 @@ from fieldapp.i18n import t
 from fieldapp.services import schedule
 from fieldapp.services.records import HistoryEntry, RecordService
 from fieldapp.services.search import ResidentIndex
+from fieldapp.services.supervision import open_conflicts
 from fieldapp.services.templates import Template, load_templates
 from fieldapp.services.views import (
     Damaged,
@@ -181,6 +182,7 @@ class Workspace:
             needs_open=open_,
             residents=self.vault.count(RecordKind.RESIDENT.value) - len(archived),
             notes=self.note_inbox(today, archived),
+            conflicts=open_conflicts(self.vault),
         )
 
     def note_inbox(self, today: dt.date, archived: set[str] | None = None) -> list[NoteRow]:
