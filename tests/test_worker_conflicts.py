@@ -86,3 +86,13 @@ def test_the_supervisor_reads_its_own_side_as_the_supervisor_and_workers_by_enro
     authors = {s.device_id: s.author for s in conflict.sides}
     assert authors == {t.sup.device_id: translate("ui.author_supervisor"), t.a.device_id: "a"}
     assert conflict.record_id == rid
+
+
+def test_the_supervisors_decision_reaches_the_worker_and_closes_its_review(t: Team) -> None:
+    rid = concurrent_edit(t, worker_sent_first=True)
+    (conflict,) = supervision.all_conflicts(t.sup)
+    supervision.resolve(t.sup, conflict, "女儿每周来两次")
+    for data in cut(t, t.a, [rid]):
+        assert [o.kind for o in downward.receive(t.a, data)] == ["applied"]
+    assert merge.conflicts(t.a) == {} and supervision.open_conflicts(t.a) == 0
+    assert t.a.get(rid) == t.sup.get(rid)
