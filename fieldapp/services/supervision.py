@@ -1,5 +1,6 @@
 """What a supervisor (督导) sees after merging: the team at a glance, conflicts to
-review, quarantined bundles, and exports.
+review, quarantined bundles, and exports. The conflicts part is a worker's too: its merge of
+the supervisor's downward bundles records them the same way, and it settles them the same way.
 
 Records are attributed to the worker (device) who last wrote their defining field
 (a resident's name, a need's description, a visit's start time). A supervision note is the
@@ -220,11 +221,32 @@ class FieldConflict:
     sides: list[Side]  # first = the current (last-writer-wins) value
 
 
-def field_conflicts(vault: Vault, record_id: str) -> list[FieldConflict]:
-    """The unresolved conflicts of one record, one per field, each with its sides: the value, who
-    wrote it, when, and what it replaced."""
+def conflict_authors(vault: Vault) -> dict[str, str]:
+    """Device id → who a conflict's side says wrote it: a worker by the name they were
+    enrolled with (on the supervisor's vault), this device by its profile's name, and every
+    supervisor device of the team — its own team's on the supervisor's vault, those its team
+    card names on a worker's — as the supervisor. Any other device by its id."""
+    from fieldapp.i18n import t
+
     names = {d.device_id: d.name for d in team.devices(vault)}
     names.update(vault.get_meta("device_names", {}))
+    supervisors: set[str] = set()
+    secrets = team.team_secrets(vault)
+    if secrets is not None:
+        supervisors |= {vault.device_id, *secrets.supervisors}
+    card = team.team_card(vault)
+    if card is not None:
+        supervisors |= set(card.supervisors)
+    names.update(dict.fromkeys(supervisors, t("ui.author_supervisor")))
+    return names
+
+
+def field_conflicts(
+    vault: Vault, record_id: str, names: dict[str, str] | None = None
+) -> list[FieldConflict]:
+    """The unresolved conflicts of one record, one per field, each with its sides: the value, who
+    wrote it (``names``, else :func:`conflict_authors`), when, and what it replaced."""
+    names = conflict_authors(vault) if names is None else names
     history = vault.history(record_id)
     by_id: dict[str, Op] = {op.op_id: op for op in history}
     out = []
@@ -245,6 +267,22 @@ def field_conflicts(vault: Vault, record_id: str) -> list[FieldConflict]:
         if len(sides) > 1:
             out.append(FieldConflict(record_id, vault.kind_of(record_id) or "", name, sides))
     return out
+
+
+def all_conflicts(vault: Vault) -> list[FieldConflict]:
+    """Every unresolved field conflict this vault holds, record by record — the supervisor's
+    (what the workers sent) and a worker's alike (its own residents' files, where the
+    supervisor and the worker changed one field at once): the same merge records both."""
+    names = conflict_authors(vault)
+    found: list[FieldConflict] = []
+    for rid in merge.conflicts(vault):
+        found += field_conflicts(vault, rid, names)
+    return found
+
+
+def open_conflicts(vault: Vault) -> int:
+    """How many fields are in conflict now (what the team view and Today count)."""
+    return sum(len(fields) for fields in merge.conflicts(vault).values())
 
 
 def conflict_title(vault: Vault, conflict: FieldConflict) -> str:

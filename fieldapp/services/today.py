@@ -224,11 +224,15 @@ def _need(entry: NeedEntry, today: dt.date) -> NeedRow:
 
 
 def summarize(
-    index: TodayIndex, today: dt.date, notes: list[NoteRow], soon_days: int = 7
+    index: TodayIndex,
+    today: dt.date,
+    notes: list[NoteRow],
+    soon_days: int = 7,
+    conflicts: int = 0,
 ) -> TodaySummary:
     """Today's summary from ``index``: contacts due; open needs that are urgent, else past
     their due date (overdue), else due from today to ``soon_days`` ahead; the plan actions
-    past due; the counts; and the inbox ``notes``."""
+    past due; the counts; the inbox ``notes``; and how many fields are in ``conflicts``."""
     day_text = today.isoformat()
     items = []
     for due_text, rid, activity, last, name, community, _every in index.contacts:
@@ -267,6 +271,7 @@ def summarize(
         needs_open=index.needs_open,
         residents=index.residents,
         notes=notes,
+        conflicts=conflicts,
     )
 
 

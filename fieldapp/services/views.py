@@ -114,6 +114,8 @@ class TodaySummary:
     residents: int
     # The inbox: open supervision notes, the most overdue first, then the newest.
     notes: list[NoteRow] = field(default_factory=list)
+    # Fields in conflict (this worker and the supervisor changed them at once), to review.
+    conflicts: int = 0
 
 
 @dataclass

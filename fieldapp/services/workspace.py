@@ -35,6 +35,7 @@ from fieldapp.services import schedule
 from fieldapp.services import today as day_summary
 from fieldapp.services.records import HistoryEntry, RecordService
 from fieldapp.services.search import ResidentIndex
+from fieldapp.services.supervision import open_conflicts
 from fieldapp.services.templates import Template, load_templates
 from fieldapp.services.today import OPEN_STATUSES, TodayIndex
 from fieldapp.services.views import (
@@ -137,14 +138,15 @@ class Workspace:
         today = self.today()
         index = self.today_index()
         notes = self.note_inbox(today, index.archived)
+        conflicts = open_conflicts(self.vault)
         try:
-            return day_summary.summarize(index, today, notes, soon_days)
+            return day_summary.summarize(index, today, notes, soon_days, conflicts)
         except (ValueError, TypeError):  # a kept index with a bad row: work it out again
             if not self.today_from_kept:
                 raise
             self.today_from_kept = False
             self._today = (self.vault.revision, day_summary.build(self.vault))
-            return day_summary.summarize(self._today[1], today, notes, soon_days)
+            return day_summary.summarize(self._today[1], today, notes, soon_days, conflicts)
 
     def close(self, *, keep_today: bool = True) -> None:
         """Close the vault (compacting its journal). With ``keep_today``, Today's index is

@@ -355,8 +355,9 @@ class FieldApp(SyncingApp):
         self.notify(t("ui.theme_now", theme=self.theme))
 
     def show_conflicts(self) -> None:
-        """Supervisor: the conflicts to review."""
-        from fieldapp.tui.screens.team import ConflictsScreen
+        """The conflicts to review: a supervisor's (what the workers sent), or a worker's (its
+        own residents' fields it and the supervisor changed at once)."""
+        from fieldapp.tui.screens.conflicts import ConflictsScreen
 
         assert self.context is not None
         self.push_screen(ConflictsScreen(self.context))
@@ -375,8 +376,9 @@ class FieldApp(SyncingApp):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """The palette's commands: those of the ``screen`` it was opened on, if it has some
         (``palette_commands()``: a resident file's note keys), then the app's
-        (``tui/commands.py`` PALETTE): going places, locking and syncing; for a supervisor
-        also merging, conflicts and quarantine; then language, theme, help and quit."""
+        (``tui/commands.py`` PALETTE): going places, locking, syncing and the conflicts to
+        review; for a supervisor also merging and quarantine; then language, theme, help and
+        quit."""
         opened = self.workspace is not None and not self.locked
         own = getattr(screen, "palette_commands", None)
         if opened and callable(own):

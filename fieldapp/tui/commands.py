@@ -82,8 +82,8 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("sync_usb", "action_sync_usb", "open"),
     ("join_team", "action_join_team", "open"),
     ("export", "action_export", "open"),
+    ("conflicts", "show_conflicts", "open"),  # a worker's own records' conflicts too
     ("merge", "action_merge_folder", "supervisor"),
-    ("conflicts", "show_conflicts", "supervisor"),
     ("quarantine", "show_quarantine", "supervisor"),
     ("language", "action_toggle_language", "always"),
     ("theme", "action_next_theme", "always"),

@@ -1,7 +1,8 @@
 """Every screen at 80×24, in both languages, shows its labels whole: no header, label,
 dropdown prompt or footer key cut at the edge, no table column pushed off the screen, no
 one-line text wrapped (see ``fit.py``). The worker's screens are those of the SVG
-snapshots plus the lists and tabs they do not cover; the supervisor's are the team view,
+snapshots plus the lists and tabs they do not cover (and their conflicts with the
+supervisor's changes: Today's line, the list, one conflict); the supervisor's are the team view,
 its conflicts, quarantine and export; then the unlock and first-run screens and the
 Today sync line in each of the hub's states."""
 
@@ -22,6 +23,8 @@ from fieldapp.domain import NoteAction, NoteStatus, SupervisionNote
 from fieldapp.domain.clock import FixedClock, SystemClock
 from fieldapp.store import Vault
 from fieldapp.tui.app import FieldApp
+from fieldapp.tui.dialogs.conflict import ConflictDialog
+from fieldapp.tui.screens.conflicts import ConflictsScreen
 from fieldapp.tui.widgets.tables import FitTable
 from sync import team
 from tests.conftest import FAST_KDF, PASSPHRASE, T0
@@ -29,6 +32,7 @@ from tests.tui.conftest import make_app, running, settle
 from tests.tui.fit import problems
 from tests.tui.test_snapshots import LANGS, SCREENS, elderly, keys, open_elderly, steps
 from tests.tui.test_supervisor import make, supervised
+from tests.tui.test_worker_conflicts import showing, with_a_conflict
 
 __all__ = ["supervised"]  # the fixture, for the supervisor's screens
 
@@ -78,6 +82,10 @@ WORKER: dict[str, Step] = {
     "palette": steps(keys("ctrl+p")),
     "today_inbox": steps(with_notes),
     "resident_notes": steps(with_notes, open_elderly("tab-notes")),
+    # The worker's own conflicts with the supervisor's changes: Today's line, the list, one.
+    "today_conflicts": steps(with_a_conflict),
+    "conflicts": steps(with_a_conflict, keys("c"), showing(ConflictsScreen)),
+    "conflict": steps(with_a_conflict, keys("c"), keys("enter"), showing(ConflictDialog)),
 }
 SUPERVISOR: dict[str, list[str]] = {
     "team": [],

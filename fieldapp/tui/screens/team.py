@@ -1,4 +1,5 @@
-"""The supervisor's screens: the team at a glance, conflicts to review, quarantine."""
+"""The supervisor's screens: the team at a glance and the quarantine; its conflicts to review
+are the worker's screen too (``conflicts.py``)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 
-from fieldapp.i18n import field_label, t
+from fieldapp.i18n import t
 from fieldapp.services import supervision
 from fieldapp.tui.context import Context
-from fieldapp.tui.i18n import label, show_value, translate_bindings
+from fieldapp.tui.i18n import label, translate_bindings
 from fieldapp.tui.messages import TeamChanged
-from fieldapp.tui.widgets.tables import FitTable, keeping_cursor, remember_cursors
+from fieldapp.tui.screens.conflicts import ConflictsScreen
+from fieldapp.tui.widgets.tables import FitTable, remember_cursors
 from fieldapp.tui.workers import background
 
 BAR = 24
@@ -116,7 +118,7 @@ class TeamScreen(Screen[None]):
         rows = supervision.team_report(ws.vault, today)
         needs = supervision.needs_by_category(ws.vault)
         self.weekly = supervision.needs_per_week(ws.vault, today)
-        conflicts = sum(len(f) for f in supervision.merge.conflicts(ws.vault).values())
+        conflicts = supervision.open_conflicts(ws.vault)
         quarantined = len(supervision.quarantine(ws.vault))
         self.app.call_from_thread(self.show, rows, needs, conflicts, quarantined)
 
@@ -234,88 +236,6 @@ def _last_bundle(row: supervision.WorkerRow) -> str:
     made = row.last_made.replace("T", " ")
     later = received[11:16] if made[:10] == received[:10] else received[5:10]
     return f"{made[5:16]}→{later}"
-
-
-class ConflictsScreen(Screen[None]):
-    """Every field two workers changed differently, to decide one by one."""
-
-    BINDINGS = [Binding("escape", "back", "Back", id="conflicts.back")]
-
-    def __init__(self, context: Context) -> None:
-        super().__init__()
-        self.context = context
-        self.workspace = context.workspace
-
-    def compose(self) -> ComposeResult:
-        """The count, and one row per field in conflict: record, kind, field, the values."""
-        yield Header()
-        yield Static("", id="conflicts-count", markup=False)
-        yield FitTable(id="conflicts", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        """Load the conflicts."""
-        translate_bindings(self)
-        self.title = t("ui.conflicts_title")
-        self.load()
-
-    def on_screen_resume(self) -> None:
-        """Back from a conflict: load again (it may be settled now)."""
-        self.load()
-
-    async def relabel(self) -> None:
-        """Redraw in the new language and load again."""
-        await self.recompose()
-        self.title = t("ui.conflicts_title")
-        self.load()
-
-    def action_back(self) -> None:
-        """Close the conflicts."""
-        self.app.pop_screen()
-
-    @background("conflicts", exclusive=True)
-    def load(self) -> None:
-        """Gather every unresolved field conflict in a worker."""
-        ws = self.workspace
-        found = []
-        for rid in supervision.merge.conflicts(ws.vault):
-            found += supervision.field_conflicts(ws.vault, rid)
-        self.app.call_from_thread(self.show, found)
-
-    def worker_failed(self, group: str) -> None:
-        """Loading failed: say so where the count goes."""
-        if group == "conflicts":
-            self.query_one("#conflicts-count", Static).update(t("ui.load_failed"))
-
-    def show(self, found: list[supervision.FieldConflict]) -> None:
-        """List the conflicts (cursor kept); Enter opens one to settle."""
-        self.found = {f"{c.record_id}/{c.field}": c for c in found}
-        self.query_one("#conflicts-count", Static).update(t("ui.conflicts_count", n=len(found)))
-        table = self.query_one("#conflicts", FitTable)
-        vault = self.workspace.vault
-        rows = []
-        for key, c in self.found.items():
-            name = supervision.conflict_title(vault, c)
-            values = " | ".join(show_value(c.kind, c.field, s.value)[:16] for s in c.sides)
-            rows.append((key, [name, label("RecordKind", c.kind), _field(c), values]))
-        with keeping_cursor(table):
-            table.fill(
-                [t("ui.col_name"), t("ui.col_record_kind"), t("ui.col_field"), t("ui.col_values")],
-                rows,
-            )
-
-    @on(DataTable.RowSelected, "#conflicts")
-    def _open(self, event: DataTable.RowSelected) -> None:
-        from fieldapp.tui.dialogs.conflict import ConflictDialog
-
-        conflict = self.found.get(str(event.row_key.value))
-        if conflict is not None:
-            dialog = ConflictDialog(self.workspace, conflict)
-            self.app.push_screen(dialog, lambda _: self.load())
-
-
-def _field(c: supervision.FieldConflict) -> str:
-    return field_label(c.kind, c.field)
 
 
 class QuarantineScreen(Screen[None]):

@@ -1,5 +1,6 @@
-"""Today (home): the inbox of supervision notes (督导意见), contacts due and overdue, urgent
-needs, overdue needs, overdue case-plan actions, needs due this week, the counts."""
+"""Today (home): the fields in conflict with the supervisor's changes (c reviews them), the
+inbox of supervision notes (督导意见), contacts due and overdue, urgent needs, overdue needs,
+overdue case-plan actions, needs due this week, the counts."""
 
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ class TodayScreen(Screen[None]):
         Binding("u", "app.sync_usb", "Sync to USB", id="today.sync_usb"),
         Binding("g", "refresh", "Refresh", id="today.refresh", show=False),
         Binding("l", "app.go_needs", "Needs list", id="today.needs", show=False),
+        # Not in the footer (full at 80 columns): the line above the inbox names the key.
+        Binding("c", "conflicts", "Conflicts", id="today.conflicts", show=False),
     ]
 
     def __init__(self, context: Context) -> None:
@@ -62,13 +65,16 @@ class TodayScreen(Screen[None]):
         self._row_note: dict[str, str] = {}  # an inbox row's key → its note
 
     def compose(self) -> ComposeResult:
-        """The counts, the sync status line, and the lists: the inbox (shown only when a note
-        is open), contacts due, urgent needs, overdue needs, overdue case-plan actions, needs
-        due this week."""
+        """The counts, the sync status line, the conflicts line (shown only when a field is in
+        conflict), and the lists: the inbox (shown only when a note is open), contacts due,
+        urgent needs, overdue needs, overdue case-plan actions, needs due this week."""
         yield Header()
         yield Static(t("ui.loading"), id="today-counts")
         yield Static(t("ui.sync_checking"), id="sync-status", markup=False)
         with VerticalScroll(id="today-body"):
+            conflicts = Static("", id="today-conflicts", markup=False)
+            conflicts.display = False
+            yield conflicts
             inbox_title = Static(
                 t("ui.inbox_title", count="…"), id="inbox-title", classes="section"
             )
@@ -113,6 +119,13 @@ class TodayScreen(Screen[None]):
         self.title = t("ui.today_title")
         if self.summary is not None:
             self.show(self.summary)
+
+    def action_conflicts(self) -> None:
+        """Review the fields this worker and the supervisor changed at once (the
+        supervisor's conflicts screen, on this vault)."""
+        from fieldapp.tui.screens.conflicts import ConflictsScreen
+
+        self.app.push_screen(ConflictsScreen(self.context))
 
     def action_refresh(self) -> None:
         """Load the summary and the sync line again."""
@@ -159,6 +172,7 @@ class TodayScreen(Screen[None]):
         restore = remember_cursors(*self.query(DataTable))
         self._row_resident.clear()
         self._row_note.clear()
+        self._show_conflicts(s)
         self._show_inbox(s)
         due = self.query_one("#due", FitTable)
         due_rows = []
@@ -244,6 +258,13 @@ class TodayScreen(Screen[None]):
                 # Not scrolled to: the titles above it stay in view (after F2 too).
                 table.focus(scroll_visible=False)
                 return
+
+    def _show_conflicts(self, s: TodaySummary) -> None:
+        """The fields in conflict, counted, with the key that reviews them; hidden while
+        there are none."""
+        line = self.query_one("#today-conflicts", Static)
+        line.update(t("ui.today_conflicts", n=s.conflicts))
+        line.display = bool(s.conflicts)
 
     def _show_inbox(self, s: TodaySummary) -> None:
         """The open supervision notes, the most overdue first: whose file, what is asked,
