@@ -8,7 +8,7 @@ CLOCKSHIFT := $(VENV)/clockshift.so
 # The shifted-clock passes: 400 days ahead, and a date in 2031 (any day the suite may
 # meet). The hub tests stay out: SeaweedFS reads the real clock. The kill -9 loops run
 # shorter there (the full loops run in the real-clock pass and in test-stress).
-SHIFTED_PYTEST = FIELDAPP_CRASH_KILLS=40 FIELDAPP_OUTBOX_KILLS=24 FIELDAPP_MERGE_KILLS=10 \
+SHIFTED_PYTEST = FIELDAPP_CRASH_KILLS=40 FIELDAPP_OUTBOX_KILLS=24 FIELDAPP_MERGE_KILLS=10 FIELDAPP_LEAVING_KILLS=20 \
 	LD_PRELOAD=$(abspath $(CLOCKSHIFT)) $(BIN)/pytest -q -m "not hub" -p no:cacheprovider
 
 .PHONY: demo test test-shifted test-stress check bench clean

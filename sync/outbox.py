@@ -200,7 +200,12 @@ def _deliver(vault: Vault, transport: Transport) -> SyncResult:
     if result.delivered:
         from sync import leaving  # it reads the outbox: imported when used
 
-        leaving.settle(vault)  # a resident leaving scope waited for these to go up
+        # A resident leaving scope waited for these to go up; its receipt goes in the same
+        # pass, not at the next one.
+        if leaving.settle(vault) and cut(vault):
+            more = _deliver(vault, transport)
+            result.delivered += more.delivered
+            result.error, result.failure, result.pending = more.error, more.failure, more.pending
     return result
 
 

@@ -199,15 +199,17 @@ def test_pending_work_goes_up_before_the_purge(t: Team, tmp_path: Path) -> None:
 
     stick = FolderTransport(tmp_path / "stick")
     result = outbox.sync_to(t.a, stick)  # cut, deliver, confirmed: now it goes
-    assert result.error is None and len(result.delivered) == 2
+    # The two bundles of its edits, then, in the same pass, the receipt's.
+    assert result.error is None and len(result.delivered) == 3 and result.pending == 0
     assert t.a.get(rid) is None and set(receipts(t.a)) == {rid}
-    assert leaving.leaving(t.a) == {}
-    # Both edits reached the supervisor.
+    assert leaving.leaving(t.a) == {} and outbox.pending_ops(t.a) == []
+    # Both edits reached the supervisor, and the receipt with them.
     merger = Merger(t.sup)
     for entry in sorted(stick.scan(""), key=lambda e: e.key):
         merger.receive(stick.get(entry.key, limit=1 << 24))
     assert t.sup.get(ids["need"])["status_note"] == "未发送的修改"  # type: ignore[index]
     assert t.sup.get(ids["visit"])["purpose"] == "还没切出的修改"  # type: ignore[index]
+    assert set(receipts(t.sup)) == {rid}
 
 
 def test_a_resident_shared_with_this_device_stays_and_one_given_back_is_not_purged(
