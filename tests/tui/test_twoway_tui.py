@@ -133,3 +133,49 @@ async def test_sync_to_usb_takes_the_reply_and_refuses_a_forgery(
         assert snapshot(ws.vault) == before
         app.close_vault()
     sup.close(compact=False)
+
+
+async def test_the_supervisors_merge_of_a_stick_leaves_the_replies_on_it(
+    tmp_path: Path, toasts: list[tuple[str, str]]
+) -> None:
+    """ "Merge" in the supervisor's app (what ``m`` runs once the stick is chosen): the
+    worker's bundle is merged and the reply cut for it is left on the same stick."""
+    from fieldapp.config import Config
+    from fieldapp.tui.app import FieldApp
+    from sync import outbox
+
+    clock = FixedClock(T0)
+    stick = tmp_path / "stick"
+    worker, _ = Vault.create(tmp_path / "w", PASSPHRASE, kdf=FAST_KDF, clock=clock)
+    resident(worker, "张三")
+    worker.close(compact=False)
+    sup, device = join(tmp_path / "w", tmp_path / "sup", None, clock)
+    worker = Vault.open(tmp_path / "w", PASSPHRASE, clock=clock)
+    outbox.sync_to(worker, FolderTransport(stick))  # the worker's half of the round trip
+    worker.close(compact=False)
+    note_for(sup, device)
+    sup.close(compact=False)
+    app = FieldApp(
+        config=Config(language="en"),
+        vault_path=tmp_path / "sup",
+        workspace=Workspace(Vault.open(tmp_path / "sup", PASSPHRASE, clock=clock)),
+        save_settings=False,
+        supervisor=True,
+        auto_sync=False,
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.merge_folder(str(stick))
+        await wait_for(pilot, lambda: any("Replies sent" in text for _, text in toasts))
+        (text,) = [text for _, text in toasts if "Replies sent" in text]
+        assert "Merged 1 bundle(s)" in text
+        assert "Replies sent: 1 bundle(s) to 1 worker(s), 0 still waiting." in text
+        ws = app.workspace
+        assert ws is not None and downward.recipients(ws.vault) == []
+        app.close_vault()
+    assert (stick / "fieldapp" / "to" / device).is_dir()
+    back = Vault.open(tmp_path / "w", PASSPHRASE, clock=clock)
+    assert [
+        o.kind for o in downward.fetch(back, FolderTransport(stick), downward.STICK_PREFIX).outcomes
+    ] == ["applied"]
+    back.close(compact=False)
