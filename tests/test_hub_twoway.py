@@ -110,6 +110,7 @@ def test_the_hub_dying_mid_delivery_keeps_the_rest_for_the_next_pass(hub_team: T
     done = sync.run(manual=True)
     assert done.notice is not None and done.notice.severity == "warning"
     assert "Replies not all sent (2 still waiting" in done.notice.text
+    assert "go up when" not in done.notice.text  # told as to the supervisor, not a worker
     left = {(r.device_id, s) for r in (a, b) for s in downward.pending_for(t.sup, r.device_id)}
     assert len(left) == 2 and len(puts) == 1  # the one the hub confirmed
     for recipient, seq in left:  # kept as cut, byte for byte

@@ -210,10 +210,12 @@ def deliver_down(vault: Vault, transport: Transport, prefix: str) -> Delivery:
 
 def delivery_text(delivery: Delivery) -> str:
     """What a supervisor's delivery did ("" when there was nothing to send)."""
-    if delivery.failure is not None:
-        return t(
-            "ui.down_delivery_failed", pending=delivery.pending, error=delivery.failure.render()
-        )
+    failure = delivery.failure
+    if failure is not None:
+        error = failure.render()
+        if isinstance(failure, HubUnreachable):  # said as to a supervisor, not a worker
+            error = t("ui.hub_unreachable_sup", **failure.params)
+        return t("ui.down_delivery_failed", pending=delivery.pending, error=error)
     if not delivery.delivered:
         return ""
     workers = len({recipient for recipient, _ in delivery.delivered})
