@@ -22,6 +22,7 @@ from fieldapp.i18n import t
 
 if TYPE_CHECKING:
     from fieldapp.store import Vault
+    from sync.downward import Delivery
 
 
 def cmd_team(args: argparse.Namespace) -> int:
@@ -276,7 +277,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
 def cmd_merge(args: argparse.Namespace) -> int:
     """Supervisor: receive every bundle in the given folders/files (and/or fetched from
     the hub) and merge it; then deliver every downward bundle waiting — onto the first
-    stick merged (the replies are left on it), else to the hub."""
+    stick merged (the replies are left on it), and what still waits to the hub."""
     from fieldapp.services import syncing
     from fieldapp.services.supervision import merge_text
     from sync import downward
@@ -290,6 +291,12 @@ def cmd_merge(args: argparse.Namespace) -> int:
     deliveries = []
     try:
         summary = merge_sources(vault, [Path(p) for p in args.paths]) if args.paths else Summary()
+        # The replies onto the stick in hand first (its workers take them from it), even
+        # when the hub then does not answer; whatever still waits goes to the hub.
+        for path in args.paths:
+            if syncing.reply_root(path) is not None:
+                deliveries.append(syncing.deliver_to_stick(vault, path))
+                break
         hub = None
         if args.from_hub:
             from fieldapp.errors import HubUnreachable
@@ -300,6 +307,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
                 fetched = fetch_and_merge(vault, hub)
             except HubUnreachable as exc:
                 print(t("ui.hub_unreachable_sup", **exc.params), file=sys.stderr)
+                for delivery in deliveries:  # the stick's replies went all the same
+                    _say_delivery(delivery)
                 return SYNC_OFFLINE
             summary.outcomes += fetched.outcomes
             say(
@@ -312,24 +321,23 @@ def cmd_merge(args: argparse.Namespace) -> int:
                 if trouble is not None:  # merged all the same; retried next time
                     print(trouble.render(), file=sys.stderr)
         print(merge_text(summary, vault))
-        # The replies: the stick in hand first (its workers take them from it), then
-        # whatever still waits to the hub.
-        for path in args.paths:
-            if syncing.reply_root(path) is not None:
-                deliveries.append(syncing.deliver_to_stick(vault, path))
-                break
         if hub is not None:
             deliveries.append(syncing.deliver_down(vault, hub, downward.HUB_PREFIX))
+        for delivery in deliveries:
+            _say_delivery(delivery)
     finally:
         vault.close()
     for line in syncing.refusals(summary):
         print(line)
-    failed = False
-    for delivery in deliveries:
-        said = syncing.delivery_text(delivery)
-        if said:
-            print(said, file=sys.stderr if delivery.failure is not None else sys.stdout)
-        failed = failed or delivery.failure is not None
     if summary.count("quarantined"):
         return 4
-    return SYNC_LEFT if failed else 0
+    return SYNC_LEFT if any(d.failure is not None for d in deliveries) else 0
+
+
+def _say_delivery(delivery: Delivery) -> None:
+    """How a supervisor's replies went (nothing when there were none to send)."""
+    from fieldapp.services import syncing
+
+    said = syncing.delivery_text(delivery)
+    if said:
+        print(said, file=sys.stderr if delivery.failure is not None else sys.stdout)
