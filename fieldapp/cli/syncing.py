@@ -22,6 +22,7 @@ from fieldapp.i18n import t
 
 if TYPE_CHECKING:
     from fieldapp.store import Vault
+    from sync.downward import Delivery
 
 
 def cmd_team(args: argparse.Namespace) -> int:
@@ -155,29 +156,33 @@ def _refresh_hub(vault: Vault) -> None:
         say("cli.hub_reloaded")
 
 
-# Exit codes of `fieldapp sync` (for cron and scripts).
+# Exit codes of `fieldapp sync` (for cron and scripts); 4: a bundle was refused, as merge.
 SYNC_OK, SYNC_ERROR, SYNC_LEFT, SYNC_OFFLINE, SYNC_DENIED, SYNC_CLOCK = 0, 1, 3, 5, 6, 7
+SYNC_REFUSED = 4
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    """One pass: to a folder (USB stick) when given, else to the team's hub."""
+    """One pass: to a folder (USB stick) when given, else to the team's hub; both ways:
+    this device's bundles go, then what the supervisor addressed to it is applied."""
     from fieldapp.errors import HubClockWrong, HubDenied, HubUnreachable
     from fieldapp.services import syncing
     from fieldapp.services.records import RecordService
+    from sync import downward
 
     vault = open_vault(args)
     try:
         if args.to_folder:  # with this device's card, as from the app
             name = RecordService(vault).profile().get("name", "")
             done = syncing.sync_to_folder(vault, args.to_folder, name=name)
-            result = done.result
+            result, received = done.result, done.received
             if done.card_error is not None:  # the bundles are there all the same
                 print(done.card_error.render(), file=sys.stderr)
         else:
             from sync.hubsync import upload, worker_transport
 
             try:
-                result = upload(vault, worker_transport(vault))
+                transport = worker_transport(vault)
+                result = upload(vault, transport)
             except HubUnreachable as exc:
                 print(exc.render(), file=sys.stderr)
                 return SYNC_OFFLINE
@@ -187,6 +192,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
             except HubClockWrong as exc:
                 print(exc.render(), file=sys.stderr)
                 return SYNC_CLOCK
+            received = syncing.Received()
+            if result.failure is None:  # the hub answered: what it holds for this device
+                received = syncing.receive_from(vault, transport, downward.HUB_PREFIX)
     finally:
         vault.close()
     say("cli.sync_result", cut=result.cut, delivered=len(result.delivered), pending=result.pending)
@@ -197,6 +205,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if isinstance(result.failure, HubDenied):
             return SYNC_DENIED
         return SYNC_LEFT  # something is still in the outbox
+    print(syncing.received_text(received))
+    for line in syncing.refusals(received.summary):
+        print(line)
+    if received.failure is not None:
+        return SYNC_ERROR
+    if received.quarantined:
+        return SYNC_REFUSED
     return SYNC_OK
 
 
@@ -261,8 +276,11 @@ def cmd_hub(args: argparse.Namespace) -> int:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     """Supervisor: receive every bundle in the given folders/files (and/or fetched from
-    the hub) and merge it."""
+    the hub) and merge it; then deliver every downward bundle waiting — onto the first
+    stick merged (the replies are left on it), and what still waits to the hub."""
+    from fieldapp.services import syncing
     from fieldapp.services.supervision import merge_text
+    from sync import downward
     from sync.merge import Summary
     from sync.sources import merge_sources
 
@@ -270,16 +288,27 @@ def cmd_merge(args: argparse.Namespace) -> int:
         say("cli.merge_nothing")
         return 2
     vault = open_vault(args)
+    deliveries = []
     try:
         summary = merge_sources(vault, [Path(p) for p in args.paths]) if args.paths else Summary()
+        # The replies onto the stick in hand first (its workers take them from it), even
+        # when the hub then does not answer; whatever still waits goes to the hub.
+        for path in args.paths:
+            if syncing.reply_root(path) is not None:
+                deliveries.append(syncing.deliver_to_stick(vault, path))
+                break
+        hub = None
         if args.from_hub:
             from fieldapp.errors import HubUnreachable
             from sync.hubsync import fetch_and_merge, supervisor_transport
 
             try:
-                fetched = fetch_and_merge(vault, supervisor_transport(vault))
+                hub = supervisor_transport(vault)
+                fetched = fetch_and_merge(vault, hub)
             except HubUnreachable as exc:
                 print(t("ui.hub_unreachable_sup", **exc.params), file=sys.stderr)
+                for delivery in deliveries:  # the stick's replies went all the same
+                    _say_delivery(delivery)
                 return SYNC_OFFLINE
             summary.outcomes += fetched.outcomes
             say(
@@ -292,9 +321,23 @@ def cmd_merge(args: argparse.Namespace) -> int:
                 if trouble is not None:  # merged all the same; retried next time
                     print(trouble.render(), file=sys.stderr)
         print(merge_text(summary, vault))
+        if hub is not None:
+            deliveries.append(syncing.deliver_down(vault, hub, downward.HUB_PREFIX))
+        for delivery in deliveries:
+            _say_delivery(delivery)
     finally:
         vault.close()
-    for outcome in summary.outcomes:
-        if outcome.kind in ("held", "quarantined") and outcome.reason is not None:
-            print(f"  {t('cli.merge_' + outcome.kind)} {outcome.source}: {outcome.reason.render()}")
-    return 4 if summary.count("quarantined") else 0
+    for line in syncing.refusals(summary):
+        print(line)
+    if summary.count("quarantined"):
+        return 4
+    return SYNC_LEFT if any(d.failure is not None for d in deliveries) else 0
+
+
+def _say_delivery(delivery: Delivery) -> None:
+    """How a supervisor's replies went (nothing when there were none to send)."""
+    from fieldapp.services import syncing
+
+    said = syncing.delivery_text(delivery)
+    if said:
+        print(said, file=sys.stderr if delivery.failure is not None else sys.stdout)

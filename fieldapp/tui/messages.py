@@ -39,6 +39,11 @@ class TeamChanged(AppEvent):
     """Bundles were merged or a device enrolled: reload the team view."""
 
 
+class RecordsArrived(AppEvent):
+    """Records came from elsewhere (the supervisor's bundles applied on this worker):
+    reload what shows them."""
+
+
 class IndexReady(AppEvent):
     """The search index (pinyin) is built: run the search again."""
 

@@ -16,7 +16,7 @@ from fieldapp.services.syncing import HubSync, HubView, Notice
 from fieldapp.services.workspace import Workspace
 from fieldapp.tui.dialogs.ask import AskDialog, MessageDialog
 from fieldapp.tui.dialogs.confirm import ConfirmDialog
-from fieldapp.tui.messages import Broadcast, SyncStatusChanged, TeamChanged
+from fieldapp.tui.messages import Broadcast, RecordsArrived, SyncStatusChanged, TeamChanged
 from fieldapp.tui.workers import background
 
 
@@ -82,7 +82,7 @@ class SyncingApp(App[None]):
         self.call_from_thread(self.refresh_sync_status)
         done = sync.run(manual=manual, should_stop=lambda: self._quitting)
         delay = sync.retry.after(done.ok)
-        self.call_from_thread(self._hub_done, delay, done.notice)
+        self.call_from_thread(self._hub_done, delay, done.notice, done.merged)
 
     def stop_auto_sync(self) -> None:
         """On quit: no new attempt starts (one under way finishes)."""
@@ -90,7 +90,7 @@ class SyncingApp(App[None]):
         if self._hub_timer is not None:
             self._hub_timer.stop()
 
-    def _hub_done(self, delay: float, notice: Notice | None) -> None:
+    def _hub_done(self, delay: float, notice: Notice | None, merged: bool = False) -> None:
         if self._quitting:
             return
         self._schedule_hub(delay)
@@ -98,6 +98,8 @@ class SyncingApp(App[None]):
         self.refresh_sync_status()
         if self.supervisor:
             self.events.publish(TeamChanged)
+        elif merged:  # the supervisor's bundles were applied here
+            self.events.publish(RecordsArrived)
 
     # ------------------------------------------------------------------ USB
 
@@ -121,18 +123,23 @@ class SyncingApp(App[None]):
 
     @background("sync")
     def sync_to_folder(self, folder: str) -> None:
-        """Deliver the outbox to ``folder`` and leave this device's card there."""
+        """Deliver the outbox to ``folder``, leave this device's card there, and apply what
+        the supervisor left on it for this device."""
         workspace = self.workspace
         assert workspace is not None
         try:
             root = syncing.stick_folder(folder)
             name = workspace.records.profile().get("name", "")
             done = syncing.sync_to_folder(workspace.vault, root, name=name)
+            if done.received.applied:
+                workspace.build_index()
         except (FieldappError, OSError) as exc:
             text = exc.render() if isinstance(exc, FieldappError) else str(exc)
             self.call_from_thread(self.notify, text, severity="error", timeout=12)
         else:
             self.call_from_thread(self.say, syncing.stick_notice(done))
+            if done.received.applied:
+                self.call_from_thread(self.events.publish, RecordsArrived)
         self.call_from_thread(self.refresh_sync_status)
 
     def action_join_team(self) -> None:
@@ -200,13 +207,15 @@ class SyncingApp(App[None]):
 
     @background("sync")
     def merge_folder(self, folder: str) -> None:
-        """Merge every bundle in ``folder`` and say what came of it."""
+        """Merge every bundle in ``folder``, leave the replies on it, and say what came of
+        it."""
         workspace = self.workspace
         assert workspace is not None
         try:
-            summary = syncing.merge_folder(workspace, folder)
+            merged = syncing.merge_folder(workspace, folder)
         except FieldappError as exc:
             self.call_from_thread(self.notify, exc.render(), severity="error", timeout=12)
             return
-        self.call_from_thread(self.say, syncing.merge_notice(summary, workspace.vault), 15)
+        notice = syncing.merge_notice(merged.summary, workspace.vault, merged.delivery)
+        self.call_from_thread(self.say, notice, 15)
         self.call_from_thread(self.events.publish, TeamChanged)

@@ -21,6 +21,7 @@ from textual.widgets import Static
 from fieldapp.config import Config
 from fieldapp.domain import NoteAction, NoteStatus, SupervisionNote
 from fieldapp.domain.clock import FixedClock, SystemClock
+from fieldapp.i18n import t
 from fieldapp.store import Vault
 from fieldapp.tui.app import FieldApp
 from fieldapp.tui.dialogs.conflict import ConflictDialog
@@ -167,6 +168,38 @@ async def test_sync_line_fits(demo_vault: Path, tmp_path: Path, lang: str, state
         await settle(pilot)
         line = str(app.screen.query_one("#sync-status", Static).render())
         assert state == "unknown" or line.strip(), "the sync line is empty"
+        check(app)
+    app.close_vault()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_sync_line_with_both_directions_fits(
+    demo_vault: Path, tmp_path: Path, lang: str
+) -> None:
+    """The Today sync line once the supervisor's bundles came down (some applied, one
+    refused), the hub online: on as many rows as it needs, each part whole."""
+    from fieldapp.services.syncing import RECEIVED
+
+    sup, _ = Vault.create(tmp_path / "sup", PASSPHRASE, kdf=FAST_KDF, clock=SystemClock())
+    code = team.create_team(
+        sup, "督导", {"endpoint": "http://127.0.0.1:9", "bucket": "fieldapp"}
+    ).code()
+    worker = Vault.open(demo_vault, PASSPHRASE)
+    team.join(worker, code, "李娜")
+    last = {"at": "2026-11-29T10:30:00", "applied": 12, "ops": 480, "held": 0, "quarantined": 1}
+    worker.put_meta(RECEIVED, last)
+    worker.close(compact=False)
+    sup.close(compact=False)
+    app = make_app(demo_vault, lang)
+    app.hub.state = "online"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        line = str(app.screen.query_one("#sync-status", Static).render())
+        whole = line.replace("\n", " · ")
+        assert t("ui.down_status", n=12, when="11-29 10:30") in whole, line
+        assert t("ui.down_status_refused", n=1) in whole, line
         check(app)
     app.close_vault()
 

@@ -17,7 +17,12 @@ from fieldapp.services.syncing import status_line
 from fieldapp.services.views import TodaySummary
 from fieldapp.tui.context import Context
 from fieldapp.tui.i18n import day, label, translate_bindings
-from fieldapp.tui.messages import FirstScreenShown, OpenResident, SyncStatusChanged
+from fieldapp.tui.messages import (
+    FirstScreenShown,
+    OpenResident,
+    RecordsArrived,
+    SyncStatusChanged,
+)
 from fieldapp.tui.widgets.footer import Footer
 from fieldapp.tui.widgets.tables import FitTable, remember_cursors
 from fieldapp.tui.workers import background
@@ -105,6 +110,11 @@ class TodayScreen(Screen[None]):
     def on_sync_status_changed(self, _: SyncStatusChanged) -> None:
         """The outbox or the hub changed: redraw the sync line."""
         self.load_sync_status()
+
+    def on_records_arrived(self, _: RecordsArrived) -> None:
+        """The supervisor's bundles were applied: what is due (and the inbox) may differ."""
+        if self.summary is not None:
+            self.load()
 
     def on_screen_resume(self) -> None:
         """Shown (first pushed, or back on Today): load the summary, and the sync line when
