@@ -34,6 +34,7 @@ it in the user's language::
     │   ├── ChainBroken            previous-bundle hash does not match
     │   ├── ClockAhead             dated more than a day ahead of the receiver's clock
     │   ├── OpInvalid              an op fails validation (or a record as it would stand)
+    │   ├── NotTheWriter           a worker's op on what only a supervisor writes
     │   ├── RecordIncomplete       a new record's other fields are not here yet (held)
     │   ├── NotAFile               named like a bundle, but a link, folder, FIFO or device
     │   └── TooLargeToApply        valid, but more than one vault commit can hold
@@ -273,6 +274,15 @@ class OpInvalid(BundleError):
     leave does."""
 
     msg_id = "bundle.op_invalid"
+
+
+class NotTheWriter(BundleError):
+    """Change number ``index`` of an upward bundle from ``device`` writes what only a
+    supervisor device may (DESIGN §3.7): an assignment (``bundle.assignment_by_worker``),
+    or a supervision note's field ``field`` beyond the worker's answer — its status and
+    when it was acknowledged or done (``bundle.note_by_worker``)."""
+
+    msg_id = "bundle.note_by_worker"
 
 
 class RecordIncomplete(BundleError):

@@ -62,7 +62,7 @@ from sync.bundle import (
     read_header,
 )
 from sync.locking import sync_lock
-from sync.preview import check_bundle, complete_records
+from sync.preview import check_bundle, check_writers, complete_records
 from sync.team import announced_kv, enrolled_keys, team_secrets
 
 CHAIN = "recv/chain/"
@@ -206,6 +206,8 @@ class Merger:
                 validate_op=self.validate,
                 recipient=self.receiver.recipient,
             )
+            if not self.receiver.recipient:  # upward: from a worker's device
+                check_writers(opened)
             conflicted, new = check_bundle(self.vault, opened, self._day, conflicts(self.vault))
             incomplete = [r for r in new if r not in completable]
             if incomplete:
