@@ -43,6 +43,7 @@ from fieldapp.errors import (
     ClockAhead,
     CommitRefused,
     DuplicateBundle,
+    FieldappError,
     OpInvalid,
     RecordIncomplete,
     SequenceConflict,
@@ -94,9 +95,13 @@ class Outcome:
 
 @dataclass
 class Summary:
-    """The outcomes of one merge pass."""
+    """The outcomes of one merge pass; after a supervisor's pass over sticks and folders,
+    what the scope cut did (``scope``: a ``sync.scope.ScopeCut``) or what stopped it
+    (``scope_error``: the merge stands, the next pass cuts again)."""
 
     outcomes: list[Outcome] = field(default_factory=list)
+    scope: Any = None
+    scope_error: FieldappError | None = None
 
     def count(self, kind: str) -> int:
         """How many outcomes were of ``kind`` (applied, duplicate, held, quarantined)."""
