@@ -51,6 +51,7 @@ it in the user's language::
     ├── ConfigInvalid              config.toml cannot be read (the app runs on defaults)
     ├── TemplateInvalid            a team's template file is broken (skipped, reported)
     ├── RecordInvalid              a record failed validation; carries FieldProblems
+    ├── AssignmentRefused          not a supervisor's device, no such resident or worker
     └── RecordDamaged              a stored record does not make a valid one (shown, not used)
 """
 
@@ -388,6 +389,15 @@ class RecordInvalid(FieldappError):
         for p in self.problems:
             out.setdefault(p.path, p.code)
         return out
+
+
+class AssignmentRefused(FieldappError):
+    """An assignment that cannot be made: on a worker's device (``assign.not_supervisor``),
+    for a resident this vault does not hold (``assign.unknown_resident``), or a worker
+    ``who`` that names no enrolled device, several, or a revoked one
+    (``assign.unknown_worker``, ``assign.ambiguous_worker``, ``assign.revoked``)."""
+
+    msg_id = "assign.not_supervisor"
 
 
 class RecordDamaged(FieldappError):

@@ -315,7 +315,7 @@ def fetch_and_merge(
             summary.outcomes += merge_fetched(vault)
         if archive and not should_stop() and summary.fetch_error is None:
             summary.archived, summary.archive_error = archive_merged(vault, transport)
-        summary.scope, summary.scope_error = scope.after_merge(vault)
+        summary.scope, summary.scope_error = scope.try_cut(vault)
     return summary
 
 

@@ -209,10 +209,10 @@ def cut(vault: Vault) -> ScopeCut:
     return result
 
 
-def after_merge(vault: Vault) -> tuple[ScopeCut | None, FieldappError | None]:
-    """Cut after a supervisor's merge pass (its ops now follow to the devices holding their
-    residents): what the cut did, or what stopped it — the merge stands either way and
-    the next pass cuts again."""
+def try_cut(vault: Vault) -> tuple[ScopeCut | None, FieldappError | None]:
+    """Cut after a supervisor's merge pass or an assignment (what changed now follows to the
+    devices holding it): what the cut did, or what stopped it — what was merged or saved
+    stands either way, and the next pass cuts again."""
     try:
         return cut(vault), None
     except FieldappError as exc:

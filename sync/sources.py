@@ -51,7 +51,7 @@ def merge_sources(vault: Vault, paths: Iterable[Path]) -> Summary:
     for _, source, transport, entry in found:
         summary.outcomes += _receive_entry(merger, transport, entry, source)
     summary.outcomes += merger.settle()
-    summary.scope, summary.scope_error = scope.after_merge(vault)
+    summary.scope, summary.scope_error = scope.try_cut(vault)
     return summary
 
 
