@@ -385,3 +385,21 @@ def test_the_log_position_survives_compaction_and_reading_from_it_skips_what_cam
     assert [op.record_id for op in ops] == [rids[2]] * 2 + [rids[3]] * 2
     assert vault.ops_since(0)[0] == [o for rid in rids for o in vault.history(rid)]
     assert vault.ops_since(end) == ([], end)
+
+
+def test_a_hub_pass_cuts_what_it_merged_too(t: Team, tmp_path: Path) -> None:
+    from sync import hubsync
+    from tests.test_transports import FolderHub
+
+    rid = file_of(t.sup, 0)
+    assign(t.sup, rid, t.a.device_id, [t.b.device_id])
+    scope.cut(t.sup)
+    take(t, t.a), take(t, t.b)
+    t.a.commit([Change("resident", rid, {"notes": "经由中转站"})])
+    hub = FolderHub(tmp_path / "hub", folder="")
+    (tmp_path / "hub").mkdir()
+    assert hubsync.upload(t.a, hub).delivered == [1]
+    summary = hubsync.fetch_and_merge(t.sup, hub)
+    assert summary.count("applied") == 1 and summary.scope_error is None
+    assert summary.scope is not None and summary.scope.bundles == {t.b.device_id: 1}
+    assert {(op.record_id, op.value) for op in take(t, t.b)} == {(rid, "经由中转站")}
