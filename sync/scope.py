@@ -24,9 +24,10 @@ Per device the vault keeps ``scope/state/<device>``: the position in the vault's
 (:meth:`~fieldapp.store.Vault.log_length`) cut up to and the residents in its scope then.
 It is stored in the same commit as the device's bundles (``cut_for``'s ``kv``): a crash
 leaves the old state and no bundles, or the new state and all of them. A device not
-enrolled, revoked, or without a receiving key yet is left as it stands (its turn comes
-when it can receive). The log position is read before the scope: whatever is applied
-meanwhile is in the scope already and is cut again next time (a no-op where it lands).
+enrolled or without a receiving key yet is left as it stands (its turn comes when it can
+receive); a revoked one is sent nothing again, and its state goes. The log position is
+read before the scope: whatever is applied meanwhile is in the scope already and is cut
+again next time (a no-op where it lands).
 """
 
 from __future__ import annotations
@@ -153,17 +154,19 @@ def cut(vault: Vault) -> ScopeCut:
             return found
 
         plans: list[tuple[str, dict[str, Any] | None, set[str]]] = []
+        quiet: dict[str, Any] = {}  # state moves with nothing to send: one commit for all
         for device in sorted(set(now) | set(states)):
             entry = enrolled.get(device)
             if entry is None or entry.revoked is not None or entry.recv_pub is None:
                 result.skipped.append(device)
+                if entry is not None and entry.revoked is not None and device in states:
+                    quiet[SCOPE_STATE + device] = None  # sent nothing ever again
                 continue
             plans.append((device, states.get(device), set(now.get(device, ()))))
         entering: set[str] = set()
         for _, state, held in plans:
             entering |= held - set(state["residents"] if state else ())
         files = file_records(vault, entering)
-        quiet: dict[str, Any] = {}  # state moves with nothing to send: one commit for all
         for device, state, held in plans:
             before = set(state["residents"]) if state else set()
             if not held and not before:

@@ -265,6 +265,11 @@ def test_a_device_that_cannot_receive_yet_is_left_for_later(t: Team) -> None:
     t.sup.put_meta(team.TEAM_DEVICES, devices)
     scope.cut(t.sup)
     assert {op.op_id for op in take(t, t.a)} == whole_file(t.sup, rid)
+    # Revoked (a lost laptop): sent nothing again, its state dropped.
+    team.revoke(t.sup, t.a.device_id)
+    t.sup.commit([Change("resident", rid, {"notes": "丢失之后"})])
+    assert scope.cut(t.sup).total == 0
+    assert t.sup.get_meta(scope.SCOPE_STATE + t.a.device_id) is None
 
 
 # ---------------------------------------------------------------- any sequence
