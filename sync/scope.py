@@ -167,6 +167,11 @@ def cut(vault: Vault) -> ScopeCut:
         for _, state, held in plans:
             entering |= held - set(state["residents"] if state else ())
         files = file_records(vault, entering)
+        # The log by resident, once for every device (a device reads its residents' runs).
+        by_resident: dict[str, list[tuple[int, Op]]] = {}
+        for index, op in enumerate(log):
+            for resident in of(op.record_id):
+                by_resident.setdefault(resident, []).append((index, op))
         for device, state, held in plans:
             before = set(state["residents"]) if state else set()
             if not held and not before:
@@ -183,9 +188,13 @@ def cut(vault: Vault) -> ScopeCut:
             for aid in sorted(leaving):
                 send.update((op.op_id, op) for op in vault.history(aid))
             whole: set[str] = set()
-            for op in log[pos - start :]:
-                if not of(op.record_id) & held:
-                    continue
+            later = (
+                op
+                for resident in sorted(held)
+                for index, op in by_resident.get(resident, ())
+                if index >= pos - start
+            )
+            for op in later:
                 spec = kinds.get(op.kind)
                 if spec is not None and op.field == spec.resident_field:
                     whole.add(op.record_id)  # joins a file in scope: the record whole

@@ -103,6 +103,13 @@ def opened(worker: Vault, data: bytes) -> list[Op]:
     ).ops
 
 
+def push(worker: Vault, sup: Vault) -> None:
+    """The worker's pending ops reach the supervisor, and its bundles leave its outbox."""
+    upward(worker, sup)
+    for seq in outbox.pending_bundles(worker):
+        worker.put_meta(f"{outbox.BUNDLE_PREFIX}{seq:08d}", None)  # delivered
+
+
 def take(t: Team, worker: Vault) -> list[Op]:
     """Deliver what waits for ``worker`` (applied in its vault); the ops sealed to it."""
     ops: list[Op] = []
@@ -323,7 +330,7 @@ def _run(t: Team, clock: FixedClock, steps: list[tuple[str, int, str | None]]) -
             if held:
                 author.commit([Change("resident", rid, {"notes": f"第{n}次"})])
                 if author is not t.sup:
-                    upward(author, t.sup)
+                    push(author, t.sup)
         if holders[rid] != (main, shared):
             assign(t.sup, rid, *holders[rid])
         scope.cut(t.sup)
