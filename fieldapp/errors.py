@@ -34,6 +34,7 @@ it in the user's language::
     │   ├── ChainBroken            previous-bundle hash does not match
     │   ├── ClockAhead             dated more than a day ahead of the receiver's clock
     │   ├── OpInvalid              an op fails validation (or a record as it would stand)
+    │   ├── NotTheWriter           a worker's op on what only a supervisor writes
     │   ├── RecordIncomplete       a new record's other fields are not here yet (held)
     │   ├── NotAFile               named like a bundle, but a link, folder, FIFO or device
     │   └── TooLargeToApply        valid, but more than one vault commit can hold
@@ -50,6 +51,7 @@ it in the user's language::
     ├── ConfigInvalid              config.toml cannot be read (the app runs on defaults)
     ├── TemplateInvalid            a team's template file is broken (skipped, reported)
     ├── RecordInvalid              a record failed validation; carries FieldProblems
+    ├── AssignmentRefused          not a supervisor's device, no such resident or worker
     └── RecordDamaged              a stored record does not make a valid one (shown, not used)
 """
 
@@ -275,6 +277,15 @@ class OpInvalid(BundleError):
     msg_id = "bundle.op_invalid"
 
 
+class NotTheWriter(BundleError):
+    """Change number ``index`` of an upward bundle from ``device`` writes what only a
+    supervisor device may (DESIGN §3.7): an assignment (``bundle.assignment_by_worker``),
+    or a supervision note's field ``field`` beyond the worker's answer — its status and
+    when it was acknowledged or done (``bundle.note_by_worker``)."""
+
+    msg_id = "bundle.note_by_worker"
+
+
 class RecordIncomplete(BundleError):
     """A bundle creates a record without all of its fields: held until the rest of
     the record arrives (from another device: any order), applied then."""
@@ -378,6 +389,15 @@ class RecordInvalid(FieldappError):
         for p in self.problems:
             out.setdefault(p.path, p.code)
         return out
+
+
+class AssignmentRefused(FieldappError):
+    """An assignment that cannot be made: on a worker's device (``assign.not_supervisor``),
+    for a resident this vault does not hold (``assign.unknown_resident``), or a worker
+    ``who`` that names no enrolled device, several, or a revoked one
+    (``assign.unknown_worker``, ``assign.ambiguous_worker``, ``assign.revoked``)."""
+
+    msg_id = "assign.not_supervisor"
 
 
 class RecordDamaged(FieldappError):

@@ -90,10 +90,13 @@ def recipient_key(vault: Vault, recipient: str) -> X25519PublicKey:
     return X25519PublicKey.from_public_bytes(unb64(entry["recv_pub"]))
 
 
-def cut_for(vault: Vault, recipient: str, ops: Iterable[Op]) -> int:
+def cut_for(
+    vault: Vault, recipient: str, ops: Iterable[Op], kv: dict[str, Any] | None = None
+) -> int:
     """Seal ``ops`` to ``recipient`` in bundles of this supervisor device's chain to it
-    (one atomic commit: the bundles and the chain's state); returns how many were cut.
-    The ops keep their ids, authors and clocks; duplicates among them are dropped."""
+    (one atomic commit: the bundles, the chain's state and ``kv``, what the caller keeps
+    with them); returns how many were cut. The ops keep their ids, authors and clocks;
+    duplicates among them are dropped. No ops: nothing is cut and ``kv`` not stored."""
     with sync_lock(vault):
         team = team_secrets(vault)
         if team is None:
@@ -107,7 +110,7 @@ def cut_for(vault: Vault, recipient: str, ops: Iterable[Op]) -> int:
         state = vault.get_meta(DOWN_STATE + recipient, {"seq": 0, "digest": ""})
         seq, prev = int(state["seq"]), str(state["digest"])
         stamp = vault.clock.now().isoformat(timespec="seconds")
-        kv: dict[str, Any] = {}
+        kv = dict(kv or {})
         chunks = chunk_ops(ordered)
         for chunk in chunks:
             seq += 1

@@ -32,7 +32,7 @@ from fieldapp.errors import (
     HubUnreachable,
 )
 from fieldapp.store import Vault
-from sync import outbox
+from sync import outbox, scope
 from sync.bundle import MAX_BUNDLE, digest
 from sync.locking import sync_lock
 from sync.merge import Merger, Outcome, jsonable
@@ -139,6 +139,8 @@ class FetchSummary:
     # Merged all the same; what is missing is tried again on the next pass.
     fetch_error: FieldappError | None = None
     archive_error: FieldappError | None = None
+    scope: Any = None  # what the scope cut after the merge did (sync.scope.ScopeCut)
+    scope_error: FieldappError | None = None  # or what stopped it (cut again next pass)
 
     def count(self, kind: str) -> int:
         """How many outcomes were of ``kind`` (applied, duplicate, held, quarantined)."""
@@ -313,6 +315,7 @@ def fetch_and_merge(
             summary.outcomes += merge_fetched(vault)
         if archive and not should_stop() and summary.fetch_error is None:
             summary.archived, summary.archive_error = archive_merged(vault, transport)
+        summary.scope, summary.scope_error = scope.try_cut(vault)
     return summary
 
 

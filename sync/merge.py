@@ -43,6 +43,7 @@ from fieldapp.errors import (
     ClockAhead,
     CommitRefused,
     DuplicateBundle,
+    FieldappError,
     OpInvalid,
     RecordIncomplete,
     SequenceConflict,
@@ -62,7 +63,7 @@ from sync.bundle import (
     read_header,
 )
 from sync.locking import sync_lock
-from sync.preview import check_bundle, complete_records
+from sync.preview import check_bundle, check_writers, complete_records
 from sync.team import announced_kv, enrolled_keys, team_secrets
 
 CHAIN = "recv/chain/"
@@ -94,9 +95,13 @@ class Outcome:
 
 @dataclass
 class Summary:
-    """The outcomes of one merge pass."""
+    """The outcomes of one merge pass; after a supervisor's pass over sticks and folders,
+    what the scope cut did (``scope``: a ``sync.scope.ScopeCut``) or what stopped it
+    (``scope_error``: the merge stands, the next pass cuts again)."""
 
     outcomes: list[Outcome] = field(default_factory=list)
+    scope: Any = None
+    scope_error: FieldappError | None = None
 
     def count(self, kind: str) -> int:
         """How many outcomes were of ``kind`` (applied, duplicate, held, quarantined)."""
@@ -206,6 +211,8 @@ class Merger:
                 validate_op=self.validate,
                 recipient=self.receiver.recipient,
             )
+            if not self.receiver.recipient:  # upward: from a worker's device
+                check_writers(opened)
             conflicted, new = check_bundle(self.vault, opened, self._day, conflicts(self.vault))
             incomplete = [r for r in new if r not in completable]
             if incomplete:

@@ -1,5 +1,6 @@
-"""Checks on an opened bundle against the vault before anything is applied: a record
-keeps its kind, the clock bound, every record as the fold will leave it, the conflicts."""
+"""Checks on an opened bundle against the vault before anything is applied: who may
+write what (upward), a record keeps its kind, the clock bound, every record as the fold
+will leave it, the conflicts."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from fieldapp.domain.enums import RecordKind
 from fieldapp.domain.hlc import physical_ms
 from fieldapp.domain.ops import DELETED, RESOLVED_PREFIX, Op
-from fieldapp.errors import ClockAhead, OpInvalid
+from fieldapp.errors import ClockAhead, NotTheWriter, OpInvalid
 from fieldapp.store import Vault
 from sync.bundle import Opened
 
 # An HLC this far ahead of the supervisor's clock is refused: a device whose clock is
 # days off must not win every later conflict.
 MAX_AHEAD_MS = 24 * 3600 * 1000
+# What a worker writes of a supervision note: its answer (DESIGN §3.7). The rest of the
+# note — and every assignment — only a supervisor device writes.
+WORKER_NOTE_FIELDS = frozenset({"status", "acknowledged_at", "done_at"})
 
 
 def check_bundle(
@@ -27,6 +32,27 @@ def check_bundle(
     check_kinds(vault, opened)
     conflicted = conflicts_after(vault, opened.ops, index)
     return conflicted, check_records(vault, opened, conflicted, today)
+
+
+def check_writers(opened: Opened) -> None:
+    """An upward bundle (from a worker's device) writes no assignment and, of a supervision
+    note, only the worker's answer (status, acknowledged, done — and the resolution of a
+    conflict on them): :class:`NotTheWriter` otherwise, for the whole bundle."""
+    device = opened.header.device
+    for index, op in enumerate(opened.ops):
+        if op.kind == RecordKind.ASSIGNMENT.value:
+            refusal = NotTheWriter("bundle.assignment_by_worker", device=device, index=index)
+        elif (
+            op.kind == RecordKind.SUPERVISION_NOTE.value
+            and op.field.removeprefix(RESOLVED_PREFIX) not in WORKER_NOTE_FIELDS
+        ):
+            refusal = NotTheWriter(
+                "bundle.note_by_worker", device=device, index=index, field=op.field[:80]
+            )
+        else:
+            continue
+        refusal.authentic = True  # raised on an opened (signed) bundle
+        raise refusal
 
 
 def check_clock(vault: Vault, opened: Opened) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fieldapp.errors import BundleTooLarge, NotAFile, SourceNotFound, TransportError
 from fieldapp.store import Vault, fsio
+from sync import scope
 from sync.bundle import MAX_BUNDLE, peek_header
 from sync.merge import Merger, Outcome, Summary
 from sync.transports.base import Listed, Transport
@@ -50,6 +51,7 @@ def merge_sources(vault: Vault, paths: Iterable[Path]) -> Summary:
     for _, source, transport, entry in found:
         summary.outcomes += _receive_entry(merger, transport, entry, source)
     summary.outcomes += merger.settle()
+    summary.scope, summary.scope_error = scope.try_cut(vault)
     return summary
 
 

@@ -26,10 +26,10 @@ from fieldapp.domain.clock import FixedClock
 from fieldapp.domain.ops import Op
 from fieldapp.domain.validation import check_record
 from fieldapp.domain.workflow import NOTE_TRANSITIONS, check_note_transition, note_allowed_next
-from fieldapp.errors import FieldProblem, OpInvalid, RecordInvalid
+from fieldapp.errors import FieldProblem, NotTheWriter, OpInvalid, RecordInvalid
 from fieldapp.i18n import t
 from fieldapp.services.workspace import Workspace
-from fieldapp.store import Vault
+from fieldapp.store import Change, Vault
 from sync import team
 from sync.bundle import domain_validator
 from sync.merge import Merger
@@ -296,15 +296,23 @@ def test_a_note_from_a_bundle_merges_and_a_malformed_one_is_refused(
 ) -> None:
     v, device, secrets = team_vault
     device.resident()
+    assert [o.kind for o in Merger(v).receive(device.next_bundle(secrets))] == ["applied"]
+    # A worker's device cannot write a note (only its answer: tests/test_writers.py); the
+    # supervisor writes it, and what a worker's bundle says of it is checked like any op.
+    kept = (device.seq, device.prev, device.sent)
     _send_note(device)
     [outcome] = Merger(v).receive(device.next_bundle(secrets))
-    assert outcome.kind == "applied", outcome
+    assert outcome.kind == "quarantined" and isinstance(outcome.reason, NotTheWriter)
+    assert v.get(NOTE_ID) is None
+    device.seq, device.prev, device.sent = kept
+    del device.saves[device.sent :]
+    v.commit([Change("supervision_note", NOTE_ID, _fields())])
     stored = v.get(NOTE_ID)
     assert stored is not None and stored["action"] == "call"
     for field, value, reason in [
         ("action", "shout", "action: choice"),
         ("status", "acknowledged", "supervision_note acknowledged_at: status_time_required"),
-        ("due_date", "2026-11-01", "supervision_note due_date: due_before_written"),
+        ("due_date", "2026-11-01", None),  # not the worker's to write: NotTheWriter
         ("author", "督导", "field author"),
         ("text", "", "text: required"),
     ]:
@@ -312,7 +320,10 @@ def test_a_note_from_a_bundle_merges_and_a_malformed_one_is_refused(
         device.raw("supervision_note", NOTE_ID, field, value)
         [outcome] = Merger(v).receive(device.next_bundle(secrets))
         assert outcome.kind == "quarantined" and outcome.reason is not None, field
-        assert outcome.reason.params["reason"] == reason
+        if reason is None:
+            assert isinstance(outcome.reason, NotTheWriter), field
+        else:
+            assert outcome.reason.params["reason"] == reason
         device.seq, device.prev, device.sent = kept
         del device.saves[device.sent :]
     assert v.get(NOTE_ID) == stored

@@ -1,6 +1,7 @@
 """The ``fieldapp`` command line: ``fieldapp`` alone starts the app on this laptop's
 vault; the subcommands set up a vault (init, passwd, recover, demo), export, run the
-team's sync (team, sync, hub, merge) and the supervisor's app (supervise). Each command
+team's sync (team, sync, hub, merge), the supervisor's app (supervise) and its
+assignments (assign). Each command
 is a thin shell over a service: what it does is in ``fieldapp.services`` and ``sync``."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import argparse
 import sys
 
 from fieldapp import i18n
+from fieldapp.cli import assign
 from fieldapp.cli.local import (
     cmd_app,
     cmd_demo,
@@ -106,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge_parser.add_argument("--from-hub", action="store_true", help=t("cli.help_from_hub"))
     merge_parser.set_defaults(func=cmd_merge)
     sub.add_parser("supervise", help=t("cli.help_supervise")).set_defaults(func=cmd_supervise)
+    assign.add_parser(sub)
     exp = sub.add_parser("export", help=t("cli.help_export"))
     exp.add_argument("what", type=export_target, choices=["summary", *_kinds()])
     exp.add_argument("id", nargs="?", metavar="NAME_OR_ID", help=t("cli.help_export_id"))

@@ -23,6 +23,11 @@ class Reading(VaultState):
             return None
         return doc
 
+    def fields_of(self, record_id: str) -> dict[str, Any] | None:
+        """The record's fields as the fold holds them, deleted or not (a tombstoned need
+        still names its resident), or None for a record this vault never held."""
+        return self._fold.docs.get(record_id)
+
     def kind_of(self, record_id: str) -> str | None:
         """The kind of a record this vault has held (deleted or not), or None."""
         return self._fold.kinds.get(record_id)
@@ -75,6 +80,37 @@ class Reading(VaultState):
             ops = [op for ops in self._history.values() for op in ops]
         return sorted(ops, key=lambda o: o.stamp)
 
+    def log_length(self) -> int:
+        """How many ops the vault has applied, in all (archives + journal): a position in
+        its log, which only grows (compaction archives the journal's ops, in order)."""
+        with self._write_lock:
+            return sum(int(a["ops"]) for a in self._archives) + len(self._journal_ops)
+
+    def ops_since(self, position: int) -> tuple[list[Op], int]:
+        """The ops applied after ``position`` of the log (:meth:`log_length`), in the order
+        applied, and the position they end at. Archives before it are not read."""
+        with self._write_lock:
+            out: list[Op] = []
+            start = 0
+            for entry in self._archives:
+                end = start + int(entry["ops"])
+                if end > position:
+                    out += self._archived_ops(entry)[max(position - start, 0) :]
+                start = end
+            out += self._journal_ops[max(position - start, 0) :]
+            return out, start + len(self._journal_ops)
+
+    def _archived_ops(self, entry: dict[str, Any]) -> list[Op]:
+        name = frames.archive_name(entry["gen"])
+        try:
+            data = (self.path / name).read_bytes()
+        except FileNotFoundError:
+            raise VaultTampered(file=name, what="missing") from None
+        plain = frames.open_archive(
+            self._keys.frame, self.vault_id, entry["gen"], data, entry["sha256"]
+        )
+        return [Op.from_row(row) for row in orjson.loads(plain)]
+
     def field_author(self, record_id: str, field: str) -> str | None:
         """The device that wrote the value a field holds now."""
         with self._write_lock:
@@ -88,16 +124,7 @@ class Reading(VaultState):
     def _load_history(self) -> dict[str, list[Op]]:
         index: dict[str, list[Op]] = {}
         for entry in self._archives:
-            name = frames.archive_name(entry["gen"])
-            try:
-                data = (self.path / name).read_bytes()
-            except FileNotFoundError:
-                raise VaultTampered(file=name, what="missing") from None
-            plain = frames.open_archive(
-                self._keys.frame, self.vault_id, entry["gen"], data, entry["sha256"]
-            )
-            for row in orjson.loads(plain):
-                op = Op.from_row(row)
+            for op in self._archived_ops(entry):
                 index.setdefault(op.record_id, []).append(op)
         for op in self._journal_ops:
             index.setdefault(op.record_id, []).append(op)

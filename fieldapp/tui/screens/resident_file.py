@@ -78,6 +78,8 @@ class ResidentFileScreen(Screen[None]):
         Binding("k", "acknowledge_note", "Acknowledge", id="file.note_acknowledge"),
         Binding("x", "note_done", "Done", id="file.note_done"),
         Binding("w", "write_note", "Note", id="file.write_note"),
+        # The supervisor's: who holds the file (scope). Listed in F1 and the palette.
+        Binding("g", "assign", "Assign", id="file.assign", show=False),
         Binding("escape", "back", "Back", id="file.back"),
         # Not in the footer (it is full at 80 columns): F1 lists them, the profile says so.
         Binding("a", "archive", "Archive/restore", id="file.archive", show=False),
@@ -146,7 +148,7 @@ class ResidentFileScreen(Screen[None]):
         tab, writing one for the supervisor."""
         if action in ("acknowledge_note", "note_done"):
             return self._active_tab() == "tab-notes" and not self.context.supervisor
-        if action == "write_note":
+        if action in ("write_note", "assign"):
             return self.context.supervisor
         return True
 
@@ -157,6 +159,7 @@ class ResidentFileScreen(Screen[None]):
             ("note_acknowledge", "acknowledge_note"),
             ("note_done", "note_done"),
             ("write_note", "write_note"),
+            ("assign", "assign"),
         ):
             if self.check_action(action, ()):
                 yield SystemCommand(
@@ -358,6 +361,80 @@ class ResidentFileScreen(Screen[None]):
             return
         target_id, about = self._note_target()
         self._open_form(RecordKind.SUPERVISION_NOTE, target_id, about)
+
+    def action_assign(self) -> None:
+        """Supervisor: assign the resident to one of the team's workers (by name), share the
+        file with another or stop sharing, or take it back."""
+        from fieldapp.services import assignments
+        from fieldapp.tui.dialogs.choose import ChooseDialog
+
+        if not self.file:
+            return
+        resident = self.file.resident
+        vault = self.workspace.vault
+        workers = assignments.workers(vault)
+        if not workers:
+            self.notify(t("ui.assign_no_workers"), severity="warning")
+            return
+        held = assignments.current(vault, resident.id)
+        worker = held.worker if held else None
+        shared = held.shared_with if held else []
+        options = [
+            (t("ui.assign_to", name=w.name), f"assign:{w.device_id}")
+            for w in workers
+            if w.device_id != worker
+        ]
+        for w in workers:
+            if w.device_id in shared:
+                options.append((t("ui.assign_unshare", name=w.name), f"unshare:{w.device_id}"))
+            elif worker is not None and w.device_id != worker:
+                options.append((t("ui.assign_share", name=w.name), f"share:{w.device_id}"))
+        if held and held.holders():
+            options.append((t("ui.assign_take_back"), "back:"))
+        title = t("ui.assign_title", name=resident.name, holders=self._holders(held))
+
+        def chosen(choice: str | None) -> None:
+            if choice:
+                self.change_assignment(resident, *choice.split(":", 1))
+
+        self.app.push_screen(ChooseDialog(title, options), chosen)
+
+    def _holders(self, held: Any) -> str:
+        """Who holds the file, by worker name, in the user's language."""
+        from sync import team
+
+        names = {d.device_id: d.name for d in team.devices(self.workspace.vault)}
+        who = [names.get(d, d) for d in ([held.worker] if held and held.worker else [])]
+        who += [names.get(d, d) for d in (held.shared_with if held else [])]
+        return t("assign.sep").join(who) if who else t("assign.nobody")
+
+    @background("save")
+    def change_assignment(self, resident: Resident, move: str, device: str) -> None:
+        """Save the assignment (the service cuts for the devices after it), then say who
+        holds the file."""
+        from fieldapp.services import assignments
+
+        vault = self.workspace.vault
+        if move == "assign":
+            done = assignments.assign(vault, resident.id, device)
+        elif move == "share":
+            done = assignments.share(vault, resident.id, device)
+        elif move == "unshare":
+            done = assignments.unshare(vault, resident.id, device)
+        else:
+            done = assignments.take_back(vault, resident.id)
+        holders = self._holders(done.assignment)
+        if done.cut_error is not None:
+            said = t(
+                "ui.assigned_cut_failed",
+                name=resident.name,
+                holders=holders,
+                reason=done.cut_error.render(),
+            )
+            self.app.call_from_thread(self.notify, said, severity="warning")
+        else:
+            said = t("ui.assigned", name=resident.name, holders=holders)
+            self.app.call_from_thread(self.notify, said)
 
     def _note_target(self) -> tuple[str | None, str]:
         """The record a new note is about, and how the form's title names it."""
