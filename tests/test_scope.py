@@ -23,7 +23,7 @@ from fieldapp.domain.ops import Op
 from fieldapp.errors import VaultWriteFailed
 from fieldapp.services.records import RecordService
 from fieldapp.store import Change, Vault
-from sync import downward, outbox, scope, team
+from sync import downward, leaving, outbox, scope, team
 from sync.bundle import Chain, open_bundle, read_header
 from tests.conftest import FAST_KDF, PASSPHRASE, T0
 from tests.test_downward import Team, upward
@@ -183,8 +183,9 @@ def test_a_reassigned_resident_goes_whole_to_its_new_worker_and_only_its_assignm
     assert {op.op_id for op in to_b} == whole_file(t.sup, moved)
     to_a = take(t, t.a)
     assert to_a and {op.record_id for op in to_a} == {assignment_id(moved)}
-    stored = t.a.get(assignment_id(moved))
-    assert stored is not None and stored["worker"] == t.b.device_id  # A learns it must purge
+    # A learnt it holds the file no more, and (nothing of it left to send) purged it.
+    assert leaving.purged(t.a) == {moved}
+    assert all(t.a.get(r) is None for r in scope.file_records(t.sup, [moved])[moved])
     assert t.b.get(moved) == t.sup.get(moved)
     assert scope.cut(t.sup).total == 0
 
@@ -349,10 +350,10 @@ def _run(t: Team, clock: FixedClock, steps: list[tuple[str, int, str | None]]) -
                 assert vault.get(record) == t.sup.get(record), (name, record)
         for rid in set(rids) - ever[name]:
             assert vault.get(rid) is None
-        for rid in ever[name] - now:  # it left: the device learnt it holds it no more
-            stored = vault.get(assignment_id(rid))
-            assert stored is not None, (name, rid)
-            assert vault.device_id not in {stored["worker"], *stored["shared_with"]}
+        for rid in ever[name] - now:  # it left: the device learnt it, and purged the file
+            assert rid in leaving.purged(vault), (name, rid)
+            for record in scope.file_records(t.sup, [rid])[rid]:
+                assert vault.get(record) is None, (name, record)
     assert scope.cut(t.sup).total == 0
 
 
