@@ -105,12 +105,14 @@ def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
     return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
 
 
-def unseal(key: bytes, blob: bytes, aad: bytes) -> bytes | None:
-    """The plaintext, or None when the blob was changed, moved or sealed with another key."""
+def unseal(key: bytes, blob: bytes | memoryview, aad: bytes) -> bytes | None:
+    """The plaintext, or None when the blob was changed, moved or sealed with another key.
+    The blob is read in place (a snapshot is tens of megabytes: no copy of it is made)."""
     if len(blob) < NONCE_LEN + TAG_LEN:
         return None
+    view = memoryview(blob)
     try:
-        return AESGCM(key).decrypt(blob[:NONCE_LEN], blob[NONCE_LEN:], aad)
+        return AESGCM(key).decrypt(view[:NONCE_LEN], view[NONCE_LEN:], aad)
     except InvalidTag:
         return None
 

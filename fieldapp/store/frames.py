@@ -127,7 +127,8 @@ def open_snapshot(key: bytes, vault_id: bytes, gen: int, raw: bytes) -> bytes:
     name = snap_name(gen)
     if not raw.startswith(SNAP_MAGIC):
         raise VaultTampered(file=name, what="header")
-    plain = crypto.unseal(key, raw[len(SNAP_MAGIC) :], frame_aad(vault_id, b"snap", gen, 0))
+    body = memoryview(raw)[len(SNAP_MAGIC) :]  # not a copy of tens of megabytes
+    plain = crypto.unseal(key, body, frame_aad(vault_id, b"snap", gen, 0))
     if plain is None:
         raise VaultTampered(file=name, what="body")
     return plain

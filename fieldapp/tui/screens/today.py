@@ -50,6 +50,10 @@ class TodayScreen(Screen[None]):
     """A worker's home: what is due, what is urgent, the sync status line. Given the
     open vault's ``context``."""
 
+    # No focus until the first summary is shown, where the first table with rows takes it
+    # (``_focus_rows``): one restyle of the screen instead of two before the first paint.
+    AUTO_FOCUS = None
+
     BINDINGS = [
         Binding("r", "app.go_residents", "Residents", id="today.residents"),
         Binding("n", "app.new_resident", "New resident", id="today.new_resident"),
