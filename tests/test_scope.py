@@ -416,3 +416,37 @@ def test_a_hub_pass_cuts_what_it_merged_too(t: Team, tmp_path: Path) -> None:
     assert summary.count("applied") == 1 and summary.scope_error is None
     assert summary.scope is not None and summary.scope.bundles == {t.b.device_id: 1}
     assert {(op.record_id, op.value) for op in take(t, t.b)} == {(rid, "经由中转站")}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+def test_a_cut_that_fails_after_a_merge_is_said_and_the_merge_stands(
+    t: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
+    from fieldapp import i18n
+    from fieldapp.errors import VaultWriteFailed
+    from fieldapp.services.syncing import merge_notice
+    from sync.sources import merge_sources
+    from sync.transports.folder import FolderTransport
+
+    monkeypatch.setattr(i18n, "_current", None)
+    i18n.set_language(lang)
+    mine, _ = five(t)
+    take(t, t.a)
+    t.a.commit([Change("resident", mine[0], {"notes": "A 写的"})])
+    stick = tmp_path / "stick"
+    outbox.sync_to(t.a, FolderTransport(stick))
+    cut = scope.cut
+
+    def full_disk(vault: Vault) -> scope.ScopeCut:
+        raise VaultWriteFailed(reason="No space left on device")
+
+    monkeypatch.setattr(scope, "cut", full_disk)
+    summary = merge_sources(t.sup, [stick])
+    assert [o.kind for o in summary.outcomes] == ["applied"]  # the merge stands
+    assert isinstance(summary.scope_error, VaultWriteFailed)
+    notice = merge_notice(summary, t.sup)
+    assert notice.severity == "warning"
+    assert i18n.t("cli.scope_failed", error=summary.scope_error.render()) in notice.text
+    assert "No space left on device" in notice.text
+    monkeypatch.setattr(scope, "cut", cut)
+    assert scope.cut(t.sup).total == 0  # cut again: A holds its own edit, B nothing of it

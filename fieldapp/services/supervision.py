@@ -362,10 +362,11 @@ def quarantine(vault: Vault) -> list[Quarantined]:
 
 
 def merge_text(summary: Any, vault: Vault) -> str:
-    """What a merge did, in one sentence (``fieldapp merge`` and the app say the same)."""
+    """What a merge did, in one sentence (``fieldapp merge`` and the app say the same),
+    and a second when the workers' replies could not be cut after it (the merge stands)."""
     from fieldapp.i18n import t
 
-    return t(
+    text = t(
         "cli.merge_summary",
         applied=summary.count("applied"),
         ops=summary.ops,
@@ -374,3 +375,7 @@ def merge_text(summary: Any, vault: Vault) -> str:
         quarantined=summary.count("quarantined"),
         conflicts=sum(len(v) for v in merge.conflicts(vault).values()),
     )
+    failure = getattr(summary, "scope_error", None)
+    if failure is not None:
+        text += "\n" + t("cli.scope_failed", error=failure.render())
+    return text

@@ -345,7 +345,8 @@ class HubSync:
         notice: Notice | None = None
         if summary.outcomes:
             self.workspace.build_index()
-            loud: Severity = "warning" if summary.count("quarantined") else "information"
+            trouble_cut = summary.count("quarantined") or summary.scope_error is not None
+            loud: Severity = "warning" if trouble_cut else "information"
             notice = Notice(merge_text(summary, vault), loud)
         elif manual:
             notice = Notice(t("ui.hub_nothing_new"))
@@ -497,7 +498,7 @@ def merge_notice(summary: Summary, vault: Vault, delivery: Delivery | None = Non
     """What a merge tells the supervisor (and how its replies went), louder when something
     was held or refused or a reply could not be sent."""
     held = summary.count("quarantined") or summary.count("held")
-    failed = delivery is not None and delivery.failure is not None
+    failed = (delivery is not None and delivery.failure is not None) or bool(summary.scope_error)
     text = merge_text(summary, vault)
     said = delivery_text(delivery) if delivery is not None else ""
     text = text + "\n" + said if said else text
