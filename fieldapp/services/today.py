@@ -28,7 +28,14 @@ import orjson
 from fieldapp.domain import NeedStatus, PlanStatus, RecordKind, Urgency
 from fieldapp.domain.kinds import with_defaults
 from fieldapp.services import schedule
-from fieldapp.services.views import DueRow, NeedRow, NoteRow, PlanActionRow, TodaySummary
+from fieldapp.services.views import (
+    AssignmentRow,
+    DueRow,
+    NeedRow,
+    NoteRow,
+    PlanActionRow,
+    TodaySummary,
+)
 from fieldapp.store import Vault
 
 INDEX_NAME = "today"  # the derived file's name
@@ -229,10 +236,12 @@ def summarize(
     notes: list[NoteRow],
     soon_days: int = 7,
     conflicts: int = 0,
+    assignments: list[AssignmentRow] | None = None,
 ) -> TodaySummary:
     """Today's summary from ``index``: contacts due; open needs that are urgent, else past
     their due date (overdue), else due from today to ``soon_days`` ahead; the plan actions
-    past due; the counts; the inbox ``notes``; and how many fields are in ``conflicts``."""
+    past due; the counts; the inbox: ``notes`` and new ``assignments``; and how many fields
+    are in ``conflicts``."""
     day_text = today.isoformat()
     items = []
     for due_text, rid, activity, last, name, community, _every in index.contacts:
@@ -272,6 +281,7 @@ def summarize(
         residents=index.residents,
         notes=notes,
         conflicts=conflicts,
+        assignments=assignments or [],
     )
 
 

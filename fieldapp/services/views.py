@@ -79,6 +79,18 @@ class PlanActionRow:
 
 
 @dataclass(frozen=True)
+class AssignmentRow:
+    """A resident newly in this device's scope, not opened here since: whose file, and
+    whether it is assigned to this worker or shared with them."""
+
+    resident_id: str
+    name: str
+    community: str
+    shared: bool
+    assigned_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class NoteRow:
     """One open supervision note (督导意见) in the worker's inbox: whose file, what is asked,
     by when (``days_overdue`` 0 when not past due), what it is about and who wrote it."""
@@ -116,6 +128,8 @@ class TodaySummary:
     notes: list[NoteRow] = field(default_factory=list)
     # Fields in conflict (this worker and the supervisor changed them at once), to review.
     conflicts: int = 0
+    # The inbox too: residents newly assigned to (or shared with) this worker, newest first.
+    assignments: list[AssignmentRow] = field(default_factory=list)
 
 
 @dataclass

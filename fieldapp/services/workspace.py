@@ -28,6 +28,7 @@ from fieldapp.domain import (
     kinds,
     validate,
 )
+from fieldapp.domain.models import assignment_id
 from fieldapp.domain.ops import DELETED, Op
 from fieldapp.errors import FieldProblem, RecordInvalid, TemplateInvalid
 from fieldapp.i18n import t
@@ -39,6 +40,7 @@ from fieldapp.services.supervision import open_conflicts
 from fieldapp.services.templates import Template, load_templates
 from fieldapp.services.today import OPEN_STATUSES, TodayIndex
 from fieldapp.services.views import (
+    AssignmentRow,
     Damaged,
     NeedRow,
     NoteRow,
@@ -50,6 +52,7 @@ from fieldapp.services.views import (
 from fieldapp.store import Change, Vault
 
 DRAFT_PREFIX = "draft/"
+SEEN_ASSIGNMENTS = "inbox/assignments_seen"  # assignment id → its holders' stamp, seen here
 
 
 class Workspace:
@@ -139,14 +142,15 @@ class Workspace:
         index = self.today_index()
         notes = self.note_inbox(today, index.archived)
         conflicts = open_conflicts(self.vault)
+        new = self.new_assignments(index.archived)
         try:
-            return day_summary.summarize(index, today, notes, soon_days, conflicts)
+            return day_summary.summarize(index, today, notes, soon_days, conflicts, new)
         except (ValueError, TypeError):  # a kept index with a bad row: work it out again
             if not self.today_from_kept:
                 raise
             self.today_from_kept = False
             self._today = (self.vault.revision, day_summary.build(self.vault))
-            return day_summary.summarize(self._today[1], today, notes, soon_days, conflicts)
+            return day_summary.summarize(self._today[1], today, notes, soon_days, conflicts, new)
 
     def close(self, *, keep_today: bool = True) -> None:
         """Close the vault (compacting its journal). With ``keep_today``, Today's index is
@@ -192,6 +196,49 @@ class Workspace:
         # Overdue first (the longest overdue first), then the newest.
         rows.sort(key=lambda r: (r.days_overdue, r.created_at, r.id), reverse=True)
         return rows
+
+    def new_assignments(self, archived: AbstractSet[str] = frozenset()) -> list[AssignmentRow]:
+        """The residents assigned to this device, or shared with it, that were not opened here
+        since (:meth:`assignment_seen`), the newest first; a damaged assignment is skipped."""
+        me = self.vault.device_id
+        seen = self.vault.get_meta(SEEN_ASSIGNMENTS, {})
+        rows = []
+        for aid, doc in self.vault.iter_records(RecordKind.ASSIGNMENT.value):
+            shared = doc.get("shared_with")
+            holder = doc.get("worker") == me
+            if not holder and not (isinstance(shared, list) and me in shared):
+                continue
+            rid = str(doc.get("resident_id", ""))
+            if rid in archived or self.vault.get(rid) is None:
+                continue
+            if seen.get(aid) == self._holders_stamp(aid):
+                continue
+            try:
+                when = dt.datetime.fromisoformat(str(doc.get("assigned_at")))
+            except ValueError:
+                continue
+            name, community = self._name(rid)
+            rows.append(AssignmentRow(rid, name, community, not holder, when))
+        rows.sort(key=lambda r: (r.assigned_at, r.resident_id), reverse=True)
+        return rows
+
+    def assignment_seen(self, resident_id: str) -> None:
+        """The worker opened the resident's file: it is no longer new in the inbox (until it
+        is assigned or shared here again). Kept on this device only."""
+        aid = assignment_id(resident_id)
+        if self.vault.kind_of(aid) is None or self.vault.read_only:
+            return
+        seen = self.vault.get_meta(SEEN_ASSIGNMENTS, {})
+        stamp = self._holders_stamp(aid)
+        if seen.get(aid) != stamp:
+            self.vault.put_meta(SEEN_ASSIGNMENTS, {**seen, aid: stamp})
+
+    def _holders_stamp(self, aid: str) -> int:
+        """When the assignment's holders last changed (its ``worker`` or ``shared_with``)."""
+        return max(
+            self.vault.field_stamp(aid, "worker") or 0,
+            self.vault.field_stamp(aid, "shared_with") or 0,
+        )
 
     def _note_author(self, note_id: str, names: dict[str, str]) -> str:
         """Who wrote a note: the device that wrote its ``created_at``, by its name."""

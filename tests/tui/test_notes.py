@@ -80,7 +80,7 @@ async def test_todays_inbox_lists_open_notes_and_enter_opens_the_file_at_the_not
         screen = app.screen
         assert isinstance(screen, TodayScreen)
         title = screen.query_one("#inbox-title", Static)
-        assert title.display and str(title.render()) == "Supervision notes for you (3)"
+        assert title.display and str(title.render()) == "For you: notes and new residents (3)"
         inbox = screen.query_one("#inbox", DataTable)
         assert inbox.display and screen.focused is inbox  # the first thing Enter opens
         shown = rows(inbox)
@@ -102,6 +102,59 @@ async def test_the_inbox_is_hidden_while_no_note_is_open(demo_vault: Path) -> No
     async with running(demo_vault) as (app, _pilot, _ws):
         assert not app.screen.query_one("#inbox").display
         assert not app.screen.query_one("#inbox-title").display
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+async def test_a_resident_newly_assigned_here_is_in_the_inbox_until_its_file_is_opened(
+    tmp_path: Path, lang: str
+) -> None:
+    from fieldapp.domain.models import assignment_id
+    from fieldapp.store import Change
+
+    path = tmp_path / "assigned"
+    clock = FixedClock(T0)
+    vault, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF, clock=clock)
+    mine = Resident(name="卓玛", community="八廓社区")
+    shared = Resident(name="扎西", community="吉日社区")
+    other = Resident(name="他人", community="吉日社区")
+    Workspace(vault).records.save_many([mine, shared, other])
+    me = vault.device_id
+    for r, fields in (
+        (mine, {"worker": me, "shared_with": []}),
+        (shared, {"worker": "someoneElse", "shared_with": [me]}),
+        (other, {"worker": "someoneElse", "shared_with": []}),  # not this device's
+    ):
+        when = (T0 - dt.timedelta(hours=1 if r is mine else 30)).isoformat()
+        fields = {"resident_id": r.id, "assigned_at": when, **fields}
+        vault.commit([Change("assignment", assignment_id(r.id), fields)])
+    vault.close()
+    async with running(path, lang=lang) as (app, pilot, ws):
+        screen = app.screen
+        assert isinstance(screen, TodayScreen)
+        title = screen.query_one("#inbox-title", Static)
+        assert str(title.render()) == t("ui.inbox_title", lang, count=2)
+        inbox = screen.query_one("#inbox", DataTable)
+        assert [r[:4] for r in rows(inbox)] == [  # the newest first
+            ["卓玛", t("ui.inbox_new_resident", lang), t("ui.inbox_assigned", lang), str(TODAY)],
+            [
+                "扎西",
+                t("ui.inbox_new_resident", lang),
+                t("ui.inbox_shared", lang),
+                str(TODAY - dt.timedelta(days=1)),
+            ],
+        ]
+        assert screen.focused is inbox
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ResidentFileScreen) and app.screen.resident_id == mine.id
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+        assert [r[0] for r in rows(inbox)] == ["扎西"]  # seen: no longer new
+        # Assigned here again later (taken back, then given back): new again.
+        stamp = ws.vault.commit([Change("assignment", assignment_id(mine.id), {"worker": None})])
+        ws.vault.commit([Change("assignment", assignment_id(mine.id), {"worker": me})])
+        assert stamp and [r.name for r in ws.today_summary().assignments] == ["卓玛", "扎西"]
 
 
 @pytest.mark.parametrize("lang", ["en", "zh_CN"])

@@ -218,6 +218,7 @@ class ResidentFileScreen(Screen[None]):
             self.app.call_from_thread(self._gone)
             return
         self.app.call_from_thread(self.show, file)
+        workspace.assignment_seen(self.resident_id)  # no longer new in Today's inbox
         history = workspace.history(self.resident_id)
         for records in file.linked.values():  # every kind in a resident's file
             for record in records:

@@ -281,8 +281,10 @@ class TodayScreen(Screen[None]):
         line.display = bool(s.conflicts)
 
     def _show_inbox(self, s: TodaySummary) -> None:
-        """The open supervision notes, the most overdue first: whose file, what is asked,
-        where it stands, by when ("!" past due), the note; hidden while there are none."""
+        """The open supervision notes, the most overdue first (whose file, what is asked,
+        where it stands, by when — "!" past due — the note), then the residents newly
+        assigned or shared here (whose file, "new", yours or shared, since when, the
+        community); hidden while there are none."""
         inbox = self.query_one("#inbox", FitTable)
         rows = []
         for row in s.notes[:SHOWN]:
@@ -302,6 +304,21 @@ class TodayScreen(Screen[None]):
                     ],
                 )
             )
+        for new in s.assignments[:SHOWN]:
+            key = f"inbox-new-{new.resident_id}"
+            self._row_resident[key] = new.resident_id
+            rows.append(
+                (
+                    key,
+                    [
+                        new.name,
+                        t("ui.inbox_new_resident"),
+                        t("ui.inbox_shared" if new.shared else "ui.inbox_assigned"),
+                        day(new.assigned_at.date()),
+                        new.community,
+                    ],
+                )
+            )
         inbox.fill(
             [
                 t("ui.col_name"),
@@ -313,8 +330,8 @@ class TodayScreen(Screen[None]):
             rows,
         )
         title = self.query_one("#inbox-title", Static)
-        title.update(t("ui.inbox_title", count=len(s.notes)))
-        title.display = inbox.display = bool(s.notes)
+        title.update(t("ui.inbox_title", count=len(s.notes) + len(s.assignments)))
+        title.display = inbox.display = bool(s.notes or s.assignments)
 
     def _show_actions(self, s: TodaySummary) -> None:
         actions = self.query_one("#actions", FitTable)
