@@ -22,15 +22,9 @@ from fieldapp.store import Vault
 from sync import downward, team
 from tests.conftest import PASSPHRASE
 from tests.test_downward import Team
-from tests.test_scope import file_of, make_team
+from tests.test_scope import file_of, t
 
-
-@pytest.fixture
-def t(tmp_path: Path, clock: FixedClock) -> Iterator[Team]:
-    made = make_team(tmp_path, clock)
-    yield made
-    for vault in (made.sup, made.a, made.b):
-        vault.close(compact=False)
+__all__ = ["t"]  # the fixture: a supervisor and two workers' devices
 
 
 def test_assign_reassign_share_unshare_and_take_back_are_the_assignment_record(

@@ -211,8 +211,7 @@ def test_a_damaged_index_of_this_version_reads_as_missing(demo: Workspace) -> No
 def test_a_kept_index_with_a_date_that_is_not_one_is_worked_out_again(tmp_path: Path) -> None:
     clock = FixedClock(T0)
     path = tmp_path / "vault"
-    vault, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF, clock=clock)
-    build_demo(RecordService(vault), TODAY, residents=12)
+    vault = demo_vault(path, clock, 12)
     ws = Workspace(vault)
     index = day_summary.build(vault)
     bad = day_summary.encode(index).replace(index.contacts[0][0].encode(), b"0000-00-00", 1)
@@ -230,6 +229,13 @@ def test_a_kept_index_with_a_date_that_is_not_one_is_worked_out_again(tmp_path: 
     vault.close(compact=False)
 
 
+def demo_vault(path: Path, clock: FixedClock, residents: int, seed: int = 7) -> Vault:
+    """A new vault at ``path`` holding the demo's ``residents`` with their records."""
+    vault, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF, clock=clock)
+    build_demo(RecordService(vault), TODAY, residents=residents, seed=seed)
+    return vault
+
+
 def _open(path: Path, clock: FixedClock) -> Workspace:
     return Workspace(Vault.open(path, PASSPHRASE, clock=clock))
 
@@ -239,8 +245,7 @@ def test_the_next_session_reads_the_kept_index_only_while_nothing_was_saved(
 ) -> None:
     clock = FixedClock(T0)
     path = tmp_path / "vault"
-    vault, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF, clock=clock)
-    build_demo(RecordService(vault), TODAY, residents=30)
+    vault = demo_vault(path, clock, 30)
     ws = Workspace(vault)
     first = ws.today_summary()
     assert not ws.today_from_kept  # nothing was kept yet
@@ -272,9 +277,7 @@ def test_a_kept_index_that_was_changed_or_comes_from_another_vault_is_not_used(
     clock = FixedClock(T0)
     paths = []
     for name, people in (("a", 12), ("b", 20)):
-        vault, _ = Vault.create(tmp_path / name, PASSPHRASE, kdf=FAST_KDF, clock=clock)
-        build_demo(RecordService(vault), TODAY, residents=people, seed=len(name) + people)
-        Workspace(vault).close()
+        Workspace(demo_vault(tmp_path / name, clock, people, len(name) + people)).close()
         paths.append(tmp_path / name)
     a, b = paths
     kept = a / "derived-today.fv"
@@ -298,8 +301,7 @@ def test_a_kept_index_that_was_changed_or_comes_from_another_vault_is_not_used(
 def test_the_kept_index_holds_no_plaintext_and_goes_with_a_compaction(tmp_path: Path) -> None:
     clock = FixedClock(T0)
     path = tmp_path / "vault"
-    vault, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF, clock=clock)
-    build_demo(RecordService(vault), TODAY, residents=20)
+    vault = demo_vault(path, clock, 20)
     ws = Workspace(vault)
     names = [doc["name"] for _, doc in vault.iter_records(RecordKind.RESIDENT.value)]
     ws.close()
@@ -317,8 +319,7 @@ def test_the_kept_index_holds_no_plaintext_and_goes_with_a_compaction(tmp_path: 
 def test_a_read_only_or_supervisor_close_keeps_nothing(tmp_path: Path) -> None:
     clock = FixedClock(T0)
     path = tmp_path / "vault"
-    vault, _ = Vault.create(path, PASSPHRASE, kdf=FAST_KDF, clock=clock)
-    build_demo(RecordService(vault), TODAY, residents=10)
+    vault = demo_vault(path, clock, 10)
     Workspace(vault).close(keep_today=False)
     assert not (path / "derived-today.fv").exists()
     ws = Workspace(Vault.open(path, PASSPHRASE, clock=clock, read_only=True))
