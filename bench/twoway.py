@@ -35,22 +35,28 @@ Times are medians of ``--reps`` repetitions where a step can be repeated on the 
 medians over the workers. Nothing here asserts on a time.
 
 Measured 2026-12-02, 50 workers × 200 residents (539 213 demo ops), 2 cores shared with
-other jobs, whole run 235 s (see README "Performance"):
+other jobs, whole run 255 s (see README "Performance"):
 
-- first assignment: the assignment records' commit 0.94 s; the scope cut 13.5 s for all
-  50 workers (150 bundles, 579 213 ops: the files + 40 000 assignment ops, 42 800 ops/s)
-  — beside the upward cuts + merge of the same files, 22.9 s (4.5 + 18.4; 23 600 ops/s):
-  0.59× the upward path;
-- a worker applying its bundles: 0.355 s (11 562 ops in 3 bundles), beside the
-  supervisor merging one worker's upward bundles, 0.331 s (10 762 ops): 1.07×;
+- first assignment: the assignment records' commit 0.46 s; the scope cut 16.1 s for all
+  50 workers (150 bundles, 579 213 ops: the files + 40 000 assignment ops, 36 000 ops/s;
+  it includes loading the supervisor's op log once, for the files' histories) — beside
+  the upward cuts + merge of the same files, 28.6 s (6.1 + 22.5; 18 800 ops/s): 0.56×;
+- a worker applying its bundles: 0.346 s (11 562 ops in 3 bundles), beside the
+  supervisor merging one worker's upward bundles, 0.411 s (10 762 ops): 0.84×;
 - bytes per worker: 163 KiB down for 2 633 KiB of raw JSON = 0.062× (worst 0.063×;
   budget ≤ 0.3×), beside 0.060× up;
-- a steady day: the supervisor's 100 edits then the cut 0.098 s (45 bundles), a cut with
-  nothing new 0.039 s — beside the workers' 100 edits up, 11.2 s (3.5 s of 50 cuts, 7.7 s
-  to merge 50 bundles of 2 ops: ≈ 150 ms a bundle on this 580 000-op vault);
-- the stick round trip, 50 workers: up 11.9 s (the workers' syncs 2.8 s, 52 ms each; the
-  supervisor's merge + cut 9.1 s), down 1.8 s (replies left 0.23 s, 50 bundles; the
-  workers taking them 1.5 s, 28 ms each). ``--quick`` (10 × 50): whole run 9 s.
+- a steady day: the supervisor's 100 edits then the cut 0.214 s (45 bundles: the workers
+  whose files were edited), a cut with nothing new 0.038 s — beside the workers' 100
+  edits up, 3.09 s (2.97 s of 50 cuts: each reads its device's whole op log once after
+  opening, ≈ 60 ms; 0.12 s to merge the 50 bundles). Before that merge the supervisor's
+  first ``history`` after opening loads its op log: 9.0 s at 580 000 ops (a merge's
+  conflict check is the first to ask; the next bundles take ≈ 3 ms each);
+- the stick round trip, 50 workers: up 10.4 s (the workers' syncs 3.0 s, 38 ms each; the
+  supervisor's op log load 7.2 s, then its merge + cut 0.18 s), down 1.1 s (replies
+  left 0.07 s, 50 bundles; the workers taking them 1.0 s, 21 ms each).
+
+An earlier run the same day, quieter: cut 13.5 s vs upward 22.9 s (0.59×), apply 0.355 s
+vs 0.331 s, 0.062×. ``--quick`` (10 × 50): whole run 13 s.
 """
 
 from __future__ import annotations
@@ -289,9 +295,17 @@ def edit(path: Path, residents: list[str], text: str) -> None:
     vault.close(compact=False)
 
 
-def steady_up(t: Team, per_worker: int, rng: random.Random) -> tuple[float, float, int]:
+def load_history(vault: Any, record_id: str) -> float:
+    """Seconds of the vault's first ``history`` call after opening: it reads, decrypts and
+    indexes the whole op log once (a merge's conflict check is the first to ask)."""
+    start = time.perf_counter()
+    vault.history(record_id)
+    return time.perf_counter() - start
+
+
+def steady_up(t: Team, per_worker: int, rng: random.Random) -> tuple[float, float, float, int]:
     """Workers edit files of their scope, cut upward, the supervisor merges: seconds of
-    all the cuts, of the merge, and ops applied."""
+    all the cuts, of loading the supervisor's history once, of the merge, and ops applied."""
     from sync import outbox
     from sync.merge import Merger
 
@@ -308,12 +322,13 @@ def steady_up(t: Team, per_worker: int, rng: random.Random) -> tuple[float, floa
             vault.commit((), kv={f"{outbox.BUNDLE_PREFIX}{seq:08d}": None})
         vault.close(compact=False)
     sup = open_(t.sup)
+    load_s = load_history(sup, t.residents[0][0])
     merger = Merger(sup)
     start = time.perf_counter()
     applied = sum(o.ops for data in bundles for o in merger.receive(data) if o.kind == "applied")
     merge_s = time.perf_counter() - start
     sup.close(compact=False)
-    return cut_s, merge_s, applied
+    return cut_s, load_s, merge_s, applied
 
 
 def steady_down(t: Team, edits: int, rng: random.Random, reps: int) -> tuple[float, float, Any]:
@@ -337,6 +352,7 @@ class Stick:
     """The stick round trip, each half timed."""
 
     up: list[float] = field(default_factory=list)  # per worker: sync_to_folder, first pass
+    load: float = 0.0  # the supervisor's history, loaded once after opening
     merge: float = 0.0  # merge_sources (with its scope cut)
     deliver: float = 0.0  # deliver_to_stick
     down: list[float] = field(default_factory=list)  # per worker: taking its replies
@@ -367,6 +383,7 @@ def stick_round(t: Team, rng: random.Random) -> Stick:
         "督导：本周内请上门一次。",
     )
     sup = open_(t.sup)
+    out.load = load_history(sup, t.residents[0][0])
     start = time.perf_counter()
     summary = merge_sources(sup, [stick])
     out.merge = time.perf_counter() - start
@@ -454,7 +471,7 @@ def main() -> None:
             f" KiB raw JSON = {med(u_ratio):.3f}×"
         )
 
-        up_cut, up_merge, up_ops = steady_up(t, max(1, args.edits // w), rng)
+        up_cut, up_load, up_merge, up_ops = steady_up(t, max(1, args.edits // w), rng)
         day_s, idle_s, day = steady_down(t, args.edits, rng, args.reps)
         print(f"\nA steady day ({args.edits} edits across the team)")
         print(
@@ -466,6 +483,9 @@ def main() -> None:
             f"  baseline: workers' edits up:        {up_cut + up_merge:8.3f} s   ({up_cut:.3f}"
             f" cuts + {up_merge:.3f} merge, {up_ops} ops)"
         )
+        print(
+            f"    and before it, the supervisor's op log loaded once after opening: {up_load:.2f} s"
+        )
         apply_down(t)
 
         s = stick_round(t, rng)
@@ -474,6 +494,7 @@ def main() -> None:
             f"  up:   each worker's sync to the stick   median {med(s.up):.3f} s,"
             f" all {sum(s.up):.2f} s"
         )
+        print(f"        (the supervisor's op log loaded   {s.load:8.2f} s, once after opening)")
         print(f"        the supervisor's merge + cut      {s.merge:8.2f} s")
         print(
             f"  down: the supervisor leaves replies     {s.deliver:8.2f} s   ({s.files} bundles,"
@@ -483,9 +504,10 @@ def main() -> None:
             f"        each worker takes its replies     median {med(s.down):.3f} s,"
             f" all {sum(s.down):.2f} s"
         )
-        round_s = sum(s.up) + s.merge + s.deliver + sum(s.down)
+        round_s = sum(s.up) + s.load + s.merge + s.deliver + sum(s.down)
         print(
-            f"  whole round trip: {round_s:.2f} s (up {sum(s.up) + s.merge:.2f} s,"
+            f"  whole round trip: {round_s:.2f} s (up {sum(s.up) + s.load + s.merge:.2f} s"
+            f" with the op log's load,"
             f" down {s.deliver + sum(s.down):.2f} s)"
         )
     print(f"\n(whole run {time.perf_counter() - total:.0f} s)")
