@@ -1,7 +1,7 @@
 """Two-way sync benchmark (issue 14): what the supervisor sends down, beside what the
 workers send up, in the same run on the same data.
 
-    python bench/twoway.py                   # 50 workers × 200 residents (DESIGN's team)
+    python bench/twoway.py                   # 50 workers × 200 residents (issue 14's team)
     python bench/twoway.py --quick           # 10 workers × 50 residents
     python bench/twoway.py --workers 20 --residents 100 --reps 5
 
@@ -30,9 +30,11 @@ same ops the other way. Figures:
   leaves the replies (``deliver_to_stick``), each worker takes its replies (a second
   ``sync_to_folder``). Each half, up and down, is timed on its own.
 
-Times are medians of ``--reps`` repetitions where a step can be repeated on the same state
-(the cuts: rolled back by reopening a copy of the vault); the per-worker figures are
-medians over the workers. Nothing here asserts on a time.
+The cuts (the first assignment's, the steady day's, each worker's first upward cut) are
+medians of ``--reps`` repetitions, each but the last on a copy of the vault, thrown away;
+the merges, the applies and the stick round trip change the state and run once, their
+per-worker figures medians over the workers. The only checks are on counts (every bundle
+applied); nothing here asserts on a time.
 
 Measured 2026-12-02, 50 workers × 200 residents (539 213 demo ops), 2 cores shared with
 other jobs, whole run 255 s (see README "Performance"):
