@@ -67,6 +67,7 @@ bench: $(BIN)/.installed  ## every benchmark (several minutes; figures beside th
 	$(BIN)/python bench/bundles.py
 	$(BIN)/python bench/merge.py
 	$(BIN)/python bench/hub.py
+	$(BIN)/python bench/twoway.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
