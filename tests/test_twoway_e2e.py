@@ -20,12 +20,15 @@ notes, conflict review):
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import strategies as st
 
 from fieldapp.domain import Need, NoteAction, NoteStatus, Resident, Visit, validate
 from fieldapp.domain.clock import FixedClock
@@ -37,9 +40,11 @@ from fieldapp.services.records import RecordService
 from fieldapp.services.syncing import HubSync
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import Change, Vault
-from sync import downward, leaving, merge, scope
+from sync import downward, leaving, merge, outbox, scope
+from sync.merge import Merger
 from sync.transports.base import Transport
 from sync.transports.folder import FolderTransport
+from tests.conftest import T0
 from tests.hubfix import Team as HubTeam
 from tests.hubfix import hub_team
 from tests.test_leaving import frame_key, leaks
@@ -331,3 +336,158 @@ def test_a_handover_from_an_offline_worker_loses_nothing_and_purges_only_after_u
     assert all(p.b.get(r) == p.sup.get(r) for r in records)
     assert residents(p.a) == set(mine[1:])
     assert merge.conflicts(p.sup) == {} and merge.conflicts(p.b) == {}
+
+
+# ---------------------------------------------------------------- 4. any order, any scope
+
+
+WHO = st.sampled_from(["a", "b"])
+STEP = st.one_of(
+    st.tuples(st.just("assign"), st.integers(0, 2), st.sampled_from(["a", "b", None])),
+    st.tuples(st.just("share"), st.integers(0, 2), WHO),
+    st.tuples(st.just("unshare"), st.integers(0, 2), WHO),
+    st.tuples(st.just("round"), st.just(0), st.none()),
+    st.tuples(st.just("resolve"), st.integers(0, 2), st.sampled_from(["sup", "a", "b"])),
+    st.tuples(st.just("edit"), st.integers(0, 2), st.sampled_from(["sup", "a", "b"])),
+    st.tuples(st.just("edit"), st.integers(0, 2), WHO),
+    st.tuples(st.just("up"), st.integers(0, 7), WHO),
+    st.tuples(st.just("down"), st.integers(0, 7), WHO),
+    st.tuples(st.just("up"), st.integers(0, 7), WHO),
+    st.tuples(st.just("down"), st.integers(0, 7), WHO),
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(steps=st.lists(STEP, min_size=6, max_size=16))
+@example(  # B edits a file that left it and came back before it heard: its edit survives
+    steps=[
+        ("assign", 1, "a"),
+        ("assign", 1, "b"),
+        ("edit", 1, "b"),
+        ("down", 2, "b"),
+    ]
+)
+@example(  # conflicts decided mid-way by a worker, by the supervisor, by a sharer
+    steps=[("edit", 0, "sup"), ("edit", 0, "a"), ("round", 0, None), ("resolve", 0, "a")]
+)
+@example(steps=[("edit", 2, "b"), ("edit", 2, "a"), ("round", 0, None), ("resolve", 0, "sup")])
+@example(
+    steps=[
+        ("edit", 2, "b"),
+        ("edit", 2, "a"),
+        ("round", 0, None),
+        ("round", 0, None),
+        ("resolve", 0, "b"),
+        ("edit", 2, "a"),
+    ]
+)
+def test_bundles_both_ways_in_any_order_end_with_each_worker_the_supervisor_restricted(
+    steps: list[tuple[str, int, str | None]],
+) -> None:
+    clock = FixedClock(T0)
+    with tempfile.TemporaryDirectory() as root:
+        made = make_team(Path(root), clock)
+        try:
+            _any_order(made.sup, {"a": made.a, "b": made.b}, Path(root), clock, steps)
+        finally:
+            for vault in (made.sup, made.a, made.b):
+                vault.close(compact=False)
+
+
+def _bundles(transport: FolderTransport, prefix: str) -> list[bytes]:
+    return [transport.get(e.key) for e in transport.scan(prefix) if e.key.endswith(".fbundle")]
+
+
+def _round(
+    sup: Vault, workers: dict[str, Vault], ups: dict[str, FolderTransport], down: FolderTransport
+) -> None:
+    """Every bundle both ways, in order: each worker's up and merged, the cut delivered."""
+    for name, worker in workers.items():
+        assert outbox.sync_to(worker, ups[name]).error is None
+        merger = Merger(sup)
+        for data in _bundles(ups[name], ""):
+            merger.receive(data)
+        merger.settle()
+    scope.cut(sup)
+    assert downward.deliver(sup, down, downward.STICK_PREFIX).failure is None
+    for worker in workers.values():
+        downward.fetch(worker, down, downward.STICK_PREFIX)
+
+
+def _any_order(
+    sup: Vault,
+    workers: dict[str, Vault],
+    root: Path,
+    clock: FixedClock,
+    steps: list[tuple[str, int, str | None]],
+) -> None:
+    rids = [person(sup, n) for n in range(3)]
+    ups = {name: FolderTransport(root / f"up-{name}") for name in workers}  # each one's stick
+    down = FolderTransport(root / "down")
+    mine = {name: f"{downward.STICK_PREFIX}{w.device_id}/" for name, w in workers.items()}
+    # To start with, each worker holds a file and they share the third.
+    a, b = workers["a"].device_id, workers["b"].device_id
+    assignments.assign(sup, rids[0], a), assignments.assign(sup, rids[1], b)
+    assignments.assign(sup, rids[2], a), assignments.share(sup, rids[2], b)
+    assert downward.deliver(sup, down, downward.STICK_PREFIX).failure is None
+    for start in workers.values():
+        downward.fetch(start, down, downward.STICK_PREFIX)
+    for n, (what, i, who) in enumerate(steps):
+        clock.advance(60)
+        worker: Vault | None = workers.get(str(who))
+        if what == "assign":
+            rid = rids[i]
+            assignments.assign(sup, rid, worker.device_id if worker else None)
+        elif what == "share" and worker is not None:
+            assignments.share(sup, rids[i], worker.device_id)
+        elif what == "unshare" and worker is not None:
+            assignments.unshare(sup, rids[i], worker.device_id)
+        elif what == "round":
+            _round(sup, workers, ups, down)
+        elif what == "resolve":  # the first open conflict, decided by whoever holds it
+            author = worker or sup
+            open_ = supervision.all_conflicts(author)
+            if open_:
+                supervision.resolve(author, open_[i % len(open_)], f"{who}定{n}")
+                event("resolved")
+        elif what == "edit":
+            author = worker or sup
+            if author.get(rids[i]) is not None and rids[i] not in leaving.leaving(author):
+                author.commit([Change("resident", rids[i], {"notes": f"{who}第{n}次"})])
+        elif what == "up" and worker is not None:  # cut and put; then one bundle, any, merged
+            assert outbox.sync_to(worker, ups[str(who)]).error is None
+            sent = _bundles(ups[str(who)], "")
+            if sent:
+                merger = Merger(sup)  # any of them, again and again
+                kinds = [o.kind for o in merger.receive(sent[i % len(sent)]) + merger.settle()]
+                event(f"up: {sorted(set(kinds))}")
+                scope.cut(sup)
+        elif what == "down" and worker is not None:  # delivered; one bundle, any, applied
+            assert downward.deliver(sup, down, downward.STICK_PREFIX).failure is None
+            sent = _bundles(down, mine[str(who)])
+            if sent:
+                kinds = [o.kind for o in downward.receive(worker, sent[i % len(sent)])]
+                event(f"down: {sorted(set(kinds))}")
+    for _ in range(3):  # a quiescent end: every bundle both ways, until nothing moves
+        _round(sup, workers, ups, down)
+    assert scope.cut(sup).total == 0 and not downward.recipients(sup)
+    for name, worker in workers.items():
+        assert outbox.pending_ops(worker) == [] and leaving.leaving(worker) == {}, name
+        held = scope.scope_of(sup, worker.device_id)
+        in_scope = {r for rid in held for r in file_of(sup, rid)}
+        assert residents(worker) == held, name
+        for record in in_scope:  # the supervisor's state, restricted to its scope
+            assert worker.get(record) == sup.get(record), (name, record)
+        present = {op.record_id for op in worker.all_ops() if worker.get(op.record_id)}
+        outside = {r for r in present - in_scope if worker.kind_of(r) != "scope_receipt"}
+        assert outside == set(), name  # nothing outside its scope
+        for rid in set(rids) - held:
+            assert all(worker.get(r) is None for r in file_of(sup, rid)), (name, rid)
+        theirs = {r: f for r, f in merge.conflicts(sup).items() if r in in_scope}
+        event(f"{name}: {len(held)} held, {len(leaving.purged(worker))} purged")
+        event(f"conflicts: {bool(theirs)}")
+        assert merge.conflicts(worker) == theirs, name
