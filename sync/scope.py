@@ -14,7 +14,10 @@ A device's scope is the residents whose assignment record holds it (``worker`` o
   and assignments), except the device's own ops (it holds them); a record that joins a
   file in scope (its link to the resident changed) goes whole;
 - a resident that LEFT its scope: the ops of the resident's assignment record, and nothing
-  else of the file, so the device learns it must purge it.
+  else of the file, so the device learns it must purge it;
+- a resident in its scope whose purge receipt from the device arrived since the last cut
+  (it left and came back before the device heard, and the device purged it meanwhile,
+  its own ops with it): the whole file again, the device's own ops included.
 
 Nothing outside a device's scope is ever sealed to it (the invariant is checked on every
 op before sealing). An interview held with several residents belongs to each of their
@@ -49,6 +52,7 @@ from sync.team import devices, team_secrets
 SCOPE_STATE = "scope/state/"  # + device: {"pos": log position cut to, "residents": [...]}
 RESIDENT = RecordKind.RESIDENT.value
 ASSIGNMENT = RecordKind.ASSIGNMENT.value
+RECEIPT = RecordKind.SCOPE_RECEIPT.value
 
 
 @dataclass
@@ -169,9 +173,12 @@ def cut(vault: Vault) -> ScopeCut:
         files = file_records(vault, entering)
         # The log by resident, once for every device (a device reads its residents' runs).
         by_resident: dict[str, list[tuple[int, Op]]] = {}
+        purged: dict[str, list[tuple[int, str]]] = {}  # device → (index, resident) it purged
         for index, op in enumerate(log):
             for resident in of(op.record_id):
                 by_resident.setdefault(resident, []).append((index, op))
+            if op.kind == RECEIPT and op.field == "resident_id" and isinstance(op.value, str):
+                purged.setdefault(op.device_id, []).append((index, op.value))
         for device, state, held in plans:
             before = set(state["residents"]) if state else set()
             if not held and not before:
@@ -180,8 +187,13 @@ def cut(vault: Vault) -> ScopeCut:
                 continue
             pos = int(state["pos"]) if state else end
             entered, left = held - before, before - held
+            # Purged there while already back in its scope here (the assignment went and came
+            # back before the device heard): the file it holds lacks its own purged ops.
+            # It goes whole again (applying what it holds changes nothing).
+            again = {r for i, r in purged.get(device, ()) if i >= pos - start} & held - entered
+            files.update(file_records(vault, again - files.keys()))
             send: dict[str, Op] = {}
-            for resident in sorted(entered):
+            for resident in sorted(entered | again):
                 for rid in files[resident]:
                     send.update((op.op_id, op) for op in vault.history(rid))
             leaving = {assignment_id(r) for r in left}

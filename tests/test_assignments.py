@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fieldapp import cli
+from fieldapp import cli, i18n
 from fieldapp.domain.clock import FixedClock
 from fieldapp.domain.models import assignment_id
 from fieldapp.errors import AssignmentRefused
@@ -91,6 +91,7 @@ def test_unknown_residents_and_workers_are_refused(t: Team) -> None:
 
 def _run(monkeypatch: pytest.MonkeyPatch, vault: Path, *args: str) -> int:
     monkeypatch.setattr(sys, "stdin", io.StringIO(PASSPHRASE + "\n"))
+    monkeypatch.setattr(i18n, "_current", None)  # the --lang it sets is undone after the test
     return cli.main(["--vault", str(vault), *args])
 
 
