@@ -326,3 +326,28 @@ def test_a_read_only_or_supervisor_close_keeps_nothing(tmp_path: Path) -> None:
     ws.today_summary()
     ws.close()
     assert not (path / "derived-today.fv").exists()
+
+
+def test_the_index_kept_while_the_app_runs_serves_the_start_after_a_crash(tmp_path: Path) -> None:
+    clock = FixedClock(T0)
+    path = tmp_path / "vault"
+    ws = Workspace(demo_vault(path, clock, 20))
+    assert not ws.keep_today_index()  # nothing worked out yet
+    ws.today_summary()
+    assert ws.keep_today_index() and not ws.keep_today_index()  # kept once, not rewritten
+    ws.vault.close(compact=False)  # kill -9: no close of the workspace
+    ws = _open(path, clock)
+    assert ws.today_summary() == reference(ws, TODAY) and ws.today_from_kept
+    assert not ws.keep_today_index()  # read from the file: on disk already
+    # Worked out, then a save before it is kept: the file would be stale, so it is not kept.
+    rid = next(r for r, _ in ws.vault.iter_records("resident"))
+    ws.vault.commit([Change("resident", rid, {"notes": "改过"})])
+    ws.today_summary()
+    held = ws._today
+    ws.vault.commit([Change("resident", rid, {"notes": "又改过"})])
+    assert held is not None and not ws.vault.save_derived("today", b"stale", revision=held[0])
+    assert not ws.keep_today_index()
+    ws.vault.close(compact=False)
+    ws = _open(path, clock)
+    assert ws.today_summary() == reference(ws, TODAY) and not ws.today_from_kept
+    ws.vault.close(compact=False)

@@ -70,6 +70,7 @@ class Workspace:
         self._primed: tuple[tuple[int, int], TodaySummary] | None = None  # see prime_today
         self._today: tuple[tuple[int, int], TodayIndex] | None = None  # see today_index
         self.today_from_kept = False
+        self._kept_at: tuple[int, int] | None = None  # the revision Today's index is kept at
         # A team's own templates: $FIELDAPP_HOME/templates/*.toml (or the data dir's).
         self.template_errors: list[TemplateInvalid] = []
         self.templates: dict[str, Template] = load_templates(
@@ -120,6 +121,8 @@ class Workspace:
             data = self.vault.load_derived(day_summary.INDEX_NAME)
             index = day_summary.decode(data) if data is not None else None
             self.today_from_kept = index is not None
+            if index is not None:
+                self._kept_at = revision  # on disk already
         if index is None:
             index = day_summary.build(self.vault)
         self._today = (revision, index)
@@ -151,6 +154,21 @@ class Workspace:
             self.today_from_kept = False
             self._today = (self.vault.revision, day_summary.build(self.vault))
             return day_summary.summarize(self._today[1], today, notes, soon_days, conflicts, new)
+
+    def keep_today_index(self) -> bool:
+        """Keep Today's index as it stands for the next start, when it was worked out at the
+        vault's current revision and is not kept already (run off the UI thread): the next
+        start — after a crash too — reads it if nothing is saved in between. Returns
+        whether it was written."""
+        held = self._today
+        if held is None or held[0] == self._kept_at or held[0] != self.vault.revision:
+            return False
+        kept = self.vault.save_derived(
+            day_summary.INDEX_NAME, day_summary.encode(held[1]), revision=held[0]
+        )
+        if kept:
+            self._kept_at = held[0]
+        return kept
 
     def close(self, *, keep_today: bool = True) -> None:
         """Close the vault (compacting its journal). With ``keep_today``, Today's index is

@@ -276,14 +276,23 @@ class Vault(Reading, Writing):
             finally:
                 self._close_files()
 
-    def save_derived(self, name: str, data: bytes) -> None:
-        """Keep ``data``, worked out from the records as they are now, as the derived file
+    def save_derived(self, name: str, data: bytes, revision: tuple[int, int] | None = None) -> bool:
+        """Keep ``data``, worked out from the records as they are now (or, given, as they
+        were at ``revision``: kept only if nothing was saved since), as the derived file
         ``name`` (:mod:`fieldapp.store.derived`): :meth:`load_derived` returns it until the
-        next save. Best effort, not durable: a failure to write keeps nothing."""
-        if self.read_only or self._broken or self._lock_fd < 0:
-            return
-        with self._write_lock, contextlib.suppress(OSError):
-            derived.write(self.path, self._keys.frame, self.vault_id, name, self.revision, data)
+        next save. Best effort: returns whether it was kept (never on a read-only or
+        closed vault, nor when the file could not be written)."""
+        with self._write_lock:  # closing takes it too: never half closed under us
+            if self.read_only or self._broken or self._lock_fd < 0:
+                return False
+            now = self.revision
+            if revision is not None and revision != now:
+                return False
+            try:
+                derived.write(self.path, self._keys.frame, self.vault_id, name, now, data)
+            except OSError:
+                return False
+            return True
 
     def _close_files(self) -> None:
         if self._state_dirty and self._state_fd >= 0:

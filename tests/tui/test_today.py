@@ -359,3 +359,22 @@ async def test_a_summary_that_fails_at_the_unlock_never_stops_the_unlock(
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen) and app.screen.summary is not None
         app.close_vault()
+
+
+async def test_todays_index_is_kept_once_the_first_screen_is_up_and_after_each_refresh(
+    small_vault: Path,
+) -> None:
+    kept = small_vault / "derived-today.fv"
+    async with running(small_vault) as (app, pilot, ws):
+        await app.workers.wait_for_complete()
+        assert kept.exists()  # a start after a crash from here on reads it
+        first = kept.read_bytes()
+        person = next(r for r, _ in ws.vault.iter_records("resident"))
+        from fieldapp.store import Change
+
+        ws.vault.commit([Change("resident", person, {"notes": "改过"})])
+        await pilot.press("g")  # Today again: worked out again, kept again
+        await settle(pilot)
+        await app.workers.wait_for_complete()
+        assert kept.read_bytes() != first
+        assert ws.vault.load_derived("today") is not None  # bound to the revision now

@@ -252,12 +252,21 @@ class TodayScreen(Screen[None]):
         self._focus_rows()
         if first:  # the search index and the sync line wait until this is on the screen
             self.call_after_refresh(self._first_shown)
+        else:
+            self.keep_index()
 
     def _first_shown(self) -> None:
         """The first summary is painted: now the app may index for search (a second of CPU
         that would hold the first paint back) and the sync line may load."""
         self.post_message(FirstScreenShown())
         self.load_sync_status()
+        self.keep_index()
+
+    @background("today-keep", exclusive=True)
+    def keep_index(self) -> None:
+        """Keep Today's index for the next start (so that one after a crash need not scan
+        the records again either)."""
+        self.workspace.keep_today_index()
 
     def _focus_rows(self) -> None:
         """Enter opens a row at once: unless a table with rows has the focus already, the
