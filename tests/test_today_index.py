@@ -226,6 +226,9 @@ def test_a_kept_index_with_a_date_that_is_not_one_is_worked_out_again(tmp_path: 
     vault.save_derived(day_summary.INDEX_NAME, bad)
     ws = Workspace(vault)
     assert ws.today_summary() == reference(ws, TODAY) and not ws.today_from_kept
+    assert ws.keep_today_index()  # the good index is kept over the bad one
+    again = Workspace(vault)
+    assert again.today_summary() == reference(ws, TODAY) and again.today_from_kept
     vault.close(compact=False)
 
 

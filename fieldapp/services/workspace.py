@@ -152,6 +152,7 @@ class Workspace:
             if not self.today_from_kept:
                 raise
             self.today_from_kept = False
+            self._kept_at = None  # the file holds the bad row: keep the new index over it
             self._today = (self.vault.revision, day_summary.build(self.vault))
             return day_summary.summarize(self._today[1], today, notes, soon_days, conflicts, new)
 
