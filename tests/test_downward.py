@@ -63,18 +63,24 @@ class Team:
         return team.device_key(self.sup)
 
 
-@pytest.fixture
-def t(tmp_path: Path, clock: FixedClock) -> Iterator[Team]:
-    sup, _ = Vault.create(tmp_path / "sup", PASSPHRASE, kdf=FAST_KDF, clock=clock)
+def make_team(root: Path, clock: FixedClock) -> Team:
+    """A supervisor and two enrolled workers' devices (v2 cards)."""
+    sup, _ = Vault.create(root / "sup", PASSPHRASE, kdf=FAST_KDF, clock=clock)
     secrets = team.create_team(sup, "史家社区督导")
     workers = []
     for name in ("a", "b"):
-        worker, _ = Vault.create(tmp_path / name, PASSPHRASE, kdf=FAST_KDF, clock=clock)
+        worker, _ = Vault.create(root / name, PASSPHRASE, kdf=FAST_KDF, clock=clock)
         _, code = team.join(worker, secrets.code(), name)
         team.enrol(sup, code)
         workers.append(worker)
-    yield Team(sup, *workers)
-    for vault in (sup, *workers):
+    return Team(sup, *workers)
+
+
+@pytest.fixture
+def t(tmp_path: Path, clock: FixedClock) -> Iterator[Team]:
+    made = make_team(tmp_path, clock)
+    yield made
+    for vault in (made.sup, made.a, made.b):
         vault.close(compact=False)
 
 

@@ -25,8 +25,8 @@ from fieldapp.services.records import RecordService
 from fieldapp.store import Change, Vault
 from sync import downward, leaving, outbox, scope, team
 from sync.bundle import Chain, open_bundle, read_header
-from tests.conftest import FAST_KDF, PASSPHRASE, T0
-from tests.test_downward import Team, upward
+from tests.conftest import T0
+from tests.test_downward import Team, make_team, upward
 
 
 @pytest.fixture
@@ -35,19 +35,6 @@ def t(tmp_path: Path, clock: FixedClock) -> Iterator[Team]:
     yield made
     for vault in (made.sup, made.a, made.b):
         vault.close(compact=False)
-
-
-def make_team(root: Path, clock: FixedClock) -> Team:
-    """A supervisor and two enrolled workers' devices (v2 cards)."""
-    sup, _ = Vault.create(root / "sup", PASSPHRASE, kdf=FAST_KDF, clock=clock)
-    secrets = team.create_team(sup, "史家社区督导")
-    workers = []
-    for name in ("a", "b"):
-        worker, _ = Vault.create(root / name, PASSPHRASE, kdf=FAST_KDF, clock=clock)
-        _, code = team.join(worker, secrets.code(), name)
-        team.enrol(sup, code)
-        workers.append(worker)
-    return Team(sup, *workers)
 
 
 NAMES = ["张三丰", "李四海", "王五洲", "赵六合", "钱七星"]
