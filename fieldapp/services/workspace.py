@@ -108,6 +108,15 @@ class Workspace:
         and it is still the same day; else it is worked out again."""
         self._primed = (self.vault.revision, self.today_summary())
 
+    def take_primed(self) -> TodaySummary | None:
+        """The summary :meth:`prime_today` worked out, handed over once, if nothing was
+        saved since and it is still the same day; else None. Never scans: the first Today
+        shows it at once, on the UI thread, instead of asking a worker for it."""
+        primed, self._primed = self._primed, None
+        if primed is None or primed[0] != self.vault.revision or primed[1].today != self.today():
+            return None
+        return primed[1]
+
     def today_index(self) -> TodayIndex:
         """What Today's summary is worked out from (:mod:`fieldapp.services.today`): held
         while nothing is saved; the first time in a session, what the last one kept if
@@ -133,14 +142,9 @@ class Workspace:
         open needs that are urgent, else past their due date (overdue), else due from today to
         ``soon_days`` ahead; the active case plans' actions past due; and the needs list's
         counts."""
-        primed, self._primed = self._primed, None
-        if (
-            primed is not None
-            and soon_days == 7
-            and primed[0] == self.vault.revision
-            and primed[1].today == self.today()
-        ):
-            return primed[1]
+        if soon_days == 7 and (primed := self.take_primed()) is not None:
+            return primed
+        self._primed = None
         today = self.today()
         index = self.today_index()
         notes = self.note_inbox(today, index.archived)

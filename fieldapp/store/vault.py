@@ -38,7 +38,7 @@ from typing import Any
 import orjson
 
 from fieldapp.domain.clock import Clock
-from fieldapp.domain.ops import DELETED, Op
+from fieldapp.domain.ops import Op
 from fieldapp.errors import (
     VaultExists,
     VaultLocked,
@@ -420,15 +420,9 @@ class Vault(Reading, Writing):
         self._kv = state["kv"]
         self._archives = state["archives"]
         self.hlc.observe(state["hlc"])
-        self._fold.load(state["records"], state["devices"], version)
-        tables = self._tables
-        for rid, doc in self._fold.docs.items():
-            if not doc.get(DELETED):
-                kind = self._fold.kinds[rid]
-                table = tables.get(kind)
-                if table is None:  # not `or`: a Table's truth is its len(), once per record
-                    table = self.table(kind)
-                table.docs[rid] = doc
+        live = self._fold.load(state["records"], state["devices"], version)
+        for kind, docs in live.items():
+            self.table(kind).docs.update(docs)
 
     def _replay_journal(self, sb: Superblock) -> None:
         name = frames.journal_name(sb.gen)

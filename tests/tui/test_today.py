@@ -19,7 +19,7 @@ from fieldapp.services.workspace import Workspace
 from fieldapp.store import Vault
 from fieldapp.tui.app import FieldApp
 from fieldapp.tui.screens.resident_file import ResidentFileScreen
-from fieldapp.tui.screens.today import TodayScreen
+from fieldapp.tui.screens.today import SHOWN, TodayScreen
 from sync import outbox, team
 from tests.conftest import FAST_KDF, PASSPHRASE, T0
 from tests.tui.conftest import TODAY, make_app, running, settle
@@ -339,6 +339,36 @@ async def test_after_the_unlock_today_shows_the_summary_worked_out_by_the_unlock
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen) and app.screen.summary is not None
         assert seen_on == ["UnlockScreen"]
+        app.close_vault()
+
+
+async def test_after_the_unlock_no_frame_of_today_is_painted_without_its_tables(
+    small_vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The summary the unlock's worker worked out is shown the moment Today is first shown,
+    on the UI thread: every frame of Today painted has its tables filled (none painted with
+    "loading…" to be redrawn), and no worker is asked for a summary on the way."""
+    painted: list[bool] = []  # per frame of Today: were its tables filled?
+    display = FieldApp._display
+
+    def looked_at(self: FieldApp, screen: Screen[object], renderable: object) -> None:
+        if isinstance(screen, TodayScreen):
+            painted.append(screen.summary is not None)
+        display(self, screen, renderable)  # type: ignore[arg-type]
+
+    loads: list[TodayScreen] = []
+    monkeypatch.setattr(FieldApp, "_display", looked_at)
+    monkeypatch.setattr(TodayScreen, "load", lambda self: loads.append(self))
+    app = locked_app(small_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press(*PASSPHRASE, "enter")
+        await settle(pilot)
+        today = app.screen
+        assert isinstance(today, TodayScreen) and today.summary is not None
+        assert today.query_one("#due", DataTable).row_count == len(today.summary.due[:SHOWN])
+        assert painted and all(painted)
+        assert loads == []
         app.close_vault()
 
 

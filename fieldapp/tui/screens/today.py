@@ -122,7 +122,12 @@ class TodayScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         """Shown (first pushed, or back on Today): load the summary, and the sync line when
-        this is not the first time."""
+        this is not the first time. Right after the unlock, the summary its worker worked
+        out is shown at once, before the first frame: no frame without the tables, and no
+        round trip through a worker on the way to the first paint."""
+        if self.summary is None and (primed := self.workspace.take_primed()) is not None:
+            self.show(primed)
+            return
         self.load()  # a visit or need saved elsewhere changes what is due
         if self.summary is not None:  # the first time, the line follows the first paint
             self.load_sync_status()  # and it adds to the changes waiting
