@@ -35,6 +35,7 @@ it in the user's language::
     │   ├── ClockAhead             dated more than a day ahead of the receiver's clock
     │   ├── OpInvalid              an op fails validation (or a record as it would stand)
     │   ├── NotTheWriter           a worker's op on what only a supervisor writes
+    │   ├── LevelRefused           what a lower office may not send up (roster, flow)
     │   ├── RecordIncomplete       a new record's other fields are not here yet (held)
     │   ├── NotAFile               named like a bundle, but a link, folder, FIFO or device
     │   └── TooLargeToApply        valid, but more than one vault commit can hold
@@ -284,6 +285,17 @@ class NotTheWriter(BundleError):
     when it was acknowledged or done (``bundle.note_by_worker``)."""
 
     msg_id = "bundle.note_by_worker"
+
+
+class LevelRefused(BundleError):
+    """A bundle between levels (DESIGN §3.8) that the upper team does not take, whole:
+    a level's bundle from a device not enrolled for records (``bundle.not_a_level``),
+    changes from an office enrolled for counts only (``bundle.aggregates_only``), or a
+    roster that claims ``claimed``: a device enrolled here directly
+    (``bundle.roster_enrolled``) or on another office's roster (``bundle.roster_other``,
+    ``other`` that office's device)."""
+
+    msg_id = "bundle.not_a_level"
 
 
 class RecordIncomplete(BundleError):

@@ -14,6 +14,13 @@ device enrolled with a v1 card; ``""`` when none) — and a seventh column to ea
 the op's author, so a downward bundle carries ops of any author with their original
 ids. An upward bundle is still cut as v1 unless it announces a key.
 
+Version 3 is a level's upward bundle (DESIGN §3.8): a lower team's supervisor forwards
+the ops of its team to the upper team, with their original ids, authors and clocks. Its
+header is v2's (``to`` and ``recv`` empty); the payload is ``{"roster": {device:
+{"name", "role"}}, "rows": [7-column rows]}``: the roster — the authors it may forward,
+``worker`` or ``supervisor`` — is signed and sealed with the ops, and every row's author
+is on it or is the sender.
+
 Opening checks, in this order, and refuses with a typed error at the first failure:
 size limits → structure → team → recipient → enrolment → signature → sequence and
 previous hash → decrypt → decompressed size → every op (shape, device, order, domain
@@ -60,6 +67,9 @@ from fieldapp.store import limits as vault_limits
 MAGIC = b"FBN1"
 VERSION = 1
 VERSION_2 = 2  # a recipient (``to``), a key announcement (``recv``), rows with authors
+VERSION_3 = 3  # a level's upward bundle: a signed roster beside rows with authors
+MAX_ROSTER = 10_000  # devices on one roster
+ROSTER_ROLES = frozenset({"worker", "supervisor"})
 SIG_LEN = 64
 MAX_HEADER = 4096
 # The limits follow from the vault's: a bundle accepted is applied in ONE vault commit,
@@ -76,6 +86,8 @@ MAX_VALUE = vault_limits.MAX_VALUE  # one op's value, encoded
 assert MAX_RAW + MAX_OPS * ROW_EXTRA + KV_HEADROOM <= vault_limits.MAX_PAYLOAD
 INFO = b"fieldapp bundle v1|"
 INFO_2 = b"fieldapp bundle v2|"
+INFO_3 = b"fieldapp bundle v3|"
+INFOS = {VERSION: INFO, VERSION_2: INFO_2, VERSION_3: INFO_3}
 SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 HEADER_KEYS = frozenset({"v", "team", "device", "seq", "prev", "ops", "hlc", "raw"})
 HEADER_KEYS_2 = HEADER_KEYS | {"to", "recv"}
@@ -118,11 +130,13 @@ class Enrolled:
 
 @dataclass(frozen=True)
 class Opened:
-    """A bundle that passed every check: its header, its ops as validated, and its digest."""
+    """A bundle that passed every check: its header, its ops as validated, its digest and,
+    for a level's bundle (v3), its roster: device → ``{"name", "role"}``."""
 
     header: Header
     ops: list[Op]
     digest: str  # sha256 of the bundle bytes: the next bundle's ``prev``
+    roster: Mapping[str, Mapping[str, str]] | None = None
 
 
 def digest(data: bytes) -> str:
@@ -141,6 +155,7 @@ def seal(
     prev: str,
     to: str = "",
     announce: bytes | None = None,
+    roster: Mapping[str, Mapping[str, str]] | None = None,
 ) -> bytes:
     """Cut one bundle, sealed to ``team_key``: the team's key for an upward bundle, the
     recipient's receiving key for a downward one (``to``, a device id: version 2).
@@ -148,19 +163,29 @@ def seal(
     Upward, ``ops`` must all come from ``device_id``, oldest first; downward they may
     come from any author, in ``(hlc, author)`` order. ``announce`` (32 raw bytes, upward
     only) is the sender's receiving key, carried in the signed header (version 2); a
-    bundle that announces may hold no ops."""
+    bundle that announces may hold no ops. With ``roster`` (a lower team's supervisor
+    forwarding to the level above: version 3), the ops' authors are the sender and the
+    roster's devices, in ``(hlc, author)`` order."""
     if len(ops) > MAX_OPS or not (ops or announce):
         raise ValueError("a bundle holds 1 to MAX_OPS ops")
     if to and announce is not None:
         raise ValueError("only an upward bundle announces a key")
-    version = VERSION_2 if to or announce is not None else VERSION
+    if roster is not None and (to or announce is not None or not ops):
+        raise ValueError("a level's bundle goes up, announces nothing and holds ops")
+    if roster is not None:
+        version = VERSION_3
+    else:
+        version = VERSION_2 if to or announce is not None else VERSION
     rows: list[list[Any]] = []
     for op in ops:
-        if not to and op.device_id != device_id:
-            raise ValueError("a bundle carries one device's own ops")
+        if not to and op.device_id != device_id and (roster is None or op.device_id not in roster):
+            raise ValueError("an upward bundle carries its sender's (and roster's) ops only")
         row: list[Any] = [op.kind, op.record_id, op.field, op.value, op.hlc, op.base]
-        rows.append([*row, op.device_id] if version == VERSION_2 else row)
-    raw = orjson.dumps(rows)
+        rows.append(row if version == VERSION else [*row, op.device_id])
+    if roster is not None:
+        raw = orjson.dumps({"roster": roster, "rows": rows}, option=orjson.OPT_SORT_KEYS)
+    else:
+        raw = orjson.dumps(rows)
     fields: dict[str, Any] = {
         "v": version,
         "team": team_id,
@@ -171,11 +196,11 @@ def seal(
         "hlc": max((op.hlc for op in ops), default=0),
         "raw": len(raw),
     }
-    if version == VERSION_2:
+    if version != VERSION:
         fields["to"] = to
         fields["recv"] = "" if announce is None else _b64url(announce)
     header = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
-    info = (INFO if version == VERSION else INFO_2) + header
+    info = INFOS[version] + header
     ciphertext = SUITE.encrypt(zlib.compress(raw, 9), team_key, info=info)
     body = MAGIC + struct.pack(">H", len(header)) + header + struct.pack(">I", len(ciphertext))
     body += ciphertext
@@ -211,8 +236,10 @@ def read_header(data: bytes) -> tuple[Header, bytes, bytes, bytes, bytes]:
     if orjson.dumps(h, option=orjson.OPT_SORT_KEYS) != header_bytes:
         raise BundleMalformed(what="header")  # one canonical encoding: no malleability
     header = Header(**h)
-    if header.v != (VERSION_2 if "to" in h else VERSION):
+    if header.v not in ((VERSION_2, VERSION_3) if "to" in h else (VERSION,)):
         raise BundleMalformed(what="version")
+    if header.v == VERSION_3 and (header.to or header.recv or header.ops == 0):
+        raise BundleMalformed(what="header")  # a level's bundle: upward, with ops
     if header.v == VERSION_2 and not (
         (header.to == "" or _DEVICE_ID.fullmatch(header.to))
         and (header.recv == "" or (_RAW_KEY.fullmatch(header.recv) and not header.to))
@@ -333,7 +360,7 @@ def _open_signed(
     if header.prev != state.last_digest:
         raise ChainBroken(device=header.device, seq=header.seq)
     try:
-        info = (INFO if header.v == VERSION else INFO_2) + header_bytes
+        info = INFOS[header.v] + header_bytes
         compressed = SUITE.decrypt(ciphertext, team_key, info=info)
     except (InvalidTag, ValueError):
         raise DecryptFailed(device=header.device) from None
@@ -344,14 +371,43 @@ def _open_signed(
         raise BundleMalformed(what="payload") from None
     if len(raw) != header.raw or inflater.unconsumed_tail or not inflater.eof:
         raise BundleTooLarge(limit=header.raw, size=len(raw))  # a bomb or a lying header
-    return Opened(header, _ops(raw, header, validate_op), this)
-
-
-def _ops(raw: bytes, header: Header, validate_op: Callable[[Op], Op]) -> list[Op]:
     try:
-        rows = orjson.loads(raw)
+        payload = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise OpInvalid(index=0, reason="json") from None
+    roster = None
+    if header.v == VERSION_3:
+        roster, payload = _roster(payload, header)
+    return Opened(header, _ops(payload, header, validate_op, roster), this, roster)
+
+
+def _roster(payload: Any, header: Header) -> tuple[dict[str, dict[str, str]], Any]:
+    """A level's payload split into its roster (checked: device ids, a name, a role; not
+    the sender) and its rows; ``OpInvalid`` (reason ``roster``) for anything else."""
+    if not isinstance(payload, dict) or set(payload) != {"roster", "rows"}:
+        raise OpInvalid(index=0, reason="roster")
+    roster = payload["roster"]
+    if not isinstance(roster, dict) or len(roster) > MAX_ROSTER or header.device in roster:
+        raise OpInvalid(index=0, reason="roster")
+    for device, entry in roster.items():
+        if not (
+            _DEVICE_ID.fullmatch(device)
+            and isinstance(entry, dict)
+            and set(entry) == {"name", "role"}
+            and isinstance(entry["name"], str)
+            and 0 < len(entry["name"]) <= 100
+            and entry["role"] in ROSTER_ROLES
+        ):
+            raise OpInvalid(index=0, reason="roster")
+    return roster, payload["rows"]
+
+
+def _ops(
+    rows: Any,
+    header: Header,
+    validate_op: Callable[[Op], Op],
+    roster: Mapping[str, Any] | None = None,
+) -> list[Op]:
     if not isinstance(rows, list) or len(rows) != header.ops:
         raise OpInvalid(index=0, reason="count")
     ops: list[Op] = []
@@ -366,8 +422,9 @@ def _ops(raw: bytes, header: Header, validate_op: Callable[[Op], Op]) -> list[Op
             raise OpInvalid(index=i, reason="shape")
         if not (isinstance(author, str) and _DEVICE_ID.fullmatch(author)):
             raise OpInvalid(index=i, reason="author")
-        if not header.to and author != header.device:
-            raise OpInvalid(index=i, reason="author")  # upward: the sender's own ops only
+        if not header.to and author != header.device and (roster is None or author not in roster):
+            # Upward: the sender's own ops only; a level's bundle, its roster's too.
+            raise OpInvalid(index=i, reason="author")
         if type(hlc) is not int or hlc < 1 or (hlc, author) <= last or hlc > header.hlc:
             raise OpInvalid(index=i, reason="order")  # stamps (and op ids) only increase
         if base is not None and not (isinstance(base, str) and OP_ID.fullmatch(base)):

@@ -62,6 +62,7 @@ from sync.bundle import (
     peek_header,
     read_header,
 )
+from sync.levels import check_level, roster_kv
 from sync.locking import sync_lock
 from sync.preview import check_bundle, check_writers, complete_records
 from sync.team import announced_kv, enrolled_keys, team_secrets
@@ -211,7 +212,8 @@ class Merger:
                 validate_op=self.validate,
                 recipient=self.receiver.recipient,
             )
-            if not self.receiver.recipient:  # upward: from a worker's device
+            if not self.receiver.recipient:  # upward: a worker's device, or a lower office's
+                check_level(self.vault, opened)
                 check_writers(opened)
             conflicted, new = check_bundle(self.vault, opened, self._day, conflicts(self.vault))
             incomplete = [r for r in new if r not in completable]
@@ -269,6 +271,7 @@ class Merger:
             if self.vault.get_meta(key) is not None:
                 kv[key] = None
         kv[CONFLICTS] = conflicted
+        kv.update(roster_kv(opened))  # a lower office's roster, with the ops it vouches for
         announced = opened.header.announced_key()
         if announced is not None and not self.receiver.recipient:
             # Signed by the enrolled key (verified): the device's receiving key.

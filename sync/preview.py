@@ -37,9 +37,17 @@ def check_bundle(
 def check_writers(opened: Opened) -> None:
     """An upward bundle (from a worker's device) writes no assignment and, of a supervision
     note, only the worker's answer (status, acknowledged, done — and the resolution of a
-    conflict on them): :class:`NotTheWriter` otherwise, for the whole bundle."""
+    conflict on them): :class:`NotTheWriter` otherwise, for the whole bundle. A lower
+    office's bundle (its roster set) forwards supervisors' ops too: those of the sending
+    device and of the supervisors on its roster are theirs to write; its workers' ops are
+    held to the same rule."""
     device = opened.header.device
+    roster = opened.roster or {}
+    supervisors = {device} if opened.roster is not None else set()
+    supervisors |= {d for d, entry in roster.items() if entry.get("role") == "supervisor"}
     for index, op in enumerate(opened.ops):
+        if op.device_id in supervisors:
+            continue
         if op.kind == RecordKind.ASSIGNMENT.value:
             refusal = NotTheWriter("bundle.assignment_by_worker", device=device, index=index)
         elif (

@@ -52,13 +52,19 @@ DEVICE_RECV_ANNOUNCE = "device/recv-announce"
 DEVICE_HUB = "device/hub"  # this device's hub credentials (worker)
 HUB_ADMIN = "hub/admin"  # the supervisor's own hub credentials
 HUB_LOCAL = "hub/local"  # where the supervisor reaches a hub it runs itself
+# What an enrolled device sends up (DESIGN §3.8): a worker's device its own records (no
+# flow); a lower team's supervisor device its team's records, or counts only.
+RECORDS = "records"
+AGGREGATES = "aggregates"
+FLOWS = frozenset({RECORDS, AGGREGATES})
 
 
 @dataclass(frozen=True)
 class DeviceEntry:
     """A device on the supervisor's list: id, name, signing key, the date it was enrolled,
-    the date it was revoked (``None`` while it may send) and its receiving key (``None``
-    until a v2 card or an announcement brought it)."""
+    the date it was revoked (``None`` while it may send), its receiving key (``None``
+    until a v2 card or an announcement brought it) and its flow: ``""`` for a worker's
+    device, else a lower team's supervisor device sending ``records`` or ``aggregates``."""
 
     device_id: str
     name: str
@@ -66,6 +72,7 @@ class DeviceEntry:
     enrolled: str
     revoked: str | None
     recv_pub: bytes | None = None
+    flow: str = ""
 
     def enrolled_key(self) -> Enrolled:
         """What a merge checks this device's bundles against: its key and whether revoked."""
@@ -127,9 +134,14 @@ def _require_team(vault: Vault) -> TeamSecrets:
     return team
 
 
-def enrol(vault: Vault, code: str) -> DeviceCard:
-    """Enrol a worker's device from its card (a re-enrolment of a revoked device is refused)."""
+def enrol(vault: Vault, code: str, flow: str = "") -> DeviceCard:
+    """Enrol a worker's device from its card (a re-enrolment of a revoked device is refused);
+    with ``flow`` (``records`` or ``aggregates``), a lower team's supervisor device, which
+    sends its team's records or counts only (DESIGN §3.8). Enrolling a device again sets
+    its flow anew."""
     team = _require_team(vault)
+    if flow and flow not in FLOWS:
+        raise CardError(what="flow")
     card = read_device_card(code)
     if card.team_id != team.team_id:
         raise CardError(what="other_team")
@@ -164,6 +176,8 @@ def enrol(vault: Vault, code: str) -> DeviceCard:
         "hub": hub or (known or {}).get("hub"),
         "recv_pub": recv,
     }
+    if flow:
+        devices[card.device_id]["flow"] = flow
     vault.commit((), kv={TEAM_DEVICES: devices})
     return card
 
@@ -269,6 +283,7 @@ def devices(vault: Vault) -> list[DeviceEntry]:
             d["enrolled"],
             d["revoked"],
             unb64(d["recv_pub"]) if d.get("recv_pub") else None,
+            d.get("flow", ""),
         )
         for did, d in sorted(vault.get_meta(TEAM_DEVICES, {}).items())
     ]
@@ -375,10 +390,11 @@ def team_card(vault: Vault) -> TeamCard | None:
     return read_team_card(code) if code else None
 
 
-def my_device_code(vault: Vault, name: str) -> str | None:
-    """This device's card code (v2: its signing and receiving keys) for the supervisor to
-    enrol, its hub credentials sealed inside; ``None`` before it joins a team."""
-    card = team_card(vault)
+def my_device_code(vault: Vault, name: str, card: TeamCard | None = None) -> str | None:
+    """This device's card code (v2: its signing and receiving keys) for the supervisor of
+    ``card``'s team (default: the team this device joined) to enrol, its hub credentials
+    sealed inside; ``None`` before it joins a team."""
+    card = card or team_card(vault)
     if card is None:
         return None
     key = device_key(vault)

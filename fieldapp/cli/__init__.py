@@ -89,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     join.add_argument("--out", metavar="FILE", help=t("cli.help_out"))
     enrol_parser = team_sub.add_parser("enrol", help=t("cli.help_team_enrol"))
     enrol_parser.add_argument("card", metavar="DEVICE_CARD", nargs="*", help=t("cli.help_card"))
+    enrol_parser.add_argument(
+        "--flow", choices=["records", "aggregates"], default="", help=t("cli.help_flow")
+    )
+    upper = team_sub.add_parser("join-upper", help=t("cli.help_team_join_upper"))
+    upper.add_argument("card", metavar="CARD", nargs="*", help=t("cli.help_card"))
+    upper.add_argument("--out", metavar="FILE", help=t("cli.help_out"))
+    forward = team_sub.add_parser("forward", help=t("cli.help_team_forward"))
+    forward.add_argument("--to-folder", metavar="PATH", required=True, help=t("cli.help_to_folder"))
     revoke_parser = team_sub.add_parser("revoke", help=t("cli.help_team_revoke"))
     revoke_parser.add_argument("device", metavar="DEVICE", help=t("cli.help_revoke_device"))
     team_sub.add_parser("list", help=t("cli.help_team_list"))
@@ -130,7 +138,7 @@ def _safe_streams() -> None:
                 reconfigure(errors="backslashreplace")
 
 
-CARD_COMMANDS = ("join", "enrol")  # `team join CARD…`, `team enrol CARD…`
+CARD_COMMANDS = ("join", "enrol", "join-upper")  # `team join CARD…`, `team enrol CARD…`
 CARD_OPTIONS = {"--out": 1, "-h": 0, "--help": 0}  # what else those take, and its arity
 
 

@@ -70,7 +70,7 @@ def cmd_team(args: argparse.Namespace) -> int:
             team.set_device_hub_credentials(vault, access, secret)
             say("cli.credentials_set")
         elif args.team_command == "enrol":
-            device = team.enrol(vault, card_text(args.card))
+            device = team.enrol(vault, card_text(args.card), args.flow)
             say(
                 "cli.device_enrolled",
                 name=device.name,
@@ -78,6 +78,11 @@ def cmd_team(args: argparse.Namespace) -> int:
                 fingerprint=device.fingerprint,
             )
             _refresh_hub(vault)
+        elif args.team_command == "join-upper":
+            _join_upper(vault, card_text(args.card), args.out)
+        elif args.team_command == "forward":
+            if not _forward(vault, args.to_folder):
+                return 1
         elif args.team_command == "revoke":
             if not _revoke(vault, args.device):
                 return 1
@@ -94,10 +99,51 @@ def cmd_team(args: argparse.Namespace) -> int:
                 state = (
                     t("cli.revoked_on", date=entry.revoked) if entry.revoked else t("cli.active")
                 )
-                print(f"  {entry.device_id}  {entry.name}  {entry.enrolled}  {state}")
+                flow = f"  {t('cli.flow_' + entry.flow)}" if entry.flow else ""
+                print(f"  {entry.device_id}  {entry.name}  {entry.enrolled}  {state}{flow}")
     finally:
         vault.close()
     return 0
+
+
+def _join_upper(vault: Vault, pasted: str, out: str | None) -> None:
+    """A lower office joins the level above: its device card for the upper supervisor."""
+    from sync import levels, team
+    from sync.cards import read_team_card
+
+    mine = team.team_secrets(vault)
+    name = mine.name if mine is not None else vault.device_id
+    card, previous = (levels.upper_card(vault), None)
+    new = read_team_card(pasted)
+    if card is not None and card.team_id == new.team_id and card.fingerprint != new.fingerprint:
+        previous = card
+    if previous is not None:
+        from fieldapp.errors import TeamCardChanged
+
+        print(
+            TeamCardChanged(old=previous.fingerprint, new=new.fingerprint).render(), file=sys.stderr
+        )
+        if not confirm("cli.card_changed_confirm"):
+            print(t("cli.card_change_refused"), file=sys.stderr)
+            return
+    joined, code = levels.join_upper(vault, pasted, name, accept_change=True)
+    say("cli.upper_joined", name=joined.name, fingerprint=joined.fingerprint)
+    print_card(code, out)
+
+
+def _forward(vault: Vault, folder: str) -> bool:
+    """A lower office's records to the level above, by a stick or a folder."""
+    from sync import levels
+    from sync.transports.folder import FolderTransport
+
+    stick = FolderTransport(Path(folder).expanduser())
+    stick.clean_temp()
+    result = levels.forward(vault, stick)
+    if result.failure is not None:
+        print(result.failure.render(), file=sys.stderr)
+        return False
+    say("cli.forwarded", bundles=len(result.delivered), path=folder)
+    return True
 
 
 def _supervisors_vault(args: argparse.Namespace) -> Vault | None:

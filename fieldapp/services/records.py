@@ -277,8 +277,10 @@ class RecordService:
         """Device id → the name to show for its changes: the team's enrolled devices (and the
         team's name for the supervisor's own), overridden by the names of profiles."""
         from sync import team
+        from sync.levels import level_names
 
-        names = {d.device_id: d.name for d in team.devices(self.vault)}
+        names = level_names(self.vault)  # the lower offices' workers, as their rosters name them
+        names.update((d.device_id, d.name) for d in team.devices(self.vault))
         secrets = team.team_secrets(self.vault)
         if secrets is not None:
             names[self.vault.device_id] = secrets.name

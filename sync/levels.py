@@ -1,0 +1,262 @@
+"""Levels (DESIGN §3.8): a street team joins a district team the way a worker joins a
+street, and a district a city.
+
+The lower supervisor's vault imports the upper team's card under its own key
+(``upper/card``: ``team/card`` is a worker's) and hands its device card — the same
+device and receiving keys it signs its downward bundles with — to the upper supervisor,
+who enrols it with a flow (``fieldapp team enrol CODE --flow records|aggregates``).
+
+Records upward (this module): the lower supervisor forwards the ops of its team — those
+written by the devices on its roster and by itself, with their original ids, authors and
+clocks — in level bundles (``sync.bundle`` version 3) sealed to the upper team and signed
+by its device; the roster (device → name and role) travels signed and sealed with them.
+Ops it received from above (written by the upper supervisors) are not sent back up.
+
+- The roster is every device enrolled in the lower team (revoked ones too: their ops
+  from before still go up) and, for a district forwarding to a city, the rosters its own
+  lower offices sent: every author whose ops it may forward.
+- ``up/state`` keeps the position in the vault's op log forwarded to and the chain (seq,
+  previous hash); it is stored in the same commit as the bundles it made (``up/bundle/``),
+  so a crash leaves the old state and no bundles, or the new state and all of them. A
+  bundle leaves the outbox only once the transport confirmed it (``deliver``).
+
+Upper side (``check_level``, called by the merge on every upward bundle): a level bundle
+only from a device enrolled with the ``records`` flow; no records at all from one
+enrolled for ``aggregates``; a roster may not claim a device enrolled at the upper team
+itself, the upper vault's own device, or a device on another office's roster. Each
+refusal quarantines the whole bundle. The roster of the last bundle applied is kept
+(``levels/roster/<device>``, in the same commit as its ops). An op that reaches the upper
+team by two routes (forwarded twice, or re-sent) is applied once: ops are deduplicated
+by id, and the fold is the same everywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fieldapp.errors import CardError, FieldappError, LevelRefused, TeamCardChanged
+from fieldapp.store import Vault
+from sync.bundle import Opened, digest, seal
+from sync.cards import TeamCard, read_team_card
+from sync.locking import sync_lock
+from sync.outbox import chunk_ops
+from sync.team import (
+    AGGREGATES,
+    RECORDS,
+    TEAM_DEVICES,
+    device_key,
+    devices,
+    my_device_code,
+    receiving_key,
+    team_secrets,
+)
+from sync.transports.base import Transport
+
+UPPER_CARD = "upper/card"  # the upper team's card, on a lower supervisor's vault
+UP_STATE = "up/state"  # {"pos": log position forwarded to, "seq": last cut, "digest": its hash}
+UP_BUNDLE = "up/bundle/"  # + seq (8 digits): a level bundle waiting for delivery
+ROSTER = "levels/roster/"  # + lower device: the roster of its last bundle applied here
+
+
+@dataclass
+class UpwardResult:
+    """What one forward did: bundles cut, the sequence numbers delivered, the bundles still
+    waiting and, when delivery stopped, why."""
+
+    cut: int = 0
+    delivered: list[int] = field(default_factory=list)
+    pending: int = 0
+    failure: FieldappError | None = None
+
+
+# ------------------------------------------------------------------ lower side
+
+
+def upper_card(vault: Vault) -> TeamCard | None:
+    """The card of the team this office reports to, or ``None`` before it joins one."""
+    code = vault.get_meta(UPPER_CARD)
+    return read_team_card(code) if code else None
+
+
+def join_upper(
+    vault: Vault, team_code: str, name: str, *, accept_change: bool = False
+) -> tuple[TeamCard, str]:
+    """Join the level above with its team card: returns the card and this office's device
+    card code for the upper supervisor to enrol (with a flow). ``CardError`` unless this
+    vault holds a team (``no_team``), for this office's own card (``upper_is_own``) or a
+    card of another team than the one joined (``other_team``); a card of the same team
+    with another fingerprint raises ``TeamCardChanged`` unless ``accept_change``."""
+    own = team_secrets(vault)
+    if own is None:
+        raise CardError(what="no_team")
+    card = read_team_card(team_code)
+    if card.team_id == own.team_id:
+        raise CardError(what="upper_is_own")
+    current = upper_card(vault)
+    if current is not None and current.team_id != card.team_id:
+        raise CardError(what="other_team")
+    if current is not None and current.fingerprint != card.fingerprint and not accept_change:
+        raise TeamCardChanged(old=current.fingerprint, new=card.fingerprint)
+    receiving_key(vault)  # what the upper team seals its feedback to: on the card below
+    vault.commit((), kv={UPPER_CARD: "".join(team_code.split())})
+    code = my_device_code(vault, name, card)
+    assert code is not None
+    return card, code
+
+
+def roster(vault: Vault) -> dict[str, dict[str, str]]:
+    """Device → ``{"name", "role"}`` of every author this office forwards besides itself:
+    its enrolled devices (``worker``, or ``supervisor`` for a lower office) and the devices
+    on its lower offices' rosters."""
+    out: dict[str, dict[str, str]] = {}
+    for key in vault.meta_keys(ROSTER):
+        for device, entry in (vault.get_meta(key) or {}).items():
+            out[device] = {"name": str(entry["name"]), "role": str(entry["role"])}
+    for entry in devices(vault):
+        role = "supervisor" if entry.flow else "worker"
+        out[entry.device_id] = {"name": (entry.name or entry.device_id)[:100], "role": role}
+    out.pop(vault.device_id, None)
+    return out
+
+
+def cut(vault: Vault) -> int:
+    """Cut what this office has not forwarded yet into level bundles (one atomic commit
+    with the new state); returns how many. ``CardError`` (``not_joined``) before it joins
+    a level above."""
+    with sync_lock(vault):
+        card = upper_card(vault)
+        if card is None:
+            raise CardError(what="not_joined")
+        state = vault.get_meta(UP_STATE, {"pos": 0, "seq": 0, "digest": ""})
+        log, end = vault.ops_since(int(state["pos"]))
+        names = roster(vault)
+        unique = {
+            op.op_id: op for op in log if op.device_id == vault.device_id or op.device_id in names
+        }
+        ordered = sorted(unique.values(), key=lambda op: (op.hlc, op.device_id))
+        seq, prev = int(state["seq"]), str(state["digest"])
+        kv: dict[str, Any] = {}
+        if ordered:
+            key = device_key(vault)
+            stamp = vault.clock.now().isoformat(timespec="seconds")
+            for chunk in chunk_ops(ordered):
+                seq += 1
+                data = seal(
+                    chunk,
+                    team_id=card.team_id,
+                    team_key=card.encryption_key(),
+                    device_id=vault.device_id,
+                    sign_key=key,
+                    seq=seq,
+                    prev=prev,
+                    roster=names,
+                )
+                prev = digest(data)
+                kv[f"{UP_BUNDLE}{seq:08d}"] = {
+                    "data": base64.b64encode(data).decode(),
+                    "ops": len(chunk),
+                    "digest": prev,
+                    "cut": stamp,
+                }
+        made = seq - int(state["seq"])
+        if made or end != int(state["pos"]):
+            kv[UP_STATE] = {"pos": end, "seq": seq, "digest": prev}
+            vault.commit((), kv=kv)
+        return made
+
+
+def pending(vault: Vault) -> list[int]:
+    """The level bundles waiting for delivery, by sequence number."""
+    return sorted(int(k[len(UP_BUNDLE) :]) for k in vault.meta_keys(UP_BUNDLE))
+
+
+def deliver(vault: Vault, transport: Transport) -> UpwardResult:
+    """Send the waiting level bundles in order, where the upper team's merge reads its
+    devices' bundles (a stick, a folder, the hub); each leaves the outbox only once the
+    transport confirmed it."""
+    result = UpwardResult()
+    with sync_lock(vault):
+        card = upper_card(vault)
+        if card is None:
+            raise CardError(what="not_joined")
+        for seq in pending(vault):
+            key = f"{UP_BUNDLE}{seq:08d}"
+            data = base64.b64decode(vault.get_meta(key)["data"])
+            try:
+                transport.put(transport.key_for(card.team_id, vault.device_id, seq), data)
+            except FieldappError as exc:
+                result.failure = exc
+                break
+            vault.commit((), kv={key: None})
+            result.delivered.append(seq)
+        result.pending = len(pending(vault))
+    return result
+
+
+def forward(vault: Vault, transport: Transport) -> UpwardResult:
+    """Cut what is new, then deliver everything waiting."""
+    with sync_lock(vault):
+        made = cut(vault)
+        result = deliver(vault, transport)
+    result.cut = made
+    return result
+
+
+# ------------------------------------------------------------------ upper side
+
+
+def check_level(vault: Vault, opened: Opened) -> None:
+    """What the upper team takes from an enrolled device (see the module docstring):
+    :class:`LevelRefused` for the whole bundle otherwise."""
+    enrolled: Mapping[str, Any] = vault.get_meta(TEAM_DEVICES, {})
+    device = opened.header.device
+    flow = (enrolled.get(device) or {}).get("flow", "")
+    refusal: LevelRefused | None = None
+    if flow == AGGREGATES:
+        refusal = LevelRefused("bundle.aggregates_only", device=device)
+    elif opened.roster is not None and flow != RECORDS:
+        refusal = LevelRefused("bundle.not_a_level", device=device)
+    elif opened.roster is not None:
+        refusal = _roster_refusal(vault, device, opened.roster, enrolled)
+    if refusal is not None:
+        refusal.authentic = True  # raised on an opened (signed) bundle
+        raise refusal
+
+
+def _roster_refusal(
+    vault: Vault, device: str, claims: Mapping[str, Any], enrolled: Mapping[str, Any]
+) -> LevelRefused | None:
+    others = {
+        key[len(ROSTER) :]: set(vault.get_meta(key) or {})
+        for key in vault.meta_keys(ROSTER)
+        if key[len(ROSTER) :] != device
+    }
+    for claimed in sorted(claims):
+        if claimed == vault.device_id or claimed in enrolled:
+            return LevelRefused("bundle.roster_enrolled", device=device, claimed=claimed)
+        for other, theirs in sorted(others.items()):
+            if claimed in theirs:
+                name = (enrolled.get(other) or {}).get("name") or other
+                return LevelRefused(
+                    "bundle.roster_other", device=device, claimed=claimed, other=name
+                )
+    return None
+
+
+def roster_kv(opened: Opened) -> dict[str, Any]:
+    """What the commit applying a level bundle keeps of it: its roster."""
+    if opened.roster is None:
+        return {}
+    return {ROSTER + opened.header.device: {d: dict(e) for d, e in opened.roster.items()}}
+
+
+def level_names(vault: Vault) -> dict[str, str]:
+    """Device → name of every author on the rosters the lower offices sent (for history)."""
+    out: dict[str, str] = {}
+    for key in vault.meta_keys(ROSTER):
+        for device, entry in (vault.get_meta(key) or {}).items():
+            out[device] = str(entry.get("name") or device)
+    return out
