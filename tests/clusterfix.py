@@ -106,15 +106,25 @@ class Cluster:
             doc: dict[str, Any] = orjson.loads(answer.read())
         return doc
 
-    def live_volume_servers(self) -> set[str]:
-        """The volume servers (``host:port``) the master currently counts."""
-        nodes: set[str] = set()
+    def volume_ids(self) -> dict[str, str]:
+        """Each volume server the master currently counts (``host:port``) → the ids of
+        the volumes it holds, as the master writes them (``" 1-4"``)."""
+        nodes: dict[str, str] = {}
         topology = self.status().get("Topology", {})
         for dc in topology.get("DataCenters") or []:
             for rack in dc.get("Racks") or []:
                 for node in rack.get("DataNodes") or []:
-                    nodes.add(str(node["Url"]))
+                    nodes[str(node["Url"])] = str(node.get("VolumeIds", "")).strip()
         return nodes
+
+    def live_volume_servers(self) -> set[str]:
+        """The volume servers (``host:port``) the master currently counts."""
+        return set(self.volume_ids())
+
+    def replication(self, collection: str) -> set[str]:
+        """The replication settings of the volumes the master keeps for ``collection``."""
+        layouts = self.status().get("Topology", {}).get("Layouts") or []
+        return {str(lay["replication"]) for lay in layouts if lay.get("collection") == collection}
 
     def wait_until(
         self, what: str, ready: Callable[[], bool], timeout: float = READY_TIMEOUT
@@ -206,10 +216,14 @@ def _ports(count: int) -> list[int]:
     return ports
 
 
-def start_cluster(root: Path, identities: dict[str, Any], ready: Callable[[str], bool]) -> Cluster:
+def start_cluster(
+    root: Path, identities: dict[str, Any], bucket: str, ready: Callable[[str], bool]
+) -> Cluster:
     """Start master, two volume servers and filer + S3 under ``root``; ``ready(endpoint)``
-    says when the S3 gateway serves (the caller's probe: it has the credentials).
-    Every process is killed again when starting fails."""
+    says when the S3 gateway serves ``bucket`` (the caller's probe: it has the
+    credentials, and makes the bucket). Then writes to the bucket are made durable as
+    ``fieldapp hub`` makes them (``fs.configure -fsync=true``). Every process is killed
+    again when starting fails."""
     weed = str(hubmod.weed_binary())
     config = hubmod.write_identities(root / "s3", identities)
     master_port, filer_port, s3_port, *volume_ports = _ports(5)
@@ -236,6 +250,7 @@ def start_cluster(root: Path, identities: dict[str, Any], ready: Callable[[str],
         cluster.wait_until("volumes", lambda: cluster.live_volume_servers() >= want)
         filer.start()
         cluster.wait_until("s3", lambda: ready(cluster.endpoint))
+        hubmod._durable_writes(Path(weed), master_port, bucket, root / "shell.log")
         return cluster
     except BaseException:
         cluster.close()

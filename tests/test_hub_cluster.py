@@ -45,7 +45,9 @@ def cluster_team(tmp_path: Path) -> Iterator[tuple[Team, Cluster]]:
     admin = Credentials.from_json(team.hub_admin(t.sup))
     assert admin is not None
     identities = team.hub_identities(t.sup, BUCKET)
-    cluster = start_cluster(tmp_path / "cluster", identities, lambda ep: _answers(ep, admin))
+    cluster = start_cluster(
+        tmp_path / "cluster", identities, BUCKET, lambda ep: _answers(ep, admin)
+    )
     try:
         # `fieldapp team hub URL` on the supervisor, `fieldapp team join` again on the worker.
         secrets = team.set_hub(t.sup, {"endpoint": cluster.endpoint, "bucket": BUCKET})
@@ -71,6 +73,11 @@ def test_volume_server_killed_mid_upload_loses_nothing(
     before = {seq: outbox.bundle_bytes(worker, seq) for seq in outbox.pending_bundles(worker)}
     first = hubsync.upload(worker, t.worker_transport(0))
     assert first.delivered == list(before) and first.pending == 0
+
+    # Replication 001 as the master keeps it: every volume on both servers.
+    assert cluster.replication(BUCKET) == {"001"}
+    held = cluster.volume_ids()
+    assert len(held) == 2 and len(set(held.values())) == 1 and "" not in held.values()
 
     # Three more bundles waiting, and a volume server killed as the second one goes up.
     for tag in ("甲", "乙", "丙"):
@@ -99,7 +106,7 @@ def test_volume_server_killed_mid_upload_loses_nothing(
     assert outbox.pending_bundles(worker) == waiting[KILL_AT - 1 :]
     before.update({seq: sent[seq] for seq in during.delivered})
 
-    # Replication 001: what was stored before the kill is read from the other server.
+    # What was stored before the kill is read from the copy on the other server.
     for seq, data in before.items():
         assert sup.get(f"inbox/{worker.device_id}/{seq:08d}.fbundle") == data
 
