@@ -121,10 +121,17 @@ class Cluster:
         """The volume servers (``host:port``) the master currently counts."""
         return set(self.volume_ids())
 
+    def _layouts(self, collection: str) -> list[dict[str, Any]]:
+        layouts = self.status().get("Topology", {}).get("Layouts") or []
+        return [lay for lay in layouts if lay.get("collection") == collection]
+
     def replication(self, collection: str) -> set[str]:
         """The replication settings of the volumes the master keeps for ``collection``."""
-        layouts = self.status().get("Topology", {}).get("Layouts") or []
-        return {str(lay["replication"]) for lay in layouts if lay.get("collection") == collection}
+        return {str(lay["replication"]) for lay in self._layouts(collection)}
+
+    def writable(self, collection: str) -> list[int]:
+        """The volumes of ``collection`` the master would place a write on now."""
+        return [int(v) for lay in self._layouts(collection) for v in lay.get("writables") or []]
 
     def wait_until(
         self, what: str, ready: Callable[[], bool], timeout: float = READY_TIMEOUT

@@ -110,8 +110,12 @@ def test_volume_server_killed_mid_upload_loses_nothing(
     for seq, data in before.items():
         assert sup.get(f"inbox/{worker.device_id}/{seq:08d}.fbundle") == data
 
-    # The server comes back; the app's next pass delivers the rest, in order.
+    # The server comes back with its copies; the app's next pass delivers the rest.
+    assert cluster.writable(BUCKET) == []
     cluster.restart_volume(1)
+    cluster.wait_until(
+        "copies back", lambda: cluster.volume_ids() == held and bool(cluster.writable(BUCKET))
+    )
     after = hubsync.upload(worker, transport)
     assert after.failure is None and after.delivered == waiting[KILL_AT - 1 :]
     assert outbox.pending_bundles(worker) == [] and outbox.pending_ops(worker) == []
