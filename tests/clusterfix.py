@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +63,8 @@ class Proc:
 
     def kill(self) -> None:
         """SIGKILL its whole process group and reap it (a power cut, or teardown)."""
-        if self.process is None:
-            return
+        if self.process is None or self.process.poll() is not None:
+            return  # already gone and reaped: its group id may be someone else's by now
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
@@ -86,7 +86,7 @@ class Cluster:
     master: Proc
     volumes: list[Proc]
     filer: Proc
-    volume_ports: list[int] = field(default_factory=list)
+    volume_ports: list[int]
     killed: Proc | None = None  # the volume server killed on purpose (not a failure)
 
     @property
