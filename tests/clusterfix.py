@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import time
@@ -213,6 +214,38 @@ def filer_command(port: int, s3_port: int, root: Path, master: str, config: Path
     ]
 
 
+def _answers_http(url: str) -> bool:
+    """Whether ``url`` answers 200."""
+    with urllib.request.urlopen(url, timeout=2) as answer:
+        return bool(answer.status == 200)
+
+
+def shell_script(bucket: str) -> str:
+    """What ``weed shell`` is given once the filer runs: the team's bucket, and every write
+    to it fsync'd by the volume servers before the answer (as ``fieldapp hub`` has it)."""
+    return (
+        f"s3.bucket.create -name {bucket}\n"
+        f"fs.configure -locationPrefix=/buckets/{bucket}/ -fsync=true -apply\n"
+    )
+
+
+def _shell(weed: str, master: str, script: str, log_path: Path) -> None:
+    """Run ``script`` in ``weed shell``; ``ClusterError`` unless the bucket was made and
+    fsync is on."""
+    try:
+        done = subprocess.run(
+            [weed, "shell", f"-master={master}"],
+            input=script.encode(),
+            capture_output=True,
+            timeout=60,
+        )
+    except subprocess.TimeoutExpired:
+        raise ClusterError(f"weed shell did not finish: {script!r}") from None
+    log_path.write_bytes(done.stdout + done.stderr)
+    if done.returncode != 0 or not re.search(rb'"fsync":\s*true', done.stdout):
+        raise ClusterError(f"weed shell failed; {log_path}")
+
+
 def _ports(count: int) -> list[int]:
     """``count`` distinct free ports, each with its gRPC companion (+10000) free too."""
     ports: list[int] = []
@@ -226,11 +259,10 @@ def _ports(count: int) -> list[int]:
 def start_cluster(
     root: Path, identities: dict[str, Any], bucket: str, ready: Callable[[str], bool]
 ) -> Cluster:
-    """Start master, two volume servers and filer + S3 under ``root``; ``ready(endpoint)``
-    says when the S3 gateway serves ``bucket`` (the caller's probe: it has the
-    credentials, and makes the bucket). Then writes to the bucket are made durable as
-    ``fieldapp hub`` makes them (``fs.configure -fsync=true``). Every process is killed
-    again when starting fails."""
+    """Start master, two volume servers and filer + S3 under ``root``, make ``bucket``
+    (:func:`shell_script`); ``ready(endpoint)`` says when the S3 gateway serves it (the
+    caller's probe: it has the credentials). Every process is killed again when
+    starting fails."""
     weed = str(hubmod.weed_binary())
     config = hubmod.write_identities(root / "s3", identities)
     master_port, filer_port, s3_port, *volume_ports = _ports(5)
@@ -256,8 +288,10 @@ def start_cluster(
         want = {f"127.0.0.1:{p}" for p in volume_ports}
         cluster.wait_until("volumes", lambda: cluster.live_volume_servers() >= want)
         filer.start()
+        filer_url = f"http://127.0.0.1:{filer_port}/"
+        cluster.wait_until("filer", lambda: _answers_http(filer_url))
+        _shell(weed, master_addr, shell_script(bucket), root / "shell.log")
         cluster.wait_until("s3", lambda: ready(cluster.endpoint))
-        hubmod._durable_writes(Path(weed), master_port, bucket, root / "shell.log")
         return cluster
     except BaseException:
         cluster.close()
