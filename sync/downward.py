@@ -233,13 +233,16 @@ def deliver(vault: Vault, transport: Transport, prefix: str) -> Delivery:
     return result
 
 
-def fetch(vault: Vault, transport: Transport, prefix: str) -> Summary:
+def fetch(
+    vault: Vault, transport: Transport, prefix: str, receiver: Receiver | None = None
+) -> Summary:
     """Take what ``transport`` holds for this device (under ``<prefix><this device>/``)
     and open it (``receive_all``), oldest first per sender. A bundle below a sender's
     high-water mark is not fetched again; an entry that is not a regular file or is
     larger than a bundle may be is refused on its own (one bad entry never stops the
-    others)."""
-    merger = Merger(vault, worker_receiver(vault))
+    others). ``receiver``: who opens them, when not this worker's device for its team (a
+    lower office taking the level above's feedback: no resident leaves it by that)."""
+    merger = Merger(vault, receiver or worker_receiver(vault))
     summary = Summary()
     mine = f"{prefix}{vault.device_id}/"
     wanted: list[tuple[tuple[str, int], Any]] = []
@@ -269,5 +272,6 @@ def fetch(vault: Vault, transport: Transport, prefix: str) -> Summary:
             continue
         summary.outcomes += merger.receive(data, source)
     summary.outcomes += merger.settle()
-    leaving.settle(vault)  # residents an assignment took away: purged once delivered
+    if receiver is None:
+        leaving.settle(vault)  # residents an assignment took away: purged once delivered
     return summary

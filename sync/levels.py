@@ -35,11 +35,11 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldapp.errors import CardError, FieldappError, LevelRefused, TeamCardChanged
 from fieldapp.store import Vault
-from sync.bundle import Opened, digest, seal
+from sync.bundle import Enrolled, Opened, digest, seal
 from sync.cards import TeamCard, read_team_card
 from sync.locking import sync_lock
 from sync.outbox import chunk_ops
@@ -54,6 +54,9 @@ from sync.team import (
     team_secrets,
 )
 from sync.transports.base import Transport
+
+if TYPE_CHECKING:
+    from sync.merge import Receiver, Summary
 
 UPPER_CARD = "upper/card"  # the upper team's card, on a lower supervisor's vault
 UP_STATE = "up/state"  # {"pos": log position forwarded to, "seq": last cut, "digest": its hash}
@@ -203,6 +206,28 @@ def forward(vault: Vault, transport: Transport) -> UpwardResult:
         result = deliver(vault, transport)
     result.cut = made
     return result
+
+
+def upper_receiver(vault: Vault) -> Receiver:
+    """This office as the recipient of the level above's downward bundles (feedback,
+    assignments, notes: DESIGN §3.8, the machinery of §3.7): the upper team, this device's
+    receiving key, the supervisor devices the upper card names."""
+    from sync.merge import Receiver
+
+    card = upper_card(vault)
+    if card is None:
+        raise CardError(what="not_joined")
+    senders = {did: Enrolled(dev.sign_pub, dev.revoked) for did, dev in card.supervisors.items()}
+    return Receiver(card.team_id, receiving_key(vault), senders, vault.device_id)
+
+
+def fetch(vault: Vault, transport: Transport, prefix: str) -> Summary:
+    """Open what the level above left for this office on ``transport`` (under
+    ``<prefix><this device>/``). Its own scope cut then carries it on to the workers who
+    hold those residents; no resident leaves this office by what comes from above."""
+    from sync import downward
+
+    return downward.fetch(vault, transport, prefix, receiver=upper_receiver(vault))
 
 
 # ------------------------------------------------------------------ upper side

@@ -25,6 +25,10 @@ files: a device holding one of them receives it, with the others' record ids in 
 
 Per device the vault keeps ``scope/state/<device>``: the position in the vault's op log
 (:meth:`~fieldapp.store.Vault.log_length`) cut up to and the residents in its scope then.
+A lower office enrolled for records (DESIGN §3.8) is cut for the same way: its scope is
+the residents that it or a device on its roster holds, and what they wrote is left out
+(it forwarded those ops itself).
+
 It is stored in the same commit as the device's bundles (``cut_for``'s ``kv``): a crash
 leaves the old state and no bundles, or the new state and all of them. A device not
 enrolled or without a receiving key yet is left as it stands (its turn comes when it can
@@ -47,7 +51,7 @@ from fieldapp.errors import FieldappError
 from fieldapp.store import Vault
 from sync import downward
 from sync.locking import sync_lock
-from sync.team import devices, team_secrets
+from sync.team import RECORDS, DeviceEntry, devices, team_secrets
 
 SCOPE_STATE = "scope/state/"  # + device: {"pos": log position cut to, "residents": [...]}
 RESIDENT = RecordKind.RESIDENT.value
@@ -87,6 +91,21 @@ def scopes(vault: Vault) -> dict[str, set[str]]:
             if isinstance(device, str):
                 out.setdefault(device, set()).add(resident)
     return out
+
+
+def office_authors(vault: Vault, entries: Iterable[DeviceEntry]) -> dict[str, frozenset[str]]:
+    """A lower office enrolled for records (DESIGN §3.8) → the authors whose ops it holds:
+    itself and the devices on the roster of its last bundle. Its scope is the residents
+    any of them holds; what they wrote is not sent back down."""
+    from sync.levels import ROSTER
+
+    return {
+        entry.device_id: frozenset(
+            {entry.device_id, *(vault.get_meta(ROSTER + entry.device_id) or {})}
+        )
+        for entry in entries
+        if entry.flow == RECORDS and entry.revoked is None
+    }
 
 
 def scope_of(vault: Vault, device: str) -> set[str]:
@@ -149,6 +168,11 @@ def cut(vault: Vault) -> ScopeCut:
         log, end = vault.ops_since(start)  # before the scope: see the module docstring
         now = scopes(vault)
         enrolled = {d.device_id: d for d in devices(vault)}
+        authors = office_authors(vault, enrolled.values())  # a lower office: what it holds
+        for office, members in authors.items():
+            held_there = set().union(*(now.get(m, set()) for m in members))
+            if held_there:
+                now[office] = held_there
         residents: dict[str, frozenset[str]] = {}  # record → residents, this cut's cache
 
         def of(record_id: str) -> frozenset[str]:
@@ -214,8 +238,15 @@ def cut(vault: Vault) -> ScopeCut:
                     send[op.op_id] = op
             for rid in sorted(whole):
                 send.update((op.op_id, op) for op in vault.history(rid))
-            # The invariant, whatever led here: nothing outside the scope is sealed.
-            ops = [op for op in send.values() if of(op.record_id) & held or op.record_id in leaving]
+            # The invariant, whatever led here: nothing outside the scope is sealed. A lower
+            # office holds what it and its roster wrote (it forwarded them): not sent back.
+            theirs = authors.get(device, frozenset())
+            ops = [
+                op
+                for op in send.values()
+                if (of(op.record_id) & held or op.record_id in leaving)
+                and op.device_id not in theirs
+            ]
             new_state = {"pos": end, "residents": sorted(held)}
             if ops:
                 result.bundles[device] = downward.cut_for(

@@ -146,3 +146,49 @@ def test_a_team_without_a_hub_says_so(tmp_path: Path) -> None:
     assert merged.returncode == 1 and "no hub yet" in merged.stderr
     nothing = fieldapp(sup, "merge")
     assert nothing.returncode == 2 and "--from-hub" in nothing.stdout
+
+
+def test_a_street_joins_the_district_and_forwards_by_stick(tmp_path: Path) -> None:
+    """`team join-upper`, `team enrol --flow records`, `team forward --to-folder`, then the
+    district's `merge` of that stick: the street's records are at the district, named."""
+    street, district = tmp_path / "street", tmp_path / "district"
+    for path in (street, district):
+        Vault.create(path, PASSPHRASE, kdf=FAST_KDF)[0].close()
+    assert (
+        fieldapp(
+            street, "team", "create", "八廓街道", "--out", str(tmp_path / "s.fteam")
+        ).returncode
+        == 0
+    )
+    made = fieldapp(district, "team", "create", "城关区", "--out", str(tmp_path / "d.fteam"))
+    assert made.returncode == 0, made.stderr
+    not_yet = fieldapp(street, "team", "forward", "--to-folder", str(tmp_path / "stick"))
+    assert not_yet.returncode == 1 and "join a team first" in not_yet.stderr
+    joined = fieldapp(
+        street,
+        "team",
+        "join-upper",
+        str(tmp_path / "d.fteam"),
+        "--out",
+        str(tmp_path / "s.fdevice"),
+    )
+    assert joined.returncode == 0 and "城关区" in joined.stdout, joined.stderr
+    wrong = fieldapp(district, "team", "enrol", str(tmp_path / "s.fdevice"), "--flow", "all")
+    assert wrong.returncode == 2  # argparse: not one of the choices
+    enrolled = fieldapp(district, "team", "enrol", str(tmp_path / "s.fdevice"), "--flow", "records")
+    assert enrolled.returncode == 0, enrolled.stderr
+    assert "office: sends records" in fieldapp(district, "team", "list").stdout
+    v = Vault.open(street, PASSPHRASE)
+    rid = new_id()
+    v.commit([Change("resident", rid, {"name": "格桑", "community": "八廓社区"})])
+    v.close()
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    forwarded = fieldapp(street, "team", "forward", "--to-folder", str(stick))
+    assert forwarded.returncode == 0, forwarded.stderr
+    assert "1 bundle(s) for the level above" in forwarded.stdout
+    merged = fieldapp(district, "merge", str(stick))
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    d = Vault.open(district, PASSPHRASE)
+    assert d.get(rid)["name"] == "格桑"
+    d.close()

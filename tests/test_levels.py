@@ -476,3 +476,76 @@ def test_the_district_converges_whatever_the_order_and_the_repeats(
     finally:
         for vault in lv.vaults():
             vault.close(compact=False)
+
+
+# ------------------------------------------------------------------ downward
+
+
+def test_a_districts_please_explain_reaches_the_worker_and_the_answer_comes_back(
+    lv: Levels, tmp_path: Path
+) -> None:
+    """The district writes a "please explain" note on a resident a street's worker holds:
+    it goes down to that street (sealed to its device, the district's scope for it being
+    what its roster holds), the street carries it on to the worker, the worker answers, and
+    the answer comes back up through the street to the district."""
+    from fieldapp.domain.enums import NoteAction, NoteStatus
+    from sync import downward, scope
+
+    street = lv.streets[0]
+    zhuoma = street.workers["卓玛"]
+    rid = resident(zhuoma, "格桑")
+    up(zhuoma, street.sup)
+    assignments.assign(street.sup, rid, zhuoma.device_id)
+    stick = tmp_path / "stick"
+    levels.forward(street.sup, FolderTransport(stick))
+    merged = merge_sources(lv.district, [stick])  # and the district's scope cut after it
+    assert merged.count("applied") == 1 and merged.scope_error is None
+    assert merged.scope is not None and street.sup.device_id not in merged.scope.bundles
+    # Nothing went back down: the street holds all of it already.
+    note = RecordService(lv.district).write_note(rid, NoteAction.EXPLAIN, "为什么两周没有探访？")
+    cut = scope.cut(lv.district)
+    assert cut.bundles == {street.sup.device_id: 1} and cut.ops[street.sup.device_id] >= 1
+    downward.deliver(lv.district, FolderTransport(stick), downward.STICK_PREFIX)
+    # The other street gets nothing: none of its residents.
+    assert lv.streets[1].sup.device_id not in cut.bundles
+    received = levels.fetch(street.sup, FolderTransport(stick), downward.STICK_PREFIX)
+    assert [o.kind for o in received.outcomes] == ["applied"]
+    assert street.sup.get(note.id)["text"] == "为什么两周没有探访？"
+    assert street.sup.get(rid) is not None  # nothing left the street by it
+    # The street carries it on to the worker who holds the resident.
+    scope.cut(street.sup)
+    for seq in downward.pending_for(street.sup, zhuoma.device_id):
+        downward.receive(zhuoma, downward.bundle_for(street.sup, zhuoma.device_id, seq))
+    assert zhuoma.get(note.id)["text"] == "为什么两周没有探访？"
+    assert not street.workers["扎西"].get(note.id)
+    # The worker answers; the answer goes up to the street, and on to the district.
+    RecordService(zhuoma).set_note_status(note.id, NoteStatus.ACKNOWLEDGED)
+    up(zhuoma, street.sup)
+    assert [o.kind for o in forward(street.sup, lv.district)] == ["applied"]
+    assert lv.district.get(note.id)["status"] == "acknowledged"
+
+
+def test_a_downward_bundle_from_anyone_but_the_level_above_is_refused(lv: Levels) -> None:
+    """A street takes feedback only from the supervisor devices on the upper card: the
+    other street's device, sealing to it, is refused and nothing is applied."""
+    from sync import downward
+
+    one, other = lv.streets[0].sup, lv.streets[1].sup
+    rid = resident(other, "假的")
+    card = levels.upper_card(one)
+    assert card is not None
+    recv = team.receiving_key(one).public_key()
+    data = bundle.seal(
+        other.history(rid),
+        team_id=card.team_id,
+        team_key=recv,
+        device_id=other.device_id,
+        sign_key=team.device_key(other),
+        seq=1,
+        prev="",
+        to=one.device_id,
+    )
+    merger = Merger(one, levels.upper_receiver(one))
+    (outcome,) = merger.receive(data)
+    assert outcome.kind == "quarantined" and one.get(rid) is None
+    assert outcome.reason is not None and outcome.reason.msg_id == "bundle.unknown_supervisor"

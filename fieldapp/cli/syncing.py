@@ -132,8 +132,11 @@ def _join_upper(vault: Vault, pasted: str, out: str | None) -> None:
 
 
 def _forward(vault: Vault, folder: str) -> bool:
-    """A lower office's records to the level above, by a stick or a folder."""
-    from sync import levels
+    """A lower office's round trip with the level above, by a stick or a folder: its
+    team's records up, then what the level above left for it (feedback, notes), which
+    its scope cut carries on to the workers holding those residents."""
+    from fieldapp.services import syncing
+    from sync import downward, levels, scope
     from sync.transports.folder import FolderTransport
 
     stick = FolderTransport(Path(folder).expanduser())
@@ -143,7 +146,12 @@ def _forward(vault: Vault, folder: str) -> bool:
         print(result.failure.render(), file=sys.stderr)
         return False
     say("cli.forwarded", bundles=len(result.delivered), path=folder)
-    return True
+    received = levels.fetch(vault, stick, downward.STICK_PREFIX)
+    say("cli.from_above", applied=received.count("applied"), ops=received.ops)
+    scope.try_cut(vault)  # on to the workers at their next sync
+    for line in syncing.refusals(received):
+        print(line)
+    return not received.count("quarantined")
 
 
 def _supervisors_vault(args: argparse.Namespace) -> Vault | None:
