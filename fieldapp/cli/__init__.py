@@ -139,7 +139,8 @@ def _safe_streams() -> None:
 
 
 CARD_COMMANDS = ("join", "enrol", "join-upper")  # `team join CARD…`, `team enrol CARD…`
-CARD_OPTIONS = {"--out": 1, "--flow": 1, "-h": 0, "--help": 0}  # what else those take, and its arity
+# What else those take, and its arity.
+CARD_OPTIONS = {"--out": 1, "--flow": 1, "-h": 0, "--help": 0}
 
 
 def card_words_last(argv: list[str]) -> list[str]:
