@@ -528,7 +528,6 @@ def test_a_districts_please_explain_reaches_the_worker_and_the_answer_comes_back
 def test_a_downward_bundle_from_anyone_but_the_level_above_is_refused(lv: Levels) -> None:
     """A street takes feedback only from the supervisor devices on the upper card: the
     other street's device, sealing to it, is refused and nothing is applied."""
-    from sync import downward
 
     one, other = lv.streets[0].sup, lv.streets[1].sup
     rid = resident(other, "假的")
