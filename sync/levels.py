@@ -37,12 +37,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
+from fieldapp.domain.ops import Op
 from fieldapp.errors import CardError, FieldappError, LevelRefused, TeamCardChanged
 from fieldapp.store import Vault
-from sync.bundle import Enrolled, Opened, digest, seal
+from sync.bundle import MAX_OPS, MAX_RAW, Enrolled, Opened, digest, seal
 from sync.cards import TeamCard, read_team_card
 from sync.locking import sync_lock
-from sync.outbox import chunk_ops
+from sync.outbox import MAX_BYTES_PER_BUNDLE, MAX_OPS_PER_BUNDLE
 from sync.team import (
     AGGREGATES,
     RECORDS,
@@ -62,6 +65,9 @@ UPPER_CARD = "upper/card"  # the upper team's card, on a lower supervisor's vaul
 UP_STATE = "up/state"  # {"pos": log position forwarded to, "seq": last cut, "digest": its hash}
 UP_BUNDLE = "up/bundle/"  # + seq (8 digits): a level bundle waiting for delivery
 ROSTER = "levels/roster/"  # + lower device: the roster of its last bundle applied here
+# Past these a run is cut even inside a record (a bundle may never exceed MAX_OPS/MAX_RAW).
+HARD_OPS = MAX_OPS // 2
+HARD_BYTES = MAX_RAW // 2
 
 
 @dataclass
@@ -145,7 +151,7 @@ def cut(vault: Vault) -> int:
         if ordered:
             key = device_key(vault)
             stamp = vault.clock.now().isoformat(timespec="seconds")
-            for chunk in chunk_ops(ordered):
+            for chunk in chunks(ordered):
                 seq += 1
                 data = seal(
                     chunk,
@@ -169,6 +175,48 @@ def cut(vault: Vault) -> int:
             kv[UP_STATE] = {"pos": end, "seq": seq, "digest": prev}
             vault.commit((), kv=kv)
         return made
+
+
+def chunks(ops: list[Op]) -> list[list[Op]]:
+    """``ops`` in ``(hlc, author)`` order, in bundle-sized runs (``sync.outbox``'s sizes)
+    that never end inside a record made here: its required fields are all in the same
+    bundle, or the upper team would hold that bundle waiting for the rest — behind it in
+    the same chain. Several authors' ops interleave in this order, so ``chunk_ops``'s
+    runs of one record do not do. A run goes past the usual size until every record it
+    began is whole; only at the hard limit of a bundle is it cut regardless (the
+    receiver's settling then applies the two together)."""
+    from fieldapp.domain.validation import missing_fields
+
+    union: dict[str, dict[str, Any]] = {}  # what this cut holds of each record
+    kinds: dict[str, str] = {}
+    for op in ops:
+        union.setdefault(op.record_id, {})[op.field] = True
+        kinds.setdefault(op.record_id, op.kind)
+    made_here = {rid for rid, fields in union.items() if not missing_fields(kinds[rid], fields)}
+    out: list[list[Op]] = [[]]
+    size = 0
+    begun: dict[str, dict[str, Any]] = {}  # records made here, not yet whole in this run
+    seen: set[str] = set()
+    for op in ops:
+        row = len(orjson.dumps(op.value)) + 120
+        full = len(out[-1]) >= MAX_OPS_PER_BUNDLE or size + row > MAX_BYTES_PER_BUNDLE
+        hard = len(out[-1]) >= HARD_OPS or size + row > HARD_BYTES
+        if out[-1] and ((full and not begun) or hard):
+            out.append([])
+            size = 0
+            begun.clear()
+        out[-1].append(op)
+        size += row
+        rid = op.record_id
+        if rid in made_here and rid not in seen:
+            seen.add(rid)
+            begun[rid] = {}
+        fields = begun.get(rid)
+        if fields is not None:
+            fields[op.field] = True
+            if not missing_fields(op.kind, fields):
+                del begun[rid]
+    return out
 
 
 def pending(vault: Vault) -> list[int]:

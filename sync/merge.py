@@ -298,9 +298,10 @@ class Merger:
 
     def settle(self) -> list[Outcome]:
         """At the end of a pass: bundles that wait on each other (each completes a
-        record the other's ops touch — devices that heard of each other's new records)
-        are applied together when, all of them taken, those records are complete. What
-        nothing completes (a record only ever sent in part) goes on waiting."""
+        record the other's ops touch — devices that heard of each other's new records, or
+        one sender's bundles that a record was cut across, the later held behind the
+        first) are applied together when, all of them taken, those records are complete.
+        What nothing completes (a record only ever sent in part) goes on waiting."""
         with sync_lock(self.vault):
             out: list[Outcome] = []
             while True:
@@ -309,6 +310,14 @@ class Merger:
                     return out
                 bundles = {k: base64.b64decode(e["data"]) for k, e in entries.items()}
                 ops = [op for data in bundles.values() for op in self._peek_ops(data)]
+                # A record cut in two across one sender's bundles: the first waits for the
+                # rest, which is held behind it (the gap). Taken together they complete it.
+                waiting_from = {k[len(WAITING) :].rsplit("/", 1)[0] for k in entries}
+                for key in sorted(self._held):
+                    if key.startswith(HELD) and key[len(HELD) :].rsplit("/", 1)[0] in waiting_from:
+                        entry = self.vault.get_meta(key)
+                        if entry is not None:
+                            ops += self._peek_ops(base64.b64decode(entry["data"]))
                 completable = complete_records(self.vault, ops)
                 progress = False
                 for key in sorted(entries, key=lambda k: k.rsplit("/", 2)[1:]):

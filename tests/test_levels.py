@@ -548,3 +548,79 @@ def test_a_downward_bundle_from_anyone_but_the_level_above_is_refused(lv: Levels
     (outcome,) = merger.receive(data)
     assert outcome.kind == "quarantined" and one.get(rid) is None
     assert outcome.reason is not None and outcome.reason.msg_id == "bundle.unknown_supervisor"
+
+
+# ------------------------------------------------------------------ bundle sizes
+
+
+def test_a_record_made_here_is_never_cut_across_two_level_bundles(
+    lv: Levels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers' ops interleave in ``(hlc, author)`` order; cut into small bundles,
+    every record a bundle begins is whole in it, and the district applies them all in
+    order, none held waiting for the rest of a record."""
+    monkeypatch.setattr(levels, "MAX_OPS_PER_BUNDLE", 7)
+    street = lv.streets[0]
+    made = []
+    for i in range(6):  # alternate, so that the stamps interleave
+        for name in ("卓玛", "扎西"):
+            made.append(resident(street.workers[name], f"{name}{i}"))
+    for worker in street.workers.values():
+        up(worker, street.sup)
+    ops = sorted(
+        (op for op in street.sup.all_ops()),
+        key=lambda op: (op.hlc, op.device_id),
+    )
+    assert len({op.device_id for op in ops[:12]}) == 2  # interleaved indeed
+    cut = levels.chunks(ops)
+    assert len(cut) > 2 and [op for c in cut for op in c] == ops
+    from fieldapp.domain.validation import missing_fields
+
+    for chunk in cut:
+        fields: dict[str, dict[str, bool]] = {}
+        for op in chunk:
+            fields.setdefault(op.record_id, {})[op.field] = True
+        assert all(not missing_fields("resident", f) for f in fields.values())
+    outcomes = forward(street.sup, lv.district)
+    assert {o.kind for o in outcomes} == {"applied"} and len(outcomes) == len(cut)
+    assert all(lv.district.get(rid) == street.sup.get(rid) for rid in made)
+
+
+def test_a_record_cut_across_one_senders_bundles_is_settled_at_the_end_of_the_pass(
+    lv: Levels,
+) -> None:
+    """Bundles cut by an older cutter (or at a bundle's hard limit) may split a new record:
+    the first waits for the rest, the second is held behind it. The end of the pass takes
+    them together: both applied, the record whole."""
+    street = lv.streets[0]
+    zhuoma = street.workers["卓玛"]
+    rid = resident(zhuoma, "格桑")
+    ops = zhuoma.history(rid)
+    assert len(ops) >= 2
+    card = team.team_card(zhuoma)
+    assert card is not None
+    first = bundle.seal(
+        ops[:1],
+        team_id=card.team_id,
+        team_key=card.encryption_key(),
+        device_id=zhuoma.device_id,
+        sign_key=team.device_key(zhuoma),
+        seq=1,
+        prev="",
+    )
+    second = bundle.seal(
+        ops[1:],
+        team_id=card.team_id,
+        team_key=card.encryption_key(),
+        device_id=zhuoma.device_id,
+        sign_key=team.device_key(zhuoma),
+        seq=2,
+        prev=bundle.digest(first),
+    )
+    merger = Merger(street.sup)
+    assert [o.kind for o in merger.receive(first)] == ["held"]
+    assert [o.kind for o in merger.receive(second)] == ["held"]
+    settled = merger.settle()
+    assert [(o.kind, o.seq) for o in settled] == [("applied", 1), ("applied", 2)]
+    assert street.sup.get(rid) == zhuoma.get(rid)
+    assert not street.sup.meta_keys("recv/held/") and not street.sup.meta_keys("recv/waiting/")
