@@ -624,3 +624,68 @@ def test_a_record_cut_across_one_senders_bundles_is_settled_at_the_end_of_the_pa
     assert [(o.kind, o.seq) for o in settled] == [("applied", 1), ("applied", 2)]
     assert street.sup.get(rid) == zhuoma.get(rid)
     assert not street.sup.meta_keys("recv/held/") and not street.sup.meta_keys("recv/waiting/")
+
+
+# ------------------------------------------------------------------ the district's view
+
+
+def filled_district(lv: Levels) -> dict[str, str]:
+    """Each street's workers record residents; the streets forward. Returns name → rid."""
+    made = {}
+    for street in lv.streets:
+        for name, worker in street.workers.items():
+            made[name] = resident(worker, f"{name}的居民")
+            up(worker, street.sup)
+        forward(street.sup, lv.district)
+    return made
+
+
+def test_the_districts_team_report_counts_each_office_and_its_workers(lv: Levels) -> None:
+    filled_district(lv)
+    from fieldapp.services import supervision
+
+    report = supervision.team_report(lv.district, lv.district.clock.today())
+    shown = [(r.name, r.flow, bool(r.office), r.residents, r.bundles) for r in report]
+    assert shown == [
+        ("八廓街道", team.RECORDS, False, 2, 1),
+        ("卓玛", "", True, 1, 0),
+        ("扎西", "", True, 1, 0),
+        ("吉日街道", team.RECORDS, False, 1, 1),
+        ("次仁", "", True, 1, 0),
+    ]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+async def test_the_districts_screen_shows_the_offices_and_their_workers(
+    lv: Levels, lang: str
+) -> None:
+    from textual.widgets import DataTable
+
+    from fieldapp.config import Config
+    from fieldapp.services.workspace import Workspace
+    from fieldapp.tui.app import FieldApp
+    from fieldapp.tui.screens.team import TeamScreen
+    from tests.tui.conftest import settle
+
+    filled_district(lv)
+    app = FieldApp(
+        config=Config(language=lang),
+        vault_path=lv.district.path,
+        workspace=Workspace(lv.district),
+        save_settings=False,
+        supervisor=True,
+        auto_sync=False,
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, TeamScreen)
+        table = app.screen.query_one("#workers", DataTable)
+        names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        office = "（下级）" if lang == "zh_CN" else " (office)"
+        assert names == [
+            f"八廓街道{office}",
+            "└ 卓玛",
+            "└ 扎西",
+            f"吉日街道{office}",
+            "└ 次仁",
+        ]

@@ -41,7 +41,9 @@ class WorkerRow:
     change was made (local time, ISO; None for stats kept before it was recorded).
     ``notes_open`` counts the supervision notes on their residents still new or acknowledged;
     ``notes_ack_days`` is how long they took to acknowledge one, the median in days from
-    written to acknowledged (None before any was)."""
+    written to acknowledged (None before any was). At a district or a city, a lower office
+    is a row too (``flow`` set: its counts are its whole team's) and the workers on its
+    roster rows under it (``office``)."""
 
     device_id: str
     name: str
@@ -61,6 +63,8 @@ class WorkerRow:
     visits_per_week: list[int] = field(default_factory=list)
     notes_open: int = 0
     notes_ack_days: float | None = None
+    flow: str = ""  # a lower office's device (records, aggregates); "" for a worker's
+    office: str = ""  # on a lower office's roster: that office's device
 
 
 OPEN_NOTES = {NoteStatus.NEW.value, NoteStatus.ACKNOWLEDGED.value}
@@ -93,10 +97,15 @@ def _made(stamp: object) -> str | None:
 
 
 def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]:
-    """One row per enrolled device (and one for records of unknown origin, if any)."""
+    """One row per enrolled device (and one for records of unknown origin, if any). A
+    lower office (DESIGN §3.8: enrolled with a flow) counts what it and every device on
+    its roster wrote; each device of its roster then has a row of its own under it
+    (``office`` names that office's device), where this level may see them."""
     from fieldapp.services.schedule import iso_date, overdue
+    from sync.levels import ROSTER
 
     rows: dict[str, WorkerRow] = {}
+    offices: dict[str, str] = {}  # a lower office's device → the office
     for entry in team.devices(vault):
         stats = vault.get_meta(merge.STATS + entry.device_id, {})
         rows[entry.device_id] = WorkerRow(
@@ -109,10 +118,26 @@ def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]
             bundles=int(stats.get("bundles", 0)),
             ops=int(stats.get("ops", 0)),
             visits_per_week=[0] * weeks,
+            flow=entry.flow,
         )
+        if entry.flow:
+            for device, member in (vault.get_meta(ROSTER + entry.device_id) or {}).items():
+                if device not in rows:
+                    offices[device] = entry.device_id
+                    rows[device] = WorkerRow(
+                        device,
+                        str(member.get("name") or device),
+                        False,
+                        visits_per_week=[0] * weeks,
+                        office=entry.device_id,
+                    )
 
-    def row(device: str | None) -> WorkerRow | None:
-        return rows.get(device or "")
+    def rows_of(device: str | None) -> list[WorkerRow]:
+        found = rows.get(device or "")
+        if found is None:
+            return []
+        office = offices.get(found.device_id)
+        return [found, rows[office]] if office else [found]
 
     owner: dict[str, str | None] = {}
     archived: set[str] = set()
@@ -122,47 +147,54 @@ def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]
         # needs list and the worker's Today leave their needs out too.
         if doc.get("archived"):
             archived.add(rid)
-        elif (r := row(owner[rid])) is not None:
-            r.residents += 1
+        else:
+            for r in rows_of(owner[rid]):
+                r.residents += 1
     for nid, doc in vault.iter_records(RecordKind.NEED.value):
         if doc.get("resident_id") in archived:
             continue
-        if (r := row(author(vault, "need", nid))) is not None:
+        for r in rows_of(author(vault, "need", nid)):
             r.needs_listed += 1
             r.needs_resolved += doc.get("status") == NeedStatus.RESOLVED.value
             r.needs_open += doc.get("status") in OPEN
     month = today.replace(day=1)
     week0 = today - dt.timedelta(days=today.weekday() + 7 * (weeks - 1))
     for vid, doc in vault.iter_records(RecordKind.VISIT.value):
-        if (r := row(author(vault, "visit", vid))) is None:
-            continue
         day = iso_date(doc.get("started_at"))
         if day is None:
             continue  # a damaged record
-        r.visits_this_month += day >= month
-        index = (day - week0).days // 7
-        if 0 <= index < weeks:
-            r.visits_per_week[index] += 1
+        for r in rows_of(author(vault, "visit", vid)):
+            r.visits_this_month += day >= month
+            index = (day - week0).days // 7
+            if 0 <= index < weeks:
+                r.visits_per_week[index] += 1
     for item in overdue(vault, today):
-        if (r := row(owner.get(item.resident_id))) is not None:
+        for r in rows_of(owner.get(item.resident_id)):
             r.overdue += 1
     waits: dict[str, list[float]] = defaultdict(list)
     for _, doc in vault.iter_records(RecordKind.SUPERVISION_NOTE.value):
         resident = doc.get("resident_id")
-        if resident in archived or (r := row(owner.get(str(resident)))) is None:
+        if resident in archived:
             continue
         doc = with_defaults(RecordKind.SUPERVISION_NOTE.value, doc)
-        r.notes_open += doc.get("status") in OPEN_NOTES
         wait = _days_between(doc.get("created_at"), doc.get("acknowledged_at"))
-        if wait is not None:
-            waits[r.device_id].append(wait)
+        for r in rows_of(owner.get(str(resident))):
+            r.notes_open += doc.get("status") in OPEN_NOTES
+            if wait is not None:
+                waits[r.device_id].append(wait)
     for device, days in waits.items():
         rows[device].notes_ack_days = round(statistics.median(days), 1)
     for rid, fields in merge.conflicts(vault).items():
         kind = vault.kind_of(rid) or "resident"
-        if (r := row(author(vault, kind, rid) if kind in DEFINING else None)) is not None:
+        for r in rows_of(author(vault, kind, rid) if kind in DEFINING else None):
             r.conflicts += len(fields)
-    return sorted(rows.values(), key=lambda r: (r.revoked, r.name))
+    # Offices and workers by name, each office's roster right under it.
+    top = sorted((r for r in rows.values() if not r.office), key=lambda r: (r.revoked, r.name))
+    out = []
+    for r in top:
+        out.append(r)
+        out += sorted((m for m in rows.values() if m.office == r.device_id), key=lambda m: m.name)
+    return out
 
 
 def needs_per_week(vault: Vault, today: dt.date, weeks: int = 8) -> tuple[list[int], list[int]]:

@@ -170,6 +170,10 @@ class TeamScreen(Screen[None]):
         lines = []
         for r in rows:
             name = r.name + (f" ({t('cli.revoked_on', date='')})" if r.revoked else "")
+            if r.flow:  # a lower office: its whole team's counts
+                name = t("ui.team_office", name=name)
+            elif r.office:  # on that office's roster, right under it
+                name = "└ " + name
             values = [
                 name,
                 r.bundles,
