@@ -68,6 +68,7 @@ bench: $(BIN)/.installed  ## every benchmark (several minutes; figures beside th
 	$(BIN)/python bench/merge.py
 	$(BIN)/python bench/hub.py
 	$(BIN)/python bench/twoway.py
+	$(BIN)/python bench/levels.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
