@@ -179,43 +179,38 @@ def cut(vault: Vault) -> int:
 
 def chunks(ops: list[Op]) -> list[list[Op]]:
     """``ops`` in ``(hlc, author)`` order, in bundle-sized runs (``sync.outbox``'s sizes)
-    that never end inside a record made here: its required fields are all in the same
-    bundle, or the upper team would hold that bundle waiting for the rest — behind it in
-    the same chain. Several authors' ops interleave in this order, so ``chunk_ops``'s
-    runs of one record do not do. A run goes past the usual size until every record it
+    that never end inside one author's run of ops on one record — what one save wrote:
+    the upper team checks each record as it will stand after each bundle (required
+    fields, cross-field rules such as a resolved need's note), so a save cut in two would
+    be held, or refused. Several authors' ops interleave in this order, so
+    ``chunk_ops``'s runs do not do. A run goes past the usual size until every save it
     began is whole; only at the hard limit of a bundle is it cut regardless (the
     receiver's settling then applies the two together)."""
-    from fieldapp.domain.validation import missing_fields
-
-    union: dict[str, dict[str, Any]] = {}  # what this cut holds of each record
-    kinds: dict[str, str] = {}
-    for op in ops:
-        union.setdefault(op.record_id, {})[op.field] = True
-        kinds.setdefault(op.record_id, op.kind)
-    made_here = {rid for rid, fields in union.items() if not missing_fields(kinds[rid], fields)}
+    # continues[i]: the same author's next op is on the same record (the save goes on).
+    continues = [False] * len(ops)
+    last: dict[str, int] = {}  # author → index of their latest op so far
+    for i, op in enumerate(ops):
+        before = last.get(op.device_id)
+        if before is not None and ops[before].record_id == op.record_id:
+            continues[before] = True
+        last[op.device_id] = i
     out: list[list[Op]] = [[]]
     size = 0
-    begun: dict[str, dict[str, Any]] = {}  # records made here, not yet whole in this run
-    seen: set[str] = set()
-    for op in ops:
+    open_saves: set[str] = set()  # authors whose save is not whole in this run yet
+    for i, op in enumerate(ops):
         row = len(orjson.dumps(op.value)) + 120
         full = len(out[-1]) >= MAX_OPS_PER_BUNDLE or size + row > MAX_BYTES_PER_BUNDLE
         hard = len(out[-1]) >= HARD_OPS or size + row > HARD_BYTES
-        if out[-1] and ((full and not begun) or hard):
+        if out[-1] and ((full and not open_saves) or hard):
             out.append([])
             size = 0
-            begun.clear()
+            open_saves.clear()
         out[-1].append(op)
         size += row
-        rid = op.record_id
-        if rid in made_here and rid not in seen:
-            seen.add(rid)
-            begun[rid] = {}
-        fields = begun.get(rid)
-        if fields is not None:
-            fields[op.field] = True
-            if not missing_fields(op.kind, fields):
-                del begun[rid]
+        if continues[i]:
+            open_saves.add(op.device_id)
+        else:
+            open_saves.discard(op.device_id)
     return out
 
 

@@ -553,18 +553,26 @@ def test_a_downward_bundle_from_anyone_but_the_level_above_is_refused(lv: Levels
 # ------------------------------------------------------------------ bundle sizes
 
 
-def test_a_record_made_here_is_never_cut_across_two_level_bundles(
+def test_a_save_is_never_cut_across_two_level_bundles(
     lv: Levels, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two workers' ops interleave in ``(hlc, author)`` order; cut into small bundles,
-    every record a bundle begins is whole in it, and the district applies them all in
-    order, none held waiting for the rest of a record."""
-    monkeypatch.setattr(levels, "MAX_OPS_PER_BUNDLE", 7)
+    """Two workers' ops interleave in ``(hlc, author)`` order; cut into small bundles, no
+    save (one author's run of ops on one record) ends up in two, every record a bundle
+    begins is whole in it, and the district applies them all in order, none held
+    waiting for the rest of a record."""
+    monkeypatch.setattr(levels, "MAX_OPS_PER_BUNDLE", 3)
     street = lv.streets[0]
     made = []
-    for i in range(6):  # alternate, so that the stamps interleave
+    for i in range(10):  # alternate, so that the stamps interleave
         for name in ("卓玛", "扎西"):
             made.append(resident(street.workers[name], f"{name}{i}"))
+            if i:  # and an edit of two fields in one save, on the one before
+                change = {
+                    "address": f"北京东路 {i} 号",
+                    "notes": f"第 {i} 次",
+                    "tags": ["elderly_alone"],
+                }
+                street.workers[name].commit([Change("resident", made[-3], change)])
     for worker in street.workers.values():
         up(worker, street.sup)
     ops = sorted(
@@ -576,11 +584,17 @@ def test_a_record_made_here_is_never_cut_across_two_level_bundles(
     assert len(cut) > 2 and [op for c in cut for op in c] == ops
     from fieldapp.domain.validation import missing_fields
 
+    for before, after in zip(cut, cut[1:], strict=False):  # no save cut in two
+        for author in {op.device_id for op in before}:
+            last = [op for op in before if op.device_id == author][-1]
+            first = next((op for op in after if op.device_id == author), None)
+            assert first is None or first.record_id != last.record_id
     for chunk in cut:
         fields: dict[str, dict[str, bool]] = {}
         for op in chunk:
             fields.setdefault(op.record_id, {})[op.field] = True
-        assert all(not missing_fields("resident", f) for f in fields.values())
+        made_in = [f for rid, f in fields.items() if street.sup.history(rid)[0] in chunk]
+        assert all(not missing_fields("resident", f) for f in made_in)
     outcomes = forward(street.sup, lv.district)
     assert {o.kind for o in outcomes} == {"applied"} and len(outcomes) == len(cut)
     assert all(lv.district.get(rid) == street.sup.get(rid) for rid in made)
