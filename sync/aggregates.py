@@ -331,7 +331,9 @@ def exposed(grid: Grid) -> set[Cell]:
     """The suppressed cells of a published ``grid`` that its published cells determine
     (the bridges of its graph of suppressed cells): empty for a safe table."""
     rows, cols = len(grid), len(grid[0])
-    return _bridges(rows, cols, {(i, j) for i in range(rows) for j in range(cols) if grid[i][j] is None})
+    return _bridges(
+        rows, cols, {(i, j) for i in range(rows) for j in range(cols) if grid[i][j] is None}
+    )
 
 
 def _bridges(rows: int, cols: int, edges: set[Cell]) -> set[Cell]:
@@ -615,7 +617,7 @@ def _header(header_bytes: bytes) -> Header:
         and _DEVICE_ID.fullmatch(header.device)
         and _PREV.fullmatch(header.prev)
         and 1 <= header.seq < 2**63
-        and 0 <= header.raw
+        and header.raw >= 0
         and _period(header.period) is not None
     ):
         raise BundleMalformed(what="header")

@@ -4,6 +4,7 @@ could be personal data or is not what it claims."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import struct
 import zlib
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from fieldapp.domain import NeedCategory, NeedStatus, Vulnerability
 from fieldapp.domain.enums import VisitKind
-from fieldapp.domain.models import Need, Resident, Visit
+from fieldapp.domain.models import Need, Record, Resident, Visit
 from fieldapp.errors import (
     AggregateInvalid,
     BadSignature,
@@ -115,10 +116,10 @@ def small_tables(**changes: Any) -> agg.AggregateTables:
         CATEGORIES,
         needs,
         TAGS,
-        [[7] + [0] * (len(TAGS) - 1), [None] * len(TAGS)],
-        [[7] + [0] * (len(TAGS) - 1), [None] * len(TAGS)],
+        [[7, *[0] * (len(TAGS) - 1)], [None] * len(TAGS)],
+        [[7, *[0] * (len(TAGS) - 1)], [None] * len(TAGS)],
     )
-    return agg.dataclasses.replace(tables, **changes)
+    return dataclasses.replace(tables, **changes)
 
 
 def payload_of(tables: agg.AggregateTables) -> dict[str, Any]:
@@ -145,9 +146,7 @@ def _visit(resident: Resident, day: dt.date) -> Visit:
 
 
 def _need(resident: Resident, category: NeedCategory, opened: dt.date, **kw: Any) -> Need:
-    return Need(
-        resident_id=resident.id, category=category, description="x", opened_on=opened, **kw
-    )
+    return Need(resident_id=resident.id, category=category, description="x", opened_on=opened, **kw)
 
 
 def test_tally_counts_what_a_supervisor_expects(vault: Vault) -> None:
@@ -202,7 +201,9 @@ def test_tally_counts_what_a_supervisor_expects(vault: Vault) -> None:
 def test_a_label_that_may_not_travel_goes_as_a_generic_one(vault: Vault) -> None:
     service = RecordService(vault)
     bad = ["13812345678", "a@b.cn", "张三", "community-1"]
-    records = [_resident(c, [Vulnerability.MINOR], name="张三") for c in [*bad, "东风社区"]]
+    records: list[Record] = [
+        _resident(c, [Vulnerability.MINOR], name="张三") for c in [*bad, "东风社区"]
+    ]
     service.save_many(records)
 
     tables = agg.compute(vault, START, END, today=TODAY)
@@ -284,7 +285,10 @@ def test_the_graph_and_the_algebra_agree(interior: list[list[int]], rnd: Any) ->
 
 
 def test_primary_suppression_alone_gives_cells_away() -> None:
-    masked = [[None if v is not None and 0 < v < 5 else v for v in line] for line in grid_of([[3, 6], [7, 8]])]
+    masked = [
+        [None if v is not None and 0 < v < 5 else v for v in line]
+        for line in grid_of([[3, 6], [7, 8]])
+    ]
     assert agg.determinable(masked) == {(0, 0)}
     shown = agg.suppress(grid_of([[3, 6], [7, 8]]))
     assert shown[0][0] is None and sum(v is None for line in shown for v in line) >= 4
