@@ -146,6 +146,13 @@ class Header:
     period: str
     raw: int
 
+    @property
+    def span(self) -> tuple[dt.date, dt.date]:
+        """The period's first and last day (a header is only made once its period parses)."""
+        span = _period(self.period)
+        assert span is not None
+        return span
+
 
 @dataclass(frozen=True)
 class Opened:
@@ -208,47 +215,59 @@ def tally(
     replaces): never the label itself."""
     if period_start > period_end or period_start > today:
         raise ValueError("a period runs forward and has begun")
-    residents: dict[str, tuple[str, list[str]]] = {}  # id → (label, tags)
-    personal: set[str] = set()
-    for rid, doc in vault.iter_records(RecordKind.RESIDENT.value):
-        if doc.get("archived"):
-            continue
-        tags = doc.get("tags")
-        residents[rid] = (
-            _normal(doc.get("community")),
-            [t for t in tags if t in _VULNERABILITIES] if isinstance(tags, list) else [],
-        )
-        personal |= _personal(doc)
+    residents, personal = _residents(vault)
     labels = _labels({label for label, _ in residents.values()}, personal)
     communities = sorted(set(labels.values()))
-    row = {name: i for i, name in enumerate(communities)}
+    index = {name: i for i, name in enumerate(communities)}
+    row = {rid: index[labels[label]] for rid, (label, _) in residents.items()}
     categories = [c.value for c in NeedCategory]
     needs = {s.value: _zeros(len(communities) + 1, len(categories) + 1) for s in NeedStatus}
     for _, doc in vault.iter_records(RecordKind.NEED.value):
         doc = with_defaults(RecordKind.NEED.value, doc)
-        owner = residents.get(str(doc.get("resident_id")))
+        r = row.get(str(doc.get("resident_id")))
         opened = _date(doc.get("opened_on"))
         status, category = doc.get("status"), doc.get("category")
-        if owner is None or opened is None or status not in needs or category not in categories:
+        if r is None or opened is None or status not in needs or category not in categories:
             continue  # archived, or a damaged record: never a crash
         if period_start <= opened <= period_end:
-            _add(needs[status], row[labels[owner[0]]], categories.index(category))
-    visited_ids = set()
-    for _, doc in vault.iter_records(RecordKind.VISIT.value):
-        started = _date(doc.get("started_at"))
-        if started is not None and period_start <= started <= period_end:
-            visited_ids.add(doc.get("resident_id"))
+            _add(needs[status], r, categories.index(category))
+    visited = _visited(vault, period_start, period_end)
     vulnerabilities = [v.value for v in Vulnerability]
     counted = _zeros(len(communities), len(vulnerabilities))
     seen = _zeros(len(communities), len(vulnerabilities))
-    for rid, (label, tags) in residents.items():
+    for rid, (_, tags) in residents.items():
         for tag in tags:
-            r, c = row[labels[label]], vulnerabilities.index(tag)
+            r, c = row[rid], vulnerabilities.index(tag)
             counted[r][c] = (counted[r][c] or 0) + 1
-            seen[r][c] = (seen[r][c] or 0) + (rid in visited_ids)
+            seen[r][c] = (seen[r][c] or 0) + (rid in visited)
     return AggregateTables(
         period_start, period_end, communities, categories, needs, vulnerabilities, counted, seen
     )
+
+
+def _residents(vault: Vault) -> tuple[dict[str, tuple[str, set[str]]], set[str]]:
+    """Each resident not archived → (community label, tags), and the personal strings of
+    every resident (archived too) that no label may equal."""
+    residents: dict[str, tuple[str, set[str]]] = {}
+    personal: set[str] = set()
+    for rid, doc in vault.iter_records(RecordKind.RESIDENT.value):
+        personal |= _personal(doc)
+        if doc.get("archived"):
+            continue
+        tags = doc.get("tags")
+        known = {t for t in tags if t in _VULNERABILITIES} if isinstance(tags, list) else set()
+        residents[rid] = (_normal(doc.get("community")), known)
+    return residents, personal
+
+
+def _visited(vault: Vault, period_start: dt.date, period_end: dt.date) -> set[str]:
+    """The residents with a visit that started in the period."""
+    out: set[str] = set()
+    for _, doc in vault.iter_records(RecordKind.VISIT.value):
+        started = _date(doc.get("started_at"))
+        if started is not None and period_start <= started <= period_end:
+            out.add(str(doc.get("resident_id")))
+    return out
 
 
 _VULNERABILITIES = frozenset(v.value for v in Vulnerability)
@@ -715,7 +734,7 @@ def _tables(raw: bytes, header: Header) -> AggregateTables:
         for n, k in zip(line_r, line_v, strict=True):
             if (n is None) != (k is None) or (n is not None and not _pair_ok(n, k)):
                 raise refuse("small_count")
-    start, end = _period(header.period) or (dt.date.min, dt.date.min)
+    start, end = header.span
     return AggregateTables(
         start, end, communities, categories, needs, vulnerabilities, residents, visited
     )
