@@ -202,8 +202,9 @@ def test_a_label_that_may_not_travel_goes_as_a_generic_one(vault: Vault) -> None
     service = RecordService(vault)
     bad = ["13812345678", "a@b.cn", "张三", "community-1"]
     records: list[Record] = [
-        _resident(c, [Vulnerability.MINOR], name="张三") for c in [*bad, "东风社区"]
+        _resident(c, [Vulnerability.MINOR], name="张三") for c in [*bad, "东风社区", "和平里"]
     ]
+    records.append(_resident("东风社区", [], name="和平里", archived=True))  # a name too
     service.save_many(records)
 
     tables = agg.compute(vault, START, END, today=TODAY)
@@ -213,6 +214,7 @@ def test_a_label_that_may_not_travel_goes_as_a_generic_one(vault: Vault) -> None
         "community-2",
         "community-3",
         "community-4",
+        "community-5",
         "东风社区",
     ]
     assert open_(seal(tables)).tables.communities == tables.communities
@@ -348,7 +350,7 @@ def test_every_truncation_and_every_flipped_byte_is_refused() -> None:
     for n in range(len(data)):
         with pytest.raises(BundleMalformed):
             open_(data[:n])
-    _, header_bytes, _, signed, _ = agg.read_header(data)
+    _, header_bytes, _, _, _ = agg.read_header(data)
     for i in range(len(data)):
         flipped = bytearray(data)
         flipped[i] ^= 0x01
@@ -357,7 +359,6 @@ def test_every_truncation_and_every_flipped_byte_is_refused() -> None:
         if i >= 6 + len(header_bytes) + 4:  # the ciphertext and the signature
             assert isinstance(caught.value, BadSignature)
         assert not caught.value.authentic
-    assert len(signed) < len(data)
 
 
 @pytest.mark.parametrize(
