@@ -429,6 +429,23 @@ def test_oversize_is_refused() -> None:
         open_(seal_unchecked(payload_of_unchecked(many)))
 
 
+def test_the_largest_payload_the_schema_admits_fits_its_limit() -> None:
+    """MAX_RAW is derived from the schema's caps: the widest labels and counts fit."""
+    rows, big = agg.MAX_COMMUNITIES, agg.MAX_COUNT - 1
+    names = [
+        "藏" * 36 + "".join(chr(65 + (i // 26**k) % 26) for k in range(4)) for i in range(rows)
+    ]
+    widest = small_tables(
+        communities=names,
+        needs={s: [[big] * (len(CATEGORIES) + 1)] * (rows + 1) for s in STATUSES},
+        residents=[[big] * len(TAGS)] * rows,
+        visited=[[big] * len(TAGS)] * rows,
+    )
+    data = seal(widest)
+    assert len(plaintext(data)) <= agg.MAX_RAW
+    assert open_(data).tables.communities == names
+
+
 def payload_of_unchecked(tables: agg.AggregateTables) -> dict[str, Any]:
     """The payload of ``tables`` as the format lays it out, unchecked."""
     return {
