@@ -38,6 +38,7 @@ it in the user's language::
     │   ├── LevelRefused           what a lower office may not send up (roster, flow)
     │   ├── RecordIncomplete       a new record's other fields are not here yet (held)
     │   ├── NotAFile               named like a bundle, but a link, folder, FIFO or device
+    │   ├── AggregateInvalid       an aggregate bundle's counts break its strict schema
     │   └── TooLargeToApply        valid, but more than one vault commit can hold
     ├── CardError                  a team or device card is damaged or forged
     │   ├── HubNotConfigured       the team card names no hub
@@ -316,6 +317,14 @@ class NotAFile(BundleError):
 
         what = t(f"bundle.not_a_file_what.{self.params.get('what', 'not_regular')}", lang)
         return t(self.msg_id, lang, what=what)
+
+
+class AggregateInvalid(BundleError):
+    """An aggregate bundle (DESIGN §3.8) from ``device`` whose payload breaks the strict
+    schema (``reason``): an unknown key, a string or a fraction where a count belongs, a
+    community label that could be personal data. Nothing from it is used."""
+
+    msg_id = "bundle.aggregate_invalid"
 
 
 class TooLargeToApply(BundleError):
