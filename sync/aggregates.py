@@ -535,7 +535,7 @@ def seal_aggregates(
 
     Refuses (``ValueError``) tables that :func:`open_aggregates` would refuse: the payload
     is checked with the receiver's own schema before it is sealed."""
-    raw = orjson.dumps(_payload(tables))
+    raw = orjson.dumps(payload(tables))
     fields = {
         "v": VERSION,
         "team": team_id,
@@ -557,7 +557,8 @@ def seal_aggregates(
     return body + device_key.sign(body)
 
 
-def _payload(tables: AggregateTables) -> dict[str, Any]:
+def payload(tables: AggregateTables) -> dict[str, Any]:
+    """The tables as the payload carries them (JSON: what a receiver keeps too)."""
     return {
         "v": VERSION,
         "communities": tables.communities,

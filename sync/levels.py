@@ -48,6 +48,7 @@ from sync.locking import sync_lock
 from sync.outbox import MAX_BYTES_PER_BUNDLE, MAX_OPS_PER_BUNDLE
 from sync.team import (
     AGGREGATES,
+    FLOWS,
     RECORDS,
     TEAM_DEVICES,
     device_key,
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from sync.merge import Receiver, Summary
 
 UPPER_CARD = "upper/card"  # the upper team's card, on a lower supervisor's vault
+UPPER_FLOW = "upper/flow"  # what this office sends up: records (the default) or aggregates
 UP_STATE = "up/state"  # {"pos": log position forwarded to, "seq": last cut, "digest": its hash}
 UP_BUNDLE = "up/bundle/"  # + seq (8 digits): a level bundle waiting for delivery
 ROSTER = "levels/roster/"  # + lower device: the roster of its last bundle applied here
@@ -91,13 +93,22 @@ def upper_card(vault: Vault) -> TeamCard | None:
 
 
 def join_upper(
-    vault: Vault, team_code: str, name: str, *, accept_change: bool = False
+    vault: Vault,
+    team_code: str,
+    name: str,
+    *,
+    flow: str = RECORDS,
+    accept_change: bool = False,
 ) -> tuple[TeamCard, str]:
     """Join the level above with its team card: returns the card and this office's device
     card code for the upper supervisor to enrol (with a flow). ``CardError`` unless this
     vault holds a team (``no_team``), for this office's own card (``upper_is_own``) or a
     card of another team than the one joined (``other_team``); a card of the same team
-    with another fingerprint raises ``TeamCardChanged`` unless ``accept_change``."""
+    with another fingerprint raises ``TeamCardChanged`` unless ``accept_change``. ``flow``
+    is what this office sends up (``records`` or ``aggregates``: the upper supervisor
+    enrols it the same way); kept as ``upper/flow``."""
+    if flow not in FLOWS:
+        raise CardError(what="flow")
     own = team_secrets(vault)
     if own is None:
         raise CardError(what="no_team")
@@ -110,10 +121,15 @@ def join_upper(
     if current is not None and current.fingerprint != card.fingerprint and not accept_change:
         raise TeamCardChanged(old=current.fingerprint, new=card.fingerprint)
     receiving_key(vault)  # what the upper team seals its feedback to: on the card below
-    vault.commit((), kv={UPPER_CARD: "".join(team_code.split())})
+    vault.commit((), kv={UPPER_CARD: "".join(team_code.split()), UPPER_FLOW: flow})
     code = my_device_code(vault, name, card)
     assert code is not None
     return card, code
+
+
+def upper_flow(vault: Vault) -> str:
+    """What this office sends to the level above: ``records`` or ``aggregates``."""
+    return str(vault.get_meta(UPPER_FLOW) or RECORDS)
 
 
 def roster(vault: Vault) -> dict[str, dict[str, str]]:
@@ -139,6 +155,8 @@ def cut(vault: Vault) -> int:
         card = upper_card(vault)
         if card is None:
             raise CardError(what="not_joined")
+        if upper_flow(vault) != RECORDS:
+            raise CardError(what="counts_only")  # this office sends counts only
         state = vault.get_meta(UP_STATE, {"pos": 0, "seq": 0, "digest": ""})
         log, end = vault.ops_since(int(state["pos"]))
         names = roster(vault)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from fieldapp.errors import BundleTooLarge, NotAFile, SourceNotFound, TransportError
 from fieldapp.store import Vault, fsio
+from sync import counts as sync_counts
 from sync import scope
+from sync.aggregates import MAX_BUNDLE as COUNTS_MAX
 from sync.bundle import MAX_BUNDLE, peek_header
 from sync.merge import Merger, Outcome, Summary
 from sync.transports.base import Listed, Transport
@@ -35,10 +37,14 @@ def merge_sources(vault: Vault, paths: Iterable[Path]) -> Summary:
         places.append(_place(root))
     merger = Merger(vault)
     found: list[tuple[tuple[str, int], str, Transport, Listed]] = []
+    tallies: list[tuple[str, Transport, Listed]] = []  # aggregate bundles (sync.counts)
     for transport, prefix in places:
         for entry in transport.scan(prefix):
             if _DOWNWARD.search(entry.key):
                 continue  # left on the stick for a worker (to/<device>/…), not for this merge
+            if sync_counts.KEY.search(entry.key):
+                tallies.append((transport.where(entry.key), transport, entry))
+                continue
             head = b""
             if entry.problem is None:
                 try:
@@ -51,6 +57,8 @@ def merge_sources(vault: Vault, paths: Iterable[Path]) -> Summary:
     for _, source, transport, entry in found:
         summary.outcomes += _receive_entry(merger, transport, entry, source)
     summary.outcomes += merger.settle()
+    for source, transport, entry in sorted(tallies, key=lambda item: item[2].key):
+        summary.outcomes += _receive_entry(merger, transport, entry, source, counts=True)
     summary.scope, summary.scope_error = scope.try_cut(vault)
     return summary
 
@@ -67,19 +75,24 @@ def _place(root: Path) -> tuple[Transport, str]:
 
 
 def _receive_entry(
-    merger: Merger, transport: Transport, entry: Listed, source: str
+    merger: Merger, transport: Transport, entry: Listed, source: str, *, counts: bool = False
 ) -> list[Outcome]:
+    """One entry read (at most its limit) and received: an op bundle, or with ``counts``
+    an aggregate bundle (``sync.counts``)."""
     if entry.problem is not None:
         return [merger.refuse(b"", NotAFile(what=entry.problem), source, 0)]
+    limit = COUNTS_MAX if counts else MAX_BUNDLE
     try:
-        data = transport.get(entry.key, limit=MAX_BUNDLE)
+        data = transport.get(entry.key, limit=limit)
     except TransportError as exc:
         if exc.params.get("problem") == "not_regular":
             refusal = NotAFile(what="not_regular")
         else:
             refusal = NotAFile(what="unreadable", reason=exc.params.get("reason", ""))
         return [merger.refuse(b"", refusal, source, 0)]
-    if len(data) > MAX_BUNDLE:
+    if len(data) > limit:
         size = entry.size or len(data)
-        return [merger.refuse(data, BundleTooLarge(limit=MAX_BUNDLE, size=size), source, size)]
+        return [merger.refuse(data, BundleTooLarge(limit=limit, size=size), source, size)]
+    if counts:
+        return [sync_counts.receive(merger, data, source)]
     return merger.receive(data, source)

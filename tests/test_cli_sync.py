@@ -192,3 +192,43 @@ def test_a_street_joins_the_district_and_forwards_by_stick(tmp_path: Path) -> No
     d = Vault.open(district, PASSPHRASE)
     assert d.get(rid)["name"] == "格桑"
     d.close()
+
+
+def test_a_district_sends_the_city_counts_only(tmp_path: Path) -> None:
+    """`team join-upper --flow aggregates` then `team forward --period`: the city merges a
+    month's counts from the stick and no record; a bad month is a clear message."""
+    district, city = tmp_path / "district", tmp_path / "city"
+    for path in (district, city):
+        Vault.create(path, PASSPHRASE, kdf=FAST_KDF)[0].close()
+    fieldapp(district, "team", "create", "城关区")
+    assert (
+        fieldapp(city, "team", "create", "拉萨市", "--out", str(tmp_path / "c.fteam")).returncode
+        == 0
+    )
+    joined = fieldapp(
+        district,
+        "team",
+        "join-upper",
+        str(tmp_path / "c.fteam"),
+        "--flow",
+        "aggregates",
+        "--out",
+        str(tmp_path / "d.fdevice"),
+    )
+    assert joined.returncode == 0, joined.stderr
+    enrolled = fieldapp(city, "team", "enrol", str(tmp_path / "d.fdevice"), "--flow", "aggregates")
+    assert enrolled.returncode == 0, enrolled.stderr
+    v = Vault.open(district, PASSPHRASE)
+    v.commit([Change("resident", new_id(), {"name": "格桑", "community": "八廓社区"})])
+    v.close()
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    bad = fieldapp(district, "team", "forward", "--to-folder", str(stick), "--period", "11/2026")
+    assert bad.returncode == 1 and "YYYY-MM" in bad.stderr and "11/2026" in bad.stderr
+    sent = fieldapp(district, "team", "forward", "--to-folder", str(stick), "--period", "2026-11")
+    assert sent.returncode == 0, sent.stderr
+    merged = fieldapp(city, "merge", str(stick))
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    c = Vault.open(city, PASSPHRASE)
+    assert c.count() == 0 and c.meta_keys("counts/tables/")
+    c.close()

@@ -95,8 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     upper = team_sub.add_parser("join-upper", help=t("cli.help_team_join_upper"))
     upper.add_argument("card", metavar="CARD", nargs="*", help=t("cli.help_card"))
     upper.add_argument("--out", metavar="FILE", help=t("cli.help_out"))
+    upper.add_argument(
+        "--flow", choices=["records", "aggregates"], default="records", help=t("cli.help_flow")
+    )
     forward = team_sub.add_parser("forward", help=t("cli.help_team_forward"))
     forward.add_argument("--to-folder", metavar="PATH", required=True, help=t("cli.help_to_folder"))
+    forward.add_argument("--period", metavar="YYYY-MM", help=t("cli.help_period"))
     revoke_parser = team_sub.add_parser("revoke", help=t("cli.help_team_revoke"))
     revoke_parser.add_argument("device", metavar="DEVICE", help=t("cli.help_revoke_device"))
     team_sub.add_parser("list", help=t("cli.help_team_list"))

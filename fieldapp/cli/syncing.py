@@ -23,6 +23,8 @@ from fieldapp.i18n import t
 if TYPE_CHECKING:
     from fieldapp.store import Vault
     from sync.downward import Delivery
+    from sync.levels import UpwardResult
+    from sync.transports.base import Transport
 
 
 def cmd_team(args: argparse.Namespace) -> int:
@@ -79,9 +81,9 @@ def cmd_team(args: argparse.Namespace) -> int:
             )
             _refresh_hub(vault)
         elif args.team_command == "join-upper":
-            _join_upper(vault, card_text(args.card), args.out)
+            _join_upper(vault, card_text(args.card), args.out, args.flow)
         elif args.team_command == "forward":
-            if not _forward(vault, args.to_folder):
+            if not _forward(vault, args.to_folder, args.period):
                 return 1
         elif args.team_command == "revoke":
             if not _revoke(vault, args.device):
@@ -106,7 +108,7 @@ def cmd_team(args: argparse.Namespace) -> int:
     return 0
 
 
-def _join_upper(vault: Vault, pasted: str, out: str | None) -> None:
+def _join_upper(vault: Vault, pasted: str, out: str | None, flow: str) -> None:
     """A lower office joins the level above: its device card for the upper supervisor."""
     from sync import levels, team
     from sync.cards import read_team_card
@@ -126,22 +128,52 @@ def _join_upper(vault: Vault, pasted: str, out: str | None) -> None:
         if not confirm("cli.card_changed_confirm"):
             print(t("cli.card_change_refused"), file=sys.stderr)
             return
-    joined, code = levels.join_upper(vault, pasted, name, accept_change=True)
+    joined, code = levels.join_upper(vault, pasted, name, flow=flow, accept_change=True)
     say("cli.upper_joined", name=joined.name, fingerprint=joined.fingerprint)
     print_card(code, out)
 
 
-def _forward(vault: Vault, folder: str) -> bool:
+def _forward_counts(vault: Vault, stick: Transport, period: str | None) -> UpwardResult | None:
+    """An office enrolled for counts: one month's tables (``period``, ``YYYY-MM``; by
+    default the last whole month: a month still running would be sent again, and two
+    versions of one month can be told apart), sealed and delivered."""
+    import datetime as dt
+
+    from sync import counts
+
+    today = vault.clock.today()
+    try:
+        start = (
+            dt.date.fromisoformat(period + "-01")
+            if period
+            else (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+        )
+    except ValueError:
+        print(t("cli.bad_period", period=period), file=sys.stderr)
+        return None
+    end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    counts.cut(vault, start, end)
+    result = counts.deliver(vault, stick)
+    result.cut = 1
+    return result
+
+
+def _forward(vault: Vault, folder: str, period: str | None = None) -> bool:
     """A lower office's round trip with the level above, by a stick or a folder: its
     team's records up, then what the level above left for it (feedback, notes), which
     its scope cut carries on to the workers holding those residents."""
     from fieldapp.services import syncing
-    from sync import downward, levels, scope
+    from sync import downward, levels, scope, team
     from sync.transports.folder import FolderTransport
 
     stick = FolderTransport(Path(folder).expanduser())
     stick.clean_temp()
-    result = levels.forward(vault, stick)
+    if levels.upper_flow(vault) == team.AGGREGATES:
+        result = _forward_counts(vault, stick, period)
+        if result is None:
+            return False
+    else:
+        result = levels.forward(vault, stick)
     if result.failure is not None:
         print(result.failure.render(), file=sys.stderr)
         return False
