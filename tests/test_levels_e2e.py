@@ -140,19 +140,27 @@ def test_workers_streets_district_city(tmp_path: Path) -> None:
         other = {rid for rid, _ in streets[1].sup.iter_records("resident")}
         assert not other & {rid for rid, _ in first.sup.iter_records("resident")}
 
-        # Up to the city: counts only, for November.
+        # Up to the city: counts only.
         city_stick = tmp_path / "city-stick"
-        counts.cut(district.sup, dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+        counts.cut(district.sup, dt.date(2026, 1, 1), dt.date(2026, 11, 30))  # the year so far
         assert counts.deliver(district.sup, FolderTransport(city_stick)).pending == 0
         # Records are not the city's: the district's level cut refuses to make them.
         with pytest.raises(CardError):
             levels.cut(district.sup)
         at_city = merge_sources(city.sup, [city_stick])
         assert [o.kind for o in at_city.outcomes] == ["applied"]
-        got = counts.received(city.sup)[district.sup.device_id]["2026-11-01/2026-11-30"]
+        got = counts.received(city.sup)[district.sup.device_id]["2026-01-01/2026-11-30"]
         tables = got["tables"]
         assert tables["communities"] and tables["needs"]
         assert city.sup.count() == 0  # no record at all
+        # The city's view: the district's row, its counts from the tables received.
+        from fieldapp.services.supervision import team_report
+
+        (row,) = team_report(city.sup, TODAY)
+        corners = {status: grid[-1][-1] for status, grid in tables["needs"].items()}
+        assert row.flow == team.AGGREGATES and row.bundles == 1 and row.last_at
+        assert row.needs_listed == sum(v or 0 for v in corners.values()) > 0
+        assert row.residents == 0 and row.office == ""
         # The scan: nothing personal of any source vault in the city's vault or payloads.
         secrets_everywhere = set()
         for vault in vaults:

@@ -132,6 +132,8 @@ def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]
                         office=entry.device_id,
                     )
 
+    _counts_rows(vault, rows)
+
     def rows_of(device: str | None) -> list[WorkerRow]:
         found = rows.get(device or "")
         if found is None:
@@ -195,6 +197,26 @@ def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]
         out.append(r)
         out += sorted((m for m in rows.values() if m.office == r.device_id), key=lambda m: m.name)
     return out
+
+
+def _counts_rows(vault: Vault, rows: dict[str, WorkerRow]) -> None:
+    """An office sending counts only (DESIGN §3.8): its row shows the aggregate bundles
+    received and when the last came, and the needs of the latest period it sent (the grand
+    totals per status; a suppressed one counts as 0), never a record behind them."""
+    from sync import counts
+
+    for device, periods in counts.received(vault).items():
+        row = rows.get(device)
+        if row is None or row.flow != team.AGGREGATES or not periods:
+            continue
+        latest = periods[max(periods)]
+        row.bundles = len(periods)
+        row.last_at = latest.get("received")
+        needs = latest["tables"]["needs"]
+        total = {status: grid[-1][-1] or 0 for status, grid in needs.items()}
+        row.needs_listed = sum(total.values())
+        row.needs_resolved = total.get(NeedStatus.RESOLVED.value, 0)
+        row.needs_open = sum(total.get(status, 0) for status in OPEN)
 
 
 def needs_per_week(vault: Vault, today: dt.date, weeks: int = 8) -> tuple[list[int], list[int]]:
