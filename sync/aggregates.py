@@ -63,7 +63,7 @@ from fieldapp.errors import (
     WrongTeam,
 )
 from fieldapp.store import Vault
-from sync.bundle import SUITE, Chain, digest
+from sync.bundle import SUITE, Chain, digest, split_frame
 
 MAGIC = b"FAG1"
 VERSION = 1
@@ -601,19 +601,10 @@ def open_aggregates(
 
 def read_header(data: bytes) -> tuple[Header, bytes, bytes, bytes, bytes]:
     """Structure only (no keys): header, header bytes, ciphertext, signed part, signature."""
-    if len(data) > MAX_BUNDLE:
-        raise BundleTooLarge(limit=MAX_BUNDLE, size=len(data))
-    if len(data) < len(MAGIC) + 2 + 4 + SIG_LEN or data[:4] != MAGIC:
-        raise BundleMalformed(what="magic")
-    (hlen,) = struct.unpack_from(">H", data, 4)
-    if hlen > MAX_HEADER or 6 + hlen + 4 > len(data):
-        raise BundleMalformed(what="header")
-    header_bytes = data[6 : 6 + hlen]
-    (clen,) = struct.unpack_from(">I", data, 6 + hlen)
-    end = 6 + hlen + 4 + clen
-    if end + SIG_LEN != len(data):
-        raise BundleMalformed(what="length")
-    return _header(header_bytes), header_bytes, data[6 + hlen + 4 : end], data[:end], data[end:]
+    header_bytes, ciphertext, signed, signature = split_frame(
+        data, magic=MAGIC, max_size=MAX_BUNDLE, max_header=MAX_HEADER
+    )
+    return _header(header_bytes), header_bytes, ciphertext, signed, signature
 
 
 def _header(header_bytes: bytes) -> Header:

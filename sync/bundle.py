@@ -207,20 +207,34 @@ def seal(
     return body + sign_key.sign(body)
 
 
-def read_header(data: bytes) -> tuple[Header, bytes, bytes, bytes, bytes]:
-    """Structure only (no keys): header, header bytes, ciphertext, signed part, signature."""
-    if len(data) > MAX_BUNDLE:
-        raise BundleTooLarge(limit=MAX_BUNDLE, size=len(data))
-    if len(data) < len(MAGIC) + 2 + 4 + SIG_LEN or data[:4] != MAGIC:
+def split_frame(
+    data: bytes, *, magic: bytes, max_size: int, max_header: int
+) -> tuple[bytes, bytes, bytes, bytes]:
+    """The framing every signed, sealed format here shares — ``magic | header_len u16 |
+    header | ct_len u32 | ciphertext | signature (64)`` — split into header bytes,
+    ciphertext, the signed part and the signature; :class:`BundleTooLarge` or
+    :class:`BundleMalformed` (magic, header, length) otherwise. Nothing is verified."""
+    if len(data) > max_size:
+        raise BundleTooLarge(limit=max_size, size=len(data))
+    if len(data) < len(magic) + 2 + 4 + SIG_LEN or data[: len(magic)] != magic:
         raise BundleMalformed(what="magic")
-    (hlen,) = struct.unpack_from(">H", data, 4)
-    if hlen > MAX_HEADER or 6 + hlen + 4 > len(data):
+    start = len(magic)
+    (hlen,) = struct.unpack_from(">H", data, start)
+    if hlen > max_header or start + 2 + hlen + 4 > len(data):
         raise BundleMalformed(what="header")
-    header_bytes = data[6 : 6 + hlen]
-    (clen,) = struct.unpack_from(">I", data, 6 + hlen)
-    end = 6 + hlen + 4 + clen
+    header_bytes = data[start + 2 : start + 2 + hlen]
+    (clen,) = struct.unpack_from(">I", data, start + 2 + hlen)
+    end = start + 2 + hlen + 4 + clen
     if end + SIG_LEN != len(data):
         raise BundleMalformed(what="length")
+    return header_bytes, data[start + 2 + hlen + 4 : end], data[:end], data[end:]
+
+
+def read_header(data: bytes) -> tuple[Header, bytes, bytes, bytes, bytes]:
+    """Structure only (no keys): header, header bytes, ciphertext, signed part, signature."""
+    header_bytes, ciphertext, signed, signature = split_frame(
+        data, magic=MAGIC, max_size=MAX_BUNDLE, max_header=MAX_HEADER
+    )
     try:
         h = orjson.loads(header_bytes)
     except orjson.JSONDecodeError:
@@ -250,7 +264,7 @@ def read_header(data: bytes) -> tuple[Header, bytes, bytes, bytes, bytes]:
         raise BundleMalformed(what="header")
     if header.ops > MAX_OPS or header.raw > MAX_RAW:
         raise BundleTooLarge(limit=MAX_OPS, size=header.ops)
-    return header, header_bytes, data[6 + hlen + 4 : end], data[:end], data[end:]
+    return header, header_bytes, ciphertext, signed, signature
 
 
 def _b64url(data: bytes) -> str:

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from fieldapp.errors import BundleError, CardError, DuplicateBundle, FieldappError, SequenceGap
+from fieldapp.errors import BundleError, CardError, DuplicateBundle, SequenceGap
 from fieldapp.store import Vault
-from sync import aggregates
+from sync import aggregates, levels
 from sync.bundle import Chain, digest
 from sync.levels import UpwardResult, upper_card
 from sync.locking import sync_lock
@@ -87,29 +87,13 @@ def cut(vault: Vault, period_start: dt.date, period_end: dt.date) -> int:
 
 def pending(vault: Vault) -> list[int]:
     """The aggregate bundles waiting for delivery."""
-    return sorted(int(k[len(COUNTS_BUNDLE) :]) for k in vault.meta_keys(COUNTS_BUNDLE))
+    return levels.pending(vault, COUNTS_BUNDLE)
 
 
 def deliver(vault: Vault, transport: Transport) -> UpwardResult:
     """Put every waiting aggregate bundle on ``transport``, in order; each leaves the
     outbox only once the transport confirmed it."""
-    result = UpwardResult()
-    with sync_lock(vault):
-        card = upper_card(vault)
-        if card is None:
-            raise CardError(what="not_joined")
-        for seq in pending(vault):
-            entry = f"{COUNTS_BUNDLE}{seq:08d}"
-            data = base64.b64decode(vault.get_meta(entry)["data"])
-            try:
-                transport.put(key_for(card.team_id, vault.device_id, seq), data)
-            except FieldappError as exc:
-                result.failure = exc
-                break
-            vault.commit((), kv={entry: None})
-            result.delivered.append(seq)
-        result.pending = len(pending(vault))
-    return result
+    return levels.deliver_waiting(vault, transport, COUNTS_BUNDLE, key_for)
 
 
 # ------------------------------------------------------------------ upper side

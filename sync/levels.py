@@ -33,7 +33,7 @@ by id, and the fold is the same everywhere.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -232,31 +232,40 @@ def chunks(ops: list[Op]) -> list[list[Op]]:
     return out
 
 
-def pending(vault: Vault) -> list[int]:
-    """The level bundles waiting for delivery, by sequence number."""
-    return sorted(int(k[len(UP_BUNDLE) :]) for k in vault.meta_keys(UP_BUNDLE))
+def pending(vault: Vault, outbox: str = UP_BUNDLE) -> list[int]:
+    """The bundles waiting in ``outbox`` (the level bundles by default), by sequence."""
+    return sorted(int(k[len(outbox) :]) for k in vault.meta_keys(outbox))
 
 
 def deliver(vault: Vault, transport: Transport) -> UpwardResult:
     """Send the waiting level bundles in order, where the upper team's merge reads its
     devices' bundles (a stick, a folder, the hub); each leaves the outbox only once the
     transport confirmed it."""
+    return deliver_waiting(vault, transport, UP_BUNDLE, transport.key_for)
+
+
+def deliver_waiting(
+    vault: Vault, transport: Transport, outbox: str, key_for: Callable[[str, str, int], str]
+) -> UpwardResult:
+    """Put every bundle waiting in ``outbox`` on ``transport`` under ``key_for(team,
+    device, seq)``, in order; each leaves the outbox only once confirmed. What stops the
+    pass (a transport error) is in the result; nothing is lost."""
     result = UpwardResult()
     with sync_lock(vault):
         card = upper_card(vault)
         if card is None:
             raise CardError(what="not_joined")
-        for seq in pending(vault):
-            key = f"{UP_BUNDLE}{seq:08d}"
+        for seq in pending(vault, outbox):
+            key = f"{outbox}{seq:08d}"
             data = base64.b64decode(vault.get_meta(key)["data"])
             try:
-                transport.put(transport.key_for(card.team_id, vault.device_id, seq), data)
+                transport.put(key_for(card.team_id, vault.device_id, seq), data)
             except FieldappError as exc:
                 result.failure = exc
                 break
             vault.commit((), kv={key: None})
             result.delivered.append(seq)
-        result.pending = len(pending(vault))
+        result.pending = len(pending(vault, outbox))
     return result
 
 
