@@ -42,7 +42,7 @@ from fractions import Fraction
 from typing import Any
 
 import orjson
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
@@ -54,20 +54,14 @@ from fieldapp.errors import (
     BundleError,
     BundleMalformed,
     BundleTooLarge,
-    ChainBroken,
-    DecryptFailed,
-    DuplicateBundle,
-    SequenceConflict,
-    SequenceGap,
     UnknownDevice,
     WrongTeam,
 )
 from fieldapp.store import Vault
-from sync.bundle import SUITE, Chain, digest, split_frame
+from sync.bundle import SUITE, Chain, check_chain, digest, split_frame, unseal
 
 MAGIC = b"FAG1"
 VERSION = 1
-SIG_LEN = 64
 MAX_HEADER = 1024
 MAX_COMMUNITIES = 1000  # rows of one table: a district's communities, with room to spare
 MAX_COUNT = 2**31  # no count of people or needs comes near it
@@ -657,25 +651,8 @@ def _open_signed(
     state: Chain,
 ) -> Opened:
     this = digest(data)
-    if header.seq <= state.last_seq:
-        if state.seen.get(header.seq) == this:
-            raise DuplicateBundle(device=header.device, seq=header.seq)
-        raise SequenceConflict(device=header.device, seq=header.seq)
-    if header.seq > state.last_seq + 1:
-        raise SequenceGap(device=header.device, missing=state.last_seq + 1, seq=header.seq)
-    if header.prev != state.last_digest:
-        raise ChainBroken(device=header.device, seq=header.seq)
-    try:
-        compressed = SUITE.decrypt(ciphertext, team_priv, info=INFO + header_bytes)
-    except (InvalidTag, ValueError):
-        raise DecryptFailed(device=header.device) from None
-    inflater = zlib.decompressobj()
-    try:
-        raw = inflater.decompress(compressed, header.raw + 1)
-    except zlib.error:
-        raise BundleMalformed(what="payload") from None
-    if len(raw) != header.raw or inflater.unconsumed_tail or not inflater.eof:
-        raise BundleTooLarge(limit=header.raw, size=len(raw))  # a bomb or a lying header
+    check_chain(state, header.device, header.seq, header.prev, this)
+    raw = unseal(ciphertext, team_priv, INFO + header_bytes, header.raw, header.device)
     return Opened(header, _tables(raw, header), this)
 
 

@@ -364,27 +364,8 @@ def _open_signed(
     chain: Callable[[str], Chain],
     validate_op: Callable[[Op], Op],
 ) -> Opened:
-    state = chain(header.device)
-    if header.seq <= state.last_seq:
-        if state.seen.get(header.seq) == this:
-            raise DuplicateBundle(device=header.device, seq=header.seq)
-        raise SequenceConflict(device=header.device, seq=header.seq)
-    if header.seq > state.last_seq + 1:
-        raise SequenceGap(device=header.device, missing=state.last_seq + 1, seq=header.seq)
-    if header.prev != state.last_digest:
-        raise ChainBroken(device=header.device, seq=header.seq)
-    try:
-        info = INFOS[header.v] + header_bytes
-        compressed = SUITE.decrypt(ciphertext, team_key, info=info)
-    except (InvalidTag, ValueError):
-        raise DecryptFailed(device=header.device) from None
-    inflater = zlib.decompressobj()
-    try:
-        raw = inflater.decompress(compressed, header.raw + 1)
-    except zlib.error:
-        raise BundleMalformed(what="payload") from None
-    if len(raw) != header.raw or inflater.unconsumed_tail or not inflater.eof:
-        raise BundleTooLarge(limit=header.raw, size=len(raw))  # a bomb or a lying header
+    check_chain(chain(header.device), header.device, header.seq, header.prev, this)
+    raw = unseal(ciphertext, team_key, INFOS[header.v] + header_bytes, header.raw, header.device)
     try:
         payload = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -393,6 +374,37 @@ def _open_signed(
     if header.v == VERSION_3:
         roster, payload = _roster(payload, header)
     return Opened(header, _ops(payload, header, validate_op, roster), this, roster)
+
+
+def check_chain(state: Chain, device: str, seq: int, prev: str, this: str) -> None:
+    """A signed bundle's place in its sender's chain (``this``: its digest): a duplicate,
+    another bundle under a number used (the alarm), a gap, or a broken link is raised."""
+    if seq <= state.last_seq:
+        if state.seen.get(seq) == this:
+            raise DuplicateBundle(device=device, seq=seq)
+        raise SequenceConflict(device=device, seq=seq)
+    if seq > state.last_seq + 1:
+        raise SequenceGap(device=device, missing=state.last_seq + 1, seq=seq)
+    if prev != state.last_digest:
+        raise ChainBroken(device=device, seq=seq)
+
+
+def unseal(ciphertext: bytes, key: X25519PrivateKey, info: bytes, raw: int, device: str) -> bytes:
+    """Decrypt (HPKE, ``info`` bound) and decompress to exactly ``raw`` bytes, as the
+    signed header says: :class:`DecryptFailed`, :class:`BundleMalformed` or
+    :class:`BundleTooLarge` (a bomb, or a header that lies) otherwise."""
+    try:
+        compressed = SUITE.decrypt(ciphertext, key, info=info)
+    except (InvalidTag, ValueError):
+        raise DecryptFailed(device=device) from None
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(compressed, raw + 1)
+    except zlib.error:
+        raise BundleMalformed(what="payload") from None
+    if len(out) != raw or inflater.unconsumed_tail or not inflater.eof:
+        raise BundleTooLarge(limit=raw, size=len(out))
+    return out
 
 
 def _roster(payload: Any, header: Header) -> tuple[dict[str, dict[str, str]], Any]:
