@@ -34,6 +34,7 @@ from fieldapp.errors import (
 from fieldapp.store import Vault
 from sync import outbox, scope
 from sync.bundle import MAX_BUNDLE, digest
+from sync.cards import TeamCard
 from sync.locking import sync_lock
 from sync.merge import Merger, Outcome, jsonable
 from sync.team import HUB_LOCAL, device_hub_credentials, hub_admin, team_card, team_secrets
@@ -46,10 +47,11 @@ TO_ARCHIVE = "hub/to_archive/"  # one entry per merged hub key: [key, archive ta
 FETCH_BATCH_BYTES = 8 * 1024 * 1024
 
 
-def worker_transport(vault: Vault, **options: Any) -> S3Transport:
+def worker_transport(vault: Vault, card: TeamCard | None = None, **options: Any) -> S3Transport:
     """This device's way to the team hub (address from the team card, credentials from
-    the vault)."""
-    card = team_card(vault)
+    the vault); with ``card``, to that team's hub instead (a lower office's way to the
+    level above: ``sync.levels.upper_transport``)."""
+    card = card or team_card(vault)
     if card is None:
         raise CardError(what="not_joined")
     address = HubAddress.from_card(card.hub)

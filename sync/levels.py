@@ -291,6 +291,19 @@ def upper_receiver(vault: Vault) -> Receiver:
     return Receiver(card.team_id, receiving_key(vault), senders, vault.device_id)
 
 
+def upper_transport(vault: Vault, **options: Any) -> Transport:
+    """This office's way to the level above's hub: the address on the upper card, this
+    device's hub credentials (sealed in the device card the upper supervisor enrolled,
+    so the hub lets it write its own inbox and read its own outbox only)."""
+    from sync.hubsync import worker_transport
+
+    card = upper_card(vault)
+    if card is None:
+        raise CardError(what="not_joined")
+    options.setdefault("sleep", vault.clock.sleep)
+    return worker_transport(vault, card, **options)
+
+
 def fetch(vault: Vault, transport: Transport, prefix: str) -> Summary:
     """Open what the level above left for this office on ``transport`` (under
     ``<prefix><this device>/``). Its own scope cut then carries it on to the workers who

@@ -83,7 +83,7 @@ def cmd_team(args: argparse.Namespace) -> int:
         elif args.team_command == "join-upper":
             _join_upper(vault, card_text(args.card), args.out, args.flow)
         elif args.team_command == "forward":
-            if not _forward(vault, args.to_folder, args.period):
+            if not _forward(vault, args.to_folder, args.period, hub=args.hub):
                 return 1
         elif args.team_command == "revoke":
             if not _revoke(vault, args.device):
@@ -158,16 +158,26 @@ def _forward_counts(vault: Vault, stick: Transport, period: str | None) -> Upwar
     return result
 
 
-def _forward(vault: Vault, folder: str, period: str | None = None) -> bool:
+def _forward(vault: Vault, folder: str | None, period: str | None, *, hub: bool) -> bool:
     """A lower office's round trip with the level above, by a stick or a folder: its
     team's records up, then what the level above left for it (feedback, notes), which
     its scope cut carries on to the workers holding those residents."""
+    from fieldapp.errors import FieldappError
     from fieldapp.services import syncing
     from sync import downward, levels, scope, team
     from sync.transports.folder import FolderTransport
 
-    stick = FolderTransport(Path(folder).expanduser())
-    stick.clean_temp()
+    stick: Transport
+    if hub:  # the level above's hub (records only: counts go by stick)
+        if levels.upper_flow(vault) == team.AGGREGATES:
+            print(t("cli.counts_by_stick"), file=sys.stderr)
+            return False
+        stick = levels.upper_transport(vault)
+    else:
+        assert folder is not None
+        folder_transport = FolderTransport(Path(folder).expanduser())
+        folder_transport.clean_temp()
+        stick = folder_transport
     if levels.upper_flow(vault) == team.AGGREGATES:
         result = _forward_counts(vault, stick, period)
         if result is None:
@@ -177,8 +187,12 @@ def _forward(vault: Vault, folder: str, period: str | None = None) -> bool:
     if result.failure is not None:
         print(result.failure.render(), file=sys.stderr)
         return False
-    say("cli.forwarded", bundles=len(result.delivered), path=folder)
-    received = levels.fetch(vault, stick, downward.STICK_PREFIX)
+    say("cli.forwarded", bundles=len(result.delivered), path=folder or stick.where(""))
+    try:
+        received = levels.fetch(vault, stick, downward.HUB_PREFIX if hub else downward.STICK_PREFIX)
+    except FieldappError as exc:  # the hub went away between the two halves
+        print(exc.render(), file=sys.stderr)
+        return False
     say("cli.from_above", applied=received.count("applied"), ops=received.ops)
     scope.try_cut(vault)  # on to the workers at their next sync
     for line in syncing.refusals(received):
