@@ -704,3 +704,30 @@ async def test_the_districts_screen_shows_the_offices_and_their_workers(
             f"吉日街道{office}",
             "└ 次仁",
         ]
+
+
+def test_counts_the_schema_would_refuse_are_a_message_and_nothing_sent(
+    lv: Levels,
+    tmp_path: Path,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Tables a receiver would refuse (here: more communities than a bundle may hold) are
+    never sealed: the office is told, in its language, and nothing waits to go."""
+    from fieldapp.cli.syncing import _forward_counts
+    from sync import aggregates, counts
+
+    city = office(tmp_path, clock, "拉萨市", [])
+    join(lv.district, city.sup, team.AGGREGATES)
+    secrets = team.team_secrets(city.sup)
+    assert secrets is not None
+    levels.join_upper(lv.district, secrets.code(), "城关区", flow=team.AGGREGATES)
+    resident(lv.district, "区里的")
+    monkeypatch.setattr(aggregates, "MAX_COMMUNITIES", 0)
+    assert _forward_counts(lv.district, FolderTransport(tmp_path / "stick"), "2026-11") is None
+    from fieldapp.i18n import t
+
+    assert t("cli.counts_refused") in capsys.readouterr().err  # in the language set
+    assert counts.pending(lv.district) == []
+    city.sup.close(compact=False)

@@ -152,7 +152,11 @@ def _forward_counts(vault: Vault, stick: Transport, period: str | None) -> Upwar
         print(t("cli.bad_period", period=period), file=sys.stderr)
         return None
     end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-    counts.cut(vault, start, end)
+    try:
+        counts.cut(vault, start, end)
+    except ValueError:  # tables the receiver's schema would refuse: never sent
+        print(t("cli.counts_refused"), file=sys.stderr)
+        return None
     result = counts.deliver(vault, stick)
     result.cut = 1
     return result
