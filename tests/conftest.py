@@ -43,6 +43,16 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FIELDAPP_LANG", "en")
 
 
+@pytest.fixture(autouse=True)
+def _reset_language() -> Iterator[None]:
+    """Whatever language a test set (an app started in Chinese sets it for the process)
+    is forgotten after it: the next test reads ``FIELDAPP_LANG`` again."""
+    yield
+    from fieldapp import i18n
+
+    i18n._current = None
+
+
 @pytest.fixture
 def vault_path(tmp_path: Path) -> Path:
     return tmp_path / "vault"

@@ -17,7 +17,6 @@ from textual.reactive import reactive
 from textual.widgets import Input, TextArea
 from textual.worker import WorkerCancelled
 
-from fieldapp import i18n
 from fieldapp.config import Config
 from fieldapp.domain.clock import FixedClock
 from fieldapp.services import demo
@@ -58,12 +57,6 @@ def demo_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str) -> It
     demo.build_demo(workspace.records, TODAY, residents=60, language=lang)
     vault.close()
     yield path
-
-
-@pytest.fixture(autouse=True)
-def _reset_language() -> Iterator[None]:
-    yield
-    i18n._current = None
 
 
 @pytest.fixture(autouse=True)
