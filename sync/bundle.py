@@ -422,6 +422,7 @@ def _roster(payload: Any, header: Header) -> tuple[dict[str, dict[str, str]], An
             and set(entry) == {"name", "role"}
             and isinstance(entry["name"], str)
             and 0 < len(entry["name"]) <= 100
+            and isinstance(entry["role"], str)
             and entry["role"] in ROSTER_ROLES
         ):
             raise OpInvalid(index=0, reason="roster")

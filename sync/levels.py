@@ -42,7 +42,7 @@ import orjson
 from fieldapp.domain.ops import Op
 from fieldapp.errors import CardError, FieldappError, LevelRefused, TeamCardChanged
 from fieldapp.store import Vault
-from sync.bundle import MAX_OPS, MAX_RAW, Enrolled, Opened, digest, seal
+from sync.bundle import MAX_OPS, MAX_RAW, MAX_ROSTER, Enrolled, Opened, digest, seal
 from sync.cards import TeamCard, read_team_card
 from sync.locking import sync_lock
 from sync.outbox import MAX_BYTES_PER_BUNDLE, MAX_OPS_PER_BUNDLE
@@ -160,6 +160,8 @@ def cut(vault: Vault) -> int:
         state = vault.get_meta(UP_STATE, {"pos": 0, "seq": 0, "digest": ""})
         log, end = vault.ops_since(int(state["pos"]))
         names = roster(vault)
+        if len(names) > MAX_ROSTER:  # the level above would refuse every bundle: say so
+            raise CardError(what="roster_too_large")
         unique = {
             op.op_id: op for op in log if op.device_id == vault.device_id or op.device_id in names
         }
@@ -342,8 +344,10 @@ def _roster_refusal(
         for key in vault.meta_keys(ROSTER)
         if key[len(ROSTER) :] != device
     }
+    secrets = team_secrets(vault)
+    supervisors = set(secrets.supervisors) if secrets is not None else set()
     for claimed in sorted(claims):
-        if claimed == vault.device_id or claimed in enrolled:
+        if claimed == vault.device_id or claimed in enrolled or claimed in supervisors:
             return LevelRefused("bundle.roster_enrolled", device=device, claimed=claimed)
         for other, theirs in sorted(others.items()):
             if claimed in theirs:

@@ -312,12 +312,13 @@ class Merger:
                 ops = [op for data in bundles.values() for op in self._peek_ops(data)]
                 # A record cut in two across one sender's bundles: the first waits for the
                 # rest, which is held behind it (the gap). Taken together they complete it.
-                waiting_from = {k[len(WAITING) :].rsplit("/", 1)[0] for k in entries}
-                for key in sorted(self._held):
-                    if key.startswith(HELD) and key[len(HELD) :].rsplit("/", 1)[0] in waiting_from:
-                        entry = self.vault.get_meta(key)
-                        if entry is not None:
-                            ops += self._peek_ops(base64.b64decode(entry["data"]))
+                # Only the held bundles that follow on from a waiting one, without a gap.
+                for key in entries:
+                    device, seq = key[len(WAITING) :].rsplit("/", 1)
+                    after = int(seq) + 1
+                    while (entry := self.vault.get_meta(f"{HELD}{device}/{after:08d}")) is not None:
+                        ops += self._peek_ops(base64.b64decode(entry["data"]))
+                        after += 1
                 completable = complete_records(self.vault, ops)
                 progress = False
                 for key in sorted(entries, key=lambda k: k.rsplit("/", 2)[1:]):

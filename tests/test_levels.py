@@ -349,6 +349,8 @@ def test_a_forwarded_workers_op_is_still_held_to_what_a_worker_may_write(lv: Lev
         {"roster": {"a/b": {"name": "x", "role": "worker"}}, "rows": []},
         {"roster": {"abc": {"name": "x" * 101, "role": "worker"}}, "rows": []},
         {"roster": {"abc": {"name": "x", "role": "worker", "extra": 1}}, "rows": []},
+        {"roster": {"abc": {"name": "x", "role": []}}, "rows": []},  # unhashable: no crash
+        {"roster": {"abc": {"name": ["x"], "role": {}}}, "rows": []},
         [],
     ],
 )
@@ -731,3 +733,79 @@ def test_counts_the_schema_would_refuse_are_a_message_and_nothing_sent(
     assert t("cli.counts_refused") in capsys.readouterr().err  # in the language set
     assert counts.pending(lv.district) == []
     city.sup.close(compact=False)
+
+
+def test_a_roster_with_an_unhashable_role_is_quarantined_not_a_crash(lv: Levels) -> None:
+    """Signed and sealed by the street, a roster whose role is a list: the district's merge
+    refuses the whole bundle and goes on (found in review: it raised TypeError)."""
+    street = lv.streets[0].sup
+    rid = resident(street, "格桑")
+    outcome = refused(
+        lv.district, forged(street, street.history(rid), {"abc": {"name": "x", "role": []}})
+    )  # type: ignore[dict-item]
+    assert isinstance(outcome.reason, OpInvalid) and outcome.reason.params["reason"] == "roster"
+
+
+def test_a_roster_too_large_for_the_level_above_is_said_before_anything_is_cut(
+    lv: Levels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    street = lv.streets[0].sup
+    resident(street, "格桑")
+    monkeypatch.setattr(levels, "MAX_ROSTER", 1)  # the street's roster has two workers
+    with pytest.raises(CardError) as refused_cut:
+        levels.cut(street)
+    assert refused_cut.value.params["what"] == "roster_too_large"
+    assert levels.pending(street) == [] and street.get_meta(levels.UP_STATE) is None
+
+
+def test_a_roster_claiming_a_supervisor_device_of_the_district_is_refused(lv: Levels) -> None:
+    """A second (or old) supervisor device of the district's team, named on a street's
+    roster as its own supervisor, would pass its ops for the district's."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from sync.cards import SupervisorDevice, raw_public
+
+    secrets = team.team_secrets(lv.district)
+    assert secrets is not None
+    other = "0123456789abcdef"
+    secrets.supervisors[other] = SupervisorDevice(
+        raw_public(Ed25519PrivateKey.generate().public_key())
+    )
+    lv.district.commit((), kv={team.TEAM_SECRETS: secrets.to_json()})
+    street = lv.streets[0].sup
+    rid = resident(street, "格桑")
+    claims = {**levels.roster(street), other: {"name": "区", "role": "supervisor"}}
+    outcome = refused(lv.district, forged(street, street.history(rid), claims))
+    assert outcome.reason is not None and outcome.reason.msg_id == "bundle.roster_enrolled"
+
+
+def test_settling_takes_only_the_held_bundles_that_follow_on_without_a_gap(lv: Levels) -> None:
+    """A record cut across bundles 1 and 3 with bundle 2 missing: nothing completes bundle 1
+    yet (what would, 3, is behind the gap), so both go on waiting; once 2 comes, all apply."""
+    street = lv.streets[0]
+    zhuoma = street.workers["卓玛"]
+    rid = resident(zhuoma, "格桑")
+    other = resident(zhuoma, "央金")
+    ops, filler = zhuoma.history(rid), zhuoma.history(other)
+    card = team.team_card(zhuoma)
+    assert card is not None
+    made: list[bytes] = []
+    for seq, part in enumerate((ops[:1], filler, ops[1:]), start=1):
+        made.append(
+            bundle.seal(
+                part,
+                team_id=card.team_id,
+                team_key=card.encryption_key(),
+                device_id=zhuoma.device_id,
+                sign_key=team.device_key(zhuoma),
+                seq=seq,
+                prev=bundle.digest(made[-1]) if made else "",
+            )
+        )
+    merger = Merger(street.sup)
+    merger.receive(made[0])
+    merger.receive(made[2])
+    assert merger.settle() == [] and street.sup.get(rid) is None
+    merger.receive(made[1])
+    merger.settle()
+    assert street.sup.get(rid) == zhuoma.get(rid) and street.sup.get(other) is not None
