@@ -354,3 +354,109 @@ def test_the_index_kept_while_the_app_runs_serves_the_start_after_a_crash(tmp_pa
     ws = _open(path, clock)
     assert ws.today_summary() == reference(ws, TODAY) and not ws.today_from_kept
     ws.vault.close(compact=False)
+
+
+def _with_inbox(ws: Workspace, clock: FixedClock) -> None:
+    """Two open notes on the worker's files (one due two days from now), and a resident
+    newly assigned here: Today's inbox is not empty."""
+    from fieldapp.domain import NoteAction
+    from fieldapp.domain.models import assignment_id
+
+    rids = [r for r, _ in ws.vault.iter_records(RecordKind.RESIDENT.value)][:2]
+    ws.write_note(rids[0], NoteAction.VISIT, "请本周上门", due_date=TODAY + dt.timedelta(days=2))
+    ws.write_note(rids[1], NoteAction.EXPLAIN, "请说明")
+    when = clock.now().isoformat()
+    fields = {"resident_id": rids[1], "assigned_at": when, "worker": ws.vault.device_id}
+    ws.vault.commit([Change("assignment", assignment_id(rids[1]), fields)])
+
+
+def _peeked(path: Path, clock: FixedClock) -> tuple[Workspace, list[TodaySummary | None]]:
+    """Open with a peek that works out Today's preview, as the unlock does."""
+    seen: list[TodaySummary | None] = []
+    vault = Vault.open(
+        path,
+        PASSPHRASE,
+        clock=clock,
+        peek=lambda read: seen.append(day_summary.preview(read, clock.today())),
+    )
+    return Workspace(vault), seen
+
+
+def test_the_first_screen_drawn_before_the_records_are_read_is_the_one_they_give(
+    tmp_path: Path,
+) -> None:
+    """What the last session kept (the index and the inbox) is Today as the records give it,
+    on the day the vault is opened again — days later, with a note then past due."""
+    clock = FixedClock(T0)
+    path = tmp_path / "vault"
+    ws = Workspace(demo_vault(path, clock, 30))
+    _with_inbox(ws, clock)
+    ws.close()
+    for days in (0, 1, 5):
+        later = FixedClock(T0 + dt.timedelta(days=days))
+        ws, seen = _peeked(path, later)
+        summary = ws.today_summary()
+        assert seen == [summary], days
+        assert summary.notes and summary.assignments and summary.due
+        assert (summary.notes[0].days_overdue > 0) == (days > 2)
+        ws.vault.close(compact=False)
+
+
+def test_no_first_screen_is_drawn_from_what_is_no_longer_true(tmp_path: Path) -> None:
+    clock = FixedClock(T0)
+    path = tmp_path / "vault"
+    ws = Workspace(demo_vault(path, clock, 10))
+    ws.close()
+    # Nothing of Today's inbox was kept (a vault of before it was): no preview.
+    (path / "derived-today_inbox.fv").unlink()
+    ws, seen = _peeked(path, clock)
+    assert seen == [None]
+    ws.today_summary()
+    assert ws.keep_today_index() is False  # the index is on disk already; the inbox is kept
+    ws.vault.close(compact=False)
+    ws, seen = _peeked(path, clock)
+    assert seen == [ws.today_summary()] and seen[0] is not None
+    # A save since: what was kept is stale, and no preview is drawn.
+    rid = next(r for r, _ in ws.vault.iter_records("resident"))
+    ws.vault.commit([Change("resident", rid, {"notes": "改过"})])
+    ws.vault.close(compact=False)
+    ws, seen = _peeked(path, clock)
+    assert seen == [None]
+    ws.vault.close(compact=False)
+
+
+def test_no_preview_when_the_revision_is_known_only_after_the_replay(tmp_path: Path) -> None:
+    """A frame past the acknowledged length (a crash after its fsync, before the superblock
+    said so): the open keeps it, so what was kept before it is stale — and is not read."""
+    clock = FixedClock(T0)
+    path = tmp_path / "vault"
+    ws = Workspace(demo_vault(path, clock, 10))
+    ws.close()
+    ws, seen = _peeked(path, clock)
+    assert seen[0] is not None
+    ws.today_summary()
+    journal = next(path.glob("journal-*.fv"))
+    state = (path / "vault.state").read_bytes()
+    rid = next(r for r, _ in ws.vault.iter_records("resident"))
+    ws.vault.commit([Change("resident", rid, {"notes": "改过"})])
+    ws.vault.close(compact=False)
+    (path / "vault.state").write_bytes(state)  # the acknowledgement of that frame lost
+    assert journal.exists()
+    ws, seen = _peeked(path, clock)
+    assert seen == [] and ws.vault.report.unacknowledged_frames_kept == 1
+    ws.vault.close(compact=False)
+
+
+def test_a_peek_that_raises_stops_nothing_it_did_not_start(tmp_path: Path) -> None:
+    """The vault calls the peek as it is: the caller's errors are the caller's (the unlock
+    guards its own), and a vault whose open failed in it is left closed and unlocked."""
+    clock = FixedClock(T0)
+    path = tmp_path / "vault"
+    demo_vault(path, clock, 3).close()
+
+    def broken(read: object) -> None:
+        raise RuntimeError("the caller's bug")
+
+    with pytest.raises(RuntimeError):
+        Vault.open(path, PASSPHRASE, clock=clock, peek=broken)
+    Vault.open(path, PASSPHRASE, clock=clock).close()  # not left locked

@@ -6,6 +6,7 @@ keys from the first moment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fieldapp.domain.clock import Clock
@@ -13,7 +14,7 @@ from fieldapp.errors import VaultExists, VaultNotAFolder, VaultNotFound, WrongPa
 from fieldapp.services.records import RecordService
 from fieldapp.services.workspace import Workspace
 from fieldapp.store import KdfParams, Vault
-from fieldapp.store.vault import KEY_FILE
+from fieldapp.store.vault import KEY_FILE, KeptReader
 from sync.team import device_key, receiving_key
 
 
@@ -62,21 +63,32 @@ def create(
 
 
 def open_vault(
-    path: Path, passphrase: str, *, clock: Clock | None = None, read_only: bool = False
+    path: Path,
+    passphrase: str,
+    *,
+    clock: Clock | None = None,
+    read_only: bool = False,
+    peek: Callable[[KeptReader], None] | None = None,
 ) -> Vault:
     """Open the vault at ``path``: ``VaultNotFound`` when there is none, else whatever
-    ``Vault.open`` refuses (a wrong passphrase, a tampered file, another process)."""
+    ``Vault.open`` refuses (a wrong passphrase, a tampered file, another process).
+    ``peek``: see :meth:`Vault.open`."""
     check_folder(path)
     if not exists(path):
         raise VaultNotFound(path=str(path))
-    return Vault.open(path, passphrase, clock=clock, read_only=read_only)
+    return Vault.open(path, passphrase, clock=clock, read_only=read_only, peek=peek)
 
 
 def open_workspace(
-    path: Path, passphrase: str, *, clock: Clock | None = None, read_only: bool = False
+    path: Path,
+    passphrase: str,
+    *,
+    clock: Clock | None = None,
+    read_only: bool = False,
+    peek: Callable[[KeptReader], None] | None = None,
 ) -> Workspace:
     """Open the vault at ``path`` and the workspace the app's screens use."""
-    return Workspace(open_vault(path, passphrase, clock=clock, read_only=read_only))
+    return Workspace(open_vault(path, passphrase, clock=clock, read_only=read_only, peek=peek))
 
 
 def unlock(workspace: Workspace, passphrase: str) -> None:

@@ -348,3 +348,101 @@ def decode(data: bytes) -> TodayIndex | None:
         )
     except (ValueError, TypeError, KeyError):
         return None
+
+
+# ------------------------------------------------- the first screen, before the records
+
+INBOX_NAME = "today_inbox"  # the derived file of Today's inbox, kept beside the index
+INBOX_VERSION = 1
+
+
+def encode_inbox(notes: list[NoteRow], conflicts: int, assignments: list[AssignmentRow]) -> bytes:
+    """Today's inbox as bytes to keep beside the index (:func:`preview` reads them): the
+    open notes without how late they are (that is worked out on the day shown), the
+    fields in conflict, the new assignments."""
+    return orjson.dumps(
+        {
+            "v": INBOX_VERSION,
+            "notes": [
+                [
+                    n.id,
+                    n.resident_id,
+                    n.resident_name,
+                    n.action,
+                    n.status,
+                    n.text,
+                    n.due_date.isoformat() if n.due_date else None,
+                    n.created_at.isoformat(),
+                    n.target_kind,
+                    n.author,
+                ]
+                for n in notes
+            ],
+            "conflicts": conflicts,
+            "assignments": [
+                [a.resident_id, a.name, a.community, a.shared, a.assigned_at.isoformat()]
+                for a in assignments
+            ],
+        }
+    )
+
+
+def decode_inbox(
+    data: bytes, today: dt.date
+) -> tuple[list[NoteRow], int, list[AssignmentRow]] | None:
+    """The inbox :func:`encode_inbox` kept, as of ``today`` (the notes past due first, the
+    longest first, then the newest — as ``Workspace.note_inbox`` orders them), or None when
+    ``data`` is not one this version reads."""
+    try:
+        raw = orjson.loads(data)
+        if not isinstance(raw, dict) or raw.get("v") != INBOX_VERSION:
+            return None
+        notes = []
+        for nid, rid, name, action, status, text, due, created, kind, author in _rows(raw["notes"]):
+            due_date = dt.date.fromisoformat(due) if due is not None else None
+            late = max((today - due_date).days, 0) if due_date else 0
+            notes.append(
+                NoteRow(
+                    str(nid),
+                    str(rid),
+                    str(name),
+                    str(action),
+                    str(status),
+                    str(text),
+                    due_date,
+                    late,
+                    dt.datetime.fromisoformat(created),
+                    str(kind),
+                    str(author),
+                )
+            )
+        notes.sort(key=lambda r: (r.days_overdue, r.created_at, r.id), reverse=True)
+        assignments = [
+            AssignmentRow(
+                str(rid), str(name), str(community), bool(shared), dt.datetime.fromisoformat(at)
+            )
+            for rid, name, community, shared, at in _rows(raw["assignments"])
+        ]
+        return notes, _count(raw["conflicts"]), assignments
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def preview(read: Callable[[str], bytes | None], today: dt.date) -> TodaySummary | None:
+    """Today's summary for ``today`` from what the last session kept (``read``: the vault's
+    derived files at the revision it is opening at) — the first screen drawn while the
+    records are still being read — or None when the index or the inbox was not kept (or
+    is damaged, or of another version). It is what :meth:`Workspace.today_summary` will
+    show once the vault is open: the same index and the same inbox, as of the same day."""
+    index_data, inbox_data = read(INDEX_NAME), read(INBOX_NAME)
+    if index_data is None or inbox_data is None:
+        return None
+    index = decode(index_data)
+    inbox = decode_inbox(inbox_data, today)
+    if index is None or inbox is None:
+        return None
+    notes, conflicts, assignments = inbox
+    try:
+        return summarize(index, today, notes, 7, conflicts, assignments)
+    except (ValueError, TypeError):  # a row of another shape: the open works it out
+        return None

@@ -69,6 +69,7 @@ class Workspace:
         self.index = ResidentIndex()
         self._primed: tuple[tuple[int, int], TodaySummary] | None = None  # see prime_today
         self._today: tuple[tuple[int, int], TodayIndex] | None = None  # see today_index
+        self._inbox: tuple[tuple[int, int], bytes] | None = None  # Today's inbox, encoded
         self.today_from_kept = False
         self._kept_at: tuple[int, int] | None = None  # the revision Today's index is kept at
         # A team's own templates: $FIELDAPP_HOME/templates/*.toml (or the data dir's).
@@ -101,11 +102,17 @@ class Workspace:
         """A stored need as a list row, overdue as of ``today``."""
         return day_summary.need_row(nid, doc, today, self._name)
 
-    def prime_today(self) -> None:
+    def prime_today(self, previewed: TodaySummary | None = None) -> None:
         """Work out Today's summary now, where the vault was just opened (the unlock's
         worker), so the first Today shows it as soon as it is up instead of starting on it
         then. The next :meth:`today_summary` returns it once, if nothing was saved since
-        and it is still the same day; else it is worked out again."""
+        and it is still the same day; else it is worked out again. ``previewed``: the
+        summary the unlock drew before the records were read, from what was kept at the
+        revision the vault opened at (:func:`fieldapp.services.today.preview`) — the same
+        one, so it is taken as it is."""
+        if previewed is not None and previewed.today == self.today():
+            self._primed = (self.vault.revision, previewed)
+            return
         self._primed = (self.vault.revision, self.today_summary())
 
     def take_primed(self) -> TodaySummary | None:
@@ -150,6 +157,7 @@ class Workspace:
         notes = self.note_inbox(today, index.archived)
         conflicts = open_conflicts(self.vault)
         new = self.new_assignments(index.archived)
+        self._inbox = (self.vault.revision, day_summary.encode_inbox(notes, conflicts, new))
         try:
             return day_summary.summarize(index, today, notes, soon_days, conflicts, new)
         except (ValueError, TypeError):  # a kept index with a bad row: work it out again
@@ -164,9 +172,19 @@ class Workspace:
         """Keep Today's index as it stands for the next start, when it was worked out at the
         vault's current revision and is not kept already (run off the UI thread): the next
         start — after a crash too — reads it if nothing is saved in between. Returns
-        whether it was written."""
+        whether it was written. Today's inbox is kept beside it (when it differs from the
+        one kept): with both, the next unlock draws Today before the records are read
+        (:func:`fieldapp.services.today.preview`)."""
+        revision = self.vault.revision
+        inbox = self._inbox
+        if (
+            inbox is not None
+            and inbox[0] == revision
+            and self.vault.load_derived(day_summary.INBOX_NAME) != inbox[1]
+        ):
+            self.vault.save_derived(day_summary.INBOX_NAME, inbox[1], revision=revision)
         held = self._today
-        if held is None or held[0] == self._kept_at or held[0] != self.vault.revision:
+        if held is None or held[0] == self._kept_at or held[0] != revision:
             return False
         kept = self.vault.save_derived(
             day_summary.INDEX_NAME, day_summary.encode(held[1]), revision=held[0]
@@ -176,15 +194,20 @@ class Workspace:
         return kept
 
     def close(self, *, keep_today: bool = True) -> None:
-        """Close the vault (compacting its journal). With ``keep_today``, Today's index is
-        kept for the next session's first screen (worked out first if something was saved
-        since it last was: run this off the UI thread)."""
+        """Close the vault (compacting its journal). With ``keep_today``, Today's index and
+        inbox are kept for the next session's first screen (worked out first if something
+        was saved since they last were: run this off the UI thread)."""
         keep = {}
         if keep_today and not self.vault.read_only and self.vault.is_open:
             revision = self.vault.revision
             index = self.today_index()
             if self._today is not None and self._today[0] == revision:
                 keep[day_summary.INDEX_NAME] = (revision, day_summary.encode(index))
+                notes = self.note_inbox(self.today(), index.archived)
+                inbox = day_summary.encode_inbox(
+                    notes, open_conflicts(self.vault), self.new_assignments(index.archived)
+                )
+                keep[day_summary.INBOX_NAME] = (revision, inbox)
         self.vault.close(keep=keep)
 
     def note_inbox(self, today: dt.date, archived: AbstractSet[str] | None = None) -> list[NoteRow]:
@@ -314,6 +337,7 @@ class Workspace:
         open_needs: bool = False,
         overdue: bool = False,
         archived: bool = False,
+        only: AbstractSet[str] | None = None,
         limit: int = 500,
         open_counts: dict[str, int] | None = None,
         overdue_ids: set[str] | None = None,
@@ -323,7 +347,8 @@ class Workspace:
         The open-needs and overdue filters and columns read ``open_counts`` and
         ``overdue_ids`` (from :meth:`open_needs_by_resident` and :meth:`overdue_residents`):
         without them nobody has an open need or an overdue contact. Archived residents are
-        left out; ``archived`` lists only them instead (to restore one)."""
+        left out; ``archived`` lists only them instead (to restore one). ``only``: none but
+        these (the residents behind a row of the team view)."""
         ids = self.index.search(query)
         counts = open_counts if open_counts is not None else {}
         late = overdue_ids if overdue_ids is not None else set()
@@ -333,6 +358,8 @@ class Workspace:
         for rid in ids:
             entry = info.get(rid)
             if entry is None or (rid in shelved) != archived:
+                continue
+            if only is not None and rid not in only:
                 continue
             if self.vault.get(rid) is None:
                 continue  # purged by a sync (left this device's scope) since the index was built

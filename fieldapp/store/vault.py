@@ -31,7 +31,7 @@ import fcntl
 import gc
 import os
 import secrets
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,9 @@ from fieldapp.store.writing import Writing
 # Compact (snapshot + archive the journal) when the journal grows past this at open/close.
 COMPACT_BYTES = 4 * 1024 * 1024
 NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+KeptReader = Callable[[str], bytes | None]
+"""Reads a derived file by name at the revision the vault is opening at (None: not kept)."""
 
 __all__ = ["KEY_FILE", "Change", "OpenReport", "Vault", "check_passphrase"]
 
@@ -175,15 +178,31 @@ class Vault(Reading, Writing):
 
     @classmethod
     def open(
-        cls, path: Path, passphrase: str, *, clock: Clock | None = None, read_only: bool = False
+        cls,
+        path: Path,
+        passphrase: str,
+        *,
+        clock: Clock | None = None,
+        read_only: bool = False,
+        peek: Callable[[KeptReader], None] | None = None,
     ) -> Vault:
         """Unlock with the passphrase. Raises a :class:`VaultError` subclass on any problem.
 
         ``clock`` is the time this vault reads (default: the machine's). A vault that
         cannot be written (a read-only disk, no permission) raises
         :class:`VaultReadOnly`; ``read_only=True`` opens it to look and export, without
-        writing a byte (every commit is refused)."""
-        return cls._open(Path(path), passphrase=passphrase, clock=clock, read_only=read_only)
+        writing a byte (every commit is refused).
+
+        ``peek`` is called once the passphrase is known to be right and before the
+        records are read (the long part of an open), with a reader of the derived files
+        kept at the revision the vault opens at — so a first screen can be drawn from
+        them meanwhile. It is not called when that revision is not known before the
+        journal is replayed (frames past the acknowledged length, a torn tail). What it
+        read is only as true as the open that follows: if the open then fails
+        (a tampered frame), whatever was drawn from it must be taken back."""
+        return cls._open(
+            Path(path), passphrase=passphrase, clock=clock, read_only=read_only, peek=peek
+        )
 
     @classmethod
     def recover(
@@ -215,6 +234,7 @@ class Vault(Reading, Writing):
         recovery_raw: bytes | None = None,
         clock: Clock | None = None,
         read_only: bool = False,
+        peek: Callable[[KeptReader], None] | None = None,
     ) -> Vault:
         from fieldapp.store.rekey import finish_rekey
 
@@ -232,7 +252,7 @@ class Vault(Reading, Writing):
             )
             vault._header = header
             try:
-                vault._load()
+                vault._load(peek)
             except OSError as exc:
                 raise _write_failed(path, exc) from None
             if vault._journal_len > COMPACT_BYTES and not read_only:
@@ -370,7 +390,7 @@ class Vault(Reading, Writing):
         changes and key/value updates: see :func:`fieldapp.store.purge.purge`."""
         return purge(self, drop, local_fields=local_fields, changes=changes, kv=kv)
 
-    def _load(self) -> None:
+    def _load(self, peek: Callable[[KeptReader], None] | None = None) -> None:
         try:
             raw = (self.path / STATE_FILE).read_bytes()
         except FileNotFoundError:
@@ -381,6 +401,8 @@ class Vault(Reading, Writing):
         if sb.header_gen > self._header_gen:
             raise VaultTampered(file=KEY_FILE, what="older than the vault")
         self._gen = sb.gen
+        if peek is not None:
+            self._peek(peek, sb)
         self._load_snapshot(sb.gen)
         self._replay_journal(sb)
         if self.read_only:
@@ -392,6 +414,21 @@ class Vault(Reading, Writing):
         # a purge, the old files still hold what was purged): removed before any use.
         if sweep_strays(self):
             self.report.notes.append("strays_swept")
+
+    def _peek(self, peek: Callable[[KeptReader], None], sb: Superblock) -> None:
+        """Hand ``peek`` the derived files at the revision this open will end at, when the
+        superblock says it already: the journal is exactly as long as acknowledged (its
+        replay then keeps every frame — or the open fails — and the revision is
+        ``(gen, length)``)."""
+        try:
+            size = os.stat(self.path / frames.journal_name(sb.gen)).st_size
+        except OSError:
+            return  # the replay says what is wrong
+        if size != sb.length:
+            return
+        revision = (sb.gen, sb.length)
+        frame_key, vault_id = self._keys.frame, self.vault_id
+        peek(lambda name: derived.read(self.path, frame_key, vault_id, name, revision))
 
     def _load_snapshot(self, gen: int) -> None:
         name = frames.snap_name(gen)

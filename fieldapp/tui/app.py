@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -34,6 +36,9 @@ from fieldapp.tui.sync_actions import SyncingApp
 from fieldapp.tui.themes import HIGH_CONTRAST, THEMES
 from fieldapp.tui.widgets.undo import InputHistory
 from fieldapp.tui.workers import FailureReporter, background
+
+if TYPE_CHECKING:
+    from fieldapp.tui.screens.unlock import UnlockScreen
 
 
 class FieldApp(SyncingApp):
@@ -120,7 +125,7 @@ class FieldApp(SyncingApp):
                 delay_base=self.unlock_delay_base,
                 prime_today=not self.supervisor,
             )
-            self.push_screen(unlock, callback=self._opened)
+            self.push_screen(unlock, callback=lambda ws: self._went_in(ws, unlock))
             # While the passphrase is typed: the home screen's code, loaded before it is needed.
             self.call_after_refresh(self._load_home_code)
         else:
@@ -143,6 +148,17 @@ class FieldApp(SyncingApp):
     def _opened(self, workspace: Workspace | None) -> None:
         if workspace is not None:
             self.start_session(workspace)
+
+    def _went_in(self, workspace: Workspace | None, unlock: UnlockScreen) -> None:
+        """The vault is open: go in, and press again on the home screen the keys that were
+        pressed on Today's preview while the records were read."""
+        self._opened(workspace)
+        if workspace is not None and unlock.held_keys:
+            self.call_after_refresh(self._press_held, unlock.held_keys)
+
+    def _press_held(self, keys: list[tuple[str, str | None]]) -> None:
+        for key, character in keys:
+            self.post_message(events.Key(key, character))
 
     def start_session(self, workspace: Workspace) -> None:
         """The vault is open: show Today, index for search in the background."""

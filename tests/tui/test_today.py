@@ -4,6 +4,7 @@ actions; focus and the sync line (issue 13)."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -408,3 +409,134 @@ async def test_todays_index_is_kept_once_the_first_screen_is_up_and_after_each_r
         await app.workers.wait_for_complete()
         assert kept.read_bytes() != first
         assert ws.vault.load_derived("today") is not None  # bound to the revision now
+
+
+def _slow_records(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Hold the vault's open where it reads the records until the test lets it go (the
+    long part of an open at 50 000 records), and say when it got there."""
+    reached, release = threading.Event(), threading.Event()
+    load = Vault._load_snapshot
+
+    def held(self: Vault, gen: int) -> None:
+        reached.set()
+        assert release.wait(30)
+        load(self, gen)
+
+    monkeypatch.setattr(Vault, "_load_snapshot", held)
+    return reached, release
+
+
+def _kept(path: Path, clock: FixedClock) -> None:
+    """A session on ``path`` that showed Today and closed: the index and the inbox kept."""
+    ws = Workspace(Vault.open(path, PASSPHRASE, clock=clock))
+    ws.today_summary()
+    ws.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+async def test_today_is_drawn_from_what_was_kept_while_the_records_are_read(
+    small_vault: Path, monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
+    """Enter on the unlock: once the passphrase is right, Today is drawn from what the last
+    session kept, before the records are read; keys pressed on it wait, and are pressed
+    on Today once the vault is open (here: r, the residents)."""
+    from fieldapp.config import Config
+    from fieldapp.tui.screens.residents import ResidentsScreen
+    from fieldapp.tui.screens.today import TodayPreview
+
+    _kept(small_vault, FixedClock(T0 + dt.timedelta(days=1)))
+    reached, release = _slow_records(monkeypatch)
+    app = locked_app(small_vault)
+    app.config = Config(language=lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press(*PASSPHRASE, "enter")
+        for _ in range(200):
+            if isinstance(app.screen, TodayPreview) and app.screen.painted.is_set():
+                break
+            await pilot.pause(0.02)
+        preview = app.screen
+        assert reached.is_set() and isinstance(preview, TodayPreview) and app.workspace is None
+        assert preview.summary is not None and preview.summary.today == T0.date()
+        assert preview.query_one("#late", DataTable).row_count == 1  # five months overdue
+        await pilot.press("r")
+        await pilot.pause(0.05)
+        assert app.screen is preview and preview.held == [("r", "r")]
+        release.set()
+        await settle(pilot)
+        for _ in range(100):
+            if isinstance(app.screen, ResidentsScreen):
+                break
+            await pilot.pause(0.02)
+        assert isinstance(app.screen, ResidentsScreen)
+        assert not any(isinstance(s, TodayPreview) for s in app.screen_stack)
+        today = app.screen_stack[-2]
+        assert isinstance(today, TodayScreen) and today.summary == preview.summary
+        app.close_vault()
+
+
+async def test_what_the_preview_showed_is_taken_back_when_the_vault_then_fails_to_open(
+    small_vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The passphrase was right, Today was drawn, and then a frame of the journal does not
+    verify: the preview goes, the unlock says why, and the keys pressed meanwhile are
+    dropped — nothing of the vault is shown as if it were open."""
+    from fieldapp.errors import VaultTampered
+    from fieldapp.tui.screens.today import TodayPreview
+    from fieldapp.tui.screens.unlock import UnlockScreen
+
+    _kept(small_vault, FixedClock(T0))
+    _reached, release = _slow_records(monkeypatch)
+
+    def tampered(self: Vault, sb: object) -> None:
+        raise VaultTampered(file="journal-1.fv", what="frame", index=0)
+
+    monkeypatch.setattr(Vault, "_replay_journal", tampered)
+    app = locked_app(small_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press(*PASSPHRASE, "enter")
+        for _ in range(200):
+            if isinstance(app.screen, TodayPreview) and app.screen.painted.is_set():
+                break
+            await pilot.pause(0.02)
+        assert isinstance(app.screen, TodayPreview)
+        await pilot.press("r")
+        release.set()
+        for _ in range(200):
+            if isinstance(app.screen, UnlockScreen):
+                break
+            await pilot.pause(0.02)
+        await settle(pilot)
+        unlock = app.screen
+        assert isinstance(unlock, UnlockScreen) and app.workspace is None
+        message = str(unlock.query_one("#unlock-message").render())
+        assert message == VaultTampered(file="journal-1.fv", what="frame", index=0).render()
+        assert unlock.held_keys == [] and len(app.screen_stack) == 2
+
+
+async def test_no_preview_without_a_kept_inbox_and_the_unlock_goes_on(
+    small_vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A vault whose last session kept no inbox (or whose kept files are stale): no preview,
+    the unlock opens the vault and shows Today as before."""
+    from fieldapp.tui.screens.today import TodayPreview
+
+    _kept(small_vault, FixedClock(T0))
+    (small_vault / "derived-today_inbox.fv").write_bytes(b"not sealed by this vault")
+    shown: list[str] = []
+    push = FieldApp.push_screen
+
+    def pushed(self: FieldApp, screen: object, *args: object, **kwargs: object) -> object:
+        shown.append(type(screen).__name__)
+        return push(self, screen, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FieldApp, "push_screen", pushed)
+    app = locked_app(small_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press(*PASSPHRASE, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen) and app.screen.summary is not None
+        assert not isinstance(app.screen, TodayPreview) and "TodayPreview" not in shown
+        app.close_vault()

@@ -4,8 +4,10 @@ overdue case-plan actions, needs due this week, the counts."""
 
 from __future__ import annotations
 
+import threading
+
 from rich.cells import cell_len
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -400,3 +402,56 @@ class TodayScreen(Screen[None]):
         rid = self._row_resident.get(key)
         if rid:
             self.post_message(OpenResident(rid, note_id=self._row_note.get(key)))
+
+
+class TodayPreview(TodayScreen):
+    """Today drawn from what the last session kept (``summary``:
+    :func:`fieldapp.services.today.preview`) while the vault's records are still being read
+    — the unlock's worker shows it from ``Vault.open``'s peek, and replaces it with Today
+    once the vault is open. It looks as Today will, and nothing can be done on it yet: the
+    keys pressed meanwhile are :attr:`held` and pressed again on Today (but Ctrl+Q quits
+    at once). :attr:`painted` is set once its first frame is drawn."""
+
+    PASS = frozenset({"ctrl+q"})
+
+    def __init__(self, summary: TodaySummary) -> None:
+        Screen.__init__(self)  # no context: there is no open vault yet
+        self.preview = summary
+        self.summary = None
+        self._row_resident = {}
+        self._row_note = {}
+        self.held: list[tuple[str, str | None]] = []
+        self.painted = threading.Event()
+
+    def on_mount(self, event: events.Mount) -> None:
+        """The title and the keys' labels; nothing to listen to yet (not Today's own)."""
+        event.prevent_default()
+        translate_bindings(self)
+        self.title = t("ui.today_title")
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        """Shown: fill it from the kept summary, before its first frame (not Today's own)."""
+        event.prevent_default()
+        if self.summary is None:
+            self.show(self.preview)
+
+    def on_key(self, event: events.Key) -> None:
+        """Hold every key for Today (Ctrl+Q excepted)."""
+        if event.key in self.PASS:
+            return
+        self.held.append((event.key, event.character))
+        event.stop()
+        event.prevent_default()
+
+    def _first_shown(self) -> None:
+        """Painted: the unlock's worker may go on reading the records."""
+        self.painted.set()
+
+    def load(self) -> None:
+        """Nothing to load from: the records are not read yet."""
+
+    def keep_index(self) -> None:
+        """Nothing to keep: this is what was kept."""
+
+    def load_sync_status(self) -> None:
+        """The outbox is not open yet: the line says it is being checked."""

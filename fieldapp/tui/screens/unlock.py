@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -18,11 +20,18 @@ from fieldapp.domain.clock import Clock
 from fieldapp.errors import FieldappError, WrongPassphrase
 from fieldapp.i18n import t
 from fieldapp.services import session
+from fieldapp.services import today as day_summary
+from fieldapp.services.views import TodaySummary
 from fieldapp.services.workspace import Workspace
 from fieldapp.tui.i18n import Finishing, translate_bindings
 from fieldapp.tui.workers import background
 
+if TYPE_CHECKING:
+    from fieldapp.store.vault import KeptReader
+    from fieldapp.tui.screens.today import TodayPreview
+
 MAX_DELAY = 30.0
+PREVIEW_PAINT_WAIT = 1.0  # seconds the unlock's worker lets the preview's first frame have
 
 
 def wrong_passphrase_delay(failures: int, base: float = 1.0) -> float:
@@ -164,20 +173,30 @@ class UnlockScreen(_PassphraseScreen):
         self.clock = clock
         self.read_only = read_only
         self.prime_today = prime_today  # a worker's home is Today: work it out here
+        self.preview: TodayPreview | None = None  # Today drawn before the records are read
+        self.held_keys: list[tuple[str, str | None]] = []  # pressed on it, for Today
+        self.previewed: TodaySummary | None = None  # what it showed
 
     @background("unlock")
     def try_passphrase(self, passphrase: str) -> None:
         """Open the vault with ``passphrase`` in a worker and dismiss with its workspace; a wrong
-        passphrase makes the next try wait longer, any other refusal is shown."""
+        passphrase makes the next try wait longer, any other refusal is shown. For a worker,
+        Today is drawn from what the last session kept as soon as the passphrase is known
+        to be right (the peek), while the records are read."""
+        self.previewed = None
         try:
             workspace = session.open_workspace(
-                self.vault_path, passphrase, clock=self.clock, read_only=self.read_only
+                self.vault_path,
+                passphrase,
+                clock=self.clock,
+                read_only=self.read_only,
+                peek=self._peek if self.prime_today else None,
             )
             if self.prime_today:  # in this worker, before the first screen waits for it
                 # Never in the way of the unlock: if it fails, Today works it out itself
                 # (and says so there, with the failure in the log).
                 with contextlib.suppress(Exception):
-                    workspace.prime_today()
+                    workspace.prime_today(self.previewed)
         except WrongPassphrase as exc:
             self.app.call_from_thread(self.wrong, exc.render())
             return
@@ -185,6 +204,52 @@ class UnlockScreen(_PassphraseScreen):
             self.app.call_from_thread(self.fail, exc.render())
             return
         self.app.call_from_thread(self.finish, workspace)
+
+    def _peek(self, read: KeptReader) -> None:
+        """In the unlock's worker, the passphrase right and the records not read yet: show
+        Today from what the last session kept, and let its first frame be drawn before the
+        reading takes the CPU. Never in the way of the unlock: nothing kept, or anything
+        wrong with it, and there is simply no preview."""
+        summary: TodaySummary | None = None
+        with contextlib.suppress(Exception):
+            summary = day_summary.preview(read, self.clock.today())
+        if summary is None:
+            return
+        self.previewed = summary
+        painted = self.app.call_from_thread(self._show_preview, summary)
+        if painted is not None:
+            painted.wait(PREVIEW_PAINT_WAIT)
+
+    def _show_preview(self, summary: TodaySummary) -> threading.Event | None:
+        from fieldapp.tui.screens.today import TodayPreview
+
+        if self.app.screen is not self:  # help or the like on top: not over it
+            return None
+        self.preview = TodayPreview(summary)
+        self.app.push_screen(self.preview)
+        return self.preview.painted
+
+    def _drop_preview(self) -> None:
+        """Take the preview away (the vault is open, or it could not be): the keys pressed
+        on it are kept for Today."""
+        preview, self.preview = self.preview, None
+        if preview is None:
+            return
+        self.held_keys = list(preview.held)
+        while preview in self.app.screen_stack:  # on top: every key is held while it is
+            self.app.pop_screen()
+
+    def finish(self, result: object) -> None:
+        """The vault is open: the preview goes, and the unlock closes with the workspace."""
+        self._drop_preview()
+        super().finish(result)
+
+    def fail(self, message: str) -> None:
+        """The vault did not open after all (a tampered frame found while reading it):
+        what the preview showed is taken back, and the refusal shown here."""
+        self._drop_preview()
+        self.held_keys = []  # they were meant for a Today that is not coming
+        super().fail(message)
 
 
 class LockScreen(_PassphraseScreen):
