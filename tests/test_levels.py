@@ -672,6 +672,30 @@ def test_the_districts_team_report_counts_each_office_and_its_workers(lv: Levels
     ]
 
 
+def test_the_residents_behind_a_row_are_those_its_worker_or_office_wrote(lv: Levels) -> None:
+    """Drill-down from the district's team view: an office's row stands for the residents
+    its roster's workers (and the office) wrote, a worker's for theirs; an office sending
+    counts only has no record behind its numbers."""
+    filled_district(lv)
+    from fieldapp.services import supervision
+
+    district = lv.district
+    report = supervision.team_report(district, district.clock.today())
+    by_name = {r.name: r for r in report}
+
+    def names(row: supervision.WorkerRow) -> set[str]:
+        behind = supervision.residents_behind(district, row, report)
+        assert behind is not None
+        return {str((district.get(rid) or {}).get("name")) for rid in behind}
+
+    office, worker = by_name["八廓街道"], by_name["卓玛"]
+    assert len(names(office)) == office.residents == 2
+    assert len(names(worker)) == worker.residents == 1 and names(worker) < names(office)
+    assert names(by_name["次仁"]) & names(office) == set()
+    counts_only = supervision.WorkerRow("x" * 16, "城关区", False, flow=team.AGGREGATES)
+    assert supervision.residents_behind(district, counts_only, report) is None
+
+
 @pytest.mark.parametrize("lang", ["en", "zh_CN"])
 async def test_the_districts_screen_shows_the_offices_and_their_workers(
     lv: Levels, lang: str
@@ -706,6 +730,23 @@ async def test_the_districts_screen_shows_the_offices_and_their_workers(
             f"吉日街道{office}",
             "└ 次仁",
         ]
+        # Enter on an office, then on one of its workers: the residents behind the numbers.
+        from fieldapp.i18n import t
+        from fieldapp.tui.screens.residents import ResidentsScreen
+
+        for row, name, count in ((0, "八廓街道", 2), (4, "次仁", 1)):
+            table.focus()
+            table.move_cursor(row=row)
+            await pilot.press("enter")
+            await settle(pilot)
+            residents = app.screen
+            assert isinstance(residents, ResidentsScreen), row
+            assert residents.title == t("ui.residents_of_title", lang, name=name)
+            shown = residents.query_one("#residents", DataTable)
+            assert shown.row_count == count == len(residents.filters.only or ())
+            await pilot.press("escape")
+            await settle(pilot)
+            assert isinstance(app.screen, TeamScreen)
 
 
 def test_counts_the_schema_would_refuse_are_a_message_and_nothing_sent(

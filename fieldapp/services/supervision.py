@@ -199,6 +199,21 @@ def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]
     return out
 
 
+def residents_behind(vault: Vault, row: WorkerRow, rows: list[WorkerRow]) -> frozenset[str] | None:
+    """The residents behind a row of the team view (``rows``: the whole view), as it counts
+    them: those whose file the row's worker wrote (the author of the defining field); for a
+    lower office's row, those of the office itself and of every device on its roster. None
+    for an office that sends counts only: no record is behind its numbers here."""
+    if row.flow == team.AGGREGATES:
+        return None
+    devices = {row.device_id} | {r.device_id for r in rows if r.office == row.device_id}
+    return frozenset(
+        rid
+        for rid, _ in vault.iter_records(RecordKind.RESIDENT.value, include_deleted=False)
+        if author(vault, "resident", rid) in devices
+    )
+
+
 def _counts_rows(vault: Vault, rows: dict[str, WorkerRow]) -> None:
     """An office sending counts only (DESIGN §3.8): its row shows the aggregate bundles
     received and when the last came, and the needs of the latest period it sent (the grand

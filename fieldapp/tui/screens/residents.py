@@ -34,6 +34,7 @@ class Filters:
     open_needs: bool = False
     overdue: bool = False
     archived: bool = False  # only the archived residents (to open and restore one)
+    only: frozenset[str] | None = None  # only these (a supervisor's worker: drill-down)
 
 
 class ResidentsScreen(Screen[None]):
@@ -58,11 +59,17 @@ class ResidentsScreen(Screen[None]):
             self.rows = rows
             self.total = total
 
-    def __init__(self, context: Context) -> None:
+    def __init__(
+        self, context: Context, *, only: frozenset[str] | None = None, whose: str = ""
+    ) -> None:
+        """``only``: list only these residents — a supervisor drilling down from a row of
+        the team view to the residents behind it — and ``whose`` (the worker's or the
+        office's name) says so in the title."""
         super().__init__()
         self.workspace = context.workspace
         self.events = context.events
-        self.filters = Filters()
+        self.filters = Filters(only=only)
+        self.whose = whose
         self._shown: Filters | None = None  # the search the table shows
         self._open_counts: dict[str, int] | None = None
         self._overdue: set[str] | None = None
@@ -95,7 +102,7 @@ class ResidentsScreen(Screen[None]):
     def on_mount(self) -> None:
         """Focus the search box, listen for the search index, and run the first search."""
         translate_bindings(self)
-        self.title = t("ui.residents_title")
+        self.title = self._title()
         self.query_one("#search", Input).focus()
         self.events.subscribe(self)
         self.run_search()
@@ -112,8 +119,13 @@ class ResidentsScreen(Screen[None]):
     async def relabel(self) -> None:
         """Redraw in the new language and search again."""
         await self.recompose()
-        self.title = t("ui.residents_title")
+        self.title = self._title()
         self.run_search()
+
+    def _title(self) -> str:
+        if self.filters.only is None:
+            return t("ui.residents_title")
+        return t("ui.residents_of_title", name=self.whose)
 
     def action_focus_search(self) -> None:
         """Put the cursor back in the search box."""
@@ -176,6 +188,7 @@ class ResidentsScreen(Screen[None]):
             open_needs=filters.open_needs,
             overdue=filters.overdue,
             archived=filters.archived,
+            only=filters.only,
             open_counts=self._open_counts,
             overdue_ids=self._overdue,
             limit=200,

@@ -218,6 +218,30 @@ class TeamScreen(Screen[None]):
     def _highlight(self, event: DataTable.RowHighlighted) -> None:
         self._spark(event.cursor_row)
 
+    @on(DataTable.RowSelected, "#workers")
+    def _drill_down(self, event: DataTable.RowSelected) -> None:
+        """Enter on a worker (or a lower office): the residents behind the row's numbers,
+        where this level holds their files; an office that sends counts only has none here."""
+        device = str(event.row_key.value)
+        row = next((r for r in self.rows if r.device_id == device), None)
+        if row is not None:
+            self.residents_of(row, list(self.rows))
+
+    @background("team-residents", exclusive=True)
+    def residents_of(self, row: supervision.WorkerRow, rows: list[supervision.WorkerRow]) -> None:
+        """Find the residents behind ``row`` in a worker, then open the list of them."""
+        behind = supervision.residents_behind(self.workspace.vault, row, rows)
+        self.app.call_from_thread(self._open_residents, row, behind)
+
+    def _open_residents(self, row: supervision.WorkerRow, behind: frozenset[str] | None) -> None:
+        from fieldapp.tui.screens.residents import ResidentsScreen
+
+        if behind is None:
+            self.notify(t("ui.team_counts_only", name=row.name), timeout=8)
+            return
+        if self.app.screen is self:  # not over whatever was opened meanwhile
+            self.app.push_screen(ResidentsScreen(self.context, only=behind, whose=row.name))
+
 
 def notes_line(row: supervision.WorkerRow) -> str:
     """A worker's supervision notes in one line: how many are open, and the median days they
