@@ -14,6 +14,7 @@ at street scale, in the same run.
 
     python bench/levels.py                      # 20 streets × 10 000 records
     python bench/levels.py --streets 4 --per-street 5000
+    python bench/levels.py --keep /tmp/lv       # and leave the vaults there
 
 Each step runs once (building the data is what takes longest): compare the ratios.
 
@@ -174,9 +175,19 @@ def main() -> None:
     parser.add_argument("--streets", type=int, default=20)
     parser.add_argument("--per-street", type=int, default=10_000)
     parser.add_argument("--month-ops", type=int, default=20_000)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="build the vaults in DIR (new) and leave them there, to time the district's"
+        " view again: python bench/levels.py --child-view DIR/district",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        if args.keep:
+            args.keep.mkdir(parents=True)  # a new folder: never over vaults kept before
+            root = args.keep
 
         def vault(name: str) -> Vault:
             return Vault.create(root / name, PASSPHRASE, clock=clock())[0]

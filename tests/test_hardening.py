@@ -259,6 +259,13 @@ def test_whatever_a_commit_accepts_opens_back_identically(
 def test_packed_stamps_round_trip_whatever_the_names(stamps: dict[str, tuple[int, int]]) -> None:
     packed = fold.pack_stamps({k: list(v) for k, v in stamps.items()})
     assert fold.unpack_stamps(packed) == {k: list(v) for k, v in stamps.items()}
+    # One field read in place is what unpacking gives, whatever the other names hold
+    # (";", ":", digits, a name ending in another's): and a name not there is None.
+    for name, stamp in stamps.items():
+        assert fold.find_stamp(packed, name) == stamp
+        for other in (name + ";", "1:" + name, name[1:]):
+            if other not in stamps:
+                assert fold.find_stamp(packed, other) is None
 
 
 def test_a_version_1_stamp_string_broken_by_a_name_is_read_around() -> None:

@@ -48,6 +48,23 @@ def unpack_stamps(packed: str) -> dict[str, list[Any]]:
     return out
 
 
+def find_stamp(packed: str, name: str) -> tuple[int, int] | None:
+    """One field's ``(hlc, dev)`` from a record's packed stamps (:func:`pack_stamps`), or
+    None, without unpacking the others: a report that asks one field of every record (who
+    wrote it) would otherwise build, and keep, a dict of stamps per record."""
+    pos, end, size = 0, len(packed), len(name)
+    while pos < end:
+        colon = packed.index(":", pos)
+        start = colon + 1
+        stop = start + int(packed[pos:colon])
+        dot = packed.index(".", stop)
+        semi = packed.index(";", dot)
+        if stop - start == size and packed.startswith(name, start):
+            return int(packed[stop:dot], 16), int(packed[dot + 1 : semi])
+        pos = semi + 1
+    return None
+
+
 def unpack_stamps_v1(packed: str) -> tuple[dict[str, list[Any]], int]:
     """Version 1's ``"name=<hlc hex>.<dev>;…"``, and how many items could not be read:
     a name with ``;`` or ``=`` in it (let in by an old merge) broke them. Those stamps
@@ -195,16 +212,22 @@ class Fold:
         current = self.stamps_of(rid).get(field)
         return None if current is None else make_op_id(current[0], self.devices[current[1]])
 
+    def field_stamp(self, rid: str, field: str) -> tuple[int, int] | list[Any] | None:
+        """``field``'s ``(hlc, dev)`` now, or None. A record untouched since the snapshot
+        was loaded is read in its packed form, and left in it (see :func:`find_stamp`)."""
+        stamps = self.stamps.get(rid)
+        if stamps is None:
+            return None
+        if isinstance(stamps, str) and self.stamps_version == STAMPS_VERSION:
+            return find_stamp(stamps, field)
+        return self.stamps_of(rid).get(field)
+
     def author(self, rid: str, field: str) -> str | None:
         """The device that wrote the value ``field`` holds now."""
-        if rid not in self.stamps:
-            return None
-        stamp = self.stamps_of(rid).get(field)
+        stamp = self.field_stamp(rid, field)
         return None if stamp is None else self.devices[stamp[1]]
 
     def stamp(self, rid: str, field: str) -> int | None:
         """The HLC of the value ``field`` holds now (when it was last set)."""
-        if rid not in self.stamps:
-            return None
-        stamp = self.stamps_of(rid).get(field)
+        stamp = self.field_stamp(rid, field)
         return None if stamp is None else int(stamp[0])

@@ -181,8 +181,7 @@ class FieldApp(SyncingApp):
         if self.supervisor:
             from fieldapp.tui.screens.team import TeamScreen
 
-            self.call_later(self.today_shown)  # the team view needs the search index too
-            return TeamScreen(self.context)
+            return TeamScreen(self.context)  # it says when it is up: then the search index
         from fieldapp.tui.screens.today import TodayScreen
 
         return TodayScreen(self.context)

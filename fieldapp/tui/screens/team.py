@@ -17,7 +17,7 @@ from fieldapp.i18n import t
 from fieldapp.services import supervision
 from fieldapp.tui.context import Context
 from fieldapp.tui.i18n import label, translate_bindings
-from fieldapp.tui.messages import TeamChanged
+from fieldapp.tui.messages import FirstScreenShown, TeamChanged
 from fieldapp.tui.screens.conflicts import ConflictsScreen
 from fieldapp.tui.widgets.tables import FitTable, remember_cursors
 from fieldapp.tui.workers import background
@@ -59,6 +59,7 @@ class TeamScreen(Screen[None]):
         self.workspace = context.workspace
         self.rows: list[supervision.WorkerRow] = []
         self.weekly: tuple[list[int], list[int]] = ([], [])
+        self._shown_once = False  # the first show tells the app (FirstScreenShown)
 
     def compose(self) -> ComposeResult:
         """The summary line, one row per worker, the highlighted worker's supervision notes
@@ -123,9 +124,18 @@ class TeamScreen(Screen[None]):
         self.app.call_from_thread(self.show, rows, needs, conflicts, quarantined)
 
     def worker_failed(self, group: str) -> None:
-        """Loading failed: say so on the summary line."""
+        """Loading failed: say so on the summary line (and let the search index start all
+        the same)."""
         if group == "team":
             self.query_one("#team-summary", Static).update(t("ui.load_failed"))
+            self._first_shown()
+
+    def _first_shown(self) -> None:
+        """The team view is up (painted): now the app may index the residents for search,
+        a long pass that would hold the view back on the same GIL."""
+        if not self._shown_once:
+            self._shown_once = True
+            self.post_message(FirstScreenShown())
 
     def _hub_text(self) -> str:
         state = self.context.hub.state
@@ -203,6 +213,8 @@ class TeamScreen(Screen[None]):
         )
         self.query_one("#needs-spark", Sparkline).data = listed or [0]
         self._spark(0)
+        if not self._shown_once:
+            self.call_after_refresh(self._first_shown)
 
     def _spark(self, index: int) -> None:
         if not self.rows:
