@@ -96,12 +96,51 @@ def _made(stamp: object) -> str | None:
     return dt.datetime.fromtimestamp(to_seconds(stamp)).isoformat(timespec="seconds")
 
 
+@dataclass(frozen=True)
+class TeamIndex:
+    """What the team view is worked out from on *any* day (:func:`team_index`, one pass over
+    the records; :func:`team_view` for a day, no pass): the rows with every count that does
+    not depend on the day; per row's device, the visits by day and the due days of its
+    residents' contacts (one per cadence rule with a known due day: one never contacted
+    whose rule's start is unknown is due ``every`` days from any day, so never overdue);
+    the needs listed by day (None: no date, counted as listed on the day shown) and
+    resolved by day; the needs by category and status; conflicts and quarantined bundles."""
+
+    rows: list[WorkerRow]
+    visits: dict[str, dict[str, int]]
+    dues: dict[str, list[str]]
+    listed: dict[str | None, int]
+    resolved: dict[str, int]
+    needs: dict[str, dict[str, int]]
+    conflicts: int
+    quarantined: int
+
+
+@dataclass(frozen=True)
+class TeamView:
+    """The team view for one day: the rows, needs by category and status, needs listed and
+    resolved per week (oldest first), conflicts to review and quarantined bundles."""
+
+    today: dt.date
+    rows: list[WorkerRow]
+    needs: dict[str, dict[str, int]]
+    weekly: tuple[list[int], list[int]]
+    conflicts: int
+    quarantined: int
+
+
 def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]:
     """One row per enrolled device (and one for records of unknown origin, if any). A
     lower office (DESIGN §3.8: enrolled with a flow) counts what it and every device on
     its roster wrote; each device of its roster then has a row of its own under it
     (``office`` names that office's device), where this level may see them."""
-    from fieldapp.services.schedule import iso_date, overdue
+    return team_view(team_index(vault), today, weeks).rows
+
+
+def team_index(vault: Vault) -> TeamIndex:
+    """The team view's index (:class:`TeamIndex`): one pass over the records."""
+    from fieldapp.domain.hlc import to_seconds as seconds
+    from fieldapp.services.schedule import iso_date, standings
     from sync.levels import ROSTER
 
     rows: dict[str, WorkerRow] = {}
@@ -117,7 +156,6 @@ def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]
             last_made=_made(stats.get("last_hlc")),
             bundles=int(stats.get("bundles", 0)),
             ops=int(stats.get("ops", 0)),
-            visits_per_week=[0] * weeks,
             flow=entry.flow,
         )
         if entry.flow:
@@ -128,7 +166,6 @@ def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]
                         device,
                         str(member.get("name") or device),
                         False,
-                        visits_per_week=[0] * weeks,
                         office=entry.device_id,
                     )
 
@@ -152,27 +189,43 @@ def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]
         else:
             for r in rows_of(owner[rid]):
                 r.residents += 1
+    listed: Counter[str | None] = Counter()
+    resolved: Counter[str] = Counter()
+    needs: dict[str, Counter[str]] = defaultdict(Counter)
     for nid, doc in vault.iter_records(RecordKind.NEED.value):
+        # The charts count every need (as the needs list over time does); the rows leave
+        # an archived resident's out.
+        status = doc.get("status")
+        needs[str(doc.get("category", "other"))][str(doc.get("status", "open"))] += 1
+        opened = iso_date(doc.get("opened_on"))
+        listed[opened.isoformat() if opened else None] += 1
+        if status == NeedStatus.RESOLVED.value:
+            stamp = vault.field_stamp(nid, "status")
+            if stamp is not None:
+                resolved[dt.date.fromtimestamp(seconds(stamp)).isoformat()] += 1
         if doc.get("resident_id") in archived:
             continue
         for r in rows_of(author(vault, "need", nid)):
             r.needs_listed += 1
-            r.needs_resolved += doc.get("status") == NeedStatus.RESOLVED.value
-            r.needs_open += doc.get("status") in OPEN
-    month = today.replace(day=1)
-    week0 = today - dt.timedelta(days=today.weekday() + 7 * (weeks - 1))
+            r.needs_resolved += status == NeedStatus.RESOLVED.value
+            r.needs_open += status in OPEN
+    visits: dict[str, Counter[str]] = defaultdict(Counter)
     for vid, doc in vault.iter_records(RecordKind.VISIT.value):
         day = iso_date(doc.get("started_at"))
         if day is None:
             continue  # a damaged record
         for r in rows_of(author(vault, "visit", vid)):
-            r.visits_this_month += day >= month
-            index = (day - week0).days // 7
-            if 0 <= index < weeks:
-                r.visits_per_week[index] += 1
-    for item in overdue(vault, today):
-        for r in rows_of(owner.get(item.resident_id)):
-            r.overdue += 1
+            visits[r.device_id][day.isoformat()] += 1
+    dues: dict[str, list[str]] = defaultdict(list)
+    for rule in standings(vault):
+        if rule.due is not None:
+            due = rule.due.isoformat()
+        elif rule.every < 0:
+            due = ""  # a damaged rule: due before any day, always overdue (as it reads)
+        else:
+            continue  # due ``every`` days from whichever day it is: never overdue
+        for r in rows_of(owner.get(rule.resident_id)):
+            dues[r.device_id].append(due)
     waits: dict[str, list[float]] = defaultdict(list)
     for _, doc in vault.iter_records(RecordKind.SUPERVISION_NOTE.value):
         resident = doc.get("resident_id")
@@ -186,7 +239,8 @@ def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]
                 waits[r.device_id].append(wait)
     for device, days in waits.items():
         rows[device].notes_ack_days = round(statistics.median(days), 1)
-    for rid, fields in merge.conflicts(vault).items():
+    conflicts = merge.conflicts(vault)
+    for rid, fields in conflicts.items():
         kind = vault.kind_of(rid) or "resident"
         for r in rows_of(author(vault, kind, rid) if kind in DEFINING else None):
             r.conflicts += len(fields)
@@ -196,7 +250,60 @@ def team_report(vault: Vault, today: dt.date, weeks: int = 8) -> list[WorkerRow]
     for r in top:
         out.append(r)
         out += sorted((m for m in rows.values() if m.office == r.device_id), key=lambda m: m.name)
-    return out
+    return TeamIndex(
+        rows=out,
+        visits={device: dict(days) for device, days in visits.items()},
+        dues={device: sorted(days) for device, days in dues.items()},
+        listed=dict(listed),
+        resolved=dict(resolved),
+        needs={category: dict(statuses) for category, statuses in needs.items()},
+        conflicts=sum(len(fields) for fields in conflicts.values()),
+        quarantined=len(list(vault.meta_keys(merge.QUARANTINE))),
+    )
+
+
+def team_view(index: TeamIndex, today: dt.date, weeks: int = 8) -> TeamView:
+    """The team view on ``today`` from ``index``: each row's visits this month and per week
+    (the last ``weeks``, oldest first) and its contacts overdue; the needs listed and
+    resolved per week. The index is left as it is (the rows are copies)."""
+    import bisect
+    from dataclasses import replace
+
+    month = today.replace(day=1).isoformat()
+    day_text = today.isoformat()
+    week0 = today - dt.timedelta(days=today.weekday() + 7 * (weeks - 1))
+
+    def week(day: str) -> int:
+        return (dt.date.fromisoformat(day) - week0).days // 7
+
+    rows = []
+    for row in index.rows:
+        per_week = [0] * weeks
+        this_month = 0
+        for day, n in index.visits.get(row.device_id, {}).items():
+            this_month += n if day >= month else 0
+            if 0 <= (i := week(day)) < weeks:
+                per_week[i] += n
+        due = index.dues.get(row.device_id, [])
+        overdue = bisect.bisect_left(due, day_text)  # due before today
+        rows.append(
+            replace(row, visits_this_month=this_month, visits_per_week=per_week, overdue=overdue)
+        )
+    listed, resolved = [0] * weeks, [0] * weeks
+    for opened, n in index.listed.items():
+        if 0 <= (i := week(opened or day_text)) < weeks:
+            listed[i] += n
+    for done, n in index.resolved.items():
+        if 0 <= (i := week(done)) < weeks:
+            resolved[i] += n
+    return TeamView(
+        today=today,
+        rows=rows,
+        needs=index.needs,
+        weekly=(listed, resolved),
+        conflicts=index.conflicts,
+        quarantined=index.quarantined,
+    )
 
 
 def residents_behind(vault: Vault, row: WorkerRow, rows: list[WorkerRow]) -> frozenset[str] | None:

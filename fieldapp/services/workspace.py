@@ -32,11 +32,12 @@ from fieldapp.domain.models import assignment_id
 from fieldapp.domain.ops import DELETED, Op
 from fieldapp.errors import FieldProblem, RecordInvalid, TemplateInvalid
 from fieldapp.i18n import t
-from fieldapp.services import schedule
+from fieldapp.services import schedule, supervision
+from fieldapp.services import team_view as team_kept
 from fieldapp.services import today as day_summary
 from fieldapp.services.records import HistoryEntry, RecordService
 from fieldapp.services.search import ResidentIndex
-from fieldapp.services.supervision import open_conflicts
+from fieldapp.services.supervision import TeamIndex, TeamView, open_conflicts
 from fieldapp.services.templates import Template, load_templates
 from fieldapp.services.today import OPEN_STATUSES, TodayIndex
 from fieldapp.services.views import (
@@ -70,6 +71,9 @@ class Workspace:
         self._primed: tuple[tuple[int, int], TodaySummary] | None = None  # see prime_today
         self._today: tuple[tuple[int, int], TodayIndex] | None = None  # see today_index
         self._inbox: tuple[tuple[int, int], bytes] | None = None  # Today's inbox, encoded
+        self._team: tuple[tuple[int, int], TeamIndex] | None = None  # see team_index
+        self._team_kept_at: tuple[int, int] | None = None
+        self._primed_team: tuple[tuple[int, int], TeamView] | None = None  # see prime_team
         self.today_from_kept = False
         self._kept_at: tuple[int, int] | None = None  # the revision Today's index is kept at
         # A team's own templates: $FIELDAPP_HOME/templates/*.toml (or the data dir's).
@@ -193,11 +197,77 @@ class Workspace:
             self._kept_at = held[0]
         return kept
 
-    def close(self, *, keep_today: bool = True) -> None:
+    # ------------------------------------------------------------ the team view
+
+    def team_index(self) -> TeamIndex:
+        """What the team view is worked out from (:class:`TeamIndex`): held while nothing is
+        saved; the first time in a session, what the last one kept if nothing was saved
+        since; else one pass over the records."""
+        revision = self.vault.revision
+        held = self._team
+        if held is not None and held[0] == revision:
+            return held[1]
+        index = None
+        if held is None:
+            data = self.vault.load_derived(team_kept.INDEX_NAME)
+            index = team_kept.decode(data) if data is not None else None
+            if index is not None:
+                self._team_kept_at = revision  # on disk already
+        if index is None:
+            index = supervision.team_index(self.vault)
+        self._team = (revision, index)
+        return index
+
+    def team_view(self) -> TeamView:
+        """The team view today (a supervisor's home): see :func:`supervision.team_view`."""
+        try:
+            return supervision.team_view(self.team_index(), self.today())
+        except (ValueError, TypeError):  # a kept index with a bad row: work it out again
+            self._team = (self.vault.revision, supervision.team_index(self.vault))
+            self._team_kept_at = None
+            return supervision.team_view(self._team[1], self.today())
+
+    def prime_team(self, previewed: TeamView | None = None) -> None:
+        """Work the team view out now, where the vault was just opened (the unlock's
+        worker), so the first team view shows it as soon as it is up; ``previewed``: the
+        view the unlock drew from what was kept at this revision, taken as it is. The next
+        :meth:`take_primed_team` returns it once, if nothing was saved since, on the same
+        day."""
+        if previewed is not None and previewed.today == self.today():
+            self._primed_team = (self.vault.revision, previewed)
+            return
+        self._primed_team = (self.vault.revision, self.team_view())
+
+    def take_primed_team(self) -> TeamView | None:
+        """The view :meth:`prime_team` worked out, handed over once while still true."""
+        primed, self._primed_team = self._primed_team, None
+        if primed is None or primed[0] != self.vault.revision or primed[1].today != self.today():
+            return None
+        return primed[1]
+
+    def keep_team_index(self) -> bool:
+        """Keep the team view's index for the next start (run off the UI thread), when it
+        was worked out at the vault's current revision and is not kept already; returns
+        whether it was written."""
+        held = self._team
+        if held is None or held[0] == self._team_kept_at or held[0] != self.vault.revision:
+            return False
+        kept = self.vault.save_derived(team_kept.INDEX_NAME, team_kept.encode(held[1]), held[0])
+        if kept:
+            self._team_kept_at = held[0]
+        return kept
+
+    def close(self, *, keep_today: bool = True, keep_team: bool = False) -> None:
         """Close the vault (compacting its journal). With ``keep_today``, Today's index and
         inbox are kept for the next session's first screen (worked out first if something
-        was saved since they last were: run this off the UI thread)."""
+        was saved since they last were: run this off the UI thread); with ``keep_team``,
+        the team view's index as last worked out (a supervisor's), if still true."""
         keep = {}
+        held = self._team
+        if keep_team and held is not None and not self.vault.read_only and self.vault.is_open:
+            # As the view last worked it out (it does after every merge): kept only if
+            # nothing was saved since; never worked out here, on the way out.
+            keep[team_kept.INDEX_NAME] = (held[0], team_kept.encode(held[1]))
         if keep_today and not self.vault.read_only and self.vault.is_open:
             revision = self.vault.revision
             index = self.today_index()

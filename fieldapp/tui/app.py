@@ -123,7 +123,7 @@ class FieldApp(SyncingApp):
                 clock=self.clock,
                 read_only=self.read_only,
                 delay_base=self.unlock_delay_base,
-                prime_today=not self.supervisor,
+                home="team" if self.supervisor else "today",
             )
             self.push_screen(unlock, callback=lambda ws: self._went_in(ws, unlock))
             # While the passphrase is typed: the home screen's code, loaded before it is needed.
@@ -449,4 +449,4 @@ class FieldApp(SyncingApp):
         """Close the open vault, compacting its journal and, for a worker, keeping Today's
         index for the next start (run off the UI thread: it can take a second)."""
         if self.workspace is not None:
-            self.workspace.close(keep_today=not self.supervisor)
+            self.workspace.close(keep_today=not self.supervisor, keep_team=self.supervisor)

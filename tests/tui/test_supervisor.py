@@ -360,7 +360,7 @@ async def test_a_supervisor_whose_vault_holds_an_unreadable_record_is_told_not_s
     def unreadable(*args: object, **kwargs: object) -> None:
         raise KeyError(SECRET)  # a record without the field the report reads
 
-    monkeypatch.setattr(supervision, "team_report", unreadable)
+    monkeypatch.setattr(supervision, "team_index", unreadable)
     app = make(supervised, lang)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -430,3 +430,46 @@ def test_a_bundle_made_and_received_the_same_day_shows_the_day_once() -> None:
     row.last_made = "2026-11-29T09:12:41"
     assert _last_bundle(row) == "11-29 09:12→09:30"
     assert _last_bundle(supervision.WorkerRow("d", "王芳", False)) == "—"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+async def test_the_team_view_is_drawn_from_what_was_kept_while_the_records_are_read(
+    supervised: Path, monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
+    """A supervisor's unlock: the team view is drawn from the index the last session kept
+    before the records are read (at a district, seconds), keys pressed on it wait, and are
+    pressed on the team view once the vault is open (here: c, the conflicts)."""
+    from fieldapp.tui.screens.team import TeamPreview
+    from tests.tui.test_today import _slow_records
+
+    ws = Workspace(Vault.open(supervised, PASSPHRASE, clock=FixedClock(NOW)))
+    expected = ws.team_view()
+    ws.close(keep_today=False, keep_team=True)
+    reached, release = _slow_records(monkeypatch)
+    app = FieldApp(
+        config=Config(language=lang),
+        vault_path=supervised,
+        save_settings=False,
+        supervisor=True,
+        clock=FixedClock(NOW + dt.timedelta(days=2)),
+        auto_sync=False,
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press(*PASSPHRASE, "enter")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, TeamPreview) and app.screen.painted.is_set()
+        )
+        preview = app.screen
+        assert isinstance(preview, TeamPreview) and reached.is_set() and app.workspace is None
+        assert [r.name for r in preview.rows] == [r.name for r in expected.rows]
+        assert preview.preview.today == (NOW + dt.timedelta(days=2)).date()
+        assert rows(preview.query_one("#workers", DataTable))  # drawn, with its rows
+        await pilot.press("c")
+        assert preview.held == [("c", "c")]
+        release.set()
+        await wait_for(pilot, lambda: isinstance(app.screen, ConflictsScreen))
+        team_screen = app.screen_stack[-2]
+        assert isinstance(team_screen, TeamScreen) and not isinstance(team_screen, TeamPreview)
+        assert team_screen.rows == preview.rows  # the same view, worked out from the same index
+        app.close_vault()

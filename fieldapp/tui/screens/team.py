@@ -3,10 +3,8 @@ are the worker's screen too (``conflicts.py``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.cells import cell_len
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -19,6 +17,7 @@ from fieldapp.tui.context import Context
 from fieldapp.tui.i18n import label, translate_bindings
 from fieldapp.tui.messages import FirstScreenShown, TeamChanged
 from fieldapp.tui.screens.conflicts import ConflictsScreen
+from fieldapp.tui.screens.preview import Preview
 from fieldapp.tui.widgets.tables import FitTable, remember_cursors
 from fieldapp.tui.workers import background
 
@@ -95,7 +94,12 @@ class TeamScreen(Screen[None]):
         self.load()
 
     def on_screen_resume(self) -> None:
-        """Shown (first pushed, or back from conflicts, quarantine or a dialog): load."""
+        """Shown (first pushed, or back from conflicts, quarantine or a dialog): load. Right
+        after the unlock, the view its worker worked out is shown at once, before the
+        first frame."""
+        if not self.rows and (primed := self.workspace.take_primed_team()) is not None:
+            self.show(primed)
+            return
         self.load()
 
     async def relabel(self) -> None:
@@ -114,16 +118,14 @@ class TeamScreen(Screen[None]):
 
     @background("team", exclusive=True)
     def load(self) -> None:
-        """Read the team report, the needs charts and the conflict and quarantine counts in a
-        worker (the newest request wins)."""
-        ws = self.workspace
-        today = ws.today()
-        rows = supervision.team_report(ws.vault, today)
-        needs = supervision.needs_by_category(ws.vault)
-        self.weekly = supervision.needs_per_week(ws.vault, today)
-        conflicts = supervision.open_conflicts(ws.vault)
-        quarantined = len(supervision.quarantine(ws.vault))
-        self.app.call_from_thread(self.show, rows, needs, conflicts, quarantined)
+        """Work the team view out in a worker (the newest request wins) and show it."""
+        view = self.workspace.team_view()
+        self.app.call_from_thread(self.show, view)
+
+    @background("team-keep", exclusive=True)
+    def keep_index(self) -> None:
+        """Keep the team view's index for the next start."""
+        self.workspace.keep_team_index()
 
     def worker_failed(self, group: str) -> None:
         """Loading failed: say so on the summary line (and let the search index start all
@@ -145,14 +147,11 @@ class TeamScreen(Screen[None]):
             return ""
         return " · " + t("ui.team_hub", state=t(f"ui.hub_state.{state}"))
 
-    def show(
-        self,
-        rows: list[supervision.WorkerRow],
-        needs: dict[str, Any],
-        conflicts: int,
-        quarantined: int,
-    ) -> None:
+    def show(self, view: supervision.TeamView) -> None:
         """Fill the summary line, the workers' table (cursor kept) and the charts."""
+        rows, needs = view.rows, view.needs
+        conflicts, quarantined = view.conflicts, view.quarantined
+        self.weekly = view.weekly
         self.rows = rows
         self.query_one("#team-summary", Static).update(
             t(
@@ -217,6 +216,7 @@ class TeamScreen(Screen[None]):
         self._spark(0)
         if not self._shown_once:
             self.call_after_refresh(self._first_shown)
+        self.keep_index()
 
     def _spark(self, index: int) -> None:
         if not self.rows:
@@ -255,6 +255,47 @@ class TeamScreen(Screen[None]):
             return
         if self.app.screen is self:  # not over whatever was opened meanwhile
             self.app.push_screen(ResidentsScreen(self.context, only=behind, whose=row.name))
+
+
+class TeamPreview(Preview, TeamScreen):
+    """The team view drawn from what the last session kept (``view``:
+    :func:`fieldapp.services.team_view.preview`) while the vault's records are still being
+    read; the unlock replaces it with the team view once the vault is open. The keys
+    pressed on it wait (:class:`Preview`)."""
+
+    def __init__(self, view: supervision.TeamView) -> None:
+        Screen.__init__(self)  # no context: there is no open vault yet
+        self.start_preview()
+        self.preview = view
+        self.rows = []
+        self.weekly = ([], [])
+        self._shown_once = False
+
+    def on_mount(self, event: events.Mount) -> None:
+        """The title and the keys' labels; nothing to listen to yet (not the view's own)."""
+        event.prevent_default()
+        translate_bindings(self)
+        self.title = t("ui.team_title")
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        """Shown: fill it from the kept view, before its first frame."""
+        event.prevent_default()
+        if not self._shown_once:
+            self.show(self.preview)
+
+    def _hub_text(self) -> str:
+        return ""  # the hub is not tried before the vault is open
+
+    def _first_shown(self) -> None:
+        """Painted: the unlock's worker may go on reading the records."""
+        self._shown_once = True
+        self.painted.set()
+
+    def load(self) -> None:
+        """Nothing to load from: the records are not read yet."""
+
+    def keep_index(self) -> None:
+        """Nothing to keep: this is what was kept."""
 
 
 def notes_line(row: supervision.WorkerRow) -> str:

@@ -4,8 +4,6 @@ overdue case-plan actions, needs due this week, the counts."""
 
 from __future__ import annotations
 
-import threading
-
 from rich.cells import cell_len
 from textual import events, on
 from textual.app import ComposeResult
@@ -25,6 +23,7 @@ from fieldapp.tui.messages import (
     RecordsArrived,
     SyncStatusChanged,
 )
+from fieldapp.tui.screens.preview import Preview
 from fieldapp.tui.widgets.footer import Footer
 from fieldapp.tui.widgets.tables import FitTable, remember_cursors
 from fieldapp.tui.workers import background
@@ -404,24 +403,20 @@ class TodayScreen(Screen[None]):
             self.post_message(OpenResident(rid, note_id=self._row_note.get(key)))
 
 
-class TodayPreview(TodayScreen):
+class TodayPreview(Preview, TodayScreen):
     """Today drawn from what the last session kept (``summary``:
     :func:`fieldapp.services.today.preview`) while the vault's records are still being read
     — the unlock's worker shows it from ``Vault.open``'s peek, and replaces it with Today
-    once the vault is open. It looks as Today will, and nothing can be done on it yet: the
-    keys pressed meanwhile are :attr:`held` and pressed again on Today (but Ctrl+Q quits
-    at once). :attr:`painted` is set once its first frame is drawn."""
-
-    PASS = frozenset({"ctrl+q"})
+    once the vault is open. It looks as Today will; the keys pressed on it wait
+    (:class:`Preview`)."""
 
     def __init__(self, summary: TodaySummary) -> None:
         Screen.__init__(self)  # no context: there is no open vault yet
+        self.start_preview()
         self.preview = summary
         self.summary = None
         self._row_resident = {}
         self._row_note = {}
-        self.held: list[tuple[str, str | None]] = []
-        self.painted = threading.Event()
 
     def on_mount(self, event: events.Mount) -> None:
         """The title and the keys' labels; nothing to listen to yet (not Today's own)."""
@@ -434,14 +429,6 @@ class TodayPreview(TodayScreen):
         event.prevent_default()
         if self.summary is None:
             self.show(self.preview)
-
-    def on_key(self, event: events.Key) -> None:
-        """Hold every key for Today (Ctrl+Q excepted)."""
-        if event.key in self.PASS:
-            return
-        self.held.append((event.key, event.character))
-        event.stop()
-        event.prevent_default()
 
     def _first_shown(self) -> None:
         """Painted: the unlock's worker may go on reading the records."""

@@ -20,7 +20,9 @@ from fieldapp.domain.clock import Clock
 from fieldapp.errors import FieldappError, WrongPassphrase
 from fieldapp.i18n import t
 from fieldapp.services import session
+from fieldapp.services import team_view as team_kept
 from fieldapp.services import today as day_summary
+from fieldapp.services.supervision import TeamView
 from fieldapp.services.views import TodaySummary
 from fieldapp.services.workspace import Workspace
 from fieldapp.tui.i18n import Finishing, translate_bindings
@@ -28,7 +30,7 @@ from fieldapp.tui.workers import background
 
 if TYPE_CHECKING:
     from fieldapp.store.vault import KeptReader
-    from fieldapp.tui.screens.today import TodayPreview
+    from fieldapp.tui.screens.preview import Preview
 
 MAX_DELAY = 30.0
 PREVIEW_PAINT_WAIT = 1.0  # seconds the unlock's worker lets the preview's first frame have
@@ -166,16 +168,18 @@ class UnlockScreen(_PassphraseScreen):
         clock: Clock,
         read_only: bool = False,
         delay_base: float = 1.0,
-        prime_today: bool = False,
+        home: str = "",
     ) -> None:
         super().__init__(delay_base=delay_base)
         self.vault_path = vault_path
         self.clock = clock
         self.read_only = read_only
-        self.prime_today = prime_today  # a worker's home is Today: work it out here
-        self.preview: TodayPreview | None = None  # Today drawn before the records are read
-        self.held_keys: list[tuple[str, str | None]] = []  # pressed on it, for Today
-        self.previewed: TodaySummary | None = None  # what it showed
+        # The home screen after it: "today" (a worker's), "team" (a supervisor's), worked
+        # out here and drawn before the records are read; "" for neither.
+        self.home = home
+        self.preview: Preview | None = None  # the home drawn before the records are read
+        self.held_keys: list[tuple[str, str | None]] = []  # pressed on it, for the home
+        self.previewed: TodaySummary | TeamView | None = None  # what it showed
 
     @background("unlock")
     def try_passphrase(self, passphrase: str) -> None:
@@ -190,13 +194,19 @@ class UnlockScreen(_PassphraseScreen):
                 passphrase,
                 clock=self.clock,
                 read_only=self.read_only,
-                peek=self._peek if self.prime_today else None,
+                peek=self._peek if self.home else None,
             )
-            if self.prime_today:  # in this worker, before the first screen waits for it
-                # Never in the way of the unlock: if it fails, Today works it out itself
-                # (and says so there, with the failure in the log).
-                with contextlib.suppress(Exception):
-                    workspace.prime_today(self.previewed)
+            # In this worker, before the first screen waits for it. Never in the way of the
+            # unlock: if it fails, the home screen works it out itself (and says so there,
+            # with the failure in the log).
+            previewed = self.previewed
+            with contextlib.suppress(Exception):
+                if self.home == "today":
+                    workspace.prime_today(
+                        previewed if isinstance(previewed, TodaySummary) else None
+                    )
+                elif self.home == "team":
+                    workspace.prime_team(previewed if isinstance(previewed, TeamView) else None)
         except WrongPassphrase as exc:
             self.app.call_from_thread(self.wrong, exc.render())
             return
@@ -207,27 +217,32 @@ class UnlockScreen(_PassphraseScreen):
 
     def _peek(self, read: KeptReader) -> None:
         """In the unlock's worker, the passphrase right and the records not read yet: show
-        Today from what the last session kept, and let its first frame be drawn before the
-        reading takes the CPU. Never in the way of the unlock: nothing kept, or anything
-        wrong with it, and there is simply no preview."""
-        summary: TodaySummary | None = None
+        the home screen from what the last session kept, and let its first frame be drawn
+        before the reading takes the CPU. Never in the way of the unlock: nothing kept, or
+        anything wrong with it, and there is simply no preview."""
+        shown: TodaySummary | TeamView | None = None
         with contextlib.suppress(Exception):
-            summary = day_summary.preview(read, self.clock.today())
-        if summary is None:
+            if self.home == "today":
+                shown = day_summary.preview(read, self.clock.today())
+            elif self.home == "team":
+                shown = team_kept.preview(read, self.clock.today())
+        if shown is None:
             return
-        self.previewed = summary
-        painted = self.app.call_from_thread(self._show_preview, summary)
+        self.previewed = shown
+        painted = self.app.call_from_thread(self._show_preview, shown)
         if painted is not None:
             painted.wait(PREVIEW_PAINT_WAIT)
 
-    def _show_preview(self, summary: TodaySummary) -> threading.Event | None:
+    def _show_preview(self, shown: TodaySummary | TeamView) -> threading.Event | None:
+        from fieldapp.tui.screens.team import TeamPreview
         from fieldapp.tui.screens.today import TodayPreview
 
         if self.app.screen is not self:  # help or the like on top: not over it
             return None
-        self.preview = TodayPreview(summary)
-        self.app.push_screen(self.preview)
-        return self.preview.painted
+        preview = TodayPreview(shown) if isinstance(shown, TodaySummary) else TeamPreview(shown)
+        self.preview = preview
+        self.app.push_screen(preview)
+        return preview.painted
 
     def _drop_preview(self) -> None:
         """Take the preview away (the vault is open, or it could not be): the keys pressed

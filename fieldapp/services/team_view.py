@@ -1,0 +1,109 @@
+"""The team view (a supervisor's home), kept between sessions: the index it is worked out
+from on any day (:func:`fieldapp.services.supervision.team_index`) as a derived file of
+the vault (:mod:`fieldapp.store.derived`), so that the next unlock draws the view before
+the records are read (:func:`preview`) and the first view after it needs no pass over
+them. Like Today's index: sealed with the vault's key, valid only while nothing was saved
+since, never a source of truth — whatever goes wrong reading it reads as missing."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+
+import orjson
+
+from fieldapp.services.supervision import TeamIndex, TeamView, WorkerRow, team_view
+
+INDEX_NAME = "team"  # the derived file's name
+INDEX_VERSION = 1
+_FIELDS = [f.name for f in dataclasses.fields(WorkerRow)]
+
+
+def encode(index: TeamIndex) -> bytes:
+    """The index as bytes to keep (:func:`decode` reads them back)."""
+    return orjson.dumps(
+        {
+            "v": INDEX_VERSION,
+            "rows": [[getattr(row, name) for name in _FIELDS] for row in index.rows],
+            "visits": index.visits,
+            "dues": index.dues,
+            # JSON keys are text: the needs without a date go apart.
+            "listed": {day: n for day, n in index.listed.items() if day is not None},
+            "undated": index.listed.get(None, 0),
+            "resolved": index.resolved,
+            "needs": index.needs,
+            "conflicts": index.conflicts,
+            "quarantined": index.quarantined,
+        }
+    )
+
+
+def _counts(value: object) -> dict[str, int]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(n, int) and not isinstance(n, bool)
+        for k, n in value.items()
+    ):
+        raise ValueError("not counts")
+    return value
+
+
+def _count(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError("not a count")
+    return value
+
+
+def decode(data: bytes) -> TeamIndex | None:
+    """The index :func:`encode` made, or None when ``data`` is not one this version reads
+    (another version's, or damaged)."""
+    try:
+        raw = orjson.loads(data)
+        if not isinstance(raw, dict) or raw.get("v") != INDEX_VERSION:
+            return None
+        rows = []
+        for values in raw["rows"]:
+            if not isinstance(values, list) or len(values) != len(_FIELDS):
+                return None
+            rows.append(WorkerRow(**dict(zip(_FIELDS, values, strict=True))))
+        dues = raw["dues"]
+        if not isinstance(dues, dict) or not all(
+            isinstance(days, list) and all(isinstance(d, str) for d in days)
+            for days in dues.values()
+        ):
+            return None
+        visits = raw["visits"]
+        if not isinstance(visits, dict):
+            return None
+        listed: dict[str | None, int] = {day: n for day, n in _counts(raw["listed"]).items()}
+        if undated := _count(raw["undated"]):
+            listed[None] = undated
+        needs = raw["needs"]
+        if not isinstance(needs, dict):
+            return None
+        return TeamIndex(
+            rows=rows,
+            visits={device: _counts(days) for device, days in visits.items()},
+            dues=dues,
+            listed=listed,
+            resolved=_counts(raw["resolved"]),
+            needs={category: _counts(statuses) for category, statuses in needs.items()},
+            conflicts=_count(raw["conflicts"]),
+            quarantined=_count(raw["quarantined"]),
+        )
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def preview(read: Callable[[str], bytes | None], today: dt.date) -> TeamView | None:
+    """The team view on ``today`` from what the last session kept (``read``: the vault's
+    derived files at the revision it is opening at), drawn while the records are read; or
+    None when nothing of this version was kept. It is the view the open vault gives."""
+    data = read(INDEX_NAME)
+    index = decode(data) if data is not None else None
+    if index is None:
+        return None
+    try:
+        return team_view(index, today)
+    except (ValueError, TypeError):  # a row of another shape: the open works it out
+        return None
