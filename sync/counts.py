@@ -51,6 +51,12 @@ def key_for(team_id: str, device_id: str, seq: int) -> str:
     return f"{PREFIX}{team_id}/{device_id}/{seq:08d}{SUFFIX}"
 
 
+def hub_key_for(team_id: str, device_id: str, seq: int) -> str:
+    """Where it goes on the level above's hub: under this device's inbox there (the only
+    place its credentials may write), the same name after it (:data:`KEY` finds it)."""
+    return f"inbox/{device_id}/{key_for(team_id, device_id, seq)}"
+
+
 # ------------------------------------------------------------------ lower side
 
 
@@ -90,10 +96,11 @@ def pending(vault: Vault) -> list[int]:
     return levels.pending(vault, COUNTS_BUNDLE)
 
 
-def deliver(vault: Vault, transport: Transport) -> UpwardResult:
-    """Put every waiting aggregate bundle on ``transport``, in order; each leaves the
-    outbox only once the transport confirmed it."""
-    return levels.deliver_waiting(vault, transport, COUNTS_BUNDLE, key_for)
+def deliver(vault: Vault, transport: Transport, *, hub: bool = False) -> UpwardResult:
+    """Put every waiting aggregate bundle on ``transport`` (a stick or folder; with
+    ``hub``, the level above's hub), in order; each leaves the outbox only once the
+    transport confirmed it."""
+    return levels.deliver_waiting(vault, transport, COUNTS_BUNDLE, hub_key_for if hub else key_for)
 
 
 # ------------------------------------------------------------------ upper side

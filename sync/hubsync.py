@@ -32,7 +32,8 @@ from fieldapp.errors import (
     HubUnreachable,
 )
 from fieldapp.store import Vault
-from sync import outbox, scope
+from sync import counts, outbox, scope
+from sync.aggregates import MAX_BUNDLE as COUNTS_MAX
 from sync.bundle import MAX_BUNDLE, digest
 from sync.cards import TeamCard
 from sync.locking import sync_lock
@@ -160,9 +161,25 @@ BUNDLE_KEY = re.compile(r"inbox/([A-Za-z0-9]{1,64})/([0-9]{8})\.fbundle")  # ful
 HEAD_BYTES = 65536  # of an oversized object: enough to see what it is
 
 
+# An office enrolled for counts puts its aggregate bundles under its inbox too
+# (``sync.counts.hub_key_for``): ``inbox/<device>/aggregates/<team>/<device>/<seq>.fbundle``.
+COUNTS_KEY = re.compile(
+    r"inbox/([A-Za-z0-9]{1,64})/aggregates/[A-Za-z0-9_-]{1,64}/\1/([0-9]{8})\.fbundle"
+)
+
+
 def _parse(key: str) -> tuple[str, int] | None:
-    match = BUNDLE_KEY.fullmatch(key)
+    match = BUNDLE_KEY.fullmatch(key) or COUNTS_KEY.fullmatch(key)
     return (match[1], int(match[2])) if match else None
+
+
+def _is_counts(key: str) -> bool:
+    return COUNTS_KEY.fullmatch(key) is not None
+
+
+def _limit(key: str) -> int:
+    """The most a bundle under ``key`` may hold (an aggregate bundle is smaller)."""
+    return COUNTS_MAX if _is_counts(key) else MAX_BUNDLE
 
 
 def _slot(key: str) -> str:
@@ -203,17 +220,18 @@ def fetch(
         if total >= max_bytes:
             more = True
             break
-        oversized = listed[key] > MAX_BUNDLE
+        limit = _limit(key)
+        oversized = listed[key] > limit
         unreadable = ""
         data = b""
         if listed[key] > 0:  # a range request on an empty object is an error (416)
             try:
-                data = transport.get(key, limit=HEAD_BYTES if oversized else MAX_BUNDLE)
+                data = transport.get(key, limit=HEAD_BYTES if oversized else limit)
             except (HubUnreachable, HubDenied):
                 raise
             except FieldappError as exc:
                 unreadable = str(exc.params.get("reason", "unreadable"))
-        if len(data) > MAX_BUNDLE:
+        if len(data) > limit:
             oversized = True  # grew since the listing
         batch[FETCHED + _slot(key)] = {
             "data": base64.b64encode(data[:HEAD_BYTES] if oversized else data).decode(),
@@ -247,21 +265,26 @@ def merge_fetched(vault: Vault) -> list[Outcome]:
     for (device, seq), meta_key, entry in entries:
         data = base64.b64decode(entry["data"])
         source = f"hub:{entry['key']}"
+        limit = _limit(entry["key"])
         if entry.get("unreadable"):
             refused: BundleError = BundleMalformed(what=entry["unreadable"])
             outcomes.append(merger.refuse(data, refused, source, entry["size"]))
-        elif entry["size"] > MAX_BUNDLE:
-            refused = BundleTooLarge(limit=MAX_BUNDLE, size=entry["size"])
+        elif entry["size"] > limit:
+            refused = BundleTooLarge(limit=limit, size=entry["size"])
             outcomes.append(merger.refuse(data, refused, source, entry["size"]))
         else:
-            received = merger.receive(data, source)
+            if _is_counts(entry["key"]):  # an office's counts (sync.counts), not ops
+                received = [counts.receive(merger, data, source)]
+            else:
+                received = merger.receive(data, source)
             outcomes += received
             if not received[0].kept:  # held past the quota: left in the inbox for later
                 vault.commit((), kv={meta_key: None})
                 continue
         # Archived under its digest: a different bundle under the same name (restored
         # laptop) never replaces the one archived before.
-        target = f"{ARCHIVE}{device}/{seq:08d}-{digest(data)[:16]}.fbundle"
+        kind = "counts-" if _is_counts(entry["key"]) else ""
+        target = f"{ARCHIVE}{device}/{kind}{seq:08d}-{digest(data)[:16]}.fbundle"
         vault.commit(
             (), kv={meta_key: None, TO_ARCHIVE + _slot(entry["key"]): [entry["key"], target]}
         )

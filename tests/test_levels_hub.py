@@ -72,3 +72,73 @@ def test_a_street_forwards_by_the_districts_hub_and_takes_its_feedback(
     received = levels.fetch(street, up, downward.HUB_PREFIX)
     assert [o.kind for o in received.outcomes] == ["applied"]
     assert street.get(note.id)["text"] == "请说明情况"
+
+
+@pytest.fixture
+def city(tmp_path: Path) -> Iterator[tuple[Team, Vault]]:
+    """The city's team with its hub (started), and a district enrolled for counts only,
+    holding a month of residents and needs."""
+    import datetime as dt
+
+    from fieldapp.domain import Need, NeedCategory, Resident, Urgency
+
+    t = make_team(tmp_path, workers=0)
+    district, _ = Vault.create(tmp_path / "district", PASSPHRASE, kdf=FAST_KDF, clock=CLOCK)
+    team.create_team(district, "城关区")
+    secrets = team.team_secrets(t.sup)
+    assert secrets is not None
+    _, code = levels.join_upper(district, secrets.code(), "城关区", flow=team.AGGREGATES)
+    team.enrol(t.sup, code, team.AGGREGATES)
+    records = RecordService(district)
+    month = CLOCK.today().replace(day=1)
+    for i in range(12):
+        person = Resident(name=f"居民{i}", community="八廓社区")
+        records.save(person)
+        records.save(
+            Need(
+                resident_id=person.id,
+                category=NeedCategory.HEALTH,
+                description="陪同就医",
+                urgency=Urgency.MEDIUM,
+                opened_on=month,
+                due_date=month + dt.timedelta(days=20),
+            )
+        )
+    t.start_hub()
+    yield t, district
+    t.stop_hub()
+    for vault in (t.sup, district):
+        vault.close(compact=False)
+
+
+def test_a_district_sends_its_counts_by_the_citys_hub(city: tuple[Team, Vault]) -> None:
+    """Counts only, over the hub: the district's aggregate bundle goes under its own inbox
+    on the city's hub (its credentials may write nowhere else), the city's merge takes it
+    as counts, never as ops, archives it; an empty object and a forged bundle beside it
+    are quarantined."""
+    import datetime as dt
+
+    from sync import counts
+    from tests.hubfix import bundle_keys
+
+    t, district = city
+    start = CLOCK.today().replace(day=1)
+    end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    counts.cut(district, start, end)
+    up = levels.upper_transport(district, sleep=lambda s: None)
+    result = counts.deliver(district, up, hub=True)
+    assert result.failure is None and result.delivered == [1] and result.pending == 0
+    sup = t.supervisor_transport()
+    (key,) = [k for k in bundle_keys(sup) if "/aggregates/" in k]
+    assert key.startswith(f"inbox/{district.device_id}/aggregates/")
+    forged = bytearray(sup.get(key))
+    forged[-40] ^= 1
+    sup.put(f"inbox/{district.device_id}/aggregates/x/{district.device_id}/00000002.fbundle", b"")
+    sup.put(key.replace("00000001", "00000003"), bytes(forged))
+    fetched = hubsync.fetch_and_merge(t.sup, sup)
+    kinds = sorted(o.kind for o in fetched.outcomes)
+    assert kinds == ["applied", "quarantined", "quarantined"], fetched.outcomes
+    got = counts.received(t.sup)[district.device_id]
+    assert list(got) == [f"{start.isoformat()}/{end.isoformat()}"]
+    assert t.sup.count() == 0  # numbers, never records
+    assert key not in bundle_keys(sup)  # archived once merged

@@ -133,7 +133,9 @@ def _join_upper(vault: Vault, pasted: str, out: str | None, flow: str) -> None:
     print_card(code, out)
 
 
-def _forward_counts(vault: Vault, stick: Transport, period: str | None) -> UpwardResult | None:
+def _forward_counts(
+    vault: Vault, stick: Transport, period: str | None, *, hub: bool = False
+) -> UpwardResult | None:
     """An office enrolled for counts: one month's tables (``period``, ``YYYY-MM``; by
     default the last whole month: a month still running would be sent again, and two
     versions of one month can be told apart), sealed and delivered."""
@@ -157,7 +159,7 @@ def _forward_counts(vault: Vault, stick: Transport, period: str | None) -> Upwar
     except ValueError:  # tables the receiver's schema would refuse: never sent
         print(t("cli.counts_refused"), file=sys.stderr)
         return None
-    result = counts.deliver(vault, stick)
+    result = counts.deliver(vault, stick, hub=hub)
     result.cut = 1
     return result
 
@@ -172,10 +174,7 @@ def _forward(vault: Vault, folder: str | None, period: str | None, *, hub: bool)
     from sync.transports.folder import FolderTransport
 
     stick: Transport
-    if hub:  # the level above's hub (records only: counts go by stick)
-        if levels.upper_flow(vault) == team.AGGREGATES:
-            print(t("cli.counts_by_stick"), file=sys.stderr)
-            return False
+    if hub:  # the level above's hub
         stick = levels.upper_transport(vault)
     else:
         assert folder is not None
@@ -183,7 +182,7 @@ def _forward(vault: Vault, folder: str | None, period: str | None, *, hub: bool)
         folder_transport.clean_temp()
         stick = folder_transport
     if levels.upper_flow(vault) == team.AGGREGATES:
-        result = _forward_counts(vault, stick, period)
+        result = _forward_counts(vault, stick, period, hub=hub)
         if result is None:
             return False
     else:
