@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from fieldapp.errors import BundleTooLarge, NotAFile, SourceNotFound, TransportError
+from fieldapp.errors import BundleTooLarge, CardError, NotAFile, SourceNotFound, TransportError
 from fieldapp.store import Vault, fsio
 from sync import counts as sync_counts
 from sync import scope
@@ -36,12 +36,15 @@ def merge_sources(vault: Vault, paths: Iterable[Path]) -> Summary:
             raise SourceNotFound(path=fsio.display(Path(path))) from None
         places.append(_place(root))
     merger = Merger(vault)
+    upper = _upper_team(vault)
     found: list[tuple[tuple[str, int], str, Transport, Listed]] = []
     tallies: list[tuple[str, Transport, Listed]] = []  # aggregate bundles (sync.counts)
     for transport, prefix in places:
         for entry in transport.scan(prefix):
             if _DOWNWARD.search(entry.key):
                 continue  # left on the stick for a worker (to/<device>/…), not for this merge
+            if upper and _team_of(entry.key) == upper:
+                continue  # this office's own bundles for the level above, on the same stick
             if sync_counts.KEY.search(entry.key):
                 tallies.append((transport.where(entry.key), transport, entry))
                 continue
@@ -65,6 +68,30 @@ def merge_sources(vault: Vault, paths: Iterable[Path]) -> Summary:
 
 # A downward bundle waiting on the stick for its device (sync.downward.STICK_PREFIX).
 _DOWNWARD = re.compile(r"(^|/)to/[A-Za-z0-9]{1,64}/[A-Za-z0-9]{1,64}/[0-9]{8}\.fbundle$")
+
+
+# Where a bundle on a stick names its team: ``[fieldapp/]<team>/<device>/<seq>.fbundle``
+# (op bundles) or ``[fieldapp/]aggregates/<team>/<device>/<seq>.fbundle`` (counts).
+_TEAM_OF = re.compile(
+    r"(?:^|/)(?:aggregates/)?([A-Za-z0-9_-]{1,64})/[A-Za-z0-9]{1,64}/[0-9]{8}\.fbundle$"
+)
+
+
+def _team_of(key: str) -> str | None:
+    match = _TEAM_OF.search(key)
+    return match[1] if match else None
+
+
+def _upper_team(vault: Vault) -> str | None:
+    """The team of the level above, when this office has joined one: its own bundles
+    for it may sit on the stick it merges its workers' from, and are not for it."""
+    from sync.levels import upper_card
+
+    try:
+        card = upper_card(vault)
+    except CardError:  # a damaged card: merged as before, refused where it is read
+        return None
+    return card.team_id if card is not None else None
 
 
 def _place(root: Path) -> tuple[Transport, str]:

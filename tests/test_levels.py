@@ -22,7 +22,7 @@ from fieldapp.errors import CardError, LevelRefused, OpInvalid
 from fieldapp.services import assignments
 from fieldapp.services.records import RecordService
 from fieldapp.store import Change, Vault
-from sync import bundle, levels, outbox, team
+from sync import bundle, levels, merge, outbox, team
 from sync.merge import Merger, Outcome
 from sync.sources import merge_sources
 from sync.transports.folder import FolderTransport
@@ -850,3 +850,26 @@ def test_settling_takes_only_the_held_bundles_that_follow_on_without_a_gap(lv: L
     merger.receive(made[1])
     merger.settle()
     assert street.sup.get(rid) == zhuoma.get(rid) and street.sup.get(other) is not None
+
+
+def test_one_stick_for_the_workers_and_the_level_above(lv: Levels, tmp_path: Path) -> None:
+    """A street uses one stick both ways: its workers' bundles for it, and its own level
+    bundle for the district, side by side. Merging the stick at the street takes the
+    workers' and leaves its own for the district — never quarantined as another team's."""
+    street = lv.streets[0]
+    stick = tmp_path / "stick"
+    rid = resident(street.workers["卓玛"], "格桑")
+    outbox.sync_to(street.workers["卓玛"], FolderTransport(stick))
+    first = merge_sources(street.sup, [stick])
+    assert [o.kind for o in first.outcomes] == ["applied"]
+    assert levels.forward(street.sup, FolderTransport(stick)).delivered == [1]
+    rid2 = resident(street.workers["扎西"], "央金")
+    outbox.sync_to(street.workers["扎西"], FolderTransport(stick))
+    again = merge_sources(street.sup, [stick])
+    assert sorted(o.kind for o in again.outcomes) == ["applied", "duplicate"], again.outcomes
+    assert street.sup.get(rid2) is not None
+    assert not list(street.sup.meta_keys(merge.QUARANTINE))
+    at_district = merge_sources(lv.district, [stick])
+    applied = [o for o in at_district.outcomes if o.kind == "applied"]
+    assert [o.device for o in applied] == [street.sup.device_id]
+    assert lv.district.get(rid) is not None
