@@ -469,7 +469,43 @@ async def test_the_team_view_is_drawn_from_what_was_kept_while_the_records_are_r
         assert preview.held == [("c", "c")]
         release.set()
         await wait_for(pilot, lambda: isinstance(app.screen, ConflictsScreen))
+        await settle(pilot)  # the conflicts screen's own load done before the vault closes
         team_screen = app.screen_stack[-2]
         assert isinstance(team_screen, TeamScreen) and not isinstance(team_screen, TeamPreview)
-        assert team_screen.rows == preview.rows  # the same view, worked out from the same index
+        assert team_screen.rows is preview.rows  # the view drawn, taken as it is
+        # What was drawn is what the records give, on the day shown: one pass, nothing kept.
+        assert app.workspace is not None
+        fresh = supervision.team_view(
+            supervision.team_index(app.workspace.vault), app.workspace.today()
+        )
+        assert preview.preview == fresh
+        app.close_vault()
+
+
+async def test_a_team_taller_than_the_screen_keeps_its_summary_line_in_sight(
+    tmp_path: Path,
+) -> None:
+    """Thirty workers at 80×24: after the unlock, the team view is shown at once and the
+    table takes the focus without scrolling the screen (the summary line stays on top)."""
+    path = tmp_path / "big"
+    merged(path, *((Device(i), f"社工{i:02d}") for i in range(1, 31)))
+    app = FieldApp(
+        config=Config(language="zh_CN"),
+        vault_path=path,
+        save_settings=False,
+        supervisor=True,
+        clock=FixedClock(NOW),
+        auto_sync=False,
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press(*PASSPHRASE, "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TeamScreen) and bool(app.screen.rows))
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, TeamScreen) and len(screen.rows) == 30
+        table = screen.query_one("#workers", DataTable)
+        assert app.focused is table
+        assert screen.scroll_offset.y == 0
+        assert screen.query_one("#team-summary", Static).region.y == 1  # under the header
         app.close_vault()

@@ -41,6 +41,11 @@ class TeamScreen(Screen[None]):
     """A supervisor's home: each worker's numbers, conflicts and quarantine, charts.
     Given the open vault's ``context``, as are the two screens below."""
 
+    # The workers' table takes the focus once it is filled, without scrolling the screen
+    # to it (``show``): focused before, a table filled at once (the unlock's primed view)
+    # would scroll the summary line out of sight on a team taller than the screen.
+    AUTO_FOCUS = ""
+
     BINDINGS = [
         Binding("c", "conflicts", "Conflicts", id="team.conflicts"),
         Binding("q", "quarantine", "Quarantine", id="team.quarantine"),
@@ -164,7 +169,9 @@ class TeamScreen(Screen[None]):
             + self._hub_text()
         )
         table = self.query_one("#workers", FitTable)
-        restore = remember_cursors(table)
+        # Refilled: the cursor stays on its worker. Filled the first time: it starts at the
+        # top without moving there (a move scrolls the screen to it, the summary line out).
+        restore = remember_cursors(table) if table.row_count else (lambda: None)
         labels = [
             t(f"ui.team_head_{c}")
             for c in (
@@ -198,6 +205,8 @@ class TeamScreen(Screen[None]):
             lines.append((r.device_id, [str(v) for v in values]))
         table.fill(labels, lines)
         restore()
+        if self.focused is None:
+            table.focus(scroll_visible=False)
         totals = {label("NeedCategory", cat): sum(c.values()) for cat, c in needs.items()}
         notes = {
             label("NeedCategory", cat): " " + t("ui.chart_resolved", n=c.get("resolved", 0))
@@ -272,13 +281,17 @@ class TeamPreview(Preview, TeamScreen):
         self._shown_once = False
 
     def on_mount(self, event: events.Mount) -> None:
-        """The title and the keys' labels; nothing to listen to yet (not the view's own)."""
+        """The title and the keys' labels; nothing to listen to yet (not the view's own,
+        but the screen's)."""
+        Screen._on_mount(self, event)
         event.prevent_default()
         translate_bindings(self)
         self.title = t("ui.team_title")
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
-        """Shown: fill it from the kept view, before its first frame."""
+        """Shown: fill it from the kept view, before its first frame (and the screen's own:
+        its layout, focus and notifications)."""
+        Screen._on_screen_resume(self, event)
         event.prevent_default()
         if not self._shown_once:
             self.show(self.preview)
@@ -296,6 +309,10 @@ class TeamPreview(Preview, TeamScreen):
 
     def keep_index(self) -> None:
         """Nothing to keep: this is what was kept."""
+
+    def residents_of(self, row: supervision.WorkerRow, rows: list[supervision.WorkerRow]) -> None:
+        """A row clicked on the preview: nothing to drill into yet (the keys wait; a click
+        is dropped)."""
 
 
 def notes_line(row: supervision.WorkerRow) -> str:
