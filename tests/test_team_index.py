@@ -242,3 +242,29 @@ def test_the_kept_index_is_read_only_while_true_and_a_bad_one_is_missing(street:
     assert seen == [None]
     for junk in (b"", b"{}", b'{"v": 1}', b'{"v": 1, "rows": [[1]]}', b"\xff" * 9):
         assert kept.decode(junk) is None
+
+
+def test_a_kept_index_with_any_field_of_another_type_reads_as_missing(street: Vault) -> None:
+    """The file is sealed by the vault, but a row of another shape (another version's, or a
+    bug's) must never reach the screen, where it would fail on the UI thread: every field
+    of every row is checked, the field list must be this version's, device ids unique."""
+    import orjson
+
+    raw = orjson.loads(kept.encode(supervision.team_index(street)))
+    assert kept.decode(orjson.dumps(raw)) is not None
+    for i in range(len(raw["fields"])):
+        for wrong in ({"x": 1}, -1, True if i else 7):
+            bad = orjson.loads(orjson.dumps(raw))
+            if bad["rows"][0][i] == wrong or (
+                wrong is True and isinstance(bad["rows"][0][i], bool)
+            ):
+                continue
+            bad["rows"][0][i] = wrong
+            assert kept.decode(orjson.dumps(bad)) is None, (raw["fields"][i], wrong)
+    moved = orjson.loads(orjson.dumps(raw))
+    moved["fields"] = list(reversed(moved["fields"]))
+    assert kept.decode(orjson.dumps(moved)) is None
+    twice = orjson.loads(orjson.dumps(raw))
+    twice["rows"].append(twice["rows"][0])
+    assert kept.decode(orjson.dumps(twice)) is None
+    street.close()

@@ -18,6 +18,40 @@ from fieldapp.services.supervision import TeamIndex, TeamView, WorkerRow, team_v
 INDEX_NAME = "team"  # the derived file's name
 INDEX_VERSION = 1
 _FIELDS = [f.name for f in dataclasses.fields(WorkerRow)]
+_TEXT = {"device_id", "name", "flow", "office"}
+_MAYBE_TEXT = {"last_at", "last_made"}
+_FLAGS = {"revoked"}
+_MAYBE_NUMBER = {"notes_ack_days"}
+_LISTS = {"visits_per_week"}
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _row(values: object) -> WorkerRow | None:
+    """A row as :func:`encode` wrote it, each field of its type, or None."""
+    if not isinstance(values, list) or len(values) != len(_FIELDS):
+        return None
+    fields = dict(zip(_FIELDS, values, strict=True))
+    for name, value in fields.items():
+        if name in _TEXT:
+            ok = isinstance(value, str)
+        elif name in _MAYBE_TEXT:
+            ok = value is None or isinstance(value, str)
+        elif name in _FLAGS:
+            ok = isinstance(value, bool)
+        elif name in _MAYBE_NUMBER:
+            ok = value is None or (
+                isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+            )
+        elif name in _LISTS:
+            ok = isinstance(value, list) and all(_is_count(v) for v in value)
+        else:
+            ok = _is_count(value)
+        if not ok:
+            return None
+    return WorkerRow(**fields)
 
 
 def encode(index: TeamIndex) -> bytes:
@@ -25,6 +59,7 @@ def encode(index: TeamIndex) -> bytes:
     return orjson.dumps(
         {
             "v": INDEX_VERSION,
+            "fields": _FIELDS,  # a row of another shape (a field renamed, moved) is not read
             "rows": [[getattr(row, name) for name in _FIELDS] for row in index.rows],
             "visits": index.visits,
             "dues": index.dues,
@@ -61,11 +96,16 @@ def decode(data: bytes) -> TeamIndex | None:
         raw = orjson.loads(data)
         if not isinstance(raw, dict) or raw.get("v") != INDEX_VERSION:
             return None
+        if raw.get("fields") != _FIELDS or not isinstance(raw["rows"], list):
+            return None
         rows = []
         for values in raw["rows"]:
-            if not isinstance(values, list) or len(values) != len(_FIELDS):
+            row = _row(values)
+            if row is None:
                 return None
-            rows.append(WorkerRow(**dict(zip(_FIELDS, values, strict=True))))
+            rows.append(row)
+        if len({row.device_id for row in rows}) != len(rows):
+            return None
         dues = raw["dues"]
         if not isinstance(dues, dict) or not all(
             isinstance(days, list) and all(isinstance(d, str) for d in days)

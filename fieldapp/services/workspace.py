@@ -157,11 +157,14 @@ class Workspace:
             return primed
         self._primed = None
         today = self.today()
+        # Read first: what is worked out below is tagged with the revision it started at,
+        # so an inbox read across a save (another worker's merge) is never kept as newer.
+        revision = self.vault.revision
         index = self.today_index()
         notes = self.note_inbox(today, index.archived)
         conflicts = open_conflicts(self.vault)
         new = self.new_assignments(index.archived)
-        self._inbox = (self.vault.revision, day_summary.encode_inbox(notes, conflicts, new))
+        self._inbox = (revision, day_summary.encode_inbox(notes, conflicts, new))
         try:
             return day_summary.summarize(index, today, notes, soon_days, conflicts, new)
         except (ValueError, TypeError):  # a kept index with a bad row: work it out again

@@ -24,9 +24,12 @@ class Preview:
         self.painted = threading.Event()
 
     def on_key(self, event: events.Key) -> None:
-        """Hold every key for the home screen (Ctrl+Q excepted)."""
+        """Hold every key for the home screen (Ctrl+Q excepted). A key pressed before the
+        preview was first drawn was typed blind (at the unlock screen, as it seemed): it
+        is dropped, never pressed on a screen the user had not seen."""
         if event.key in self.PASS:
             return
-        self.held.append((event.key, event.character))
+        if self.painted.is_set():
+            self.held.append((event.key, event.character))
         event.stop()
         event.prevent_default()

@@ -419,13 +419,17 @@ class TodayPreview(Preview, TodayScreen):
         self._row_note = {}
 
     def on_mount(self, event: events.Mount) -> None:
-        """The title and the keys' labels; nothing to listen to yet (not Today's own)."""
+        """The title and the keys' labels; nothing to listen to yet (not Today's own, but
+        the screen's)."""
+        Screen._on_mount(self, event)
         event.prevent_default()
         translate_bindings(self)
         self.title = t("ui.today_title")
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
-        """Shown: fill it from the kept summary, before its first frame (not Today's own)."""
+        """Shown: fill it from the kept summary, before its first frame (not Today's own,
+        but the screen's: its layout, focus and notifications)."""
+        Screen._on_screen_resume(self, event)
         event.prevent_default()
         if self.summary is None:
             self.show(self.preview)
