@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 from pathlib import Path
 
@@ -9,6 +10,8 @@ from fieldapp.domain.ids import new_id
 from fieldapp.store import Change, Vault
 from sync.transports.folder import FolderTransport
 from tests.conftest import FAST_KDF, PASSPHRASE, ROOT, python
+
+DAY = dt.date(2026, 12, 1)  # any day: what is kept holds on every day
 
 
 def fieldapp(
@@ -232,3 +235,47 @@ def test_a_district_sends_the_city_counts_only(tmp_path: Path) -> None:
     c = Vault.open(city, PASSPHRASE)
     assert c.count() == 0 and c.meta_keys("counts/tables/")
     c.close()
+
+
+def test_after_a_sync_or_a_merge_by_command_the_next_unlock_has_its_home_to_draw(
+    tmp_path: Path,
+) -> None:
+    """A worker's `fieldapp sync` and a supervisor's `fieldapp merge` save (the outbox, the
+    merge) and close as the app does: what the next unlock draws before the records are
+    read is kept at the revision they closed at — Today for the worker, the team view for
+    the supervisor."""
+    from fieldapp.services import team_view
+    from fieldapp.services import today as day_summary
+
+    sup, worker = tmp_path / "sup", tmp_path / "worker"
+    Vault.create(sup, PASSPHRASE, kdf=FAST_KDF)[0].close()
+    w, _ = Vault.create(worker, PASSPHRASE, kdf=FAST_KDF)
+    w.commit([Change("resident", new_id(), {"name": "张三", "community": "史家社区"})])
+    w.close()
+    assert (
+        fieldapp(sup, "team", "create", "督导", "--out", str(tmp_path / "t.fteam")).returncode == 0
+    )
+    joined = fieldapp(
+        worker, "team", "join", str(tmp_path / "t.fteam"), "--out", str(tmp_path / "d")
+    )
+    assert joined.returncode == 0, joined.stderr
+    assert fieldapp(sup, "team", "enrol", str(tmp_path / "d")).returncode == 0
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    assert fieldapp(worker, "sync", "--to-folder", str(stick)).returncode == 0
+    merged = fieldapp(sup, "merge", str(stick))
+    assert merged.returncode == 0, merged.stderr
+
+    def drawn(path: Path, preview: object) -> list[object]:
+        seen: list[object] = []
+        Vault.open(
+            path,
+            PASSPHRASE,
+            peek=lambda read: seen.append(preview(read, dt.date.today())),  # type: ignore[operator]
+        ).close(compact=False)
+        return seen
+
+    (today,) = drawn(worker, day_summary.preview)
+    assert today is not None and today.residents == 1  # type: ignore[attr-defined]
+    (team_now,) = drawn(sup, team_view.preview)
+    assert team_now is not None and [r.residents for r in team_now.rows] == [1]  # type: ignore[attr-defined]

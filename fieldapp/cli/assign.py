@@ -8,7 +8,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from fieldapp.cli.common import open_vault, say
+from fieldapp.cli.common import close_keeping, open_vault, say
 from fieldapp.i18n import t
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
             done.append(assignments.unshare(vault, rid, device))
         _tell(vault, rid, str(doc.get("name", "")), done)
     finally:
-        vault.close()
+        close_keeping(vault)
     return 0
 
 

@@ -270,3 +270,22 @@ def print_card(code: str, out: str | None) -> None:
     if out:
         Path(out).write_text(code + "\n", "utf-8")
         say("cli.card_written", path=out)
+
+
+def close_keeping(vault: Vault) -> None:
+    """Close ``vault`` as the app closes it after a command that saved something (a sync, a
+    merge, an assignment): a worker's keeps Today's index and inbox, a supervisor's the
+    team view's index, so the next unlock draws its home screen before the records are
+    read. Best effort: when working that out fails (a damaged record), the vault closes
+    without it, and the next start works it out itself and says what is wrong there."""
+    from fieldapp.services.workspace import Workspace
+    from sync.team import team_secrets
+
+    try:
+        workspace = Workspace(vault)
+        supervisor = team_secrets(vault) is not None
+        if supervisor:
+            workspace.team_index()  # held: kept at the close below
+        workspace.close(keep_today=not supervisor, keep_team=supervisor)
+    except Exception:  # nothing kept; the close itself must happen
+        vault.close()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from fieldapp.cli.common import (
     ask,
     card_text,
+    close_keeping,
     confirm,
     create_vault,
     open_vault,
@@ -104,7 +105,7 @@ def cmd_team(args: argparse.Namespace) -> int:
                 flow = f"  {t('cli.flow_' + entry.flow)}" if entry.flow else ""
                 print(f"  {entry.device_id}  {entry.name}  {entry.enrolled}  {state}{flow}")
     finally:
-        vault.close()
+        close_keeping(vault)
     return 0
 
 
@@ -299,7 +300,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             if result.failure is None:  # the hub answered: what it holds for this device
                 received = syncing.receive_from(vault, transport, downward.HUB_PREFIX)
     finally:
-        vault.close()
+        close_keeping(vault)
     say("cli.sync_result", cut=result.cut, delivered=len(result.delivered), pending=result.pending)
     if result.failure is not None:
         print(result.failure.render(), file=sys.stderr)
@@ -429,7 +430,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
         for delivery in deliveries:
             _say_delivery(delivery)
     finally:
-        vault.close()
+        close_keeping(vault)
     for line in syncing.refusals(summary):
         print(line)
     if summary.count("quarantined"):
