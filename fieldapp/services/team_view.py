@@ -135,14 +135,23 @@ def decode(data: bytes) -> TeamIndex | None:
         return None
 
 
-def preview(read: Callable[[str], bytes | None], today: dt.date) -> TeamView | None:
-    """The team view on ``today`` from what the last session kept (``read``: the vault's
-    derived files at the revision it is opening at), drawn while the records are read; or
-    None when nothing of this version was kept. It is the view the open vault gives."""
+def kept(read: Callable[[str], bytes | None]) -> TeamIndex | None:
+    """The index the last session kept (``read``: the vault's derived files at the
+    revision it is opening at), or None when nothing of this version was kept."""
     data = read(INDEX_NAME)
-    index = decode(data) if data is not None else None
-    if index is None:
-        return None
+    return decode(data) if data is not None else None
+
+
+def preview(read: Callable[[str], bytes | None], today: dt.date) -> TeamView | None:
+    """The team view on ``today`` from what the last session kept, drawn while the records
+    are read; or None when nothing of this version was kept. It is the view the open
+    vault gives."""
+    index = kept(read)
+    return view_of(index, today) if index is not None else None
+
+
+def view_of(index: TeamIndex, today: dt.date) -> TeamView | None:
+    """``index``'s view on ``today``, or None when a row will not have it."""
     try:
         return team_view(index, today)
     except (ValueError, TypeError):  # a row of another shape: the open works it out

@@ -230,13 +230,16 @@ class Workspace:
             self._team_kept_at = None
             return supervision.team_view(self._team[1], self.today())
 
-    def prime_team(self, previewed: TeamView | None = None) -> None:
+    def prime_team(self, previewed: TeamView | None = None, index: TeamIndex | None = None) -> None:
         """Work the team view out now, where the vault was just opened (the unlock's
         worker), so the first team view shows it as soon as it is up; ``previewed``: the
-        view the unlock drew from what was kept at this revision, taken as it is. The next
-        :meth:`take_primed_team` returns it once, if nothing was saved since, on the same
-        day."""
+        view the unlock drew from what was kept at this revision (``index``), taken as it
+        is — and the index held, to be kept again at the close (a compaction during the
+        open removed the file). The next :meth:`take_primed_team` returns it once, if
+        nothing was saved since, on the same day."""
         if previewed is not None and previewed.today == self.today():
+            if index is not None and self._team is None:
+                self._team = (self.vault.revision, index)
             self._primed_team = (self.vault.revision, previewed)
             return
         self._primed_team = (self.vault.revision, self.team_view())

@@ -439,6 +439,7 @@ async def test_the_team_view_is_drawn_from_what_was_kept_while_the_records_are_r
     """A supervisor's unlock: the team view is drawn from the index the last session kept
     before the records are read (at a district, seconds), keys pressed on it wait, and are
     pressed on the team view once the vault is open (here: c, the conflicts)."""
+    from fieldapp.services import team_view
     from fieldapp.tui.screens.team import TeamPreview
     from tests.tui.test_today import _slow_records
 
@@ -467,6 +468,9 @@ async def test_the_team_view_is_drawn_from_what_was_kept_while_the_records_are_r
         assert rows(preview.query_one("#workers", DataTable))  # drawn, with its rows
         await pilot.press("c")
         assert preview.held == [("c", "c")]
+        # As a compaction during the open would: the kept file goes. The index the preview
+        # was drawn from is held, and kept again when the app closes.
+        (supervised / "derived-team.fv").unlink()
         release.set()
         await wait_for(pilot, lambda: isinstance(app.screen, ConflictsScreen))
         await settle(pilot)  # the conflicts screen's own load done before the vault closes
@@ -480,6 +484,9 @@ async def test_the_team_view_is_drawn_from_what_was_kept_while_the_records_are_r
         )
         assert preview.preview == fresh
         app.close_vault()
+    again = Vault.open(supervised, PASSPHRASE, clock=FixedClock(NOW))
+    assert team_view.decode(again.load_derived(team_view.INDEX_NAME) or b"") is not None
+    again.close(compact=False)
 
 
 async def test_a_team_taller_than_the_screen_keeps_its_summary_line_in_sight(

@@ -22,7 +22,7 @@ from fieldapp.i18n import t
 from fieldapp.services import session
 from fieldapp.services import team_view as team_kept
 from fieldapp.services import today as day_summary
-from fieldapp.services.supervision import TeamView
+from fieldapp.services.supervision import TeamIndex, TeamView
 from fieldapp.services.views import TodaySummary
 from fieldapp.services.workspace import Workspace
 from fieldapp.tui.i18n import Finishing, translate_bindings
@@ -180,6 +180,7 @@ class UnlockScreen(_PassphraseScreen):
         self.preview: Preview | None = None  # the home drawn before the records are read
         self.held_keys: list[tuple[str, str | None]] = []  # pressed on it, for the home
         self.previewed: TodaySummary | TeamView | None = None  # what it showed
+        self.previewed_index: TeamIndex | None = None  # the team view's, it was drawn from
 
     @background("unlock")
     def try_passphrase(self, passphrase: str) -> None:
@@ -187,7 +188,7 @@ class UnlockScreen(_PassphraseScreen):
         passphrase makes the next try wait longer, any other refusal is shown. For a worker,
         Today is drawn from what the last session kept as soon as the passphrase is known
         to be right (the peek), while the records are read."""
-        self.previewed = None
+        self.previewed = self.previewed_index = None
         try:
             workspace = session.open_workspace(
                 self.vault_path,
@@ -206,7 +207,10 @@ class UnlockScreen(_PassphraseScreen):
                         previewed if isinstance(previewed, TodaySummary) else None
                     )
                 elif self.home == "team":
-                    workspace.prime_team(previewed if isinstance(previewed, TeamView) else None)
+                    workspace.prime_team(
+                        previewed if isinstance(previewed, TeamView) else None,
+                        self.previewed_index,
+                    )
         except WrongPassphrase as exc:
             self.app.call_from_thread(self.wrong, exc.render())
             return
@@ -224,8 +228,9 @@ class UnlockScreen(_PassphraseScreen):
         with contextlib.suppress(Exception):
             if self.home == "today":
                 shown = day_summary.preview(read, self.clock.today())
-            elif self.home == "team":
-                shown = team_kept.preview(read, self.clock.today())
+            elif self.home == "team" and (index := team_kept.kept(read)) is not None:
+                shown = team_kept.view_of(index, self.clock.today())
+                self.previewed_index = index
         if shown is None:
             return
         self.previewed = shown
