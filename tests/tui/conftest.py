@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from textual.reactive import reactive
 from textual.widgets import Input, TextArea
 from textual.worker import WorkerCancelled
+from textual.worker import WorkerFailed as FailedWorker
 
 from fieldapp.config import Config
 from fieldapp.domain.clock import FixedClock
@@ -132,13 +133,16 @@ def make_app(
 
 async def settle(pilot: Pilot[None]) -> None:
     """Wait for every worker and for the messages they posted (never a fixed sleep). A worker
-    cancelled meanwhile is done too: an exclusive reload gives way to a newer one."""
+    cancelled meanwhile is done too: an exclusive reload gives way to a newer one. So is
+    one that failed: what it raised is the app's to report (``on_worker_failed``), and the
+    ``worker_failures`` fixture fails every test that did not expect it — here it would
+    only be raised again, or not, depending on whether the worker was still listed."""
     for _ in range(3):
         for _ in range(10):
             try:
                 await pilot.app.workers.wait_for_complete()
                 break
-            except WorkerCancelled:
+            except (WorkerCancelled, FailedWorker):
                 continue
         await pilot.pause()
 
