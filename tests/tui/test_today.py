@@ -307,6 +307,13 @@ async def test_a_sync_line_or_failure_arriving_after_today_closed_changes_nothin
     app.close_vault()
 
 
+async def _unlock(pilot: Pilot[None]) -> None:
+    """On the unlock screen: type the passphrase, Enter, and wait until the app is in."""
+    await settle(pilot)
+    await pilot.press(*PASSPHRASE, "enter")
+    await settle(pilot)
+
+
 def locked_app(path: Path) -> FieldApp:
     """The worker's app on ``path`` as it starts on a laptop: on the unlock screen."""
     from fieldapp.config import Config
@@ -336,9 +343,7 @@ async def test_after_the_unlock_today_shows_the_summary_worked_out_by_the_unlock
 
     monkeypatch.setattr(Workspace, "today_summary", counted)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press(*PASSPHRASE, "enter")
-        await settle(pilot)
+        await _unlock(pilot)
         assert isinstance(app.screen, TodayScreen) and app.screen.summary is not None
         assert seen_on == ["UnlockScreen"]
         app.close_vault()
@@ -363,9 +368,7 @@ async def test_after_the_unlock_no_frame_of_today_is_painted_without_its_tables(
     monkeypatch.setattr(TodayScreen, "load", lambda self: loads.append(self))
     app = locked_app(small_vault)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press(*PASSPHRASE, "enter")
-        await settle(pilot)
+        await _unlock(pilot)
         today = app.screen
         assert isinstance(today, TodayScreen) and today.summary is not None
         assert today.query_one("#due", DataTable).row_count == len(today.summary.due[:SHOWN])
@@ -386,9 +389,7 @@ async def test_a_summary_that_fails_at_the_unlock_never_stops_the_unlock(
     monkeypatch.setattr(Workspace, "prime_today", broken)
     app = locked_app(small_vault)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press(*PASSPHRASE, "enter")
-        await settle(pilot)
+        await _unlock(pilot)
         assert isinstance(app.screen, TodayScreen) and app.screen.summary is not None
         app.close_vault()
 
@@ -432,7 +433,7 @@ async def _to_preview(app: FieldApp, pilot: Pilot[None]) -> None:
     from fieldapp.tui.screens.today import TodayPreview
 
     await settle(pilot)
-    await pilot.press(*PASSPHRASE, "enter")
+    await pilot.press(*PASSPHRASE, "enter")  # and not settled: the preview is looked at
     for _ in range(200):
         if isinstance(app.screen, TodayPreview) and app.screen.painted.is_set():
             return
@@ -542,9 +543,7 @@ async def test_no_preview_without_a_kept_inbox_and_the_unlock_goes_on(
     monkeypatch.setattr(FieldApp, "push_screen", pushed)
     app = locked_app(small_vault)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press(*PASSPHRASE, "enter")
-        await settle(pilot)
+        await _unlock(pilot)
         assert isinstance(app.screen, TodayScreen) and app.screen.summary is not None
         assert not isinstance(app.screen, TodayPreview) and "TodayPreview" not in shown
         app.close_vault()
