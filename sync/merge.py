@@ -214,7 +214,7 @@ class Merger:
             )
             if not self.receiver.recipient:  # upward: a worker's device, or a lower office's
                 check_level(self.vault, opened)
-                check_writers(opened)
+                check_writers(opened, self.vault)
             conflicted, new = check_bundle(self.vault, opened, self._day, conflicts(self.vault))
             incomplete = [r for r in new if r not in completable]
             if incomplete:

@@ -34,18 +34,33 @@ def check_bundle(
     return conflicted, check_records(vault, opened, conflicted, today)
 
 
-def check_writers(opened: Opened) -> None:
+def check_writers(opened: Opened, vault: Vault | None = None) -> None:
     """An upward bundle (from a worker's device) writes no assignment and, of a supervision
     note, only the worker's answer (status, acknowledged, done — and the resolution of a
     conflict on them): :class:`NotTheWriter` otherwise, for the whole bundle. A lower
     office's bundle (its roster set) forwards supervisors' ops too: those of the sending
     device and of the supervisors on its roster are theirs to write; its workers' ops are
-    held to the same rule."""
+    held to the same rule.
+
+    A note from this level to a lower office (``office_note``) is answered the same way,
+    by whoever sends it up, and only by the office it is to (as ``vault`` has it; a note
+    not known here yet waits, incomplete, until it arrives)."""
     device = opened.header.device
     roster = opened.roster or {}
     supervisors = {device} if opened.roster is not None else set()
     supervisors |= {d for d, entry in roster.items() if entry.get("role") == "supervisor"}
     for index, op in enumerate(opened.ops):
+        if op.kind == RecordKind.OFFICE_NOTE.value:
+            doc = vault.fields_of(op.record_id) if vault is not None else None
+            if op.field.removeprefix(RESOLVED_PREFIX) not in WORKER_NOTE_FIELDS or (
+                doc is not None and doc.get("office") != device
+            ):
+                refusal = NotTheWriter(
+                    "bundle.office_note_by_office", device=device, index=index, field=op.field[:80]
+                )
+                refusal.authentic = True
+                raise refusal
+            continue
         if op.device_id in supervisors:
             continue
         if op.kind == RecordKind.ASSIGNMENT.value:

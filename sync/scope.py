@@ -27,7 +27,10 @@ Per device the vault keeps ``scope/state/<device>``: the position in the vault's
 (:meth:`~fieldapp.store.Vault.log_length`) cut up to and the residents in its scope then.
 A lower office enrolled for records (DESIGN §3.8) is cut for the same way: its scope is
 the residents that it or a device on its roster holds, and what they wrote is left out
-(it forwarded those ops itself).
+(it forwarded those ops itself). Every lower office, whatever its flow, also holds the
+notes written to it (``office_note``): its own device id stands in its scope as the id of
+its "file", whose records are those notes — so an office sending counts only gets them
+too, and nothing else.
 
 It is stored in the same commit as the device's bundles (``cut_for``'s ``kv``): a crash
 leaves the old state and no bundles, or the new state and all of them. A device not
@@ -57,6 +60,7 @@ SCOPE_STATE = "scope/state/"  # + device: {"pos": log position cut to, "resident
 RESIDENT = RecordKind.RESIDENT.value
 ASSIGNMENT = RecordKind.ASSIGNMENT.value
 RECEIPT = RecordKind.SCOPE_RECEIPT.value
+OFFICE_NOTE = RecordKind.OFFICE_NOTE.value
 
 
 @dataclass
@@ -119,6 +123,9 @@ def residents_of(vault: Vault, record_id: str) -> frozenset[str]:
     kind = vault.kind_of(record_id)
     if kind == RESIDENT:
         return frozenset({record_id})
+    if kind == OFFICE_NOTE:  # the office it is to holds it, as a file of its own
+        office = (vault.fields_of(record_id) or {}).get("office")
+        return frozenset({office} if isinstance(office, str) else ())
     spec = kinds.get(kind or "")
     doc = vault.fields_of(record_id)
     if spec is None or spec.resident_field is None or doc is None:
@@ -142,6 +149,9 @@ def file_records(vault: Vault, residents: Iterable[str]) -> dict[str, list[str]]
         for rid, doc in vault.iter_records(spec.table, include_deleted=True):
             for resident in wanted & _linked(doc.get(spec.resident_field or "")):
                 out[resident].append(rid)
+    for rid, doc in vault.iter_records(OFFICE_NOTE, include_deleted=True):
+        for office in wanted & _linked(doc.get("office")):  # an office's "file"
+            out[office].append(rid)
     return out
 
 
@@ -173,6 +183,9 @@ def cut(vault: Vault) -> ScopeCut:
             held_there = set().union(*(now.get(m, set()) for m in members))
             if held_there:
                 now[office] = held_there
+        for office_entry in enrolled.values():  # a lower office: its notes, as its own file
+            if office_entry.flow and office_entry.revoked is None:
+                now.setdefault(office_entry.device_id, set()).add(office_entry.device_id)
         residents: dict[str, frozenset[str]] = {}  # record → residents, this cut's cache
 
         def of(record_id: str) -> frozenset[str]:

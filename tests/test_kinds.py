@@ -84,6 +84,7 @@ def test_the_shipped_kinds_are_registered_once_with_what_consumers_need() -> Non
         "supervision_note": "resident_id",
         "assignment": "resident_id",
         "scope_receipt": None,  # outlives the file it reports purged
+        "office_note": None,  # about an office: scope sends it by its office
     }
     assert [s.kind for s in kinds.resident_file_kinds()] == [
         "need",
@@ -95,8 +96,10 @@ def test_the_shipped_kinds_are_registered_once_with_what_consumers_need() -> Non
     ]
     for kind, spec in specs.items():
         assert kind == spec.model.KIND and spec.table == kind
-        # An assignment (a supervisor's) and a scope receipt (a device's) have no form.
-        assert spec.form == (None if kind in ("assignment", "scope_receipt") else kind)
+        # An assignment (a supervisor's), a scope receipt (a device's) and a note to an
+        # office (written by its service, not on a resident's file) have no form.
+        formless = ("assignment", "scope_receipt", "office_note")
+        assert spec.form == (None if kind in formless else kind)
         for lang in ("en", "zh_CN"):  # the label is a message both catalogs hold
             assert spec.label in i18n.catalog(lang)
     assert i18n.t(specs["case_plan"].label, "en") != specs["case_plan"].label

@@ -137,6 +137,7 @@ class RecordKind(StrEnum):
     SUPERVISION_NOTE = "supervision_note"
     ASSIGNMENT = "assignment"
     SCOPE_RECEIPT = "scope_receipt"
+    OFFICE_NOTE = "office_note"
 
 
 # Which stored fields hold a vocabulary value: (record kind, field) → enum name (its

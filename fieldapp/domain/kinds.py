@@ -22,6 +22,7 @@ from fieldapp.domain.models import (
     CasePlan,
     Interview,
     Need,
+    OfficeNote,
     Record,
     Resident,
     ScopeReceipt,
@@ -177,6 +178,9 @@ for _spec in (
     KindSpec(Assignment, resident_field="resident_id"),
     # A device's word that it purged a resident's file: outside the file, which it outlives.
     KindSpec(ScopeReceipt),
+    # 督导意见 from the level above about an office's numbers: no resident's file (the
+    # city holds none); scope sends it to the office it names (``OfficeNote.office``).
+    KindSpec(OfficeNote),
 ):
     register(_spec)
 del _spec

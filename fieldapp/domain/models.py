@@ -399,6 +399,17 @@ class CasePlan(Record):
 # ---------------------------------------------------------------- supervision notes
 
 
+def _check_note_times(note: SupervisionNote | OfficeNote) -> None:
+    """A note is due on or after the day it was written; each status past new carries
+    the time it was reached."""
+    if note.due_date is not None and note.due_date < note.created_at.date():
+        raise _fail("due_before_written", "due_date")
+    if note.status is not NoteStatus.NEW and note.acknowledged_at is None:
+        raise _fail("status_time_required", "acknowledged_at")
+    if note.status is NoteStatus.DONE and note.done_at is None:
+        raise _fail("status_time_required", "done_at")
+
+
 class SupervisionNote(Record):
     """督导意见: what a supervisor asks of the worker about one record of a resident's file.
 
@@ -423,12 +434,7 @@ class SupervisionNote(Record):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.due_date is not None and self.due_date < self.created_at.date():
-            raise _fail("due_before_written", "due_date")
-        if self.status is not NoteStatus.NEW and self.acknowledged_at is None:
-            raise _fail("status_time_required", "acknowledged_at")
-        if self.status is NoteStatus.DONE and self.done_at is None:
-            raise _fail("status_time_required", "done_at")
+        _check_note_times(self)
         return self
 
     @property
@@ -488,6 +494,51 @@ class Assignment(Record):
         if self.worker is not None:
             out.add(self.worker)
         return frozenset(out)
+
+
+_PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def _period(value: str) -> str:
+    if not _PERIOD.fullmatch(value):
+        raise PydanticCustomError("period", "not a month (YYYY-MM)")
+    return value
+
+
+Period = Annotated[str, AfterValidator(_period)]
+
+
+class OfficeNote(Record):
+    """督导意见 between levels (DESIGN §3.8): what the level above asks of a lower office
+    (a street, a district) about its numbers — the city holds no resident's file to write
+    on, so the note is about the office itself and, optionally, one month of its reports.
+
+    ``office`` is the lower office's device: the note goes to it (``sync.scope``) and to
+    no one else. The office answers it as a worker answers a supervision note (``status``
+    new → acknowledged → done, each move stamped); everything else only the level above
+    writes (``sync.preview.check_writers``). An office that sends counts only answers
+    inside its aggregate bundle, as (note id, status, times): never free text."""
+
+    KIND: ClassVar[RecordKind] = RecordKind.OFFICE_NOTE
+    office: DeviceId
+    period: Period | None = None
+    action: NoteAction
+    text: Annotated[str, _required_note(2000)]
+    due_date: dt.date | None = None
+    created_at: LocalTime
+    status: NoteStatus = NoteStatus.NEW
+    acknowledged_at: LocalTime | None = None
+    done_at: LocalTime | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        _check_note_times(self)
+        return self
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the office still has something to do (new or acknowledged)."""
+        return self.status is not NoteStatus.DONE
 
 
 class ScopeReceipt(Record):

@@ -17,6 +17,7 @@ from fieldapp.domain import (
     NeedStatus,
     NoteAction,
     NoteStatus,
+    OfficeNote,
     Record,
     RecordKind,
     SupervisionNote,
@@ -149,11 +150,47 @@ class RecordService:
         self.save(note)
         return note
 
-    def set_note_status(self, note_id: str, status: NoteStatus) -> SupervisionNote:
-        """Move a supervision note along its workflow (the worker acknowledges it, then marks
-        it done), stamping when. Only the fields that move make ops, so a supervisor's edit of
-        the text made meanwhile merges beside it."""
-        note = self.get(SupervisionNote, note_id)
+    def write_office_note(
+        self,
+        office: str,
+        action: NoteAction,
+        text: str,
+        *,
+        period: str | None = None,
+        due_date: dt.date | None = None,
+    ) -> OfficeNote:
+        """Write a note to a lower office (DESIGN §3.8) about its numbers — of ``period``
+        (``YYYY-MM``) when given — written now by this device. ``unknown_office`` unless the
+        office is enrolled at this team, with a flow, and not revoked."""
+        from sync.team import devices
+
+        if not any(
+            d.device_id == office and d.flow and d.revoked is None for d in devices(self.vault)
+        ):
+            raise RecordInvalid([FieldProblem("office", "unknown_office")])
+        fields: dict[str, Any] = {
+            "office": office,
+            "period": period or None,
+            "action": action.value,
+            "text": text,
+            "due_date": due_date,
+            "created_at": self._now(),
+        }
+        note = validate(OfficeNote, fields, today=self.vault.clock.today())
+        self.save(note)
+        return note
+
+    def set_note_status(self, note_id: str, status: NoteStatus) -> SupervisionNote | OfficeNote:
+        """Move a supervision note (or a note from the level above to this office) along its
+        workflow (the worker, or the office, acknowledges it, then marks it done), stamping
+        when. Only the fields that move make ops, so a supervisor's edit of the text made
+        meanwhile merges beside it."""
+        model: type[SupervisionNote] | type[OfficeNote] = (
+            OfficeNote
+            if self.vault.kind_of(note_id) == RecordKind.OFFICE_NOTE.value
+            else SupervisionNote
+        )
+        note = self.get(model, note_id)
         if note is None:
             raise RecordInvalid([FieldProblem("id", "unknown_record")])
         check_note_transition(note.status, status)
@@ -165,11 +202,9 @@ class RecordService:
             fields["acknowledged_at"] = now
         if status is NoteStatus.DONE:
             fields["done_at"] = now
-        updated = validate(
-            SupervisionNote, {**note.to_fields(), **fields, "id": note_id}, today=now.date()
-        )
+        updated = validate(model, {**note.to_fields(), **fields, "id": note_id}, today=now.date())
         changed = {k: v for k, v in updated.to_fields().items() if k in fields}
-        self.vault.commit([Change(RecordKind.SUPERVISION_NOTE.value, note_id, changed)])
+        self.vault.commit([Change(model.KIND.value, note_id, changed)])
         return updated
 
     def _now(self) -> dt.datetime:

@@ -20,6 +20,7 @@ from fieldapp.domain import (
     NeedStatus,
     NoteAction,
     NoteStatus,
+    OfficeNote,
     Record,
     RecordKind,
     Resident,
@@ -567,8 +568,8 @@ class Workspace:
             resident_id, action, text, due_date=due_date, target_id=target_id
         )
 
-    def set_note_status(self, note_id: str, status: NoteStatus) -> SupervisionNote:
-        """Acknowledge a supervision note or mark it done (see
+    def set_note_status(self, note_id: str, status: NoteStatus) -> SupervisionNote | OfficeNote:
+        """Acknowledge a supervision note (or a note from the level above) or mark it done (see
         :meth:`RecordService.set_note_status`)."""
         return self.records.set_note_status(note_id, status)
 
