@@ -10,7 +10,9 @@ Records upward (this module): the lower supervisor forwards the ops of its team 
 written by the devices on its roster and by itself, with their original ids, authors and
 clocks — in level bundles (``sync.bundle`` version 3) sealed to the upper team and signed
 by its device; the roster (device → name and role) travels signed and sealed with them.
-Ops it received from above (written by the upper supervisors) are not sent back up.
+Ops it received from above (written by the upper supervisors) are not sent back up, nor
+the notes between this office and the offices below it (``office_note``): only its own
+answers to the notes written to it.
 
 - The roster is every device enrolled in the lower team (revoked ones too: their ops
   from before still go up) and, for a district forwarding to a city, the rosters its own
@@ -39,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from fieldapp.domain.enums import RecordKind
 from fieldapp.domain.ops import Op
 from fieldapp.errors import CardError, FieldappError, LevelRefused, TeamCardChanged
 from fieldapp.store import Vault
@@ -66,6 +69,7 @@ UPPER_CARD = "upper/card"  # the upper team's card, on a lower supervisor's vaul
 UPPER_FLOW = "upper/flow"  # what this office sends up: records (the default) or aggregates
 UP_STATE = "up/state"  # {"pos": log position forwarded to, "seq": last cut, "digest": its hash}
 UP_BUNDLE = "up/bundle/"  # + seq (8 digits): a level bundle waiting for delivery
+OFFICE_NOTE = RecordKind.OFFICE_NOTE.value
 ROSTER = "levels/roster/"  # + lower device: the roster of its last bundle applied here
 # Past these a run is cut even inside a record (a bundle may never exceed MAX_OPS/MAX_RAW).
 HARD_OPS = MAX_OPS // 2
@@ -162,9 +166,8 @@ def cut(vault: Vault) -> int:
         names = roster(vault)
         if len(names) > MAX_ROSTER:  # the level above would refuse every bundle: say so
             raise CardError(what="roster_too_large")
-        unique = {
-            op.op_id: op for op in log if op.device_id == vault.device_id or op.device_id in names
-        }
+        mine = {vault.device_id, *names}
+        unique = {op.op_id: op for op in log if op.device_id in mine and not _lower_note(vault, op)}
         ordered = sorted(unique.values(), key=lambda op: (op.hlc, op.device_id))
         seq, prev = int(state["seq"]), str(state["digest"])
         kv: dict[str, Any] = {}
@@ -195,6 +198,16 @@ def cut(vault: Vault) -> int:
             kv[UP_STATE] = {"pos": end, "seq": seq, "digest": prev}
             vault.commit((), kv=kv)
         return made
+
+
+def _lower_note(vault: Vault, op: Op) -> bool:
+    """Whether ``op`` is part of a note between this office and an office below it (an
+    ``office_note`` not written to this office): the business of those two levels, never
+    forwarded — the level above answers for none of it, and would refuse it. The
+    office's own answers to the notes from above go up."""
+    if op.kind != OFFICE_NOTE:
+        return False
+    return (vault.fields_of(op.record_id) or {}).get("office") != vault.device_id
 
 
 def chunks(ops: list[Op]) -> list[list[Op]]:

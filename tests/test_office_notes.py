@@ -111,3 +111,36 @@ def test_a_note_only_goes_to_an_enrolled_office(lv: Levels) -> None:
         RecordService(lv.district).write_office_note(
             lv.streets[0].sup.device_id, NoteAction.OTHER, "月份不对", period="2026-13"
         )
+
+
+def test_a_district_forwarding_records_keeps_its_notes_to_the_streets_at_home(
+    lv: Levels, tmp_path: Path, clock: FixedClock
+) -> None:
+    """Notes between the district and a street are those two levels' business: a district
+    that sends records to a city forwards neither them nor the street's answers (the city
+    would refuse them), only its own answer to the city's note."""
+    city = office(tmp_path, clock, "拉萨市", [])
+    join(lv.district, city.sup, team.RECORDS)
+    one = lv.streets[0].sup
+    to_street = RecordService(lv.district).write_office_note(
+        one.device_id, NoteAction.EXPLAIN, "请说明"
+    )
+    scope.cut(lv.district)
+    stick = tmp_path / "stick"
+    _deliver(lv.district, stick)
+    levels.fetch(one, FolderTransport(stick), downward.STICK_PREFIX)
+    RecordService(one).set_note_status(to_street.id, NoteStatus.ACKNOWLEDGED)
+    assert [o.kind for o in forward(one, lv.district)] == ["applied"]
+    from_city = RecordService(city.sup).write_office_note(
+        lv.district.device_id, NoteAction.REVIEW, "请复核"
+    )
+    scope.cut(city.sup)
+    city_stick = tmp_path / "city-stick"
+    _deliver(city.sup, city_stick)
+    levels.fetch(lv.district, FolderTransport(city_stick), downward.STICK_PREFIX)
+    RecordService(lv.district).set_note_status(from_city.id, NoteStatus.DONE)
+    outcomes = forward(lv.district, city.sup)
+    assert outcomes and all(o.kind == "applied" for o in outcomes)
+    assert city.sup.get(to_street.id) is None  # neither the note nor the street's answer
+    assert city.sup.get(from_city.id)["status"] == "done"
+    city.sup.close(compact=False)
